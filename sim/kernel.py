@@ -1,0 +1,97 @@
+"""One round of the model, the same code for the Mesa model and the ensemble engine.
+
+:func:`advance` reads like docs/ODD.md section 3, one line per process. Arrays may carry any
+leading axes (the engine's replicate axis); the Mesa model passes none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim import rules
+from sim.params import Params
+from sim.rng import DELIVERY, UTILITY
+
+
+@dataclass(frozen=True)
+class State:
+    """The model's state after a round; every array is ``(..., state, power)``.
+
+    Attributes:
+        alignment: share of each state's orientation held by each power (rows sum to 1).
+        engagement: smoothed annual value of money delivered by each power (USD bn/yr).
+        new_debt: debt owed to each power from loans made during the run (USD bn).
+        delivered: money delivered in the round just ended (USD bn).
+    """
+
+    alignment: np.ndarray
+    engagement: np.ndarray
+    new_debt: np.ndarray
+    delivered: np.ndarray
+
+
+def initial_state(p: Params, lead: tuple[int, ...] = ()) -> State:
+    """Round 0: every state at its anchor, no engagement, no new debt."""
+    shape = (*lead, len(p.states), len(p.powers))
+    return State(
+        alignment=np.broadcast_to(p.anchor, shape).copy(),
+        engagement=np.zeros(shape),
+        new_debt=np.zeros(shape),
+        delivered=np.zeros(shape),
+    )
+
+
+def debt(p: Params, state: State, r: int) -> np.ndarray:
+    """Total debt owed to each power at the end of round ``r`` (USD bn).
+
+    The starting stock is held at its share of GDP (rolled over); loans made during the run
+    add to it and are repaid at the scenario's rate.
+    """
+    return p.debt0 * (p.gdp[r] / p.gdp[0])[:, None] + state.new_debt
+
+
+def advance(p: Params, state: State, r: int, z: np.ndarray) -> State:
+    """Play round ``r`` (1-based) from ``state``.
+
+    Args:
+        p: the scenario's arrays.
+        state: the state at the end of round ``r - 1``.
+        r: the round being played.
+        z: standard normals ``(..., power, NOISE_CHANNELS, state)`` for this round.
+
+    Returns:
+        The state at the end of round ``r``.
+    """
+    a = state.alignment
+    # 1. Events are precomputed by the timeline: capacity, salience, boosts, ties at row r.
+    # 2. Offers: each power splits this round's money over the states.
+    share = rules.regional_share(a, p.region_w)
+    budget = (p.amount[r] * p.delivery * p.capacity[r, p.inst_power]
+              * rules.reactive_multiplier(share, p.share0, p.reactivity)[..., p.inst_power])
+    split = rules.allocate(p.static_alloc, p.is_gap, a, p.inst_power)
+    noise = rules.delivery_factor(z[..., :, DELIVERY, :], p.sd_delivery)[..., p.inst_power, :]
+    flows = budget[..., None] * split * noise
+    delivered = rules.by_power(flows, p.onehot)
+    value = rules.by_power(flows * p.value_factor[:, None], p.onehot)
+    loans = rules.by_power(flows * p.is_loan[:, None], p.onehot)
+    engagement = rules.smooth(state.engagement, value * p.rounds_per_year, p.memory)
+    new_debt = state.new_debt * (1.0 - p.repay_per_round) + loans
+    # 3. Valuation: utility now against utility at the start, plus this round's shock.
+    gdp = p.gdp[r][:, None]
+    u = rules.utility(
+        a, p.econ0_ratio + engagement / gdp, p.security[r], p.institutions[r],
+        p.debt0_ratio + new_debt / gdp, p.boost[r],
+        w_econ=p.w_econ, w_sec=p.w_sec, w_inst=p.w_inst, w_debt=p.w_debt, w_hedge=p.w_hedge,
+        neutral_factor=p.neutral_factor, sec_salience=p.sec_salience[r],
+        debt_salience=p.debt_salience[r], capacity=p.capacity[r], econ_scale=p.econ_scale,
+    )
+    d_u = u - p.u0 + p.sd_utility * np.swapaxes(z[..., :, UTILITY, :], -1, -2)
+    # 4. Target orientation.
+    target = rules.target_alignment(
+        p.log_anchor, d_u, rules.peer_shift(a, p.log_anchor, p.peers), p.beta, p.kappa
+    )
+    # 5. Alignment moves toward the target, pulled back to the anchor.
+    a_new = rules.step_alignment(a, target, p.anchor, p.theta, p.lam)
+    return State(a_new, engagement, new_debt, delivered)

@@ -1,0 +1,327 @@
+"""From a validated :class:`~sim.scenario.Scenario` to frozen arrays the rules work on.
+
+Everything the timeline decides in advance (GDP paths, money scheduled per round, capacity,
+salience, summit boosts, memberships, security ties) is precomputed here as arrays over
+rounds, so the round itself only does what depends on the state and on chance.
+
+Shapes: ``S`` states, ``P`` powers, ``I`` instruments, ``R`` rounds; arrays over time have
+``R + 1`` rows (row 0 is the starting point, row ``r`` the end of round ``r``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+
+from sim import rules
+from sim.scenario import (
+    Allocation,
+    CapacityShock,
+    MembershipChange,
+    SalienceShock,
+    Scenario,
+    SecurityTie,
+    Summit,
+)
+
+KINDS = ("grant", "loan", "investment", "corridor")
+
+
+def add_months(d: date, months: int) -> date:
+    """``d`` moved by whole months (day clipped to the month's length)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    for day in range(d.day, 27, -1):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    return date(year, month, min(d.day, 28))
+
+
+def round_dates(start: date, end: date, months: int, rounds: int | None = None) -> list[date]:
+    """Dates of round boundaries: ``start`` then the end of each round up to ``end``."""
+    last = end + timedelta(days=1)  # a round ending the day after ``end`` still fits
+    dates = [start]
+    while (rounds is None and add_months(start, months * len(dates)) <= last) or (
+        rounds is not None and len(dates) <= rounds
+    ):
+        dates.append(add_months(start, months * len(dates)))
+    return dates
+
+
+def _years(a: date, b: date) -> float:
+    return (b - a).days / 365.25
+
+
+@dataclass(frozen=True)
+class Params:
+    """Arrays of one scenario (see module docstring for shapes)."""
+
+    name: str
+    seed: int
+    states: list[str]
+    powers: list[str]
+    dates: list[date]
+    rounds_per_year: float
+    # states
+    gdp: np.ndarray  # (R+1, S) USD bn
+    econ0_ratio: np.ndarray  # (S, P) (trade + remittances) / GDP at start
+    debt0_ratio: np.ndarray  # (S, P) debt / GDP at start
+    debt0: np.ndarray  # (S, P) USD bn
+    security: np.ndarray  # (R+1, S, P) security ties in [0, 1]
+    institutions: np.ndarray  # (R+1, S, P) share of the state's memberships shared with p
+    neutral_factor: np.ndarray  # (S,)
+    w_econ: np.ndarray
+    w_sec: np.ndarray
+    w_inst: np.ndarray
+    w_debt: np.ndarray
+    w_hedge: np.ndarray
+    kappa: np.ndarray  # (S,) peer weight
+    lam: np.ndarray  # (S,) inertia
+    theta: np.ndarray  # (S,) stubbornness
+    sec_salience: np.ndarray  # (R+1, S)
+    debt_salience: np.ndarray  # (R+1, S)
+    boost: np.ndarray  # (R+1, S, P)
+    anchor: np.ndarray  # (S, P)
+    log_anchor: np.ndarray  # (S, P)
+    peers: np.ndarray  # (S, S) rows sum to 1 (0 on the diagonal)
+    region_w: np.ndarray  # (S,)
+    # powers
+    capacity: np.ndarray  # (R+1, P)
+    reactivity: np.ndarray  # (P,)
+    share0: np.ndarray  # (P,)
+    # instruments
+    instruments: list[str]  # "POWER.name"
+    inst_power: np.ndarray  # (I,) int
+    onehot: np.ndarray  # (I, P)
+    amount: np.ndarray  # (R+1, I) USD bn scheduled in each round (row 0 is zero)
+    delivery: np.ndarray  # (I,)
+    value_factor: np.ndarray  # (I,)
+    is_loan: np.ndarray  # (I,) float 0/1
+    is_gap: np.ndarray  # (I,) bool
+    static_alloc: np.ndarray  # (I, S)
+    # dynamics
+    beta: float
+    sd_utility: float
+    sd_delivery: float
+    memory: float
+    econ_scale: float
+    repay_per_round: float
+    u0: np.ndarray = field(repr=False)  # (S, P) utility at the start
+
+    @property
+    def rounds(self) -> int:
+        return len(self.dates) - 1
+
+    def resolved(self) -> dict[str, Any]:
+        """Every derived array as plain lists (for the manifest)."""
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            if isinstance(value, np.ndarray):
+                out[key] = value.tolist()
+            elif isinstance(value, list):
+                out[key] = [str(v) for v in value]
+            else:
+                out[key] = value
+        return out
+
+
+def _static_alloc(alloc: Allocation, sc: Scenario) -> np.ndarray:
+    codes = sc.state_codes
+    if alloc.strategy == "fixed":
+        assert alloc.shares is not None  # checked by the schema
+        w = np.array([alloc.shares[c].value if c in alloc.shares else 0.0 for c in codes])
+    elif alloc.strategy == "gdp":
+        w = np.array([sc.states[c].gdp_usd_bn.value for c in codes])
+    elif alloc.strategy == "resources":
+        w = np.array([sc.states[c].resources.value for c in codes])
+    else:  # equal, and the starting point of gap
+        w = np.ones(len(codes))
+    if w.sum() <= 0:
+        w = np.ones(len(codes))
+    return w / w.sum()
+
+
+def build(sc: Scenario, rounds: int | None = None) -> Params:
+    """Arrays for a scenario; ``rounds`` overrides the number of rounds the calendar gives."""
+    S, P = len(sc.states), len(sc.powers)
+    states, powers = sc.state_codes, sc.power_codes
+    si = {c: i for i, c in enumerate(states)}
+    pi = {c: i for i, c in enumerate(powers)}
+    t = sc.time
+    dates = round_dates(t.start, t.end, t.months_per_round, rounds)
+    R = len(dates) - 1
+    rpy = 12.0 / t.months_per_round
+    years = np.array([_years(t.start, d) for d in dates])
+    d = sc.dynamics
+
+    def per_state(fn: Any) -> np.ndarray:
+        return np.array([float(fn(sc.states[c])) for c in states])
+
+    gdp0 = per_state(lambda s: s.gdp_usd_bn.value)
+    growth = per_state(lambda s: s.growth_per_year.value)
+    gdp = gdp0[None, :] * (1.0 + growth[None, :]) ** years[:, None]
+
+    def tie(field_name: str) -> np.ndarray:
+        out = np.zeros((S, P))
+        for s, st in sc.states.items():
+            for p, tie_ in st.ties.items():
+                v = getattr(tie_, field_name)
+                if v is not None:
+                    out[si[s], pi[p]] = v.value
+        return out
+
+    trade, remit = tie("trade_usd_bn"), tie("remittances_usd_bn")
+    sec0, debt0, prio = tie("security"), tie("debt_usd_bn"), tie("priority")
+    neutral_factor = np.array(
+        [1.0 - d.neutral_discount.value if sc.states[c].neutral else 1.0 for c in states]
+    )
+
+    # Timeline: a dated change applies from the first round whose end is after its date.
+    def first_round(when: date) -> int:
+        for r in range(1, R + 1):
+            if dates[r] > when:
+                return r
+        return R + 1  # after the horizon: never
+
+    security = np.repeat(sec0[None], R + 1, axis=0)
+    members = {c: set(sc.states[c].memberships) for c in states}
+    member_path = [dict((c, set(m)) for c, m in members.items()) for _ in range(R + 1)]
+    capacity = np.ones((R + 1, P))
+    sec_sal = np.ones((R + 1, S))
+    debt_sal = np.ones((R + 1, S))
+    boost = np.zeros((R + 1, S, P))
+    decay = d.summit_decay.value
+    for ev in sorted(sc.events.values(), key=lambda e: e.date):
+        r0 = first_round(ev.date)
+        if r0 > R:
+            continue
+        if isinstance(ev, Summit):
+            for s, att in ev.attendance.items():
+                for r in range(r0, R + 1):
+                    boost[r, si[s], pi[ev.host]] += ev.boost.value * att.value * (1 - decay) ** (
+                        r - r0
+                    )
+        elif isinstance(ev, CapacityShock):
+            capacity[r0:, pi[ev.power]] *= ev.factor.value
+        elif isinstance(ev, SalienceShock):
+            idx = list(range(S)) if ev.states == "all" else [si[c] for c in ev.states]
+            target = sec_sal if ev.type == "security_salience" else debt_sal
+            target[r0:, idx] *= ev.factor.value
+        elif isinstance(ev, MembershipChange):
+            for r in range(r0, R + 1):
+                (member_path[r][ev.state].add if ev.action == "join" else
+                 member_path[r][ev.state].discard)(ev.org)
+        elif isinstance(ev, SecurityTie):
+            security[r0:, si[ev.state], pi[ev.power]] = ev.level.value
+    trend = np.array([sc.powers[p].capacity_trend_per_year.value for p in powers])
+    capacity *= (1.0 + trend[None, :]) ** years[:, None]
+
+    institutions = np.zeros((R + 1, S, P))
+    for r in range(R + 1):
+        for s in states:
+            mine = member_path[r][s]
+            if not mine:
+                continue
+            for p in powers:
+                shared = mine & set(sc.powers[p].memberships)
+                institutions[r, si[s], pi[p]] = len(shared) / len(mine)
+
+    iw = {k: v.value for k, v in sc.initial.weights}
+    anchor = rules.initial_alignment(trade, remit, sec0, institutions[0], prio, neutral_factor, iw)
+    log_anchor = np.log(anchor)
+
+    peers = np.zeros((S, S))
+    if S > 1:
+        leader = sc.peers.leader
+        lw = sc.peers.leader_weight.value if sc.peers.leader_weight is not None else 0.0
+        for s in states:
+            others = [r for r in states if r != s]
+            for r in others:
+                if leader is not None and s != leader:
+                    peers[si[s], si[r]] = lw if r == leader else (1 - lw) / max(len(others) - 1, 1)
+                else:
+                    peers[si[s], si[r]] = 1.0 / len(others)
+        peers = rules.normalise(peers)
+
+    if sc.region_weighting == "gdp":
+        region_w = gdp0 / gdp0.sum()
+    elif sc.region_weighting == "population":
+        pop = per_state(lambda s: s.population_m.value if s.population_m is not None else 0.0)
+        region_w = pop / pop.sum() if pop.sum() > 0 else np.full(S, 1.0 / S)
+    else:
+        region_w = np.full(S, 1.0 / S)
+
+    # instruments
+    names: list[str] = []
+    inst_power: list[int] = []
+    amount_cols: list[np.ndarray] = []
+    delivery: list[float] = []
+    value_factor: list[float] = []
+    is_loan: list[float] = []
+    is_gap: list[bool] = []
+    static: list[np.ndarray] = []
+    vf = {
+        "grant": 1.0,
+        "loan": d.grant_element_loan.value,
+        "investment": d.value_investment.value,
+        "corridor": d.value_corridor.value * d.corridor_efficiency.value,
+    }
+    for p, pw in sc.powers.items():
+        for name, ins in pw.instruments.items():
+            alloc = ins.allocation or pw.allocation
+            names.append(f"{p}.{name}")
+            inst_power.append(pi[p])
+            end = ins.start + timedelta(days=ins.period_years.value * 365.25)
+            col = np.zeros(R + 1)
+            for r in range(1, R + 1):
+                lo, hi = max(dates[r - 1], ins.start), min(dates[r], end)
+                if hi > lo:
+                    col[r] = ins.pledged_usd_bn.value * _years(lo, hi) / ins.period_years.value
+            amount_cols.append(col)
+            delivery.append(ins.delivery_rate.value)
+            value_factor.append(vf[ins.kind])
+            is_loan.append(1.0 if ins.kind == "loan" else 0.0)
+            is_gap.append(alloc.strategy == "gap")
+            static.append(_static_alloc(alloc, sc))
+    n_inst = len(names)
+    inst_power_a = np.array(inst_power, dtype=np.intp)
+    onehot = np.zeros((n_inst, P))
+    onehot[np.arange(n_inst), inst_power_a] = 1.0
+
+    w = {k: per_state(lambda s, k=k: getattr(s.weights, k).value) for k in
+         ("econ", "security", "institutions", "debt", "hedge", "peers")}
+    econ0_ratio = (trade + remit) / gdp0[:, None]
+    debt0_ratio = debt0 / gdp0[:, None]
+    u0 = rules.utility(
+        anchor, econ0_ratio, security[0], institutions[0], debt0_ratio, np.zeros((S, P)),
+        w_econ=w["econ"], w_sec=w["security"], w_inst=w["institutions"], w_debt=w["debt"],
+        w_hedge=w["hedge"], neutral_factor=neutral_factor, sec_salience=np.ones(S),
+        debt_salience=np.ones(S), capacity=np.ones(P), econ_scale=d.econ_scale.value,
+    )
+    return Params(
+        name=sc.name, seed=sc.seed, states=states, powers=powers, dates=dates,
+        rounds_per_year=rpy, gdp=gdp, econ0_ratio=econ0_ratio, debt0_ratio=debt0_ratio,
+        debt0=debt0, security=security, institutions=institutions,
+        neutral_factor=neutral_factor, w_econ=w["econ"], w_sec=w["security"],
+        w_inst=w["institutions"], w_debt=w["debt"], w_hedge=w["hedge"], kappa=w["peers"],
+        lam=per_state(lambda s: s.inertia.value), theta=per_state(lambda s: s.stubbornness.value),
+        sec_salience=sec_sal, debt_salience=debt_sal, boost=boost, anchor=anchor,
+        log_anchor=log_anchor, peers=peers, region_w=region_w, capacity=capacity,
+        reactivity=np.array([sc.powers[p].reactivity.value for p in powers]),
+        share0=rules.regional_share(anchor, region_w), instruments=names,
+        inst_power=inst_power_a, onehot=onehot,
+        amount=np.stack(amount_cols, axis=1) if n_inst else np.zeros((R + 1, 0)),
+        delivery=np.array(delivery), value_factor=np.array(value_factor),
+        is_loan=np.array(is_loan), is_gap=np.array(is_gap, dtype=bool),
+        static_alloc=np.stack(static) if n_inst else np.zeros((0, S)),
+        beta=d.sharpness.value, sd_utility=d.utility_noise_sd.value,
+        sd_delivery=d.delivery_noise_sd.value, memory=d.engagement_memory.value,
+        econ_scale=d.econ_scale.value,
+        repay_per_round=1.0 - (1.0 - d.loan_repayment_per_year.value) ** (1.0 / rpy),
+        u0=u0,
+    )

@@ -1,0 +1,129 @@
+"""Substantive numbers in scenario files: a registry id, or a value with its reason.
+
+A field typed with :func:`quantity` accepts, in YAML:
+
+- ``kaz_gdp_2024``: the id of a registry entry (fact or assumption), converted to the field's
+  unit;
+- ``{value: 0.3, why: "..."}``: an inline assumption in the field's unit, with its reason;
+- ``{ref: jpn_loans_jpy, scale: 0.5, why: "..."}``: a registry entry scaled by a stated factor.
+
+A bare number is refused: every substantive number says where it comes from. The registry is
+passed in pydantic's validation context under the key ``"registry"``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
+
+from sim.facts import Registry
+
+FORMS = "a registry id, {value: X, why: REASON} or {ref: ID, scale: X, why: REASON}"
+
+
+@dataclass(frozen=True)
+class Value:
+    """A resolved number with its provenance.
+
+    Attributes:
+        value: the number in the field's canonical unit.
+        ref: registry id it came from, if any.
+        why: the stated reason for an inline value or a scale factor.
+        scale: factor applied to the registry value (1 when none).
+    """
+
+    value: float
+    ref: str | None = None
+    why: str | None = None
+    scale: float = 1.0
+
+    def __float__(self) -> float:
+        return self.value
+
+    def raw(self) -> Any:
+        """The YAML form this value was written in (for the resolved scenario file)."""
+        if self.ref is not None and self.scale == 1.0 and self.why is None:
+            return self.ref
+        if self.ref is not None:
+            return {"ref": self.ref, "scale": self.scale, "why": self.why}
+        return {"value": self.value, "why": self.why}
+
+
+def _number(x: Any, what: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        raise ValueError(f"{what} must be a number, found {x!r}")
+    value = float(x)
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, found {x!r}")
+    return value
+
+
+def _why(raw: dict[str, Any]) -> str:
+    why = raw.get("why")
+    if not isinstance(why, str) or len(why.strip()) < 10:
+        raise ValueError("an inline value needs 'why': a reason of at least a few words")
+    return why.strip()
+
+
+def _resolve(raw: Any, info: ValidationInfo, unit: str) -> Value:
+    if isinstance(raw, Value):
+        return raw
+    registry: Registry | None = (info.context or {}).get("registry")
+    if isinstance(raw, str):
+        if registry is None:
+            raise ValueError(f"no facts registry to look up '{raw}'")
+        if raw not in registry:
+            raise ValueError(f"unknown fact or assumption id '{raw}'{registry.suggest(raw)}")
+        return Value(registry.convert(registry.get(raw), unit), ref=raw)
+    if isinstance(raw, dict):
+        keys = set(raw)
+        if keys == {"value", "why"}:
+            return Value(_number(raw["value"], "value"), why=_why(raw))
+        if keys == {"ref", "scale", "why"}:
+            if registry is None or not isinstance(raw["ref"], str) or raw["ref"] not in registry:
+                hint = registry.suggest(str(raw["ref"])) if registry else ""
+                raise ValueError(f"unknown fact or assumption id '{raw['ref']}'{hint}")
+            scale = _number(raw["scale"], "scale")
+            base = registry.convert(registry.get(raw["ref"]), unit)
+            return Value(base * scale, ref=raw["ref"], why=_why(raw), scale=scale)
+        raise ValueError(f"expected {FORMS}; found keys {sorted(keys)}")
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        raise ValueError(f"bare number {raw!r} has no source: expected {FORMS}")
+    raise ValueError(f"expected {FORMS}; found {raw!r}")
+
+
+def quantity(
+    unit: str,
+    *,
+    ge: float | None = None,
+    le: float | None = None,
+    gt: float | None = None,
+) -> Any:
+    """A scenario field type: resolves to :class:`Value` in ``unit`` and checks its range."""
+
+    def validate(raw: Any, info: ValidationInfo) -> Value:
+        v = _resolve(raw, info, unit)
+        if ge is not None and v.value < ge:
+            raise ValueError(f"expected a value >= {ge:g} {unit}, found {v.value:g}")
+        if gt is not None and v.value <= gt:
+            raise ValueError(f"expected a value > {gt:g} {unit}, found {v.value:g}")
+        if le is not None and v.value > le:
+            raise ValueError(f"expected a value <= {le:g} {unit}, found {v.value:g}")
+        return v
+
+    return Annotated[
+        Value,
+        BeforeValidator(validate),
+        PlainSerializer(lambda v: v.raw(), return_type=Any),
+    ]
+
+
+Money = quantity("USD bn", ge=0)
+Share = quantity("share", ge=0, le=1)
+Weight = quantity("index", ge=0)
+PerYear = quantity("per year", ge=-1, le=1)
+Years = quantity("years", gt=0)
+Persons = quantity("million persons", ge=0)

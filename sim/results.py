@@ -1,0 +1,188 @@
+"""Result folders: atomic creation, manifest, tidy Parquet tables, summary tables.
+
+A run writes into a hidden temporary folder beside its destination and renames it into place
+only when every file is written, so an interrupted run never leaves a folder that looks
+complete, and an existing folder is never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim import rules
+from sim.engine import QUANTILES, Summary, Trajectories
+from sim.errors import SimError
+from sim.params import Params
+
+LIBRARIES = ("numpy", "mesa", "pandas", "pyarrow", "pydantic", "matplotlib", "typer", "pyyaml")
+QCOLS = tuple(f"p{round(q * 100)}" for q in QUANTILES)
+
+
+def now() -> str:
+    """UTC time as ISO 8601 with seconds."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, this package and the libraries a result depends on."""
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in ("regional-alignment-sim", *LIBRARIES):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def new_run_id() -> str:
+    """A fresh, sortable run id: UTC timestamp plus a random suffix."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+@contextlib.contextmanager
+def atomic_folder(final: Path) -> Iterator[Path]:
+    """Yield a temporary folder that becomes ``final`` only if the block completes.
+
+    Raises:
+        SimError: if ``final`` already exists (results are never overwritten).
+    """
+    if final.exists():
+        raise SimError(f"{final}: results folder already exists; results are never overwritten")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".incomplete-{final.name}-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON with a trailing newline."""
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def tidy_table(traj: Trajectories, p: Params, scenario: str) -> pa.Table:
+    """One row per replicate, round, state and power (long format, time as a column)."""
+    n, R1, S, P = traj.alignment.shape
+    rep = np.repeat(traj.replicates, R1 * S * P)
+    rnd = np.tile(np.repeat(np.arange(R1), S * P), n)
+    st = np.tile(np.repeat(np.arange(S), P), n * R1)
+    pw = np.tile(np.arange(P), n * R1 * S)
+    dates = np.array(p.dates, dtype="datetime64[D]")
+    hedging = np.repeat(rules.hedging_index(traj.alignment).ravel(), P)
+    return pa.table({
+        "scenario": pa.DictionaryArray.from_arrays(np.zeros(rep.size, np.int32), [scenario]),
+        "replicate": pa.array(rep, pa.int64()),
+        "round": pa.array(rnd, pa.int32()),
+        "date": pa.array(dates[rnd]),
+        "state": pa.DictionaryArray.from_arrays(st.astype(np.int32), p.states),
+        "power": pa.DictionaryArray.from_arrays(pw.astype(np.int32), p.powers),
+        "alignment": traj.alignment.ravel(),
+        "debt_usd_bn": traj.debt.ravel(),
+        "delivered_usd_bn": traj.delivered.ravel(),
+        "hedging": hedging,
+    })
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Write a table as Parquet (zstd)."""
+    pq.write_table(table, path, compression="zstd")
+
+
+def final_table(s: Summary, p: Params) -> pd.DataFrame:
+    """Final alignment per state and power: mean and the 5th, 50th and 95th percentiles."""
+    rows = []
+    qi = {q: i for i, q in enumerate(QUANTILES)}
+    for i, st in enumerate(p.states):
+        for j, pw in enumerate(p.powers):
+            rows.append({
+                "state": st, "power": pw,
+                "mean": s.align_mean[-1, i, j],
+                "p5": s.align_q[qi[0.05], -1, i, j],
+                "p50": s.align_q[qi[0.5], -1, i, j],
+                "p95": s.align_q[qi[0.95], -1, i, j],
+            })
+    return pd.DataFrame(rows)
+
+
+def by_round_table(s: Summary, p: Params) -> pd.DataFrame:
+    """Alignment statistics for every round, state and power."""
+    R1, S, P = s.align_mean.shape
+    idx = pd.MultiIndex.from_product([range(R1), p.states, p.powers], names=["round", "state", "power"])
+    df = pd.DataFrame({"mean": s.align_mean.ravel()}, index=idx).reset_index()
+    for k, col in enumerate(QCOLS):
+        df[col] = s.align_q[k].ravel()
+    df["debt_usd_bn_mean"] = s.debt_mean.ravel()
+    df["delivered_usd_bn_mean"] = s.delivered_mean.ravel()
+    df.insert(1, "date", [p.dates[r].isoformat() for r in df["round"]])
+    return df
+
+
+def region_table(s: Summary, p: Params) -> pd.DataFrame:
+    """Each power's regional share for every round."""
+    R1, P = s.region_mean.shape
+    idx = pd.MultiIndex.from_product([range(R1), p.powers], names=["round", "power"])
+    df = pd.DataFrame({"mean": s.region_mean.ravel()}, index=idx).reset_index()
+    for k, col in enumerate(QCOLS):
+        df[col] = s.region_q[k].ravel()
+    df.insert(1, "date", [p.dates[r].isoformat() for r in df["round"]])
+    return df
+
+
+def hedging_table(s: Summary, p: Params) -> pd.DataFrame:
+    """Each state's hedging index for every round."""
+    R1, S = s.hedging_mean.shape
+    idx = pd.MultiIndex.from_product([range(R1), p.states], names=["round", "state"])
+    df = pd.DataFrame({"mean": s.hedging_mean.ravel()}, index=idx).reset_index()
+    for k, col in enumerate(QCOLS):
+        df[col] = s.hedging_q[k].ravel()
+    df.insert(1, "date", [p.dates[r].isoformat() for r in df["round"]])
+    return df
+
+
+def format_final(df: pd.DataFrame) -> str:
+    """A compact text table: states by powers, mean with the 5-95% range."""
+    powers = list(dict.fromkeys(df["power"]))
+    states = list(dict.fromkeys(df["state"]))
+    cell = {(r.state, r.power): f"{r.mean:.3f} ({r.p5:.3f}-{r.p95:.3f})" for r in df.itertuples()}
+    width = max(len(v) for v in cell.values())
+    lines = ["final alignment: mean (5th-95th percentile)",
+             "state  " + "  ".join(p.ljust(width) for p in powers)]
+    for s in states:
+        lines.append(f"{s:<6} " + "  ".join(cell[(s, p)].ljust(width) for p in powers))
+    return "\n".join(lines)
+
+
+def command_line() -> str:
+    """The command line that started this process."""
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])

@@ -1,0 +1,575 @@
+"""Scenario files: schema, loading, ``extends:`` and ``--set`` overrides.
+
+A scenario is a YAML mapping validated against :class:`Scenario` (closed: unknown keys are
+errors with a did-you-mean). States, powers, instruments and events are mappings keyed by
+code or id, so a scenario that ``extends:`` another overrides any part by its path and a
+``null`` removes an entry. Substantive numbers are :mod:`sim.quantity` values.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import types
+import typing
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.errors import ScenarioError
+from sim.facts import Registry, find_registry, load_registry
+from sim.quantity import Money, Persons, PerYear, Share, Value, Weight, Years, quantity
+from sim.yamlio import dump_yaml, read_yaml
+
+Code = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,5}$")]
+Utility = quantity("index", ge=0, le=50)
+Factor = quantity("index", ge=0, le=100)
+Sharpness = quantity("index", ge=0, le=100)
+Noise = quantity("index", ge=0, le=10)
+Fraction = quantity("share", gt=0, le=1)
+
+
+class Frozen(BaseModel):
+    """Base for schema sections: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Time(Frozen):
+    """The simulated calendar: rounds of ``months_per_round`` months from ``start`` to ``end``."""
+
+    start: date
+    end: date
+    months_per_round: int = Field(default=3, ge=1, le=12)
+
+    @model_validator(mode="after")
+    def _order(self) -> Time:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class Dynamics(Frozen):
+    """Behavioural constants of the round (ODD section 7)."""
+
+    sharpness: Sharpness = Field(description="beta: how sharply a target follows utility")
+    utility_noise_sd: Noise = Field(description="sd of the per-round utility shock")
+    delivery_noise_sd: Noise = Field(description="sd of log delivered/planned money")
+    engagement_memory: Fraction = Field(description="weight of this round's money in the stock")
+    econ_scale: Factor = Field(description="multiplier inside log1p of ties/GDP")
+    neutral_discount: Share = Field(description="share of security and bloc ties a neutral state ignores")
+    summit_decay: Share = Field(description="share of a summit boost lost each round")
+    loan_repayment_per_year: Share = Field(description="share of new debt repaid each year")
+    grant_element_loan: Share = Field(description="value of a loan dollar to the borrower")
+    value_investment: Share = Field(description="value to the host of a dollar of business projects")
+    value_corridor: Share = Field(description="value to the host of a dollar of corridor works")
+    corridor_efficiency: Factor = Field(description="multiplier on corridor value (customs, bridges)")
+
+
+class IndicatorWeights(Frozen):
+    """Weights of the initial-alignment formula (ODD section 5)."""
+
+    trade: Weight
+    remittances: Weight
+    security: Weight
+    institutions: Weight
+    priority: Weight
+    floor: quantity("index", gt=0)  # type: ignore[valid-type]
+
+
+class Initial(Frozen):
+    """How the initial alignment (the anchor) is derived from indicators."""
+
+    method: Literal["indicators"] = "indicators"
+    weights: IndicatorWeights
+
+
+class Peers(Frozen):
+    """Peer network: each state listens to the others, more to the leader."""
+
+    leader: Code | None = None
+    leader_weight: Share | None = None
+
+
+class StateWeights(Frozen):
+    """A state's preference weights (utility points per unit)."""
+
+    econ: Weight
+    security: Weight
+    institutions: Weight
+    debt: Weight
+    hedge: Weight
+    peers: Share
+
+
+class Tie(Frozen):
+    """A state's ties to one power at the start. An absent field means no recorded tie."""
+
+    trade_usd_bn: Money | None = None
+    remittances_usd_bn: Money | None = None
+    security: Share | None = None
+    debt_usd_bn: Money | None = None
+    priority: Share | None = None
+
+
+class State(Frozen):
+    """A state agent's attributes."""
+
+    name: str
+    gdp_usd_bn: quantity("USD bn", gt=0)  # type: ignore[valid-type]
+    population_m: Persons | None = None
+    growth_per_year: PerYear
+    resources: Share = Field(description="resource endowment index, for resource-seeking powers")
+    memberships: list[str] = Field(default_factory=list)
+    neutral: bool = False
+    weights: StateWeights
+    inertia: Share = Field(description="lambda: share of the way to the target moved per round")
+    stubbornness: Share = Field(description="theta: pull back to the anchor per round")
+    ties: dict[Code, Tie] = Field(default_factory=dict)
+
+
+class Allocation(Frozen):
+    """How a power splits a round's money over the states."""
+
+    strategy: Literal["fixed", "equal", "gdp", "resources", "gap"]
+    shares: dict[Code, Share] | None = None
+
+    @model_validator(mode="after")
+    def _shares(self) -> Allocation:
+        if self.strategy == "fixed":
+            if not self.shares:
+                raise ValueError("strategy 'fixed' needs 'shares' (state code: share)")
+            if sum(v.value for v in self.shares.values()) <= 0:
+                raise ValueError("'shares' must not all be zero")
+        elif self.shares is not None:
+            raise ValueError(f"'shares' is only used by strategy 'fixed', not '{self.strategy}'")
+        return self
+
+
+class Instrument(Frozen):
+    """A pledge: money of one kind over a period, starting at a date."""
+
+    kind: Literal["grant", "loan", "investment", "corridor"]
+    pledged_usd_bn: Money
+    start: date
+    period_years: Years
+    delivery_rate: Share = Field(description="share of the pledge that materialises")
+    allocation: Allocation | None = None
+
+
+class Power(Frozen):
+    """A power agent's attributes."""
+
+    name: str
+    memberships: list[str] = Field(default_factory=list)
+    capacity_trend_per_year: PerYear
+    reactivity: Weight = Field(description="budget response to rivals' regional gains")
+    allocation: Allocation
+    instruments: dict[str, Instrument] = Field(default_factory=dict)
+
+
+class Summit(Frozen):
+    """A summit: a diplomatic boost to the host for each attending state (decays)."""
+
+    type: Literal["summit"]
+    date: date
+    host: Code
+    attendance: dict[Code, Share]
+    boost: Utility
+
+
+class CapacityShock(Frozen):
+    """A lasting change in a power's capacity to deliver (sanctions, war, boom)."""
+
+    type: Literal["capacity"]
+    date: date
+    power: Code
+    factor: Factor
+
+
+class SalienceShock(Frozen):
+    """A lasting change in how much states weigh security ties or debt."""
+
+    type: Literal["security_salience", "debt_salience"]
+    date: date
+    states: list[Code] | Literal["all"] = "all"
+    factor: Factor
+
+
+class MembershipChange(Frozen):
+    """A state joins or leaves an organisation."""
+
+    type: Literal["membership"]
+    date: date
+    state: Code
+    org: str
+    action: Literal["join", "leave"]
+
+
+class SecurityTie(Frozen):
+    """A state's security tie to a power is set to a new level (a base opens or closes)."""
+
+    type: Literal["security_tie"]
+    date: date
+    state: Code
+    power: Code
+    level: Share
+
+
+Event = Annotated[
+    Union[Summit, CapacityShock, SalienceShock, MembershipChange, SecurityTie],  # noqa: UP007
+    Field(discriminator="type"),
+]
+
+
+class Scenario(Frozen):
+    """A whole scenario: the region, the powers, their offers and the timeline."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    title: str
+    question: str = Field(min_length=10, description="what the scenario asks")
+    seed: int = Field(ge=0)
+    replicates: int = Field(default=100, ge=1)
+    time: Time
+    region_weighting: Literal["equal", "gdp", "population"] = "equal"
+    dynamics: Dynamics
+    initial: Initial
+    peers: Peers = Peers()
+    states: dict[Code, State] = Field(min_length=1)
+    powers: dict[Code, Power] = Field(min_length=1)
+    events: dict[str, Event] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _codes(self) -> Scenario:
+        states, powers = set(self.states), set(self.powers)
+
+        def need(codes: typing.Iterable[str], known: set[str], where: str, what: str) -> None:
+            for code in codes:
+                if code not in known:
+                    close = difflib.get_close_matches(code, sorted(known), n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    raise ValueError(
+                        f"{where}: unknown {what} code '{code}'{hint}; known: {sorted(known)}"
+                    )
+
+        for s, st in self.states.items():
+            need(st.ties, powers, f"states.{s}.ties", "power")
+        for p, pw in self.powers.items():
+            allocs = [("allocation", pw.allocation)] + [
+                (f"instruments.{i}.allocation", ins.allocation)
+                for i, ins in pw.instruments.items()
+            ]
+            for where, alloc in allocs:
+                if alloc is not None and alloc.shares:
+                    need(alloc.shares, states, f"powers.{p}.{where}.shares", "state")
+        for e, ev in self.events.items():
+            where = f"events.{e}"
+            if isinstance(ev, Summit):
+                need([ev.host], powers, f"{where}.host", "power")
+                need(ev.attendance, states, f"{where}.attendance", "state")
+            elif isinstance(ev, CapacityShock):
+                need([ev.power], powers, f"{where}.power", "power")
+            elif isinstance(ev, SalienceShock) and ev.states != "all":
+                need(ev.states, states, f"{where}.states", "state")
+            elif isinstance(ev, MembershipChange):
+                need([ev.state], states, f"{where}.state", "state")
+            elif isinstance(ev, SecurityTie):
+                need([ev.state], states, f"{where}.state", "state")
+                need([ev.power], powers, f"{where}.power", "power")
+        if self.peers.leader is not None:
+            need([self.peers.leader], states, "peers.leader", "state")
+            if self.peers.leader_weight is None:
+                raise ValueError("peers.leader_weight: needed when peers.leader is set")
+        return self
+
+    @property
+    def state_codes(self) -> list[str]:
+        return list(self.states)
+
+    @property
+    def power_codes(self) -> list[str]:
+        return list(self.powers)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _merge(base: Any, over: Any) -> Any:
+    """Deep-merge ``over`` into ``base``: mappings merge key by key, ``null`` deletes a key."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            if value is None:
+                out.pop(key, None)
+            elif key in out:
+                out[key] = _merge(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
+        return out
+    return copy.deepcopy(over)
+
+
+def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a scenario file and the chain of files it ``extends:``, merged into one mapping."""
+    path = path.resolve() if path.is_absolute() else path
+    if path.resolve() in _seen:
+        chain = " -> ".join(p.name for p in (*_seen, path.resolve()))
+        raise ScenarioError(path, "extends", f"circular extends: {chain}")
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        found = "an empty file" if raw is None else type(raw).__name__
+        raise ScenarioError(path, "", f"expected a mapping of scenario fields, found {found}")
+    for key in [k for k in raw if isinstance(k, str) and k.startswith(".")]:
+        del raw[key]  # ".name:" keys only hold YAML anchors for reuse
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ScenarioError(path, "extends", f"expected a file name, found {parent!r}")
+    parent_path = path.parent / parent
+    if not parent_path.is_file():
+        raise ScenarioError(path, "extends", f"file not found: {parent_path}")
+    base = read_raw(parent_path, (*_seen, path.resolve()))
+    return typing.cast(dict[str, Any], _merge(base, raw))
+
+
+# --------------------------------------------------------------------------- schema walking
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete alternatives of an annotation (Annotated, Optional and Union removed)."""
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(tp):
+            if arg is not type(None):
+                out.extend(_unwrap(arg))
+        return out
+    return [tp]
+
+
+def _is_value(tp: Any) -> bool:
+    return any(alt is Value for alt in _unwrap(tp))
+
+
+def _step(tp: Any, key: str | int) -> list[Any]:
+    """Annotations reachable from ``tp`` by one path element."""
+    out: list[Any] = []
+    for alt in _unwrap(tp):
+        origin = typing.get_origin(alt)
+        if isinstance(alt, type) and issubclass(alt, BaseModel):
+            field = alt.model_fields.get(str(key))
+            if field is not None:
+                out.append(field.annotation if not field.metadata else Annotated[
+                    field.annotation, *field.metadata])
+        elif origin is dict:
+            out.append(typing.get_args(alt)[1])
+        elif origin is list and isinstance(key, int):
+            out.append(typing.get_args(alt)[0])
+    return out
+
+
+def _fields_of(tp: Any) -> list[str]:
+    names: list[str] = []
+    for alt in _unwrap(tp):
+        if isinstance(alt, type) and issubclass(alt, BaseModel):
+            names.extend(alt.model_fields)
+    return names
+
+
+def annotation_at(loc: typing.Sequence[str | int]) -> list[Any]:
+    """Schema annotations at a path of keys (several where a union leaves it open)."""
+    current: list[Any] = [Scenario]
+    for key in loc:
+        nxt: list[Any] = []
+        for tp in current:
+            nxt.extend(_step(tp, key))
+        if not nxt:
+            return []
+        current = nxt
+    return current
+
+
+def _format_loc(loc: typing.Sequence[str | int]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union tags (e.g. the event type) from an error location."""
+    out: list[Any] = []
+    for i, part in enumerate(loc):
+        if i >= 2 and loc[0] == "events" and i == 2 and part in _EVENT_TAGS:
+            continue
+        if isinstance(part, str) and ("[" in part or part.startswith("function-")):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+_EVENT_TAGS = {"summit", "capacity", "security_salience", "debt_salience", "membership",
+               "security_tie"}
+
+
+def _explain(err: ValidationError, raw: dict[str, Any]) -> tuple[str, str]:
+    """First error as (field path, message), with a did-you-mean for unknown keys."""
+    errors = err.errors()
+    first = errors[0]
+    loc = _clean_loc(tuple(first["loc"]))
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        allowed: list[str] = []
+        for tp in annotation_at(loc[:-1]):
+            allowed.extend(_fields_of(tp))
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return _format_loc(loc), f"unknown key{hint} (allowed: {', '.join(allowed)}){more}"
+    msg = str(first["msg"])
+    msg = msg.removeprefix("Value error, ")
+    if kind == "missing":
+        msg = "required field is missing"
+    elif kind == "union_tag_invalid":
+        msg = f"unknown event type {first['input'].get('type')!r}; expected one of {sorted(_EVENT_TAGS)}"
+    elif "input" in first and kind not in ("value_error",) and not isinstance(
+        first["input"], dict | list
+    ):
+        msg = f"{msg}, found {first['input']!r}"
+    return _format_loc(loc), msg + more
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def parse_set(expr: str) -> tuple[list[str], Any]:
+    """Split ``path.to.field=value``; the value is read as YAML (numbers, ids, lists)."""
+    if "=" not in expr:
+        raise ScenarioError("--set", expr, "expected path.to.field=value")
+    path, text = expr.split("=", 1)
+    parts = [p for p in path.strip().split(".")]
+    if not path.strip() or any(not p for p in parts):
+        raise ScenarioError("--set", expr, "expected path.to.field=value")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ScenarioError("--set", path, f"cannot read value {text!r}") from None
+    return parts, value
+
+
+def apply_override(raw: dict[str, Any], parts: list[str], value: Any, why: str) -> None:
+    """Set one field of a raw scenario mapping; a bare number on a value field is an assumption.
+
+    The path must name a field the schema knows (did-you-mean otherwise); the new value is
+    validated later with the whole scenario.
+    """
+    target = annotation_at(parts)
+    if not target:
+        # find the deepest valid prefix for a helpful message
+        for depth in range(len(parts), 0, -1):
+            if annotation_at(parts[: depth - 1]):
+                allowed: list[str] = []
+                for tp in annotation_at(parts[: depth - 1]):
+                    allowed.extend(_fields_of(tp))
+                    origin_keys = _keys_at(raw, parts[: depth - 1])
+                    allowed.extend(origin_keys)
+                close = difflib.get_close_matches(parts[depth - 1], allowed, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ScenarioError("--set", ".".join(parts), f"unknown field '{parts[depth - 1]}'{hint}")
+        raise ScenarioError("--set", ".".join(parts), "unknown field")
+    if any(_is_value(tp) for tp in target) and isinstance(value, int | float) and not isinstance(
+        value, bool
+    ):
+        value = {"value": value, "why": why}
+    node: Any = raw
+    for i, key in enumerate(parts[:-1]):
+        if not isinstance(node, dict):
+            raise ScenarioError("--set", ".".join(parts), f"'{'.'.join(parts[:i])}' is not a mapping")
+        if key not in node:
+            if isinstance(node, dict) and _keys_at(raw, parts[:i]) and not _fields_of(
+                annotation_at(parts[:i])[0] if annotation_at(parts[:i]) else None
+            ):
+                keys = _keys_at(raw, parts[:i])
+                close = difflib.get_close_matches(key, keys, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ScenarioError("--set", ".".join(parts), f"no entry '{key}'{hint}")
+            node[key] = {}
+        node = node[key]
+    if not isinstance(node, dict):
+        raise ScenarioError("--set", ".".join(parts), "parent is not a mapping")
+    node[parts[-1]] = value
+
+
+def _keys_at(raw: dict[str, Any], parts: typing.Sequence[str]) -> list[str]:
+    node: Any = raw
+    for key in parts:
+        if not isinstance(node, dict) or key not in node:
+            return []
+        node = node[key]
+    return [str(k) for k in node] if isinstance(node, dict) else []
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def validate(raw: dict[str, Any], registry: Registry, path: Path | str) -> Scenario:
+    """Validate a merged raw mapping into a :class:`Scenario`; errors name file and field."""
+    try:
+        return Scenario.model_validate(raw, context={"registry": registry})
+    except ValidationError as err:
+        field, message = _explain(err, raw)
+        raise ScenarioError(path, field, message) from None
+
+
+def load(
+    path: Path | str,
+    overrides: typing.Sequence[str] = (),
+    registry: Registry | None = None,
+) -> Scenario:
+    """Load, merge, override and validate a scenario file."""
+    path = Path(path)
+    raw = read_raw(path)
+    for expr in overrides:
+        parts, value = parse_set(expr)
+        apply_override(raw, parts, value, why="set on the command line with --set")
+    registry = registry or load_registry(find_registry(path))
+    return validate(raw, registry, path)
+
+
+def to_raw(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as plain data (values back in their YAML forms)."""
+    return typing.cast(dict[str, Any], scenario.model_dump(mode="json", exclude_none=True))
+
+
+def to_yaml(scenario: Scenario) -> str:
+    """The resolved scenario as YAML (no ``extends:``; every override applied)."""
+    return dump_yaml(to_raw(scenario))
+
+
+def digest(scenario: Scenario) -> str:
+    """sha256 of the resolved scenario's canonical YAML."""
+    return hashlib.sha256(to_yaml(scenario).encode()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def values(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, Value]]:
+    """Every :class:`Value` in a validated scenario, with its dotted path."""
+    if isinstance(obj, Value):
+        yield prefix, obj
+    elif isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from values(getattr(obj, name), f"{prefix}.{name}" if prefix else name)
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            yield from values(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(obj, list):
+        for i, item in enumerate(obj):
+            yield from values(item, f"{prefix}[{i}]")
