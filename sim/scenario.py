@@ -31,6 +31,10 @@ Factor = quantity("index", ge=0, le=100)
 Sharpness = quantity("index", ge=0, le=100)
 Noise = quantity("index", ge=0, le=10)
 Fraction = quantity("share", gt=0, le=1)
+#: Names of the Okabe-Ito colour-blind-safe palette (hex values in :data:`sim.plots.OKABE_ITO`).
+ColourName = Literal[
+    "orange", "sky_blue", "bluish_green", "yellow", "blue", "vermillion", "reddish_purple", "black"
+]
 
 
 class Frozen(BaseModel):
@@ -170,6 +174,9 @@ class Power(Frozen):
     reactivity: Weight = Field(description="budget response to rivals' regional gains")
     allocation: Allocation
     instruments: dict[str, Instrument] = Field(default_factory=dict)
+    colour: ColourName | None = Field(
+        default=None, description="Okabe-Ito colour of this power in figures (default: from its code)"
+    )
 
 
 class Summit(Frozen):
@@ -242,6 +249,9 @@ class Scenario(Frozen):
     states: dict[Code, State] = Field(min_length=1)
     powers: dict[Code, Power] = Field(min_length=1)
     events: dict[str, Event] = Field(default_factory=dict)
+    blocs: dict[str, list[Code]] | None = Field(
+        default=None, description="named groups of powers for bloc-share figures (disjoint)"
+    )
 
     @model_validator(mode="after")
     def _codes(self) -> Scenario:
@@ -284,6 +294,15 @@ class Scenario(Frozen):
             need([self.peers.leader], states, "peers.leader", "state")
             if self.peers.leader_weight is None:
                 raise ValueError("peers.leader_weight: needed when peers.leader is set")
+        seen: dict[str, str] = {}
+        for bloc, members in (self.blocs or {}).items():
+            if not bloc.strip() or not members:
+                raise ValueError(f"blocs.{bloc}: a bloc needs a name and at least one power")
+            need(members, powers, f"blocs.{bloc}", "power")
+            for code in members:
+                if code in seen:
+                    raise ValueError(f"blocs.{bloc}: power '{code}' is already in bloc '{seen[code]}'")
+                seen[code] = bloc
         return self
 
     @property
@@ -487,21 +506,23 @@ def apply_override(raw: dict[str, Any], parts: list[str], value: Any, why: str) 
         value = {"value": value, "why": why}
     node: Any = raw
     for i, key in enumerate(parts[:-1]):
+        where = annotation_at(parts[:i])
         if not isinstance(node, dict):
             raise ScenarioError("--set", ".".join(parts), f"'{'.'.join(parts[:i])}' is not a mapping")
         if key not in node:
-            if isinstance(node, dict) and _keys_at(raw, parts[:i]) and not _fields_of(
-                annotation_at(parts[:i])[0] if annotation_at(parts[:i]) else None
-            ):
-                keys = _keys_at(raw, parts[:i])
+            if where and not any(_fields_of(tp) for tp in where):
+                keys = [str(k) for k in node]
                 close = difflib.get_close_matches(key, keys, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(keys)}"
                 raise ScenarioError("--set", ".".join(parts), f"no entry '{key}'{hint}")
             node[key] = {}
         node = node[key]
     if not isinstance(node, dict):
         raise ScenarioError("--set", ".".join(parts), "parent is not a mapping")
-    node[parts[-1]] = value
+    if value is None:
+        node.pop(parts[-1], None)  # as in extends: null removes the entry
+    else:
+        node[parts[-1]] = value
 
 
 def _keys_at(raw: dict[str, Any], parts: typing.Sequence[str]) -> list[str]:

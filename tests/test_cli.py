@@ -1,0 +1,143 @@
+"""The command-line program end to end, through real subprocesses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from .conftest import CASES, TINY, run_cli
+
+BAD = sorted((CASES / "bad").glob("*.yaml"))
+
+
+def expectation(path: Path) -> str:
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# expect: "), f"{path.name} lacks its '# expect:' line"
+    return first.removeprefix("# expect: ")
+
+
+@pytest.mark.parametrize("case", BAD, ids=[p.stem for p in BAD])
+def test_bad_scenario_gives_one_line_exit_2_and_writes_nothing(case: Path, tmp_path: Path):
+    out = tmp_path / "results"
+    proc = run_cli("run", str(case), "--out", str(out))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert case.name in lines[0]
+    assert expectation(case) in lines[0]
+    assert not out.exists()
+
+
+def test_every_bad_case_is_caught_by_validate_too():
+    proc = run_cli("validate", str(BAD[0]))
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("override", "expect"),
+    [
+        ("states.AA.weights.ecom=2", "did you mean 'econ'"),
+        ("states.CC.inertia=0.2", "no entry 'CC'"),
+        ("states.AA.inertia=2", "states.AA.inertia: expected a value <= 1"),
+        ("dynamics.sharpness=-1", "dynamics.sharpness: expected a value >= 0"),
+        ("nonsense", "expected path.to.field=value"),
+        ("seed=many", "seed: Input should be a valid integer"),
+    ],
+)
+def test_bad_override_gives_one_line_exit_2(override: str, expect: str, tmp_path: Path):
+    proc = run_cli("run", str(TINY), "--set", override, "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and expect in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_bad_options_exit_2(tmp_path: Path):
+    for args in (["--replicates", "0"], ["--rounds", "0"], ["--engine", "fast"]):
+        proc = run_cli("run", str(TINY), *args, "--out", str(tmp_path))
+        assert proc.returncode == 2, args
+        assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_end_to_end_writes_every_file(tmp_path: Path):
+    proc = run_cli("run", str(TINY), "--replicates", "6", "--seed", "3", "--out", str(tmp_path),
+                   "--set", "states.AA.inertia=0.4")
+    assert proc.returncode == 0, proc.stderr
+    folders = list((tmp_path / "tiny").iterdir())
+    assert len(folders) == 1
+    run = folders[0]
+    assert str(run) in proc.stdout and "final alignment" in proc.stdout
+    table = pq.read_table(run / "alignment.parquet").to_pandas()
+    for col in ("replicate", "round", "date", "state", "power", "alignment", "debt_usd_bn",
+                "delivered_usd_bn", "hedging"):
+        assert col in table.columns
+    manifest = json.loads((run / "manifest.json").read_text())
+    rounds = manifest["rounds"]
+    assert len(table) == 6 * (rounds + 1) * 2 * 2
+    assert manifest["replicates"] == 6 and manifest["seed"] == 3
+    assert manifest["overrides"] == ["states.AA.inertia=0.4"]
+    assert manifest["parameters"]["states.AA.inertia"]["value"] == 0.4
+    assert len(manifest["scenario_file_sha256"]) == 64
+    assert manifest["versions"]["mesa"].startswith("3.")
+    sums = table.groupby(["replicate", "round", "state"])["alignment"].sum()
+    assert (sums.sub(1.0).abs() < 1e-12).all()
+    summary = (run / "summary.csv").read_text().splitlines()
+    assert summary[0] == "state,power,mean,p5,p50,p95" and len(summary) == 1 + 4
+    for name in ("alignment_by_state", "final_alignment_heatmap", "regional_share"):
+        assert (run / "plots" / f"{name}.png").stat().st_size > 10_000
+    assert "inertia: {value: 0.4" in (run / "scenario.yaml").read_text() or \
+        "value: 0.4" in (run / "scenario.yaml").read_text()
+
+
+def test_same_seed_same_numbers_through_the_cli(tmp_path: Path):
+    for engine in ("ensemble", "ensemble", "mesa"):
+        proc = run_cli("run", str(TINY), "--replicates", "4", "--out", str(tmp_path),
+                       "--engine", engine)
+        assert proc.returncode == 0, proc.stderr
+    runs = sorted((tmp_path / "tiny").iterdir())
+    tables = [pq.read_table(r / "alignment.parquet").to_pandas() for r in runs]
+    for other in tables[1:]:
+        assert (abs(other["alignment"] - tables[0]["alignment"]) < 1e-12).all()
+
+
+def test_existing_results_folder_is_never_overwritten(tmp_path: Path):
+    from sim.errors import SimError
+    from sim.results import atomic_folder
+
+    target = tmp_path / "x"
+    target.mkdir()
+    (target / "keep.txt").write_text("precious")
+    with pytest.raises(SimError), atomic_folder(target):
+        pass
+    assert (target / "keep.txt").read_text() == "precious"
+
+
+def test_interrupted_write_leaves_no_folder(tmp_path: Path):
+    from sim.results import atomic_folder
+
+    target = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt), atomic_folder(target) as tmp:
+        (tmp / "half.csv").write_text("a,b\n")
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_explains_every_command():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for command in ("run", "validate", "facts"):
+        assert command in proc.stdout
+        sub = run_cli(command, "--help")
+        assert sub.returncode == 0 and "Usage" in sub.stdout
+
+
+def test_validate_and_facts(tmp_path: Path):
+    proc = run_cli("validate", str(TINY))
+    assert proc.returncode == 0 and "ok:" in proc.stdout
+    proc = run_cli("facts", "--scenarios", str(CASES.parent / "cases"))
+    assert "pledge_yen" in proc.stdout and "used by tiny: powers.PY.instruments.loans.pledged_usd_bn" in proc.stdout
