@@ -46,14 +46,16 @@ def run(
     trajectories: Annotated[Optional[bool], typer.Option("--trajectories/--summary-only", help="Keep every replicate's path (default: yes up to 20,000 replicates).", show_default=False)] = None,  # noqa: UP045
 ) -> None:
     """Simulate a scenario and write data, summary tables and plots to a new results folder."""
-    from sim.results import format_final
-    from sim.run import run_scenario
+    from sim.scenario import load
 
     if engine not in ("ensemble", "mesa"):
         raise SimError(f"--engine: expected 'ensemble' or 'mesa', found {engine!r}")
-    from sim.scenario import load
+    sc = load(scenario, set_ or [])  # validate before the heavy imports
+    total = replicates if replicates is not None else sc.replicates
 
-    total = replicates if replicates is not None else load(scenario, set_ or []).replicates
+    from sim.results import format_final
+    from sim.run import run_scenario
+
     bar, task = _progress(total, "replicates")
     with bar:
         outcome = run_scenario(
@@ -96,6 +98,91 @@ def facts(
             raise typer.Exit(1)
         return
     typer.echo(listing(scenarios))
+
+
+@app.command()
+def compare(
+    scenario_a: Annotated[Path, typer.Argument(help="Scenario A (e.g. the counterfactual).", show_default=False)],
+    scenario_b: Annotated[Path, typer.Argument(help="Scenario B (e.g. the policy).", show_default=False)],
+    replicates: Annotated[Optional[int], typer.Option(help="Replicates (default: the larger of the two scenarios').")] = None,  # noqa: UP045
+    seed: Annotated[Optional[int], typer.Option(help="Root seed shared by both (default: A's).")] = None,  # noqa: UP045
+    rounds: Annotated[Optional[int], typer.Option(help="Rounds (default: the calendar).")] = None,  # noqa: UP045
+    set_: SetOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder under which compare/<A>_vs_<B>/<run-id>/ is made.")] = Path("results"),
+) -> None:
+    """Run two scenarios on common random numbers and report their paired differences."""
+    from sim.compare import compare_scenarios
+    from sim.scenario import load
+
+    sc_a, sc_b = load(scenario_a, set_ or []), load(scenario_b, set_ or [])
+    total = replicates if replicates is not None else max(sc_a.replicates, sc_b.replicates)
+    bar, task = _progress(total, "paired replicates")
+    with bar:
+        outcome = compare_scenarios(scenario_a, scenario_b, replicates=replicates, seed=seed,
+                                    rounds=rounds, out=out, sets=set_ or [],
+                                    progress=lambda k: bar.advance(task, k))
+    typer.echo(outcome.text)
+    typer.echo(f"results: {outcome.folder}  ({outcome.seconds:.2f} s)")
+
+
+@app.command()
+def bench(
+    scenario: Annotated[Path, typer.Argument(help="Scenario to time.")] = Path("scenarios/tokyo_initiative.yaml"),
+    replicates: Annotated[int, typer.Option(help="Replicates for the head-to-head timing.")] = 1000,
+    scaling: Annotated[str, typer.Option(help="Comma-separated replicate counts for the scaling table ('' to skip).")] = "1000,10000,100000",
+    million: Annotated[int, typer.Option(help="Replicates of a summary-only run whose peak memory is measured (0 to skip).")] = 0,
+    json_: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Time the ensemble engine against mesa.batch_run on the same work; print the figures."""
+    import json
+
+    from sim.bench import bench as run_bench
+    from sim.bench import format_bench
+    from sim.scenario import load
+
+    load(scenario)
+    try:
+        counts = tuple(int(x) for x in scaling.split(",") if x.strip())
+    except ValueError:
+        raise SimError(f"--scaling: expected comma-separated integers, found {scaling!r}") from None
+    if replicates < 1 or any(c < 1 for c in counts) or million < 0:
+        raise SimError("--replicates and --scaling counts must be positive; --million non-negative")
+    figures = run_bench(scenario, replicates=replicates, scaling=counts, million=million,
+                        progress=None if json_ else lambda msg: typer.echo(f"... {msg}", err=True))
+    typer.echo(json.dumps(figures, indent=2) if json_ else format_bench(figures))
+
+
+@app.command()
+def sweep(
+    source: Annotated[Optional[Path], typer.Argument(help="Scenario file, or a sweep file that names its scenario.", show_default=False)] = None,  # noqa: UP045
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="Swept value: path=LOW:HIGH[:LEVELS] (repeatable; '*' matches one path element).", show_default=False)] = None,  # noqa: UP045
+    method: Annotated[Optional[str], typer.Option(help="grid, lhs, sobol or morris (default: grid if every --param has LEVELS, else sobol).", show_default=False)] = None,  # noqa: UP045
+    samples: Annotated[Optional[int], typer.Option(help="N: grid levels per parameter, LHS points, Sobol' base samples (a power of 2), Morris trajectories.", show_default=False)] = None,  # noqa: UP045
+    replicates: Annotated[Optional[int], typer.Option(help="Replicates per point (default: the scenario's).", show_default=False)] = None,  # noqa: UP045
+    seed: Annotated[Optional[int], typer.Option(help="Sweep seed (default: the scenario's).", show_default=False)] = None,  # noqa: UP045
+    crn: Annotated[Optional[bool], typer.Option("--common-random-numbers/--independent-seeds", help="Same random numbers at every point (default: each point its own seed).", show_default=False)] = None,  # noqa: UP045
+    outcome: Annotated[Optional[list[str]], typer.Option("--outcome", help="Outcome to report (repeatable; default: the scenario's own powers' regional share).", show_default=False)] = None,  # noqa: UP045
+    discover: Annotated[Optional[str], typer.Option(help="Scenario discovery (PRIM) for OUTCOME>VALUE or OUTCOME<VALUE.", show_default=False)] = None,  # noqa: UP045
+    workers: Annotated[Optional[int], typer.Option(help="Local worker processes (default: all cores).", show_default=False)] = None,  # noqa: UP045
+    scheduler: Annotated[Optional[str], typer.Option(help="Run the points on a Dask cluster at tcp://HOST:PORT.", show_default=False)] = None,  # noqa: UP045
+    resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted sweep in this folder.", show_default=False)] = None,  # noqa: UP045
+    set_: SetOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder under which <scenario>/sweeps/<id>/ is made.")] = Path("results"),
+) -> None:
+    """Sweep scenario values (grid, LHS, Sobol', Morris), analyse sensitivity, find boxes (PRIM)."""
+    from sim.sweep import SweepRequest, run_sweep
+
+    req = SweepRequest(source=source, resume=resume, params=param or [], method=method, samples=samples,
+                       replicates=replicates, seed=seed, common_random_numbers=crn, report=outcome or [],
+                       discover=discover, sets=set_ or [], workers=workers, scheduler=scheduler, out=out)
+    bar, task = _progress(0, "points")
+    try:
+        with bar:
+            result = run_sweep(req, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except KeyboardInterrupt as err:
+        typer.echo(str(err), err=True)  # where the saved points are and how to resume
+        raise
+    typer.echo(result.summary())
 
 
 def main() -> None:

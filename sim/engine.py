@@ -16,7 +16,7 @@ import numpy as np
 
 from sim import kernel, rules
 from sim.params import Params
-from sim.rng import draw_block
+from sim.rng import draw_block, to_scenario_order
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 HIST_BINS = 4000
@@ -42,7 +42,8 @@ def simulate(p: Params, replicates: np.ndarray, seed: int | None = None) -> Traj
     seed = p.seed if seed is None else seed
     reps = np.asarray(replicates, dtype=np.int64)
     n, R = len(reps), p.rounds
-    z = draw_block(seed, reps, p.powers, R, len(p.states))
+    z = to_scenario_order(draw_block(seed, reps, R, len(p.powers), len(p.states)),
+                          p.noise_power_pos, p.noise_state_pos)
     state = kernel.initial_state(p, (n,))
     shape = (n, R + 1, len(p.states), len(p.powers))
     align, debt, delivered = np.empty(shape), np.empty(shape), np.empty(shape)
@@ -175,6 +176,22 @@ class EnsembleResult:
     trajectories: Trajectories | None
 
 
+def trajectories(
+    p: Params, replicates: int, seed: int | None = None, *, chunk: int = 2048,
+    progress: Callable[[int], None] | None = None,
+) -> Trajectories:
+    """Full trajectories of replicates ``0 .. replicates - 1``, simulated in chunks."""
+    parts = []
+    for reps in chunks(replicates, chunk):
+        parts.append(simulate(p, reps, seed))
+        if progress is not None:
+            progress(len(reps))
+    return Trajectories(
+        np.concatenate([t.replicates for t in parts]),
+        *(np.concatenate([getattr(t, k) for t in parts]) for k in ("alignment", "debt", "delivered")),
+    )
+
+
 def run(
     p: Params,
     replicates: int,
@@ -189,20 +206,12 @@ def run(
     With ``keep`` the full trajectories are returned and quantiles are exact; without it only
     streaming summaries are kept, in memory bounded by ``chunk``.
     """
-    parts: list[Trajectories] = []
+    if keep:
+        full = trajectories(p, replicates, seed, chunk=chunk, progress=progress)
+        return EnsembleResult(exact_summary(full, p), full)
     stream = StreamingSummary(p)
     for reps in chunks(replicates, chunk):
-        traj = simulate(p, reps, seed)
-        if keep:
-            parts.append(traj)
-        else:
-            stream.add(traj)
+        stream.add(simulate(p, reps, seed))
         if progress is not None:
             progress(len(reps))
-    if not keep:
-        return EnsembleResult(stream.result(), None)
-    full = Trajectories(
-        np.concatenate([t.replicates for t in parts]),
-        *(np.concatenate([getattr(t, k) for t in parts]) for k in ("alignment", "debt", "delivered")),
-    )
-    return EnsembleResult(exact_summary(full, p), full)
+    return EnsembleResult(stream.result(), None)

@@ -71,23 +71,19 @@ def advance(p: Params, state: State, r: int, z: np.ndarray) -> State:
     budget = (p.amount[r] * p.delivery * p.capacity[r, p.inst_power]
               * rules.reactive_multiplier(share, p.share0, p.reactivity)[..., p.inst_power])
     split = rules.allocate(p.static_alloc, p.is_gap, a, p.inst_power)
-    noise = rules.delivery_factor(z[..., :, DELIVERY, :], p.sd_delivery)[..., p.inst_power, :]
-    flows = budget[..., None] * split * noise
-    delivered = rules.by_power(flows, p.onehot)
-    value = rules.by_power(flows * p.value_factor[:, None], p.onehot)
-    loans = rules.by_power(flows * p.is_loan[:, None], p.onehot)
+    noise = rules.delivery_factor(z[..., :, DELIVERY, :], p.sd_delivery)  # (..., power, state)
+    flows = budget[..., None, :] * split * np.swapaxes(noise, -1, -2)[..., p.inst_power]
+    routed = rules.by_power(flows, p.routing)
+    P = len(p.powers)
+    delivered, value, loans = routed[..., :P], routed[..., P:2 * P], routed[..., 2 * P:]
     engagement = rules.smooth(state.engagement, value * p.rounds_per_year, p.memory)
     new_debt = state.new_debt * (1.0 - p.repay_per_round) + loans
     # 3. Valuation: utility now against utility at the start, plus this round's shock.
     gdp = p.gdp[r][:, None]
-    u = rules.utility(
-        a, p.econ0_ratio + engagement / gdp, p.security[r], p.institutions[r],
-        p.debt0_ratio + new_debt / gdp, p.boost[r],
-        w_econ=p.w_econ, w_sec=p.w_sec, w_inst=p.w_inst, w_debt=p.w_debt, w_hedge=p.w_hedge,
-        neutral_factor=p.neutral_factor, sec_salience=p.sec_salience[r],
-        debt_salience=p.debt_salience[r], capacity=p.capacity[r], econ_scale=p.econ_scale,
-    )
-    d_u = u - p.u0 + p.sd_utility * np.swapaxes(z[..., :, UTILITY, :], -1, -2)
+    d_u = p.u_fixed[r] + rules.utility_varying(
+        a, p.econ_ratio[r] + engagement / gdp, new_debt / gdp, w_econ=p.w_econ,
+        w_debt=p.w_debt * p.debt_salience[r], w_hedge=p.w_hedge, econ_scale=p.econ_scale,
+    ) + p.sd_utility * np.swapaxes(z[..., :, UTILITY, :], -1, -2)
     # 4. Target orientation.
     target = rules.target_alignment(
         p.log_anchor, d_u, rules.peer_shift(a, p.log_anchor, p.peers), p.beta, p.kappa

@@ -2,9 +2,8 @@
 
 ``AlignmentModel`` is a plain Mesa 3 model: it is seeded through Mesa's own ``rng`` argument,
 has a ``DataCollector`` and runs under ``mesa.batch_run``. Each round (``step``) plays
-:func:`sim.kernel.advance` once; each power agent draws its own noise from its named stream
-(see :mod:`sim.rng`), so replicate ``k`` of this model equals replicate ``k`` of the ensemble
-engine.
+:func:`sim.kernel.advance` once with noise from the replicate's stream (see :mod:`sim.rng`),
+so replicate ``k`` of this model equals replicate ``k`` of the ensemble engine.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import numpy as np
 
 from sim import kernel, rules
 from sim.params import Params, build
-from sim.rng import NOISE_CHANNELS, power_stream, replicate_sequence
+from sim.rng import NOISE_CHANNELS, noise_stream, replicate_sequence, to_scenario_order
 from sim.scenario import load
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "tokyo_initiative.yaml"
@@ -53,17 +52,12 @@ class StateAgent(mesa.Agent):  # type: ignore[misc]
 
 
 class PowerAgent(mesa.Agent):  # type: ignore[misc]
-    """An external power: its identity and its own stream of random numbers."""
+    """An external power: its identity, and a view of its regional share."""
 
-    def __init__(self, model: AlignmentModel, idx: int, code: str, seed: int, replicate: int) -> None:
+    def __init__(self, model: AlignmentModel, idx: int, code: str) -> None:
         super().__init__(model)
         self.idx = idx
         self.code = code
-        self.stream = power_stream(seed, replicate, code)
-
-    def draw_noise(self) -> np.ndarray:
-        """This round's standard normals ``(NOISE_CHANNELS, n_states)``."""
-        return self.stream.standard_normal((NOISE_CHANNELS, len(self.model.params.states)))
 
     @property
     def regional_share(self) -> float:
@@ -102,7 +96,8 @@ class AlignmentModel(mesa.Model):  # type: ignore[misc]
         self.rounds = p.rounds
         self.state = kernel.initial_state(p)
         self.state_agents = [StateAgent(self, i, c) for i, c in enumerate(p.states)]
-        self.power_agents = [PowerAgent(self, i, c, root, replicate) for i, c in enumerate(p.powers)]
+        self.power_agents = [PowerAgent(self, i, c) for i, c in enumerate(p.powers)]
+        self.noise = noise_stream(root, replicate)
         self.history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._record()
         reporters: dict[str, Any] = {
@@ -115,8 +110,12 @@ class AlignmentModel(mesa.Model):  # type: ignore[misc]
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
 
     def step(self) -> None:
-        """One round: noise from each power's stream, then :func:`sim.kernel.advance`."""
-        z = np.stack([pw.draw_noise() for pw in self.power_agents])
+        """One round: this round's noise from the replicate's stream, then the kernel."""
+        p = self.params
+        z = to_scenario_order(
+            self.noise.standard_normal((len(p.powers), NOISE_CHANNELS, len(p.states))),
+            p.noise_power_pos, p.noise_state_pos,
+        )
         self.state = kernel.advance(self.params, self.state, self.steps, z)
         self._record()
         self.datacollector.collect(self)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import rules
+from sim import rng, rules
 from sim.scenario import (
     Allocation,
     CapacityShock,
@@ -25,6 +25,7 @@ from sim.scenario import (
     Scenario,
     SecurityTie,
     Summit,
+    TiesShock,
 )
 
 KINDS = ("grant", "loan", "investment", "corridor")
@@ -70,6 +71,7 @@ class Params:
     # states
     gdp: np.ndarray  # (R+1, S) USD bn
     econ0_ratio: np.ndarray  # (S, P) (trade + remittances) / GDP at start
+    econ_ratio: np.ndarray  # (R+1, S, P) the same after trade and remittance events
     debt0_ratio: np.ndarray  # (S, P) debt / GDP at start
     debt0: np.ndarray  # (S, P) USD bn
     security: np.ndarray  # (R+1, S, P) security ties in [0, 1]
@@ -98,12 +100,13 @@ class Params:
     instruments: list[str]  # "POWER.name"
     inst_power: np.ndarray  # (I,) int
     onehot: np.ndarray  # (I, P)
+    routing: np.ndarray  # (I, 3P): columns route money delivered, value, loans to powers
     amount: np.ndarray  # (R+1, I) USD bn scheduled in each round (row 0 is zero)
     delivery: np.ndarray  # (I,)
     value_factor: np.ndarray  # (I,)
     is_loan: np.ndarray  # (I,) float 0/1
     is_gap: np.ndarray  # (I,) bool
-    static_alloc: np.ndarray  # (I, S)
+    static_alloc: np.ndarray  # (S, I) each column sums to 1
     # dynamics
     beta: float
     sd_utility: float
@@ -112,6 +115,9 @@ class Params:
     econ_scale: float
     repay_per_round: float
     u0: np.ndarray = field(repr=False)  # (S, P) utility at the start
+    u_fixed: np.ndarray = field(repr=False)  # (R+1, S, P) utility terms fixed by the timeline, less u0
+    noise_power_pos: np.ndarray = field(repr=False)  # (P,) rank of each power code
+    noise_state_pos: np.ndarray = field(repr=False)  # (S,) rank of each state code
 
     @property
     def rounds(self) -> int:
@@ -188,6 +194,13 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
                 return r
         return R + 1  # after the horizon: never
 
+    def rounds_since(when: date) -> int:
+        """Round boundaries between an event before the start and the first round (0 after)."""
+        k = 0
+        while when < add_months(t.start, -t.months_per_round * k):
+            k += 1
+        return k
+
     security = np.repeat(sec0[None], R + 1, axis=0)
     members = {c: set(sc.states[c].memberships) for c in states}
     member_path = [dict((c, set(m)) for c, m in members.items()) for _ in range(R + 1)]
@@ -195,17 +208,23 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     sec_sal = np.ones((R + 1, S))
     debt_sal = np.ones((R + 1, S))
     boost = np.zeros((R + 1, S, P))
+    trade_f, remit_f = np.ones((R + 1, S, P)), np.ones((R + 1, S, P))
     decay = d.summit_decay.value
     for ev in sorted(sc.events.values(), key=lambda e: e.date):
         r0 = first_round(ev.date)
         if r0 > R:
             continue
         if isinstance(ev, Summit):
+            age = rounds_since(ev.date)  # a summit before the start has already faded
             for s, att in ev.attendance.items():
                 for r in range(r0, R + 1):
                     boost[r, si[s], pi[ev.host]] += ev.boost.value * att.value * (1 - decay) ** (
-                        r - r0
+                        r - r0 + age
                     )
+        elif isinstance(ev, TiesShock):
+            idx = list(range(S)) if ev.states == "all" else [si[c] for c in ev.states]
+            ties_f = trade_f if ev.type == "trade" else remit_f
+            ties_f[r0:, idx, pi[ev.power]] *= ev.factor.value
         elif isinstance(ev, CapacityShock):
             capacity[r0:, pi[ev.power]] *= ev.factor.value
         elif isinstance(ev, SalienceShock):
@@ -296,6 +315,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     w = {k: per_state(lambda s, k=k: getattr(s.weights, k).value) for k in
          ("econ", "security", "institutions", "debt", "hedge", "peers")}
     econ0_ratio = (trade + remit) / gdp0[:, None]
+    econ_ratio = (trade[None] * trade_f + remit[None] * remit_f) / gdp0[None, :, None]
     debt0_ratio = debt0 / gdp0[:, None]
     u0 = rules.utility(
         anchor, econ0_ratio, security[0], institutions[0], debt0_ratio, np.zeros((S, P)),
@@ -303,9 +323,20 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         w_hedge=w["hedge"], neutral_factor=neutral_factor, sec_salience=np.ones(S),
         debt_salience=np.ones(S), capacity=np.ones(P), econ_scale=d.econ_scale.value,
     )
+    # Utility terms the timeline fixes in advance (security, institutions, summits, start debt),
+    # less the utility at the start: the round adds what depends on the state.
+    nf = neutral_factor[:, None]
+    u_fixed = (
+        (w["security"][None, :] * sec_sal)[:, :, None] * nf * security * capacity[:, None, :]
+        + w["institutions"][:, None] * nf * institutions
+        - (w["debt"][None, :] * debt_sal)[:, :, None] * debt0_ratio
+        + boost
+        - u0
+    )
     return Params(
         name=sc.name, seed=sc.seed, states=states, powers=powers, dates=dates,
-        rounds_per_year=rpy, gdp=gdp, econ0_ratio=econ0_ratio, debt0_ratio=debt0_ratio,
+        rounds_per_year=rpy, gdp=gdp, econ0_ratio=econ0_ratio, econ_ratio=econ_ratio,
+        debt0_ratio=debt0_ratio,
         debt0=debt0, security=security, institutions=institutions,
         neutral_factor=neutral_factor, w_econ=w["econ"], w_sec=w["security"],
         w_inst=w["institutions"], w_debt=w["debt"], w_hedge=w["hedge"], kappa=w["peers"],
@@ -315,13 +346,20 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         reactivity=np.array([sc.powers[p].reactivity.value for p in powers]),
         share0=rules.regional_share(anchor, region_w), instruments=names,
         inst_power=inst_power_a, onehot=onehot,
+        routing=np.concatenate(
+            [onehot, onehot * np.array(value_factor)[:, None], onehot * np.array(is_loan)[:, None]],
+            axis=1,
+        ),
         amount=np.stack(amount_cols, axis=1) if n_inst else np.zeros((R + 1, 0)),
         delivery=np.array(delivery), value_factor=np.array(value_factor),
-        is_loan=np.array(is_loan), is_gap=np.array(is_gap, dtype=bool),
-        static_alloc=np.stack(static) if n_inst else np.zeros((0, S)),
+        is_loan=np.array(is_loan),
+        is_gap=np.array(is_gap, dtype=bool),
+        static_alloc=np.stack(static, axis=1) if n_inst else np.zeros((S, 0)),
         beta=d.sharpness.value, sd_utility=d.utility_noise_sd.value,
         sd_delivery=d.delivery_noise_sd.value, memory=d.engagement_memory.value,
         econ_scale=d.econ_scale.value,
         repay_per_round=1.0 - (1.0 - d.loan_repayment_per_year.value) ** (1.0 / rpy),
-        u0=u0,
+        u0=u0, u_fixed=u_fixed,
+        noise_power_pos=rng.canonical_positions(powers),
+        noise_state_pos=rng.canonical_positions(states),
     )

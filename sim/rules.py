@@ -12,16 +12,38 @@ import numpy as np
 TINY = 1e-300
 
 
+UNROLL = 16  # last axes up to this length are reduced column by column (much faster in numpy)
+
+
+def row_sum(x: np.ndarray) -> np.ndarray:
+    """Sum over the last axis, keeping it (columns added left to right)."""
+    if x.shape[-1] > UNROLL or x.shape[-1] == 0:
+        return x.sum(axis=-1, keepdims=True)
+    total = x[..., 0].copy()
+    for j in range(1, x.shape[-1]):
+        total += x[..., j]
+    return total[..., None]
+
+
+def row_max(x: np.ndarray) -> np.ndarray:
+    """Maximum over the last axis, keeping it."""
+    if x.shape[-1] > UNROLL:
+        return x.max(axis=-1, keepdims=True)
+    top = x[..., 0].copy()
+    for j in range(1, x.shape[-1]):
+        np.maximum(top, x[..., j], out=top)
+    return top[..., None]
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax over the last axis (numerically stable)."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    e = np.exp(logits - row_max(logits))
+    return e / row_sum(e)
 
 
 def normalise(weights: np.ndarray) -> np.ndarray:
     """Rows of non-negative weights scaled to sum to 1 (all-zero rows stay zero)."""
-    total = weights.sum(axis=-1, keepdims=True)
+    total = row_sum(weights)
     return np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
 
 
@@ -36,16 +58,20 @@ def initial_alignment(
 ) -> np.ndarray:
     """The anchor: each state's starting orientation from indicators (ODD 5).
 
-    ``anchor[s] ∝ floor + w_trade·trade_share + w_remit·remittance_share
-    + nf[s]·(w_sec·security + w_inst·institutions) + w_prio·priority``, where the shares are
-    over the modelled powers and ``nf`` discounts security and bloc ties of a neutral state.
-    All inputs are ``(state, power)``; ``neutral_factor`` is ``(state,)``.
+    ``anchor[s] ∝ floor + w_trade·trade/F + w_remit·remittances/F
+    + nf[s]·(w_sec·security + w_inst·institutions) + w_prio·priority``, where
+    ``F[s] = sum_p (trade + remittances)`` is the state's economic flows with the modelled
+    powers (so remittances weigh by their size against trade) and ``nf`` discounts security
+    and bloc ties of a neutral state. All inputs are ``(state, power)``; ``neutral_factor`` is
+    ``(state,)``.
     """
     nf = neutral_factor[:, None]
+    flows = (trade + remittances).sum(axis=-1, keepdims=True)
+    safe = np.where(flows > 0, flows, 1.0)
     score = (
         w["floor"]
-        + w["trade"] * normalise(trade)
-        + w["remittances"] * normalise(remittances)
+        + w["trade"] * trade / safe
+        + w["remittances"] * remittances / safe
         + nf * (w["security"] * security + w["institutions"] * institutions)
         + w["priority"] * priority
     )
@@ -54,14 +80,14 @@ def initial_alignment(
 
 def regional_share(a: np.ndarray, region_w: np.ndarray) -> np.ndarray:
     """Each power's share of the region: ``sum_s region_w[s] a[..., s, p]`` -> ``(..., power)``."""
-    return (region_w[:, None] * a).sum(axis=-2)
+    return np.swapaxes(row_sum(np.swapaxes(a, -1, -2) * region_w), -1, -2)[..., 0, :]
 
 
 def hedging_index(a: np.ndarray) -> np.ndarray:
     """Normalised entropy of each state's alignment in [0, 1] (1 = evenly hedged)."""
     n = a.shape[-1]
     safe = np.maximum(a, TINY)
-    return -(a * np.log(safe)).sum(axis=-1) / np.log(n)
+    return -row_sum(a * np.log(safe))[..., 0] / np.log(n)
 
 
 def reactive_multiplier(share: np.ndarray, share0: np.ndarray, reactivity: np.ndarray) -> np.ndarray:
@@ -70,21 +96,25 @@ def reactive_multiplier(share: np.ndarray, share0: np.ndarray, reactivity: np.nd
     ``1 + reactivity[p] · sum_{q != p} max(0, share[q] - share0[q])``; shapes ``(..., power)``.
     """
     gain = np.maximum(share - share0, 0.0)
-    rivals = gain.sum(axis=-1, keepdims=True) - gain
+    rivals = row_sum(gain) - gain
     return 1.0 + reactivity * rivals
 
 
 def allocate(
     static: np.ndarray, is_gap: np.ndarray, a: np.ndarray, inst_power: np.ndarray
 ) -> np.ndarray:
-    """Each instrument's split over the states -> ``(..., instrument, state)``.
+    """Each instrument's split over the states -> ``(..., state, instrument)``.
 
     Static strategies (fixed shares, equal, by GDP, by resources) come precomputed in
-    ``static`` ``(instrument, state)``; gap-targeting instruments weigh state ``s`` by
-    ``1 - a[s, p]``, the room left for their power ``p``.
+    ``static`` ``(state, instrument)``, each column summing to 1; gap-targeting instruments
+    weigh state ``s`` by ``1 - a[s, p]``, the room left for their power ``p``.
     """
-    gap = normalise(np.swapaxes(1.0 - a[..., :, inst_power], -1, -2))
-    return np.where(is_gap[:, None], gap, static)
+    if not is_gap.any():
+        return static
+    room = 1.0 - a[..., :, inst_power]
+    total = room.sum(axis=-2, keepdims=True)
+    gap = np.divide(room, total, out=np.zeros_like(room), where=total > 0)
+    return np.where(is_gap[None, :], gap, static)
 
 
 def delivery_factor(z: np.ndarray, sd: float) -> np.ndarray:
@@ -92,9 +122,14 @@ def delivery_factor(z: np.ndarray, sd: float) -> np.ndarray:
     return np.exp(sd * z - 0.5 * sd * sd)
 
 
-def by_power(flows: np.ndarray, onehot: np.ndarray) -> np.ndarray:
-    """Sum instrument flows ``(..., instrument, state)`` into ``(..., state, power)``."""
-    return (flows[..., :, :, None] * onehot[:, None, :]).sum(axis=-3)
+def by_power(flows: np.ndarray, routing: np.ndarray) -> np.ndarray:
+    """Route instrument flows ``(..., state, instrument)`` to ``(..., state, k·power)``.
+
+    ``routing`` ``(instrument, k·power)`` holds, for each of ``k`` measures, the instrument's
+    weight in its own power's column (e.g. 1 for money delivered, the value factor for
+    value, 1 for loans only): one matrix product sums every measure at once.
+    """
+    return flows @ routing
 
 
 def smooth(stock: np.ndarray, inflow: np.ndarray, memory: float) -> np.ndarray:
@@ -138,10 +173,33 @@ def utility(
     )
 
 
+def utility_varying(
+    a: np.ndarray,
+    econ_ratio: np.ndarray,
+    new_debt_ratio: np.ndarray,
+    *,
+    w_econ: np.ndarray,
+    w_debt: np.ndarray,
+    w_hedge: np.ndarray,
+    econ_scale: float,
+) -> np.ndarray:
+    """The terms of :func:`utility` that change with the state of a run.
+
+    ``w_econ·log1p(k·econ/GDP) − w_debt·new_debt/GDP − w_hedge·a``, where ``w_debt`` already
+    carries the round's debt salience. The remaining terms are fixed by the timeline and
+    precomputed (``Params.u_fixed``); their sum equals :func:`utility`.
+    """
+    return (
+        w_econ[:, None] * np.log1p(econ_scale * econ_ratio)
+        - w_debt[:, None] * new_debt_ratio
+        - w_hedge[:, None] * a
+    )
+
+
 def peer_shift(a: np.ndarray, log_anchor: np.ndarray, peers: np.ndarray) -> np.ndarray:
     """Peers' pull: ``sum_r W[s, r] (log a[r, p] - log anchor[r, p])`` -> ``(..., state, power)``."""
     moved = np.log(np.maximum(a, TINY)) - log_anchor
-    return (peers[:, :, None] * moved[..., None, :, :]).sum(axis=-2)
+    return peers @ moved
 
 
 def target_alignment(

@@ -31,6 +31,7 @@ Factor = quantity("index", ge=0, le=100)
 Sharpness = quantity("index", ge=0, le=100)
 Noise = quantity("index", ge=0, le=10)
 Fraction = quantity("share", gt=0, le=1)
+EconScale = quantity("index", gt=0, le=1e6)
 #: Names of the Okabe-Ito colour-blind-safe palette (hex values in :data:`sim.plots.OKABE_ITO`).
 ColourName = Literal[
     "orange", "sky_blue", "bluish_green", "yellow", "blue", "vermillion", "reddish_purple", "black"
@@ -64,7 +65,7 @@ class Dynamics(Frozen):
     utility_noise_sd: Noise = Field(description="sd of the per-round utility shock")
     delivery_noise_sd: Noise = Field(description="sd of log delivered/planned money")
     engagement_memory: Fraction = Field(description="weight of this round's money in the stock")
-    econ_scale: Factor = Field(description="multiplier inside log1p of ties/GDP")
+    econ_scale: EconScale = Field(description="multiplier inside log1p of ties/GDP")
     neutral_discount: Share = Field(description="share of security and bloc ties a neutral state ignores")
     summit_decay: Share = Field(description="share of a summit boost lost each round")
     loan_repayment_per_year: Share = Field(description="share of new debt repaid each year")
@@ -227,8 +228,19 @@ class SecurityTie(Frozen):
     level: Share
 
 
+class TiesShock(Frozen):
+    """A lasting change in the states' trade or remittances with one power (a corridor opens,
+    a rouble falls). Factors of several shocks multiply."""
+
+    type: Literal["trade", "remittances"]
+    date: date
+    power: Code
+    states: list[Code] | Literal["all"] = "all"
+    factor: Factor
+
+
 Event = Annotated[
-    Union[Summit, CapacityShock, SalienceShock, MembershipChange, SecurityTie],  # noqa: UP007
+    Union[Summit, CapacityShock, SalienceShock, MembershipChange, SecurityTie, TiesShock],  # noqa: UP007
     Field(discriminator="type"),
 ]
 
@@ -287,6 +299,10 @@ class Scenario(Frozen):
                 need(ev.states, states, f"{where}.states", "state")
             elif isinstance(ev, MembershipChange):
                 need([ev.state], states, f"{where}.state", "state")
+            elif isinstance(ev, TiesShock):
+                need([ev.power], powers, f"{where}.power", "power")
+                if ev.states != "all":
+                    need(ev.states, states, f"{where}.states", "state")
             elif isinstance(ev, SecurityTie):
                 need([ev.state], states, f"{where}.state", "state")
                 need([ev.power], powers, f"{where}.power", "power")
@@ -432,7 +448,7 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 _EVENT_TAGS = {"summit", "capacity", "security_salience", "debt_salience", "membership",
-               "security_tie"}
+               "security_tie", "trade", "remittances"}
 
 
 def _explain(err: ValidationError, raw: dict[str, Any]) -> tuple[str, str]:

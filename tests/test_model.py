@@ -11,7 +11,7 @@ import pytest
 from sim import engine, kernel
 from sim.model import AlignmentModel
 from sim.params import build
-from sim.rng import NOISE_CHANNELS, power_stream, replicate_sequence
+from sim.rng import NOISE, NOISE_CHANNELS, draw_block, noise_stream, replicate_sequence
 from sim.scenario import load
 
 from .conftest import FLAGSHIP, TINY
@@ -93,29 +93,42 @@ def test_engine_is_independent_of_batch_split(tiny_params):
     np.testing.assert_array_equal(alone.alignment[0], whole.alignment[7])
 
 
-def test_streams_are_spawned_children_and_keyed_by_power_name():
+def test_streams_are_spawned_grandchildren_of_the_root_seed():
     child = np.random.SeedSequence(42).spawn(4)[3]
-    assert child.generate_state(4).tolist() == replicate_sequence(42, 3).generate_state(4).tolist()
-    a = power_stream(42, 3, "JPN").standard_normal(5)
-    b = power_stream(42, 3, "JPN").standard_normal(5)
-    c = power_stream(42, 3, "CHN").standard_normal(5)
-    np.testing.assert_array_equal(a, b)
-    assert not np.allclose(a, c)
+    grandchild = child.spawn(2)[NOISE]
+    assert grandchild.generate_state(4).tolist() == \
+        replicate_sequence(42, 3, NOISE).generate_state(4).tolist()
+    a = noise_stream(42, 3).standard_normal(5)
+    np.testing.assert_array_equal(a, noise_stream(42, 3).standard_normal(5))
+    assert not np.allclose(a, noise_stream(42, 4).standard_normal(5))
 
 
 def test_round_by_round_draws_equal_one_block_draw():
-    g1, g2 = power_stream(1, 0, "X"), power_stream(1, 0, "X")
-    block = g1.standard_normal((6, NOISE_CHANNELS, 5))
-    rows = np.stack([g2.standard_normal((NOISE_CHANNELS, 5)) for _ in range(6)])
+    block = draw_block(1, np.array([4]), 6, 3, 5)[0]
+    g = noise_stream(1, 4)
+    rows = np.stack([g.standard_normal((3, NOISE_CHANNELS, 5)) for _ in range(6)])
     np.testing.assert_array_equal(block, rows)
 
 
-def test_removing_a_power_leaves_other_powers_draws_unchanged(tiny_params):
-    from sim.rng import draw_block
+def test_noise_follows_codes_not_file_order(tmp_path):
+    """Listing powers and states in another order gives each code the same draws."""
+    import yaml
 
-    both = draw_block(5, np.arange(3), ["PX", "PY"], 4, 2)
-    only_y = draw_block(5, np.arange(3), ["PY"], 4, 2)
-    np.testing.assert_array_equal(both[:, :, 1], only_y[:, :, 0])
+    from .conftest import CASES
+
+    raw = yaml.safe_load(TINY.read_text())
+    raw["powers"] = dict(reversed(list(raw["powers"].items())))
+    raw["states"] = dict(reversed(list(raw["states"].items())))
+    swapped = CASES / "swapped_tmp.yaml"
+    try:
+        swapped.write_text(yaml.safe_dump(raw, sort_keys=False))
+        p1, p2 = build(load(TINY)), build(load(swapped))
+    finally:
+        swapped.unlink()
+    assert p2.powers == ["PY", "PX"] and p2.states == ["BB", "AA"]
+    t1 = engine.simulate(p1, np.arange(3)).alignment
+    t2 = engine.simulate(p2, np.arange(3)).alignment
+    np.testing.assert_allclose(t2[..., ::-1, ::-1], t1, atol=1e-12)
 
 
 def test_mesa_batch_run_runs_the_model():

@@ -87,3 +87,30 @@ def test_reactive_multiplier_answers_rivals_gains_only():
     share = np.array([0.6, 0.2, 0.2])
     out = rules.reactive_multiplier(share, share0, np.array([1.0, 2.0, 0.0]))
     np.testing.assert_allclose(out, [1.0, 1.0 + 2.0 * 0.1, 1.0])
+
+
+def test_fixed_plus_varying_utility_is_the_whole_utility():
+    """Params.u_fixed + utility_varying == utility - u0, round by round."""
+    from sim.params import build
+    from sim.scenario import load
+
+    from .conftest import TINY
+
+    p = build(load(TINY, ["states.AA.weights.debt=2"]))
+    rng = np.random.default_rng(0)
+    a = rng.dirichlet(np.ones(2), size=2)
+    engagement, new_debt = rng.uniform(0, 3, (2, 2)), rng.uniform(0, 3, (2, 2))
+    for r in (1, 3, p.rounds):
+        gdp = p.gdp[r][:, None]
+        whole = rules.utility(
+            a, p.econ0_ratio + engagement / gdp, p.security[r], p.institutions[r],
+            p.debt0_ratio + new_debt / gdp, p.boost[r], w_econ=p.w_econ, w_sec=p.w_sec,
+            w_inst=p.w_inst, w_debt=p.w_debt, w_hedge=p.w_hedge, neutral_factor=p.neutral_factor,
+            sec_salience=p.sec_salience[r], debt_salience=p.debt_salience[r],
+            capacity=p.capacity[r], econ_scale=p.econ_scale,
+        ) - p.u0
+        parts = p.u_fixed[r] + rules.utility_varying(
+            a, p.econ0_ratio + engagement / gdp, new_debt / gdp, w_econ=p.w_econ,
+            w_debt=p.w_debt * p.debt_salience[r], w_hedge=p.w_hedge, econ_scale=p.econ_scale,
+        )
+        np.testing.assert_allclose(parts, whole, atol=1e-12)

@@ -1,0 +1,85 @@
+"""Paired comparisons on common random numbers, and the benchmark command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.compare import compare_scenarios, paired_run
+from sim.params import build
+from sim.scenario import load
+
+from .conftest import CASES, TINY, run_cli
+
+
+def test_scenario_against_itself_gives_exactly_zero(tmp_path: Path):
+    out = compare_scenarios(TINY, TINY, replicates=20, out=tmp_path)
+    assert (out.table["diff_mean"] == 0).all()
+    assert (out.table["diff_p5"] == 0).all() and (out.table["diff_p95"] == 0).all()
+    region = pd.read_csv(out.folder / "region_differences.csv")
+    assert (region["diff_mean"] == 0).all()
+
+
+def test_paired_differences_are_tighter_than_independent_ones():
+    a = build(load(TINY))
+    b = build(load(TINY, ["powers.PX.instruments.grants.delivery_rate=0.9"]))
+    pr = paired_run(a, b, 200, seed=1)
+    px = a.powers.index("PX")
+    paired_sd = pr.final[..., px].std(0)
+    indep = paired_run(a, b, 200, seed=1).final_b[..., px] - paired_run(a, a, 200, seed=2).final_a[..., px]
+    assert np.all(paired_sd < indep.std(0))
+    assert np.all(pr.final[..., px].mean(0) > 0)  # a bigger delivered grant draws states to PX
+
+
+def test_compare_cli_writes_table_plot_and_manifest(tmp_path: Path):
+    proc = run_cli("compare", str(TINY), str(TINY), "--replicates", "10", "--out", str(tmp_path),
+                   "--set", "states.AA.inertia=0.4")
+    assert proc.returncode == 0, proc.stderr
+    assert "paired" in proc.stdout and "results:" in proc.stdout
+    folder = next((tmp_path / "compare" / "tiny_vs_tiny").iterdir())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["kind"] == "compare" and manifest["replicates"] == 10
+    df = pd.read_csv(folder / "differences.csv")
+    assert len(df) == 4 and set(df.columns) >= {"diff_mean", "diff_p5", "diff_p95", "sign_holds"}
+    assert (folder / "plots" / "difference.png").stat().st_size > 5_000
+
+
+def test_compare_refuses_scenarios_of_different_regions(tmp_path: Path):
+    other = CASES / "other_region_tmp.yaml"
+    try:
+        other.write_text("extends: tiny.yaml\nname: other\npowers: {PY: null}\n"
+                         "states: {AA: {ties: {PY: null}}, BB: {ties: {PY: null}}}\n"
+                         "events: {meeting: null}\n")
+        proc = run_cli("compare", str(TINY), str(other), "--replicates", "2", "--out", str(tmp_path))
+    finally:
+        other.unlink()
+    assert proc.returncode == 2 and "states and powers must match" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "compare").exists()
+
+
+def test_bench_prints_both_paths_and_their_ratio():
+    proc = run_cli("bench", str(TINY), "--replicates", "5", "--scaling", "10,20", "--json")
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads(proc.stdout)
+    assert figures["mesa_batch_run"]["replicate_rounds_per_s"] > 0
+    assert figures["ensemble"]["replicate_rounds_per_s"] > 0
+    assert figures["speedup"] == pytest.approx(
+        figures["mesa_batch_run"]["seconds"] / figures["ensemble"]["seconds"])
+    assert [(r["replicates"], r["rounds"]) for r in figures["scaling"]] == [
+        (10, 8), (10, 16), (20, 8), (20, 16)]
+
+
+def test_streaming_summary_matches_exact_summary():
+    from sim import engine
+
+    p = build(load(TINY))
+    exact = engine.run(p, 400, keep=True).summary
+    stream = engine.run(p, 400, keep=False, chunk=64).summary
+    np.testing.assert_allclose(stream.align_mean, exact.align_mean, atol=1e-12)
+    np.testing.assert_allclose(stream.region_mean, exact.region_mean, atol=1e-12)
+    # histogram quantiles: within a couple of bins of the exact ones
+    np.testing.assert_allclose(stream.align_q, exact.align_q, atol=3 / engine.HIST_BINS + 2e-3)
