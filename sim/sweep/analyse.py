@@ -1,0 +1,221 @@
+"""Analysis of a finished sweep: Sobol' and Morris indices (SALib), scenario discovery (PRIM).
+
+- Sobol' (Saltelli 2002; Saltelli et al. 2010, as implemented by SALib): first-order ``S1``
+  (the share of the outcome's variance due to a parameter alone) and total ``ST`` (including
+  all its interactions), with bootstrap confidence intervals.
+- Morris elementary effects (Morris 1991; Campolongo et al. 2007): ``mu*`` (mean absolute
+  effect, overall importance), ``sigma`` (spread: interactions or non-linearity).
+- PRIM (Friedman & Fisher 1999, as implemented by the EMA Workbench; Bryant & Lempert 2010):
+  boxes in parameter space where a stated condition holds, traded off between *coverage* (the
+  share of all points meeting the condition that fall in the box) and *density* (the share of
+  points in the box that meet it).
+
+Outcomes here are per-point numbers (e.g. a mean over replicates); the analysis treats them as
+a deterministic function of the parameters. Replicate noise left in them shows up as variance
+no parameter explains (S1 summing to less than 1) and widens the intervals.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from SALib.analyze import morris as morris_analyze
+from SALib.analyze import sobol as sobol_analyze
+
+CONF_LEVEL = 0.95
+SOBOL_RESAMPLES = 1000
+MORRIS_RESAMPLES = 1000
+_CASE = 1e-9
+
+
+def _constant(y: np.ndarray) -> bool:
+    return bool(np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())))
+
+
+def sobol(problem: dict[str, Any], outputs: dict[str, np.ndarray], seed: int) -> pd.DataFrame:
+    """Sobol' indices of each outcome: one row per outcome and parameter.
+
+    ``outputs`` maps an outcome to its values in the design's (SALib's) point order. Columns:
+    ``outcome, parameter, S1, S1_conf, ST, ST_conf`` (``*_conf``: half-width of the
+    ``CONF_LEVEL`` interval). An outcome constant over the design has no indices (NaN).
+    """
+    rows = []
+    names = problem["names"]
+    for outcome, y in outputs.items():
+        if _constant(y):
+            res: dict[str, Any] = {k: np.full(len(names), np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+        else:
+            res = sobol_analyze.analyze(problem, np.asarray(y, dtype=float), calc_second_order=False,
+                                        num_resamples=SOBOL_RESAMPLES, conf_level=CONF_LEVEL, seed=seed)
+        for j, name in enumerate(names):
+            rows.append({"outcome": outcome, "parameter": name,
+                         **{k: float(res[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")}})
+    return pd.DataFrame(rows)
+
+
+def morris(problem: dict[str, Any], x: np.ndarray, outputs: dict[str, np.ndarray], seed: int,
+           num_levels: int) -> pd.DataFrame:
+    """Morris screening of each outcome: ``outcome, parameter, mu, mu_star, mu_star_conf, sigma``."""
+    rows = []
+    names = problem["names"]
+    for outcome, y in outputs.items():
+        if _constant(y):
+            res: dict[str, Any] = {k: np.zeros(len(names)) for k in ("mu", "mu_star", "mu_star_conf", "sigma")}
+        else:
+            res = morris_analyze.analyze(problem, x, np.asarray(y, dtype=float), num_resamples=MORRIS_RESAMPLES,
+                                         conf_level=CONF_LEVEL, num_levels=num_levels, seed=seed)
+        for j, name in enumerate(names):
+            rows.append({"outcome": outcome, "parameter": name,
+                         **{k: float(res[k][j]) for k in ("mu", "mu_star", "mu_star_conf", "sigma")}})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- PRIM
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """PRIM's result for one condition.
+
+    ``trajectory``: every box of the peeling/pasting trajectory (``coverage``, ``density``,
+    ``mass``, ``res_dim``, ``n``, ``k``); ``chosen``: the reported box's row; ``box``: its limits,
+    one row per parameter (``low``, ``high``, the design's ``min`` and ``max``, whether it is
+    ``restricted``, and PRIM's quasi-p values of each restricted side).
+    """
+
+    condition: str
+    points: int
+    cases: int
+    density_target: float
+    trajectory: pd.DataFrame = field(repr=False)
+    chosen: int | None
+    box: pd.DataFrame = field(repr=False)
+    note: str
+
+    @property
+    def stats(self) -> dict[str, float]:
+        if self.chosen is None:
+            return {}
+        row = self.trajectory.iloc[self.chosen]
+        return {k: float(row[k]) for k in ("coverage", "density", "mass", "res_dim")}
+
+
+def _prim_module() -> Any:
+    with warnings.catch_warnings():
+        # the workbench announces at import that optional parallel back-ends are missing
+        warnings.filterwarnings("ignore", message=r".*not installed.*", category=UserWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        from ema_workbench.analysis import prim
+    return prim
+
+
+def discover(x: pd.DataFrame, y: np.ndarray, condition: str, density_target: float) -> Discovery:
+    """Find the box of parameter space where ``y`` (bool per point) holds, with PRIM.
+
+    The reported box is the one of largest coverage among those of density at least
+    ``density_target`` (fewer restricted parameters on ties); if none reaches it, the densest.
+    """
+    y = np.asarray(y, dtype=bool)
+    cases = int(y.sum())
+    empty_traj = pd.DataFrame(columns=["coverage", "density", "mass", "res_dim", "n", "k"])
+    empty_box = pd.DataFrame(columns=["parameter", "low", "high", "min", "max", "restricted",
+                                      "qp_low", "qp_high"])
+    if cases == 0 or cases == len(y):
+        where = "none" if cases == 0 else "all"
+        return Discovery(condition, len(y), cases, density_target, empty_traj, None, empty_box,
+                         f"the condition holds at {where} of the {len(y)} points: there is no box to find")
+    prim = _prim_module()
+    xf = x.reset_index(drop=True).astype(float)
+    with warnings.catch_warnings():
+        # the workbench 2.5 calls DataFrame.drop(inplace=True), deprecated in pandas 3
+        warnings.filterwarnings("ignore", message=r".*inplace keyword.*")
+        # PRIM's threshold marks the cases of interest (y >= threshold) and is the density the
+        # final box must reach to be kept. We choose the box from the whole trajectory below, so
+        # the threshold only has to mark the points where the condition holds (y = 1) and keep
+        # every trajectory: any small positive number does both.
+        alg = prim.Prim(xf, y.astype(float), threshold=_CASE, peel_alpha=0.05, paste_alpha=0.05,
+                        mass_min=0.05)
+        box = alg.find_box()
+    traj = box.peeling_trajectory[["coverage", "density", "mass", "res_dim", "n", "k"]].reset_index(drop=True)
+    ok = traj.index[traj["density"] >= density_target - 1e-12]
+    if len(ok):
+        cand = traj.loc[ok]
+        chosen = int(cand.sort_values(["coverage", "res_dim"], ascending=[False, True]).index[0])
+        note = f"largest coverage among boxes of density >= {density_target:g}"
+    else:
+        chosen = int(traj["density"].idxmax())
+        note = f"no box reaches density {density_target:g}; the densest is shown"
+    lims = box.box_lims[chosen]
+    init = alg.box_init
+    qp = box.qp[chosen]
+    rows = []
+    for name in xf.columns:
+        lo, hi = float(lims[name].iloc[0]), float(lims[name].iloc[1])
+        mn, mx = float(init[name].iloc[0]), float(init[name].iloc[1])
+        q = qp.get(name, [-1, -1])
+        rows.append({"parameter": name, "low": lo, "high": hi, "min": mn, "max": mx,
+                     "restricted": bool(lo > mn or hi < mx),
+                     "qp_low": float(q[0]) if q[0] != -1 else np.nan,
+                     "qp_high": float(q[1]) if q[1] != -1 else np.nan})
+    return Discovery(condition, len(y), cases, density_target, traj, chosen, pd.DataFrame(rows), note)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    fmt = lambda cells: "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+    return [fmt(header), *(fmt(r) for r in rows)]
+
+
+def format_sobol(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray) -> str:
+    """Sobol' indices of one outcome, largest total effect first."""
+    t = table[table["outcome"] == outcome].sort_values("ST", ascending=False, na_position="last")
+    head = [f"Sobol' indices of {outcome}: {label}",
+            f"  over the design: mean {np.mean(y):.4g}, range {np.min(y):.4g} to {np.max(y):.4g}; "
+            f"{CONF_LEVEL:.0%} intervals from {SOBOL_RESAMPLES} bootstrap resamples"]
+    if t["ST"].isna().all():
+        return "\n".join([*head, "  the outcome is constant over the design: no parameter moves it"])
+    rows = [[r.parameter, f"{r.S1:.3f} ± {r.S1_conf:.3f}", f"{r.ST:.3f} ± {r.ST_conf:.3f}"]
+            for r in t.itertuples()]
+    s1 = t["S1"].sum()
+    return "\n".join([*head, *_table(["parameter", "first-order S1", "total ST"], rows),
+                      f"  sum of S1 = {s1:.3f} (what 1 - sum leaves is interactions and replicate noise)"])
+
+
+def format_morris(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray) -> str:
+    """Morris indices of one outcome, most influential first."""
+    t = table[table["outcome"] == outcome].sort_values("mu_star", ascending=False)
+    rows = [[r.parameter, f"{r.mu_star:.4g} ± {r.mu_star_conf:.2g}", f"{r.sigma:.4g}", f"{r.mu:.4g}"]
+            for r in t.itertuples()]
+    return "\n".join([f"Morris elementary effects on {outcome}: {label}",
+                      f"  over the design: mean {np.mean(y):.4g}, range {np.min(y):.4g} to {np.max(y):.4g}",
+                      *_table(["parameter", "mu*", "sigma", "mu"], rows)])
+
+
+def format_range(outcome: str, label: str, y: np.ndarray) -> str:
+    """The spread of one outcome over the design (for grid and LHS sweeps)."""
+    return (f"{outcome}: {label}\n  over the design: mean {np.mean(y):.4g}, "
+            f"5-95% {np.quantile(y, 0.05):.4g} to {np.quantile(y, 0.95):.4g}, "
+            f"range {np.min(y):.4g} to {np.max(y):.4g}")
+
+
+def format_discovery(d: Discovery) -> str:
+    """The discovered box in a few lines."""
+    head = f"Scenario discovery (PRIM): {d.condition} holds at {d.cases} of {d.points} points ({d.cases / d.points:.1%})"
+    if d.chosen is None:
+        return f"{head}\n  {d.note}"
+    s = d.stats
+    lines = [head, f"  box: coverage {s['coverage']:.2f}, density {s['density']:.2f}, "
+                   f"mass {s['mass']:.2f} ({d.note})"]
+    restricted = d.box[d.box["restricted"]]
+    if restricted.empty:
+        lines.append("  no parameter is restricted: the condition is spread over the whole space")
+    for r in restricted.itertuples():
+        lines.append(f"  {r.parameter} in [{r.low:.4g}, {r.high:.4g}] (design range {r.min:.4g} to {r.max:.4g})")
+    return "\n".join(lines)
