@@ -67,9 +67,10 @@ def advance(p: Params, state: State, r: int, z: np.ndarray) -> State:
     a = state.alignment
     # 1. Events are precomputed by the timeline: capacity, salience, boosts, ties at row r.
     # 2. Offers: each power splits this round's money over the states.
-    share = rules.regional_share(a, p.region_w)
-    budget = (p.amount[r] * p.delivery * p.capacity[r, p.inst_power]
-              * rules.reactive_multiplier(share, p.share0, p.reactivity)[..., p.inst_power])
+    budget = p.amount[r] * p.delivery * p.capacity[r, p.inst_power]
+    if p.reactivity.any():  # powers answering their rivals' gains
+        share = rules.regional_share(a, p.region_w)
+        budget = budget * rules.reactive_multiplier(share, p.share0, p.reactivity)[..., p.inst_power]
     split = rules.allocate(p.static_alloc, p.is_gap, a, p.inst_power)
     noise = rules.delivery_factor(z[..., :, DELIVERY, :], p.sd_delivery)  # (..., power, state)
     flows = budget[..., None, :] * split * np.swapaxes(noise, -1, -2)[..., p.inst_power]

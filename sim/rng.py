@@ -48,7 +48,10 @@ def to_scenario_order(z: np.ndarray, power_pos: np.ndarray, state_pos: np.ndarra
         state_pos, np.arange(len(state_pos)))
     if identity:
         return z
-    return z[..., power_pos, :, :][..., state_pos]
+    P, C, S = z.shape[-3:]
+    flat = (power_pos[:, None, None] * C * S + np.arange(C)[None, :, None] * S
+            + state_pos[None, None, :]).ravel()
+    return np.take(z.reshape(*z.shape[:-3], P * C * S), flat, axis=-1).reshape(z.shape)
 
 
 def draw_block(seed: int, replicates: np.ndarray, rounds: int, n_powers: int, n_states: int) -> np.ndarray:
