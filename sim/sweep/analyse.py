@@ -217,5 +217,7 @@ def format_discovery(d: Discovery) -> str:
     if restricted.empty:
         lines.append("  no parameter is restricted: the condition is spread over the whole space")
     for r in restricted.itertuples():
-        lines.append(f"  {r.parameter} in [{r.low:.4g}, {r.high:.4g}] (design range {r.min:.4g} to {r.max:.4g})")
+        qp = "/".join(f"{v:.2g}" for v in (r.qp_low, r.qp_high) if not np.isnan(v))
+        lines.append(f"  {r.parameter} in [{r.low:.4g}, {r.high:.4g}] (design range {r.min:.4g} to "
+                     f"{r.max:.4g}; quasi-p {qp or 'n/a'})")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ import math
 import multiprocessing as mp
 import os
 import signal
+import socket
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -86,13 +87,8 @@ class ScenarioTask:
                 traj = engine.simulate(p, reps, seed)
                 for m in self.measures:
                     qs[m.name].append(outcomes.quantity(m, traj, p))
-            row: Row = {"point": point}
-            for m in self.measures:
-                q = np.concatenate(qs[m.name])
-                row[m.name] = outcomes.reduce(m, q)
-                lo, hi = np.quantile(q, [0.05, 0.95])
-                row[f"{m.name}.p5"], row[f"{m.name}.p95"] = float(lo), float(hi)
-            rows.append(row)
+            q = np.stack([np.concatenate(qs[m.name]) for m in self.measures])  # (measure, replicate)
+            rows.append({"point": point, **outcomes.summarise(list(self.measures), q)})
         return rows
 
 
@@ -216,6 +212,18 @@ def _local(task: Task, batches: list[Batch], workers: int, on_done: Callable[[li
     return Execution(f"{workers} local processes", workers)
 
 
+def _probe(scheduler: str) -> None:
+    """Fail fast, in one line, if nothing listens at a ``tcp://HOST:PORT`` address."""
+    proto, _, rest = scheduler.partition("://")
+    host, _, port = rest.rpartition(":")
+    if proto not in ("tcp", "tls") or not host or not port.isdigit():
+        raise SimError(f"--scheduler: expected an address like tcp://HOST:PORT, found {scheduler!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as err:
+        raise SimError(f"--scheduler: cannot reach {scheduler} ({err.strerror or type(err).__name__})") from None
+
+
 def _apply(task: Task, batch: Batch) -> list[Row]:
     return task(batch)
 
@@ -224,8 +232,7 @@ def _dask(
     task: Task, points: np.ndarray, values: np.ndarray, seeds: np.ndarray, scheduler: str,
     on_done: Callable[[list[Row]], None],
 ) -> Execution:
-    if "://" not in scheduler:
-        raise SimError(f"--scheduler: expected an address like tcp://HOST:PORT, found {scheduler!r}")
+    _probe(scheduler)
     from distributed import Client, as_completed
 
     try:
@@ -241,7 +248,7 @@ def _dask(
         batches = make_batches(points, values, seeds, slots)
         shared = client.scatter(task, broadcast=True, hash=False)
         queue = iter(batches)
-        running = as_completed()
+        running = as_completed(loop=client.loop)
         for batch in queue:
             running.add(client.submit(_apply, shared, batch, pure=False))
             if running.count() >= slots * IN_FLIGHT_PER_SLOT:

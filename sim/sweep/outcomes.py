@@ -162,12 +162,16 @@ def reduce(m: Measure, q: np.ndarray) -> float:
     return float(np.mean(q > m.threshold) if m.stat == "above" else np.mean(q < m.threshold))
 
 
+def summarise(measures: list[Measure], q: np.ndarray) -> dict[str, float]:
+    """Every measure's statistic and bands from quantities ``q`` of shape (measure, replicate)."""
+    bands = np.quantile(q, [0.05, 0.95], axis=1)
+    out: dict[str, float] = {}
+    for i, m in enumerate(measures):
+        out[m.name] = reduce(m, q[i])
+        out[f"{m.name}.p5"], out[f"{m.name}.p95"] = float(bands[0, i]), float(bands[1, i])
+    return out
+
+
 def evaluate(measures: list[Measure], traj: Trajectories, p: Params) -> dict[str, float]:
     """Every measure of one point: ``{NAME: stat, NAME.p5: ..., NAME.p95: ...}``."""
-    out: dict[str, float] = {}
-    for m in measures:
-        q = quantity(m, traj, p)
-        out[m.name] = reduce(m, q)
-        lo, hi = np.quantile(q, [0.05, 0.95])
-        out[f"{m.name}.p5"], out[f"{m.name}.p95"] = float(lo), float(hi)
-    return out
+    return summarise(measures, np.stack([quantity(m, traj, p) for m in measures]))

@@ -1,0 +1,108 @@
+"""Outcomes: each measure worked by hand on made-up trajectories of the tiny region."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from sim.engine import Trajectories
+from sim.errors import ScenarioError
+from sim.sweep import outcomes
+from sim.sweep.spec import Outcome
+
+
+def trajectories(p, final: np.ndarray) -> Trajectories:
+    """Replicates that start even and end at ``final[k]`` (state, power) in the last round."""
+    n, R1 = len(final), p.rounds + 1
+    a = np.full((n, R1, len(p.states), len(p.powers)), 1.0 / len(p.powers))
+    a[:, -1] = final
+    zeros = np.zeros_like(a)
+    return Trajectories(np.arange(n), a, zeros, zeros)
+
+
+@pytest.fixture
+def case(tiny_params):
+    p = tiny_params
+    assert p.states == ["AA", "BB"] and p.powers == ["PX", "PY"]
+    final = np.array([
+        [[0.8, 0.2], [0.4, 0.6]],
+        [[0.6, 0.4], [0.2, 0.8]],
+        [[0.5, 0.5], [1.0, 0.0]],
+        [[0.9, 0.1], [0.3, 0.7]],
+    ])
+    return p, trajectories(p, final), final
+
+
+def value(p, traj, name: str, o: Outcome) -> float:
+    (m,) = outcomes.resolve({name: o}, p, "test")
+    return outcomes.evaluate([m], traj, p)[name]
+
+
+def test_shares_of_a_state_and_of_the_region(case):
+    p, traj, final = case
+    w = p.region_w
+    assert value(p, traj, "x", Outcome(quantity="share", power="PX", state="AA")) == pytest.approx(final[:, 0, 0].mean())
+    region = (final[:, :, 0] * w).sum(1)
+    assert value(p, traj, "x", Outcome(quantity="share", power="PX")) == pytest.approx(region.mean())
+    assert value(p, traj, "x", Outcome(quantity="share", power="PX", stat="median")) == pytest.approx(np.median(region))
+    assert value(p, traj, "x", Outcome(quantity="share", power="PX", stat="sd")) == pytest.approx(region.std(ddof=1))
+
+
+def test_a_bloc_of_every_power_holds_everything(case):
+    p, traj, _ = case
+    assert value(p, traj, "x", Outcome(quantity="share", power=["PX", "PY"])) == pytest.approx(1.0)
+
+
+def test_change_since_the_start(case):
+    p, traj, final = case
+    got = value(p, traj, "x", Outcome(quantity="share", power="PY", state="BB", change=True))
+    assert got == pytest.approx((final[:, 1, 1] - 0.5).mean())
+
+
+def test_hedging_index_is_one_when_even_and_zero_when_aligned(case):
+    p, traj, _ = case
+    start = value(p, traj, "x", Outcome(quantity="hedging", state="BB", date="start"))
+    assert start == pytest.approx(1.0)
+    # replicate 2 puts BB wholly with PX: its hedging index is 0
+    (m,) = outcomes.resolve({"h": Outcome(quantity="hedging", state="BB")}, p, "test")
+    assert outcomes.quantity(m, traj, p)[2] == pytest.approx(0.0)
+
+
+def test_share_of_replicates_meeting_a_condition(case):
+    p, traj, _ = case
+    above = value(p, traj, "x", Outcome(quantity="share", power="PX", state="AA", stat="above", threshold=0.55))
+    assert above == pytest.approx(3 / 4)
+    below = value(p, traj, "x", Outcome(quantity="share", power="PX", state="AA", stat="below", threshold=0.55))
+    assert below == pytest.approx(1 / 4)
+
+
+def test_bands_are_the_replicate_percentiles(case):
+    p, traj, final = case
+    (m,) = outcomes.resolve({"x": Outcome(quantity="share", power="PX", state="AA")}, p, "test")
+    row = outcomes.evaluate([m], traj, p)
+    assert row["x.p5"] == pytest.approx(np.quantile(final[:, 0, 0], 0.05))
+    assert row["x.p95"] == pytest.approx(np.quantile(final[:, 0, 0], 0.95))
+
+
+def test_dates_resolve_to_the_last_round_boundary_on_or_before(tiny_params):
+    dates = tiny_params.dates  # quarters from 2026-01-01 to 2028-01-01
+    assert outcomes.round_at("end", dates) == len(dates) - 1
+    assert outcomes.round_at(date(2027, 12, 31), dates) == len(dates) - 1  # end of 2027
+    assert outcomes.round_at(date(2026, 5, 15), dates) == 1  # 2026-04-01
+    assert outcomes.round_at(date(2026, 1, 1), dates) == 0
+    with pytest.raises(ValueError, match="before the scenario starts"):
+        outcomes.round_at(date(2025, 1, 1), dates)
+
+
+def test_unknown_codes_are_located_errors(tiny_params):
+    with pytest.raises(ScenarioError, match=r"outcomes\.bloc\.power: unknown power 'PZ'"):
+        outcomes.resolve({"bloc": Outcome(quantity="share", power=["PX", "PZ"])}, tiny_params, "f.yaml")
+    with pytest.raises(ScenarioError, match=r"outcomes\.s\.state: unknown state 'CC'"):
+        outcomes.resolve({"s": Outcome(quantity="hedging", state="CC")}, tiny_params, "f.yaml")
+
+
+def test_defaults_answer_how_much_and_where(tiny_params):
+    names = list(outcomes.defaults(tiny_params.states, tiny_params.powers))
+    assert names == ["PX_region", "PX_gain", "PY_region", "PY_gain", "PX_AA", "PX_BB", "PY_AA", "PY_BB", "hedging"]
