@@ -1,121 +1,753 @@
 """Figures: one function per figure, arrays in, ``Figure`` out (no pyplot state).
 
-Colours are the Okabe-Ito colour-blind-safe palette, assigned to powers in scenario order,
-so every figure of a scenario family shows each power in the same colour.
+Every figure is meant to be put in a briefing as it is: a heading that says what is shown and
+over which dates, units on the axes, real dates on time axes, a footnote with the scenario and
+the ensemble behind it, and fonts legible on a slide.
+
+Colours: each power has one colour from the Okabe-Ito colour-blind-safe palette, the same in
+every figure of every run. A scenario may name it (``colour:`` on a power); otherwise it is
+chosen from the power's code alone (:func:`palette`), so adding or removing a power elsewhere
+never repaints the others. Nothing here knows about any particular region.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
+import textwrap
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
-from sim.engine import QUANTILES, Summary  # noqa: E402
+from sim.engine import QUANTILES, Summary, Trajectories, region_share  # noqa: E402
 from sim.params import Params  # noqa: E402
 
-PALETTE = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+#: The Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"), by name.
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "black": "#000000",
+}
+#: Colours a power gets from its code, in a fixed order: the palette without black, which is
+#: kept for text and reference lines (a scenario may still choose it explicitly).
+PALETTE = tuple(OKABE_ITO[k] for k in ("bluish_green", "sky_blue", "vermillion", "yellow", "orange",
+                                       "reddish_purple", "blue"))
+#: Blocs are drawn in shades of grey, darkest first, so they never read as one of the powers;
+#: powers in no bloc ("other") take the lightest.
+BLOC_SHADES = ("#1F1F1F", "#8C8C8C", "#4D4D4D", "#B3B3B3")
+OTHER = "#D0D0D0"
+INK, MUTED = "#222222", "#5A5A5A"
 LO, MID, HI = QUANTILES.index(0.05), QUANTILES.index(0.5), QUANTILES.index(0.95)
+BAND = "5-95% range"
+DPI = 150
+
+#: Slide-legible defaults, applied while a figure is built (never globally).
+RC = {
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "figure.titlesize": 16,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#444444",
+    "axes.titlelocation": "left",
+    "svg.fonttype": "none",
+    "svg.hashsalt": "sim",
+}
+
+
+# --------------------------------------------------------------------------- look
+
+
+def palette(codes: Sequence[str], fixed: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A colour for each power code: stable by code, distinct within ``codes``.
+
+    A code's colour is ``PALETTE[crc32(code) % len(PALETTE)]`` unless ``fixed`` names one
+    (an Okabe-Ito name or a hex colour). Where two codes would share a colour, the one later
+    in alphabetical order takes the next free colour, so the result depends on the codes, not
+    on their order in the scenario.
+    """
+    out = {c: OKABE_ITO.get(v, v) for c, v in (fixed or {}).items() if c in codes}
+    out = {c: v for c, v in out.items() if re.fullmatch(r"#[0-9A-Fa-f]{6}", v)}
+    taken = set(out.values())
+    for code in sorted(c for c in codes if c not in out):
+        k = zlib.crc32(code.encode()) % len(PALETTE)
+        for step in range(len(PALETTE)):
+            candidate = PALETTE[(k + step) % len(PALETTE)]
+            if candidate not in taken:
+                break
+        else:  # more powers than colours: reuse, from the code's own slot
+            candidate = PALETTE[k]
+        out[code] = candidate
+        taken.add(candidate)
+    return {c: out[c] for c in codes}
+
+
+@dataclass(frozen=True)
+class Look:
+    """How a scenario's powers and states appear: colours, names and blocs."""
+
+    colours: Mapping[str, str]
+    power_names: Mapping[str, str] = field(default_factory=dict)
+    state_names: Mapping[str, str] = field(default_factory=dict)
+    blocs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def power(self, code: str) -> str:
+        return self.power_names.get(code, code)
+
+    def state(self, code: str) -> str:
+        return self.state_names.get(code, code)
+
+
+def make_look(p: Params, sc: Scenario | None = None) -> Look:
+    """The look of a scenario; without the scenario, codes stand for names and no blocs."""
+    if sc is None:
+        return Look(palette(p.powers))
+    return Look(
+        colours=palette(p.powers, {c: pw.colour for c, pw in sc.powers.items() if pw.colour}),
+        power_names={c: pw.name for c, pw in sc.powers.items()},
+        state_names={c: st.name for c, st in sc.states.items()},
+        blocs={k: tuple(v) for k, v in (sc.blocs or {}).items()},
+    )
 
 
 def colour(p: Params, power: str) -> str:
-    """The colour of a power (stable within a scenario family)."""
-    return PALETTE[p.powers.index(power) % len(PALETTE)]
+    """The colour of a power (by its code; see :func:`palette`)."""
+    return palette(p.powers)[power]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def _style() -> Iterator[None]:
+    with matplotlib.rc_context(RC):
+        yield
 
 
 def _dates(p: Params) -> np.ndarray:
     return np.array(p.dates, dtype="datetime64[D]")
 
 
-def _date_axis(ax: matplotlib.axes.Axes) -> None:
-    ax.xaxis.set_major_locator(mdates.YearLocator())
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+def _period(dates: Sequence[date]) -> str:
+    return f"{dates[0]:%b %Y} to {dates[-1]:%b %Y}"
 
 
-def alignment_paths(s: Summary, p: Params, *, title: str) -> Figure:
-    """Each state's alignment over time: median line and 5-95% band per power, one panel each."""
-    n = len(p.states)
-    cols = min(3, n)
-    rows = int(np.ceil(n / cols))
-    fig = Figure(figsize=(4.2 * cols, 3.2 * rows + 0.6), layout="constrained")
-    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
-    x = _dates(p)
-    for k, state in enumerate(p.states):
-        ax = axes[k // cols][k % cols]
+def _day(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def _date_axis(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+
+
+def _pct(ax: Axes, decimals: int = 0) -> None:
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=decimals))
+
+
+def _pp(ax: Axes) -> None:
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:+.1f}".replace("+0.0", "0")))
+
+
+def _frame(fig: Figure, heading: str, note: str) -> None:
+    """Heading (what is shown) at the top left, a source-style note at the bottom left."""
+    width = max(40, int(fig.get_figwidth() * 7.2))
+    fig.suptitle(textwrap.fill(heading, width), x=0.01, ha="left", fontweight="bold", color=INK)
+    fig.supxlabel(textwrap.fill(note, int(fig.get_figwidth() * 12)), x=0.01, ha="left", fontsize=10,
+                  color=MUTED)
+
+
+def _note(title: str, s: Summary | None = None, extra: str = "") -> str:
+    parts = [f"Scenario: {title}."]
+    if s is not None:
+        parts.append(f"{s.n} replicates.")
+    if extra:
+        parts.append(extra)
+    return " ".join(parts)
+
+
+def _grid(n: int, cols: int = 3) -> tuple[int, int]:
+    cols = max(1, min(cols, n))
+    return int(np.ceil(n / cols)), cols
+
+
+def _panels(fig: Figure, n: int, cols: int = 3, **kw: object) -> tuple[list[Axes], Axes | None]:
+    """``n`` panels in rows of ``cols``; also the first unused slot (for the legend), if any."""
+    rows, cols = _grid(n, cols)
+    axes = fig.subplots(rows, cols, squeeze=False, **kw)  # type: ignore[arg-type]
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return flat[:n], (flat[n] if len(flat) > n else None)
+
+
+def _legend(
+    fig: Figure, handles: list, labels: list[str], spare: Axes | None = None, ax: Axes | None = None
+) -> None:
+    """The legend in an unused panel, else above ``ax`` (under the heading), else at the right."""
+    if spare is not None:
+        spare.set_visible(True)
+        spare.set_axis_off()
+        spare.legend(handles, labels, loc="center", frameon=False, fontsize=13)
+    elif ax is not None:
+        ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0, 1.01),
+                  ncols=min(len(labels), 6), frameon=False, borderaxespad=0, handlelength=1.5,
+                  columnspacing=1.2)
+    else:
+        fig.legend(handles, labels, loc="outside right center", frameon=False)
+
+
+def _spread(ys: Sequence[float], gap: float, lo: float, hi: float) -> list[float]:
+    """Positions near ``ys`` at least ``gap`` apart within [lo, hi] (order kept)."""
+    order = np.argsort(ys)
+    pos = np.array(ys, dtype=float)[order]
+    for _ in range(50):
+        moved = False
+        for i in range(1, len(pos)):
+            if pos[i] - pos[i - 1] < gap:
+                mid = (pos[i] + pos[i - 1]) / 2
+                pos[i - 1], pos[i] = mid - gap / 2, mid + gap / 2
+                moved = True
+        pos = np.clip(pos, lo, hi)
+        if not moved:
+            break
+    out = np.empty(len(pos))
+    out[order] = pos
+    return out.tolist()
+
+
+def _end_labels(ax: Axes, ys: Sequence[float], texts: Sequence[str], colours: Sequence[str],
+                *, gap: float = 0.065) -> None:
+    """Label lines or bands at the right edge, at ``ys`` (data units), kept ``gap`` apart.
+
+    A label moved away from its line is joined to it by a thin leader.
+    """
+    y0, y1 = ax.get_ylim()
+    frac = [(y - y0) / (y1 - y0) for y in ys]
+    for f_true, f_pos, text, c in zip(frac, _spread(frac, gap, 0.0, 1.0), texts, colours,
+                                      strict=True):
+        moved = abs(f_pos - f_true) > gap / 4
+        ax.annotate(text, (1.0, f_true), xycoords="axes fraction", xytext=(1.035, f_pos),
+                    textcoords="axes fraction", va="center", ha="left", color=c,
+                    fontweight="bold", annotation_clip=False,
+                    arrowprops={"arrowstyle": "-", "color": c, "linewidth": 0.8, "shrinkA": 1,
+                                "shrinkB": 0} if moved else None)
+
+
+def _handles(lk: Look, powers: Sequence[str], patch: bool = False) -> tuple[list, list[str]]:
+    from matplotlib.lines import Line2D
+
+    handles = [Patch(color=lk.colours[c]) if patch else Line2D([], [], color=lk.colours[c], lw=2.5)
+               for c in powers]
+    return handles, [lk.power(c) for c in powers]
+
+
+# --------------------------------------------------------------------------- run figures
+
+
+def regional_share(s: Summary, p: Params, *, title: str, look: Look | None = None) -> Figure:
+    """Each power's share of the region's alignment over time: median and 5-95% band."""
+    lk = look or make_look(p)
+    with _style():
+        fig = Figure(figsize=(10, 5.6), layout="constrained")
+        ax = fig.subplots()
+        x = _dates(p)
         for j, power in enumerate(p.powers):
-            c = colour(p, power)
-            ax.fill_between(x, s.align_q[LO, :, k, j], s.align_q[HI, :, k, j], color=c, alpha=0.2,
+            c = lk.colours[power]
+            ax.fill_between(x, s.region_q[LO, :, j], s.region_q[HI, :, j], color=c, alpha=0.22,
                             linewidth=0)
-            ax.plot(x, s.align_q[MID, :, k, j], color=c, label=power, linewidth=1.8)
-        ax.set_title(state)
-        ax.set_ylim(0, 1)
+            ax.plot(x, s.region_q[MID, :, j], color=c, linewidth=2.5)
+        ax.set_ylabel("share of the region's alignment")
+        ax.set_ylim(0, None)
+        _pct(ax)
         ax.grid(alpha=0.3)
         _date_axis(ax)
-        if k % cols == 0:
-            ax.set_ylabel("alignment share")
-    for k in range(n, rows * cols):
-        axes[k // cols][k % cols].set_visible(False)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(p.powers), frameon=False)
-    fig.suptitle(f"{title}: alignment by state (median, 5-95% band over {s.n} replicates)")
+        _end_labels(ax, s.region_q[MID, -1], [f"{lk.power(c)} {100 * v:.0f}%" for c, v in
+                                              zip(p.powers, s.region_q[MID, -1], strict=True)],
+                    [lk.colours[c] for c in p.powers])
+        _frame(fig, f"Each power's share of the region's alignment, {_period(p.dates)}",
+               _note(title, s, f"Lines: median; shaded: {BAND} of replicates. "
+                               "Region = states weighted as the scenario says."))
     return fig
 
 
-def final_heatmap(s: Summary, p: Params, *, title: str) -> Figure:
-    """Mean final alignment, states by powers, with the values written in."""
-    data = s.align_mean[-1]
-    fig = Figure(figsize=(1.3 * len(p.powers) + 2.5, 0.7 * len(p.states) + 1.8), layout="constrained")
-    ax = fig.subplots()
-    im = ax.imshow(data, cmap="viridis", vmin=0, vmax=max(0.5, float(data.max())))
-    ax.set_xticks(range(len(p.powers)), p.powers)
-    ax.set_yticks(range(len(p.states)), p.states)
-    for i in range(len(p.states)):
-        for j in range(len(p.powers)):
-            v = data[i, j]
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center",
-                    color="black" if v > 0.5 * im.norm.vmax else "white", fontsize=10)
-    fig.colorbar(im, ax=ax, label="mean alignment share")
-    ax.set_title(f"{title}: final alignment ({p.dates[-1].isoformat()})")
+def bloc_series(
+    s: Summary, p: Params, blocs: Mapping[str, Sequence[str]], traj: Trajectories | None = None
+) -> dict[str, np.ndarray]:
+    """Each bloc's regional share ``(3, R+1)`` as (low, middle, high), plus ``other``.
+
+    With trajectories the rows are the 5th, 50th and 95th percentiles over replicates; without
+    them (summary-only runs) all three rows are the mean, which is exact for a sum of shares.
+    Powers in no bloc form ``"other"`` (omitted when every power is in a bloc).
+    """
+    groups = {name: list(members) for name, members in blocs.items()}
+    rest = [c for c in p.powers if not any(c in m for m in groups.values())]
+    if rest:
+        groups["other"] = rest
+    out: dict[str, np.ndarray] = {}
+    region = region_share(traj, p) if traj is not None else None
+    for name, members in groups.items():
+        idx = [p.powers.index(c) for c in members]
+        if region is not None:
+            q = np.quantile(region[..., idx].sum(-1), [0.05, 0.5, 0.95], axis=0)
+        else:
+            q = np.repeat(s.region_mean[:, idx].sum(-1)[None], 3, axis=0)
+        out[name] = q
+    return out
+
+
+def _bloc_colours(names: Sequence[str]) -> dict[str, str]:
+    named = [n for n in names if n != "other"]
+    out = {n: BLOC_SHADES[i % len(BLOC_SHADES)] for i, n in enumerate(named)}
+    if "other" in names:
+        out["other"] = OTHER
+    return out
+
+
+def bloc_shares(
+    s: Summary, p: Params, *, title: str, look: Look, traj: Trajectories | None = None
+) -> Figure:
+    """Blocs' shares of the region over time, and of each state at the end.
+
+    Blocs are shades of grey (:data:`BLOC_SHADES`), labelled at the end of their lines.
+    """
+    series = bloc_series(s, p, look.blocs, traj)
+    names = list(series)
+    cols = _bloc_colours(names)
+    with _style():
+        fig = Figure(figsize=(12, 5.6), layout="constrained")
+        ax, bx = fig.subplots(1, 2, width_ratios=(1.6, 1))
+        x = _dates(p)
+        for n in names:
+            lo, mid, hi = series[n]
+            if traj is not None:
+                ax.fill_between(x, lo, hi, color=cols[n], alpha=0.22, linewidth=0)
+            ax.plot(x, mid, color=cols[n], linewidth=2.5)
+        ax.set_ylim(0, 1)
+        _pct(ax)
+        ax.grid(alpha=0.3)
+        _date_axis(ax)
+        ax.set_title("The region")
+        ax.set_ylabel("share of the region's alignment")
+        # per state at the end: mean shares, stacked
+        final = s.align_mean[-1]
+        groups = {n: (list(look.blocs[n]) if n in look.blocs else
+                      [c for c in p.powers if not any(c in m for m in look.blocs.values())])
+                  for n in names}
+        y = np.arange(len(p.states))[::-1]
+        left = np.zeros(len(p.states))
+        for n in names:
+            v = final[:, [p.powers.index(c) for c in groups[n]]].sum(-1)
+            bx.barh(y, v, left=left, color=cols[n], height=0.7, edgecolor="white")
+            for yi, li, vi in zip(y, left, v, strict=True):
+                if vi >= 0.12:
+                    bx.text(li + vi / 2, yi, f"{100 * vi:.0f}%", ha="center", va="center",
+                            color="white" if cols[n] in BLOC_SHADES[:3] else INK, fontsize=11,
+                            fontweight="bold")
+            left += v
+        bx.set_yticks(y, [look.state(c) for c in p.states])
+        bx.set_xlim(0, 1)
+        bx.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        bx.set_title(f"Each state, {p.dates[-1]:%b %Y} (mean)")
+        bx.spines["left"].set_visible(False)
+        bx.tick_params(axis="y", length=0)
+        ends = [series[n][1, -1] for n in names]
+        labels = [("other: " + ", ".join(look.power(c) for c in groups[n]) if n == "other" else n)
+                  + f" {100 * v:.0f}%" for n, v in zip(names, ends, strict=True)]
+        _end_labels(ax, ends, labels, [cols[n] if n != "other" else MUTED for n in names])
+        band = f"line: median, shaded: {BAND} of replicates" if traj is not None else \
+            "mean over replicates (trajectories not kept)"
+        _frame(fig, f"Bloc shares of alignment, {_period(p.dates)}",
+               _note(title, s, f"A bloc's share is the sum of its powers' shares; {band}."))
     return fig
 
 
-def regional_share(s: Summary, p: Params, *, title: str) -> Figure:
-    """Each power's share of the region over time: median and 5-95% band."""
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
-    ax = fig.subplots()
-    x = _dates(p)
-    for j, power in enumerate(p.powers):
-        c = colour(p, power)
-        ax.fill_between(x, s.region_q[LO, :, j], s.region_q[HI, :, j], color=c, alpha=0.2, linewidth=0)
-        ax.plot(x, s.region_q[MID, :, j], color=c, label=power, linewidth=2)
-    ax.set_ylabel("regional share (mean over states)")
-    ax.set_ylim(0, None)
-    ax.grid(alpha=0.3)
+def alignment_paths(s: Summary, p: Params, *, title: str, look: Look | None = None) -> Figure:
+    """Each state's alignment over time: median line and 5-95% band per power, one panel each."""
+    lk = look or make_look(p)
+    rows, cols = _grid(len(p.states))
+    with _style():
+        fig = Figure(figsize=(4.3 * cols, 3.1 * rows + 1.4), layout="constrained")
+        axes, spare = _panels(fig, len(p.states), sharex=True, sharey=True)
+        x = _dates(p)
+        for k, (ax, state) in enumerate(zip(axes, p.states, strict=True)):
+            for j, power in enumerate(p.powers):
+                c = lk.colours[power]
+                ax.fill_between(x, s.align_q[LO, :, k, j], s.align_q[HI, :, k, j], color=c,
+                                alpha=0.22, linewidth=0)
+                ax.plot(x, s.align_q[MID, :, k, j], color=c, linewidth=2)
+            ax.set_title(lk.state(state))
+            ax.set_ylim(0, 1)
+            _pct(ax)
+            ax.grid(alpha=0.3)
+            _date_axis(ax)
+            if k % cols == 0:
+                ax.set_ylabel("share of alignment")
+            ax.tick_params(labelbottom=True)
+        _legend(fig, *_handles(lk, p.powers), spare=spare)
+        _frame(fig, f"Alignment of each state with each power, {_period(p.dates)}",
+               _note(title, s, f"Lines: median; shaded: {BAND} of replicates."))
+    return fig
+
+
+def _stack(ax: Axes, x: np.ndarray, shares: np.ndarray, p: Params, lk: Look) -> None:
+    ax.stackplot(x, shares.T, colors=[lk.colours[c] for c in p.powers], edgecolor="white",
+                 linewidth=0.4)
+    ax.set_ylim(0, 1)
+    ax.set_xlim(x[0], x[-1])
+    ax.margins(x=0)
+    _pct(ax)
     _date_axis(ax)
-    ax.legend(ncols=len(p.powers), loc="upper center", frameon=False)
-    ax.set_title(f"{title}: each power's regional share (median, 5-95% band)")
+
+
+def composition_grid(s: Summary, p: Params, *, title: str, look: Look | None = None) -> Figure:
+    """The region as small multiples: one panel per state, its mean alignment stacked."""
+    lk = look or make_look(p)
+    rows, cols = _grid(len(p.states))
+    with _style():
+        fig = Figure(figsize=(4.3 * cols, 3.1 * rows + 1.4), layout="constrained")
+        axes, spare = _panels(fig, len(p.states), sharex=True, sharey=True)
+        x = _dates(p)
+        for k, (ax, state) in enumerate(zip(axes, p.states, strict=True)):
+            _stack(ax, x, s.align_mean[:, k, :], p, lk)
+            ax.set_title(lk.state(state))
+            if k % cols == 0:
+                ax.set_ylabel("share of alignment")
+            ax.tick_params(labelbottom=True)
+        _legend(fig, *_handles(lk, p.powers, patch=True), spare=spare)
+        _frame(fig, f"How each state's alignment is divided among the powers, {_period(p.dates)}",
+               _note(title, s, "Mean over replicates (means of shares add up to 100%)."))
     return fig
 
 
-def standard(s: Summary, p: Params, *, title: str) -> dict[str, Figure]:
-    """The figures every run writes, by file stem."""
-    return {
-        "alignment_by_state": alignment_paths(s, p, title=title),
-        "final_alignment_heatmap": final_heatmap(s, p, title=title),
-        "regional_share": regional_share(s, p, title=title),
-    }
+def state_composition(
+    s: Summary, p: Params, *, state: str, title: str, look: Look | None = None
+) -> Figure:
+    """One state's mean alignment as a stacked area, each band labelled at the end."""
+    lk = look or make_look(p)
+    k = p.states.index(state)
+    with _style():
+        fig = Figure(figsize=(10, 5.6), layout="constrained")
+        ax = fig.subplots()
+        x = _dates(p)
+        shares = s.align_mean[:, k, :]
+        _stack(ax, x, shares, p, lk)
+        ax.set_ylabel("share of alignment")
+        mids = np.cumsum(shares[-1]) - shares[-1] / 2
+        _end_labels(ax, mids, [f"{lk.power(c)} {100 * v:.0f}%" for c, v in
+                               zip(p.powers, shares[-1], strict=True)],
+                    [lk.colours[c] for c in p.powers])
+        _frame(fig, f"{lk.state(state)}: alignment with each power, {_period(p.dates)}",
+               _note(title, s, "Mean over replicates; labels give the shares at the end."))
+    return fig
+
+
+def final_heatmap(s: Summary, p: Params, *, title: str, look: Look | None = None) -> Figure:
+    """Mean final alignment, states by powers, with the values written in."""
+    lk = look or make_look(p)
+    data = s.align_mean[-1]
+    with _style():
+        fig = Figure(figsize=(1.5 * len(p.powers) + 4.2, 0.75 * len(p.states) + 2.6),
+                     layout="constrained")
+        ax = fig.subplots()
+        vmax = max(0.5, float(data.max()))
+        im = ax.imshow(data, cmap="viridis", vmin=0, vmax=vmax, aspect="auto")
+        ax.set_xticks(range(len(p.powers)), [lk.power(c) for c in p.powers],
+                      rotation=20 if len(p.powers) > 4 else 0, ha="right" if len(p.powers) > 4
+                      else "center")
+        ax.set_yticks(range(len(p.states)), [lk.state(c) for c in p.states])
+        ax.spines[:].set_visible(False)
+        ax.tick_params(length=0)
+        for i in range(len(p.states)):
+            for j in range(len(p.powers)):
+                v = data[i, j]
+                ax.text(j, i, f"{100 * v:.0f}%", ha="center", va="center", fontsize=12,
+                        color="black" if v > 0.55 * vmax else "white")
+        bar = fig.colorbar(im, ax=ax, shrink=0.9)
+        bar.set_label("mean share of alignment")
+        bar.ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        _frame(fig, f"Alignment at the end, {_day(p.dates[-1])}: each state with each power",
+               _note(title, s, "Mean over replicates; each row adds up to 100%."))
+    return fig
+
+
+def hedging(s: Summary, p: Params, *, title: str, look: Look | None = None) -> Figure:
+    """Each state's hedging index over time, one panel each, the other states in grey."""
+    lk = look or make_look(p)
+    rows, cols = _grid(len(p.states))
+    with _style():
+        fig = Figure(figsize=(4.3 * cols, 3.0 * rows + 1.2), layout="constrained")
+        axes, spare = _panels(fig, len(p.states), sharex=True, sharey=True)
+        x = _dates(p)
+        for k, (ax, state) in enumerate(zip(axes, p.states, strict=True)):
+            for other in range(len(p.states)):
+                if other != k:
+                    ax.plot(x, s.hedging_q[MID, :, other], color="#C8C8C8", linewidth=1)
+            ax.fill_between(x, s.hedging_q[LO, :, k], s.hedging_q[HI, :, k], color=INK,
+                            alpha=0.18, linewidth=0)
+            ax.plot(x, s.hedging_q[MID, :, k], color=INK, linewidth=2.2)
+            ax.set_title(lk.state(state))
+            ax.set_ylim(0, 1)
+            ax.grid(alpha=0.3)
+            _date_axis(ax)
+            ax.tick_params(labelbottom=True)
+            if k % cols == 0:
+                ax.set_ylabel("hedging index")
+        _frame(fig, f"Hedging: how evenly each state spreads its alignment, {_period(p.dates)}",
+               _note(title, s, f"Index = normalised entropy: 0 = aligned with one power, 1 = an "
+                               f"even spread over all {len(p.powers)}. Black: median, shaded: "
+                               f"{BAND}; grey: the other states."))
+    return fig
+
+
+def money_delivered(s: Summary, p: Params, *, title: str, look: Look | None = None) -> Figure:
+    """Money each power delivers to the region per calendar year (USD bn), stacked."""
+    lk = look or make_look(p)
+    per_round = s.delivered_mean[1:].sum(axis=1)  # (R, P): summed over states
+    years = np.array([d.year for d in p.dates[:-1]])
+    labels = sorted(set(years))
+    totals = np.array([per_round[years == y].sum(0) for y in labels])  # (Y, P)
+    with _style():
+        fig = Figure(figsize=(10, 5.6), layout="constrained")
+        ax = fig.subplots()
+        bottom = np.zeros(len(labels))
+        for j, power in enumerate(p.powers):
+            ax.bar(labels, totals[:, j], bottom=bottom, color=lk.colours[power], width=0.7,
+                   edgecolor="white", linewidth=0.5)
+            bottom += totals[:, j]
+        for xi, t in zip(labels, bottom, strict=True):
+            ax.text(xi, t, f"{t:.1f}", ha="center", va="bottom", fontsize=11, color=INK)
+        ax.set_xticks(labels, [str(y) for y in labels])
+        ax.set_ylabel("USD bn per year")
+        ax.grid(alpha=0.3, axis="y")
+        ax.set_axisbelow(True)
+        _legend(fig, *_handles(lk, p.powers, patch=True), ax=ax)
+        _frame(fig, "Money delivered to the region by each power, per year (USD bn)",
+               _note(title, s, "Mean over replicates, after delivery rates and delivery noise; "
+                               "rounds counted in the year they start. Loans at face value."))
+    return fig
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+def difference_paths(
+    dates: Sequence[date],
+    mean: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    *,
+    powers: Sequence[str],
+    a: str,
+    b: str,
+    look: Look | None = None,
+    what: str = "share of the region's alignment",
+    interval: str = "90% interval",
+    note: str = "",
+) -> Figure:
+    """Difference B minus A over time, one panel per power, with its interval.
+
+    Args:
+        dates: round boundaries, ``T`` of them.
+        mean, lo, hi: ``(T, P)`` difference (B minus A, as a share) and its interval bounds.
+        powers: the ``P`` power codes.
+        a, b: labels of the two scenarios.
+        what: the quantity compared (for the heading).
+        interval: how the interval was made (for the footnote).
+    """
+    lk = look or Look(palette(list(powers)))
+    x = np.array(dates, dtype="datetime64[D]")
+    rows, cols = _grid(len(powers))
+    with _style():
+        fig = Figure(figsize=(4.3 * cols, 3.0 * rows + 1.4), layout="constrained")
+        axes, spare = _panels(fig, len(powers), sharex=True, sharey=True)
+        for j, (ax, power) in enumerate(zip(axes, powers, strict=True)):
+            c = lk.colours[power]
+            ax.axhline(0, color=INK, linewidth=1)
+            ax.fill_between(x, lo[:, j], hi[:, j], color=c, alpha=0.25, linewidth=0)
+            ax.plot(x, mean[:, j], color=c, linewidth=2.2)
+            ax.set_title(lk.power(power), color=c, fontweight="bold")
+            ax.grid(alpha=0.3)
+            _pp(ax)
+            _date_axis(ax)
+            ax.tick_params(labelbottom=True)
+            if j % cols == 0:
+                ax.set_ylabel("difference (points)")
+        _frame(fig, f"{b} minus {a}: difference in each power's {what}, {_period(dates)}",
+               f"Percentage points; line: mean difference, shaded: {interval}. {note}".strip())
+    return fig
+
+
+def difference_final(
+    states: Sequence[str],
+    powers: Sequence[str],
+    mean: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    *,
+    a: str,
+    b: str,
+    when: date,
+    look: Look | None = None,
+    interval: str = "90% interval",
+    note: str = "",
+) -> Figure:
+    """Difference B minus A at one date, per state and power: dots with interval whiskers.
+
+    ``mean``, ``lo`` and ``hi`` are ``(S, P)`` shares; the figure shows percentage points.
+    """
+    lk = look or Look(palette(list(powers)))
+    n_p = len(powers)
+    with _style():
+        fig = Figure(figsize=(10, 0.9 * len(states) * max(1, n_p / 4) + 2.4), layout="constrained")
+        ax = fig.subplots()
+        ax.axvline(0, color=INK, linewidth=1)
+        offsets = np.linspace(-0.3, 0.3, n_p) if n_p > 1 else np.zeros(1)
+        y0 = np.arange(len(states))[::-1]
+        for j, power in enumerate(powers):
+            y = y0 + offsets[::-1][j]
+            c = lk.colours[power]
+            ax.errorbar(mean[:, j], y, xerr=[mean[:, j] - lo[:, j], hi[:, j] - mean[:, j]],
+                        fmt="o", color=c, ecolor=c, elinewidth=2, capsize=0, markersize=7)
+        ax.set_yticks(y0, [lk.state(c) for c in states])
+        ax.xaxis.set_major_formatter(
+            FuncFormatter(lambda v, _: f"{100 * v:+.1f}".replace("+0.0", "0")))
+        ax.set_xlabel("difference in share of alignment (percentage points)")
+        ax.grid(alpha=0.3, axis="x")
+        ax.tick_params(axis="y", length=0)
+        for k in range(len(states) - 1):
+            ax.axhline(k + 0.5, color="#E5E5E5", linewidth=1)
+        _legend(fig, *_handles(lk, powers), ax=ax)
+        _frame(fig, f"{b} minus {a}: alignment of each state on {_day(when)}",
+               f"Dot: mean difference; whisker: {interval}. {note}".strip())
+    return fig
+
+
+# --------------------------------------------------------------------------- explorer
+
+
+def live_region(
+    dates: Sequence[date], alignment: np.ndarray, region_w: np.ndarray, *, powers: Sequence[str],
+    look: Look,
+) -> Figure:
+    """One replicate so far: each power's regional share; the x-axis spans the whole horizon.
+
+    ``alignment`` is ``(t, S, P)`` for the first ``t`` dates.
+    """
+    x = np.array(dates, dtype="datetime64[D]")
+    share = (region_w[None, :, None] * alignment).sum(1)
+    with _style():
+        fig = Figure(figsize=(8, 4.2), layout="constrained")
+        ax = fig.subplots()
+        for j, power in enumerate(powers):
+            ax.plot(x[: len(share)], share[:, j], color=look.colours[power], linewidth=2.5,
+                    marker="o" if len(share) == 1 else None, label=look.power(power))
+        ax.set_xlim(x[0], x[-1])
+        ax.set_ylim(0, max(0.5, float(share.max()) * 1.15))
+        _pct(ax)
+        _date_axis(ax)
+        ax.grid(alpha=0.3)
+        ax.set_ylabel("share of the region's alignment")
+        ax.set_title(f"Regional share, {dates[len(share) - 1]:%b %Y}")
+        ax.legend(loc="upper left", ncols=3, frameon=False, fontsize=10)
+    return fig
+
+
+def live_states(
+    dates: Sequence[date], alignment: np.ndarray, *, states: Sequence[str],
+    powers: Sequence[str], look: Look,
+) -> Figure:
+    """One replicate so far: each state's alignment stacked, one panel per state."""
+    x = np.array(dates, dtype="datetime64[D]")
+    t = len(alignment)
+    rows, cols = _grid(len(states))
+    with _style():
+        fig = Figure(figsize=(3.3 * cols, 2.5 * rows), layout="constrained")
+        axes, spare = _panels(fig, len(states), sharex=True, sharey=True)
+        for k, (ax, state) in enumerate(zip(axes, states, strict=True)):
+            if t > 1:
+                ax.stackplot(x[:t], alignment[:, k, :].T, colors=[look.colours[c] for c in powers],
+                             edgecolor="white", linewidth=0.3)
+            else:
+                ax.barh(0.5, 0)  # keep the axes drawn before the first step
+            ax.set_xlim(x[0], x[-1])
+            ax.set_ylim(0, 1)
+            _pct(ax)
+            _date_axis(ax)
+            ax.tick_params(labelbottom=True, labelsize=9)
+            ax.set_title(look.state(state), fontsize=11)
+    return fig
+
+
+# --------------------------------------------------------------------------- sets and saving
+
+
+def standard(
+    s: Summary,
+    p: Params,
+    *,
+    title: str,
+    look: Look | None = None,
+    traj: Trajectories | None = None,
+) -> dict[str, Figure]:
+    """The figures every run writes, by file stem, in the order a report shows them."""
+    lk = look or make_look(p)
+    figs = {"regional_share": regional_share(s, p, title=title, look=lk)}
+    if lk.blocs:
+        figs["bloc_shares"] = bloc_shares(s, p, title=title, look=lk, traj=traj)
+    figs["alignment_by_state"] = alignment_paths(s, p, title=title, look=lk)
+    figs["alignment_composition"] = composition_grid(s, p, title=title, look=lk)
+    figs["final_alignment_heatmap"] = final_heatmap(s, p, title=title, look=lk)
+    figs["hedging_index"] = hedging(s, p, title=title, look=lk)
+    figs["money_delivered"] = money_delivered(s, p, title=title, look=lk)
+    return figs
+
+
+def per_state(s: Summary, p: Params, *, title: str, look: Look | None = None) -> dict[str, Figure]:
+    """One stacked-area figure per state (for slides), by file stem."""
+    lk = look or make_look(p)
+    return {f"alignment_{c}": state_composition(s, p, state=c, title=title, look=lk)
+            for c in p.states}
 
 
 def save(fig: Figure, folder: Path, stem: str) -> list[Path]:
-    """Save a figure as PNG and SVG; returns the paths written."""
+    """Save a figure as PNG and SVG; returns the paths written.
+
+    The layout is solved once, for the PNG, and kept for the SVG (solving it is most of the
+    time a save takes).
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for ext in ("png", "svg"):
-        path = folder / f"{stem}.{ext}"
-        fig.savefig(path, dpi=150 if ext == "png" else None)
-        out.append(path)
-    return out
+    png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
+    with _style():
+        fig.savefig(png, dpi=DPI, facecolor="white")
+        engine = fig.get_layout_engine()
+        fig.set_layout_engine("none")
+        fig.savefig(svg, facecolor="white", metadata={"Date": None})
+        fig.set_layout_engine(engine)
+    return [png, svg]
