@@ -65,6 +65,7 @@ def run(
         )
     typer.echo(format_final(outcome.final))
     typer.echo(f"results: {outcome.folder}  ({outcome.seconds:.2f} s)")
+    typer.echo(f"report: {outcome.folder / 'report.html'}")
 
 
 @app.command()
@@ -123,6 +124,9 @@ def compare(
                                     progress=lambda k: bar.advance(task, k))
     typer.echo(outcome.text)
     typer.echo(f"results: {outcome.folder}  ({outcome.seconds:.2f} s)")
+    from sim.report import write_report
+
+    typer.echo(f"report: {write_report(outcome.folder)}")
 
 
 @app.command()
@@ -183,6 +187,32 @@ def sweep(
         typer.echo(str(err), err=True)  # where the saved points are and how to resume
         raise
     typer.echo(result.summary())
+    from sim.report import write_report
+
+    typer.echo(f"report: {write_report(result.folder)}")
+
+
+FolderArg = Annotated[Path, typer.Argument(help="A results folder (run, comparison or sweep).",
+                                           show_default=False)]
+
+
+@app.command()
+def report(folder: FolderArg) -> None:
+    """Write report.html for a results folder: question, headline, figures, tables, facts."""
+    from sim.report import write_report
+
+    typer.echo(write_report(folder))
+
+
+@app.command()
+def view(folder: FolderArg) -> None:
+    """Open a results folder's report.html in the web browser (writing it first if needed)."""
+    from sim.report import ensure_report, open_in_browser
+
+    path = ensure_report(folder)
+    typer.echo(path)
+    if not open_in_browser(path):
+        typer.echo("no web browser found here: open the file above in one", err=True)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import engine, plots, results
+from sim import engine, plots, report, results
 from sim.errors import SimError
 from sim.model import AlignmentModel
 from sim.params import Params, build
@@ -72,6 +72,7 @@ def run_scenario(
     engine_name: Engine = "ensemble",
     trajectories: bool | None = None,
     progress: Callable[[int], None] | None = None,
+    write_report: bool = True,
 ) -> RunOutcome:
     """Validate, simulate and write ``out/<scenario>/<run-id>/``; see the README for files."""
     started, t0 = results.now(), time.perf_counter()
@@ -113,8 +114,11 @@ def run_scenario(
             df.to_csv(tmp / name, index=False, float_format="%.6g")
             files[name] = len(df)
         (tmp / "scenario.yaml").write_text(to_yaml(sc), encoding="utf-8")
-        for stem, fig in plots.standard(summary, p, title=sc.title).items():
+        look = plots.make_look(p, sc)
+        for stem, fig in plots.standard(summary, p, title=sc.title, look=look, traj=traj).items():
             plots.save(fig, tmp / "plots", stem)
+        for stem, fig in plots.per_state(summary, p, title=sc.title, look=look).items():
+            plots.save(fig, tmp / "plots" / "states", stem)
         manifest = {
             "kind": "run",
             "scenario": sc.name,
@@ -144,4 +148,6 @@ def run_scenario(
             "seconds": round(time.perf_counter() - t0, 3),
         }
         results.write_json(tmp / "manifest.json", manifest)
+        if write_report:
+            report.write_report(tmp, label=folder.name)
     return RunOutcome(folder, final, time.perf_counter() - t0)
