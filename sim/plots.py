@@ -61,6 +61,9 @@ INK, MUTED = "#222222", "#5A5A5A"
 LO, MID, HI = QUANTILES.index(0.05), QUANTILES.index(0.5), QUANTILES.index(0.95)
 BAND = "5-95% range"
 DPI = 150
+#: Longest name a figure shows, and longest label at a line's end (longer: shortened, "...").
+NAME_CHARS = 24
+LABEL_CHARS = 30
 
 #: Slide-legible defaults, applied while a figure is built (never globally).
 RC = {
@@ -117,10 +120,16 @@ class Look:
     blocs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def power(self, code: str) -> str:
-        return self.power_names.get(code, code)
+        """A power's name as figures show it (shortened past :data:`NAME_CHARS`)."""
+        return _short(self.power_names.get(code, code))
 
     def state(self, code: str) -> str:
-        return self.state_names.get(code, code)
+        """A state's name as figures show it (shortened past :data:`NAME_CHARS`)."""
+        return _short(self.state_names.get(code, code))
+
+
+def _short(name: str) -> str:
+    return textwrap.shorten(name, NAME_CHARS, placeholder="...") if len(name) > NAME_CHARS else name
 
 
 def make_look(p: Params, sc: Scenario | None = None) -> Look:
@@ -250,6 +259,7 @@ def _end_labels(ax: Axes, ys: Sequence[float], texts: Sequence[str], colours: Se
     """
     y0, y1 = ax.get_ylim()
     frac = [(y - y0) / (y1 - y0) for y in ys]
+    texts = [textwrap.shorten(t, LABEL_CHARS, placeholder="...") for t in texts]
     for f_true, f_pos, text, c in zip(frac, _spread(frac, gap, 0.0, 1.0), texts, colours,
                                       strict=True):
         moved = abs(f_pos - f_true) > gap / 4
