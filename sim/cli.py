@@ -215,6 +215,19 @@ def view(folder: FolderArg) -> None:
         typer.echo("no web browser found here: open the file above in one", err=True)
 
 
+@app.command()
+def explore(
+    scenario: ScenarioArg,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 to listen on.")] = 8765,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in the web browser.")] = True,
+) -> None:
+    """Explore a scenario in the browser (Mesa's SolaraViz): sliders, step and run, live charts."""
+    from sim.explore import HOST, serve
+
+    typer.echo(f"explorer: http://{HOST}:{port}/  (Ctrl-C to stop)")
+    raise typer.Exit(serve(scenario, port=port, open_browser=open_browser))
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit status 2."""
     try:
