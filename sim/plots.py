@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from sim.engine import QUANTILES, Summary, Trajectories, region_share  # noqa: E402
-from sim.params import Params  # noqa: E402
+from sim.engine import QUANTILES, Summary, Trajectories, region_share
+from sim.params import Params
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -513,7 +513,7 @@ def hedging(s: Summary, p: Params, *, title: str, look: Look | None = None) -> F
     rows, cols = _grid(len(p.states))
     with _style():
         fig = Figure(figsize=(4.3 * cols, 3.0 * rows + 1.2), layout="constrained")
-        axes, spare = _panels(fig, len(p.states), sharex=True, sharey=True)
+        axes, _ = _panels(fig, len(p.states), sharex=True, sharey=True)
         x = _dates(p)
         for k, (ax, state) in enumerate(zip(axes, p.states, strict=True)):
             for other in range(len(p.states)):
@@ -596,7 +596,7 @@ def difference_paths(
     rows, cols = _grid(len(powers))
     with _style():
         fig = Figure(figsize=(4.3 * cols, 3.0 * rows + 1.4), layout="constrained")
-        axes, spare = _panels(fig, len(powers), sharex=True, sharey=True)
+        axes, _ = _panels(fig, len(powers), sharex=True, sharey=True)
         for j, (ax, power) in enumerate(zip(axes, powers, strict=True)):
             c = lk.colours[power]
             ax.axhline(0, color=INK, linewidth=1)
@@ -699,7 +699,7 @@ def live_states(
     rows, cols = _grid(len(states))
     with _style():
         fig = Figure(figsize=(3.3 * cols, 2.5 * rows), layout="constrained")
-        axes, spare = _panels(fig, len(states), sharex=True, sharey=True)
+        axes, _ = _panels(fig, len(states), sharex=True, sharey=True)
         for k, (ax, state) in enumerate(zip(axes, states, strict=True)):
             if t > 1:
                 ax.stackplot(x[:t], alignment[:, k, :].T, colors=[look.colours[c] for c in powers],

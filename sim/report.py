@@ -271,7 +271,9 @@ class RunHeadline:
     sentences: list[str]
 
 
-def run_headline(folder: Path, manifest: Mapping[str, Any], raw: Mapping[str, Any]) -> RunHeadline | None:
+def run_headline(
+    folder: Path, manifest: Mapping[str, Any], raw: Mapping[str, Any]
+) -> RunHeadline | None:
     """Regional shares at the start and end, the largest moves, blocs and each state's lead."""
     region_csv, summary_csv = folder / "region.csv", folder / "summary.csv"
     if not region_csv.is_file() or not summary_csv.is_file():
@@ -295,7 +297,8 @@ def run_headline(folder: Path, manifest: Mapping[str, Any], raw: Mapping[str, An
             "range": f"{_pct(r1.loc[code, 'p5'])} to {_pct(r1.loc[code, 'p95'])}",
             "change": _pp(r1.loc[code, "p50"] - r0.loc[code, "p50"]),
             "change_value": float(r1.loc[code, "p50"] - r0.loc[code, "p50"]),
-            "peak": f"{_pp(dev[k])} points ({path['date'].iloc[k]})" if abs(dev[k]) >= 0.0005 else "",
+            "peak": (f"{_pp(dev[k])} points ({path['date'].iloc[k]})"
+                     if abs(dev[k]) >= 0.0005 else ""),
         })
     blocs = []
     for name, members in (raw.get("blocs") or {}).items():
@@ -407,7 +410,7 @@ def compare_headline(folder: Path, manifest: Mapping[str, Any]) -> CompareHeadli
 
 
 def _find_scenario(folder: Path, scenario_file: str | None) -> Path | None:
-    """The scenario file a manifest names, relative to the working folder or a parent of ``folder``."""
+    """The scenario file a manifest names, from the working folder or a parent of ``folder``."""
     if not scenario_file:
         return None
     p = Path(scenario_file)
@@ -514,7 +517,8 @@ def _describe(entry: Mapping[str, Any] | None) -> str:
         return "(absent)"
     text = _num(entry.get("value"))
     if entry.get("ref"):
-        text += f" ({entry['ref']}" + (f" x{_num(entry['scale'])}" if entry.get("scale") else "") + ")"
+        scale = f" x{_num(entry['scale'])}" if entry.get("scale") else ""
+        text += f" ({entry['ref']}{scale})"
     elif entry.get("why"):
         text += " (inline)"
     return text
@@ -528,7 +532,8 @@ def differences(groups: list[FactGroup]) -> list[list[str]]:
     rows = []
     for path in paths:
         entries = [g.parameters.get(path) for g in groups]
-        keys = [None if e is None else (e.get("value"), e.get("ref"), e.get("scale")) for e in entries]
+        keys = [None if e is None else (e.get("value"), e.get("ref"), e.get("scale"))
+                for e in entries]
         if len(set(keys)) > 1:
             rows.append([path, *(_describe(e) for e in entries)])
     return rows

@@ -52,8 +52,8 @@ def _inside(fig: Figure) -> None:
     w, h = fig.bbox.width, fig.bbox.height
     parts = [(ax.get_title() or "axes", ax.get_tightbbox(renderer)) for ax in fig.axes
              if ax.get_visible()]
-    parts += [(t.get_text(), t.get_window_extent(renderer)) for t in fig.texts + [
-        fig._suptitle, fig._supxlabel] if t is not None and t.get_text()]
+    parts += [(t.get_text(), t.get_window_extent(renderer))
+              for t in [*fig.texts, fig._suptitle, fig._supxlabel] if t and t.get_text()]
     parts += [("legend", leg.get_window_extent(renderer)) for leg in fig.legends]
     for name, bb in parts:
         assert bb.x0 >= -1 and bb.y0 >= -1 and bb.x1 <= w + 1 and bb.y1 <= h + 1, name
