@@ -129,6 +129,24 @@ def test_workers_and_scheduler_together_are_refused(tmp_path: Path):
                                scheduler="tcp://127.0.0.1:1", out=tmp_path))
 
 
+def test_setting_a_point_leaves_the_base_scenario_untouched():
+    import copy
+
+    from sim.scenario import load
+    from sim.sweep.spec import Parameter, bind_parameter, materialise, with_values
+
+    base = materialise(load(TINY))
+    before = copy.deepcopy(base)
+    sc = load(TINY)
+    param = bind_parameter("w", Parameter(path="states.*.weights.debt", range=(0.0, 3.0)), base, sc, "test")
+    assert param.paths == ("states.AA.weights.debt", "states.BB.weights.debt")
+    raw = with_values(base, [param], [2.5])
+    assert base == before
+    assert raw["states"]["AA"]["weights"]["debt"]["value"] == 2.5
+    assert raw["states"]["BB"]["weights"]["debt"]["value"] == 2.5
+    assert raw["states"]["AA"]["ties"] is base["states"]["AA"]["ties"]  # untouched parts are shared
+
+
 def test_param_and_condition_parsing():
     assert parse_param("a.b=0.1:0.9") == ("a.b", {"path": "a.b", "range": [0.1, 0.9]})
     assert parse_param("a.*.c = 1:2:5") == ("a.*.c", {"path": "a.*.c", "range": [1.0, 2.0], "levels": 5})

@@ -30,6 +30,9 @@ CONF_LEVEL = 0.95
 SOBOL_RESAMPLES = 1000
 MORRIS_RESAMPLES = 1000
 _CASE = 1e-9
+#: A box restriction whose quasi-p value (Bryant & Lempert 2010) is at least this is reported
+#: as not significant: the condition would hold about as often without it.
+SIGNIFICANT = 0.05
 
 
 def _constant(y: np.ndarray) -> bool:
@@ -217,7 +220,9 @@ def format_discovery(d: Discovery) -> str:
     if restricted.empty:
         lines.append("  no parameter is restricted: the condition is spread over the whole space")
     for r in restricted.itertuples():
-        qp = "/".join(f"{v:.2g}" for v in (r.qp_low, r.qp_high) if not np.isnan(v))
+        qps = [v for v in (r.qp_low, r.qp_high) if not np.isnan(v)]
+        qp = "/".join(f"{v:.2g}" for v in qps) or "n/a"
+        weak = ", not significant" if qps and min(qps) >= SIGNIFICANT else ""
         lines.append(f"  {r.parameter} in [{r.low:.4g}, {r.high:.4g}] (design range {r.min:.4g} to "
-                     f"{r.max:.4g}; quasi-p {qp or 'n/a'})")
+                     f"{r.max:.4g}; quasi-p {qp}{weak})")
     return "\n".join(lines)

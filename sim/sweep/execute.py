@@ -12,7 +12,6 @@ so they inherit no threads or locks from the parent (progress bars, Dask clients
 
 from __future__ import annotations
 
-import copy
 import math
 import multiprocessing as mp
 import os
@@ -32,7 +31,7 @@ from sim.errors import ScenarioError, SimError
 from sim.params import build
 from sim.scenario import validate
 from sim.sweep import outcomes
-from sim.sweep.spec import BoundParameter, empty_registry, set_values
+from sim.sweep.spec import BoundParameter, empty_registry, with_values
 
 Row = dict[str, float]
 #: Replicates simulated at once within a point (bounds memory for large ensembles).
@@ -75,10 +74,8 @@ class ScenarioTask:
         registry = empty_registry(Path(self.where))
         rows: list[Row] = []
         for point, xs, seed in zip(batch.points, batch.values, batch.seeds, strict=True):
-            raw = copy.deepcopy(self.base_raw)
             try:
-                set_values(raw, self.params, xs)
-                sc = validate(raw, registry, self.where)
+                sc = validate(with_values(self.base_raw, self.params, xs), registry, self.where)
             except ScenarioError as err:
                 raise SimError(f"point {point}: {err}") from None
             p = build(sc)
@@ -175,6 +172,11 @@ _TASK: Task | None = None
 def _install(task: Task) -> None:
     global _TASK  # noqa: PLW0603 - one task per worker process, set once by the pool
     _TASK = task
+    # one BLAS thread per worker, as Dask's nannies set: N workers x N BLAS threads would
+    # oversubscribe the cores the workers already share out
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
     # Ctrl-C reaches the whole process group: the parent stops the sweep, workers stay quiet
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

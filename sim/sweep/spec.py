@@ -506,6 +506,27 @@ def set_values(raw: dict[str, Any], params: typing.Sequence[BoundParameter], xs:
             apply_override(raw, path.split("."), float(x), why=SWEPT_WHY)
 
 
+def with_values(
+    base: dict[str, Any], params: typing.Sequence[BoundParameter], xs: typing.Sequence[float],
+) -> dict[str, Any]:
+    """A copy of ``base`` with each parameter's paths set to its value in ``xs``.
+
+    Only the mappings along the swept paths are copied (the rest is shared with ``base``,
+    which validation only reads), so a point costs a few small copies, not a deep copy.
+    """
+    raw = dict(base)
+    for param in params:
+        for path in param.paths:
+            node = raw
+            for key in path.split(".")[:-1]:
+                child = node.get(key)
+                if not isinstance(child, dict):
+                    break
+                node[key] = node = dict(child)
+    set_values(raw, params, xs)
+    return raw
+
+
 def empty_registry(where: Path) -> Registry:
     """A registry with no entries (for materialised scenarios, which refer to none)."""
     return Registry(folder=where, entries={}, files={})
@@ -565,11 +586,9 @@ def bind_parameter(
         paths.append(pattern)
     paths = list(dict.fromkeys(paths))
     for bound in sorted({param.dist.low, param.dist.high}):
-        trial = copy.deepcopy(raw)
         bp = BoundParameter(name, tuple(paths), param.dist, param.levels, ())
         try:
-            set_values(trial, [bp], [bound])
-            validate(trial, registry, label)
+            validate(with_values(raw, [bp], [bound]), registry, label)
         except ScenarioError as err:
             raise ScenarioError(
                 *field("range" if param.range is not None else "distribution"),

@@ -1,0 +1,129 @@
+"""Points per second of ``sim sweep`` on each executor, and the executor's per-point overhead.
+
+    .venv/bin/python benchmarks/sweep_bench.py [--points 256] [--replicates 100] [--json]
+
+Runs the flagship sweep file's parameters as an LHS design of ``--points`` points on: this
+process (1 worker), 2 local worker processes, and a Dask cluster of 2 single-threaded workers
+started here on loopback. A run's time is its points' run as the manifest records it (workers
+started, every point run and written; not the set-up or the analysis). The *work* is the time
+the task itself takes per point (validate, build, simulate, measure) in this process with no
+executor or store; a run's overhead per point is ``slots x run time per point - work``: what
+the executor, the chunk writes and the start of workers add. Numbers depend on the machine and
+on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SWEEP_FILE = ROOT / "scenarios" / "sweeps" / "tokyo_drivers.yaml"
+
+
+@contextlib.contextmanager
+def dask_cluster(folder: Path, workers: int) -> Iterator[str]:
+    """A scheduler and ``workers`` single-threaded workers on 127.0.0.1, torn down on exit."""
+    from distributed import Client
+
+    dask = Path(sys.executable).parent / "dask"
+    sched_file = folder / "scheduler.json"
+    opts = dict(cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file)], **opts)]
+    try:
+        end = time.monotonic() + 60
+        while not (sched_file.is_file() and sched_file.stat().st_size):
+            if time.monotonic() > end or procs[0].poll() is not None:
+                raise RuntimeError("the Dask scheduler did not start")
+            time.sleep(0.05)
+        address = json.loads(sched_file.read_text())["address"]
+        procs.append(subprocess.Popen([str(dask), "worker", address, "--nworkers", str(workers), "--nthreads", "1",
+                                       "--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "0"], **opts))
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(workers, timeout=60)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def work_per_point(points: int, replicates: int) -> float:
+    """Seconds per point of the task alone, in this process."""
+    from sim.sweep import design
+    from sim.sweep.execute import ScenarioTask, make_batches
+    from sim.sweep.run import SweepRequest, _from_request
+
+    sweep, _ = _from_request(SweepRequest(source=SWEEP_FILE, method="lhs", samples=points, replicates=replicates))
+    x = design.sample("lhs", sweep.params, points, sweep.seed)
+    seeds = design.point_seeds(sweep.seed, points)
+    task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, replicates, sweep.where)
+    batches = make_batches(np.arange(points), x, seeds, 1)
+    t0 = time.perf_counter()
+    for b in batches:
+        task(b)
+    return (time.perf_counter() - t0) / points
+
+
+def timed_sweep(out: Path, points: int, replicates: int, **kw: object) -> dict[str, object]:
+    from sim.sweep import SweepRequest, run_sweep
+
+    t0 = time.perf_counter()
+    result = run_sweep(SweepRequest(source=SWEEP_FILE, method="lhs", samples=points, replicates=replicates,
+                                    out=out, **kw))
+    wall = time.perf_counter() - t0
+    assert result.execution is not None
+    run = json.loads((result.folder / "manifest.json").read_text())["runs"][-1]
+    # the points' run: from reading the folder to the last chunk written (no set-up, no analysis)
+    return {"executor": result.execution.executor, "slots": result.execution.slots, "points": points,
+            "seconds": run["seconds"], "points_per_second": round(points / run["seconds"], 1),
+            "wall_seconds_with_setup_and_analysis": round(wall, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=256)
+    ap.add_argument("--replicates", type=int, default=100)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    work = work_per_point(args.points, args.replicates)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        rows.append(timed_sweep(out / "w1", args.points, args.replicates, workers=1))
+        rows.append(timed_sweep(out / "w2", args.points, args.replicates, workers=2))
+        with dask_cluster(out, 2) as address:
+            rows.append(timed_sweep(out / "dask", args.points, args.replicates, scheduler=address))
+    for r in rows:
+        per_point = float(r["seconds"]) / args.points * int(r["slots"])  # type: ignore[arg-type]
+        r["overhead_ms_per_point"] = round((per_point - work) * 1e3, 2)
+    figures = {"points": args.points, "replicates": args.replicates, "work_ms_per_point": round(work * 1e3, 2),
+               "runs": rows}
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    print(f"{args.points} LHS points of {SWEEP_FILE.name} x {args.replicates} replicates; "
+          f"work {work * 1e3:.1f} ms per point in this process")
+    for r in rows:
+        print(f"  {r['executor']:<45} {r['seconds']:>7.1f} s  {r['points_per_second']:>7.1f} points/s  "
+              f"overhead {r['overhead_ms_per_point']:+.1f} ms/point")
+
+
+if __name__ == "__main__":
+    main()
