@@ -161,15 +161,22 @@ def readout(model: ExploreModel) -> str:
         f"<td><span style='color:{model.look.colours[code]}'>&#9632;</span> "
         f"{html.escape(model.look.power(code))}</td>"
         f"<td class='share' style='text-align:right'>{100 * share[t, j]:.1f}%</td>"
-        f"<td style='text-align:right'>{100 * (share[t, j] - share[0, j]):+.1f} points</td></tr>"
+        f"<td style='text-align:right'>{_points(share[t, j] - share[0, j])} points</td></tr>"
         for j, code in enumerate(p.powers))
     settings = html.escape("; ".join(model.settings) or "as in the scenario")
     return (f"<div class='sim-readout'><p><b>{p.dates[t]:%d %b %Y}</b>, round {t} of {p.rounds}"
-            f"</p><p class='settings'>Settings: {settings}</p><table><thead><tr><th>power</th>"
+            f"</p><p class='settings'>Settings: {settings}</p>"
+            "<table style='border-spacing: 14px 2px'><thead><tr>"
+            "<th style='text-align:left'>power</th>"
             f"<th>regional share</th><th>change since start</th></tr></thead><tbody>{rows}"
             "</tbody></table>"
             "<p>Move a slider, then press <b>Reset</b> to apply it; <b>Step</b> plays one "
             "round, <b>&#9654;</b> plays them all.</p></div>")
+
+
+def _points(change: float) -> str:
+    text = f"{100 * change:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
 
 
 def _components() -> list[tuple[Any, int]]:
