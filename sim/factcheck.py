@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -39,9 +40,55 @@ def usage(folder: Path) -> tuple[dict[Path, dict[str, list[str]]], list[str]]:
     return used, problems
 
 
+_WORD = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def citations(folder: Path, used: dict[Path, dict[str, list[str]]]) -> dict[Path, dict[str, set[str]]]:
+    """Registry ids named in the reasons behind used numbers: entry id -> {who cites it}.
+
+    A reason cites an entry by its id (``remit_tjk_rus`` derives from ``tjk_gdp_2024``; a
+    ``{ref, scale, why}`` field names the assumption its scale comes from; a scenario file's
+    comments name the facts behind its dates and memberships). An amount in another currency
+    cites its exchange rate. Citations are followed from every used entry, inline reason and
+    scenario file, to closure.
+    """
+    cited: dict[Path, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for reg_dir in {find_registry(p) for p in scenario_files(folder)}:
+        reg = load_registry(reg_dir)
+        todo: list[tuple[str, str]] = []  # (text, who)
+        for path in scenario_files(folder):
+            if find_registry(path) != reg_dir:
+                continue
+            try:
+                sc = load(path)
+            except SimError:
+                continue
+            todo += [(v.why, f"{sc.name}: {field}") for field, v in values(sc) if v.why]
+            todo.append((path.read_text(), path.name))
+        todo += [(f"{e.why or ''} {e.note or ''}", key) for key, e in reg.entries.items()
+                 if key in used.get(reg_dir, {})]
+        rates = {e.unit.split()[0]: key for key, e in reg.entries.items() if e.unit.endswith(" per USD")}
+        for key in used.get(reg_dir, {}):
+            currency = reg.entries[key].unit.split()[0]
+            if currency in rates and currency != "USD":
+                cited[reg_dir][rates[currency]].add(key)
+        seen: set[str] = set(used.get(reg_dir, {}))
+        while todo:
+            text, who = todo.pop()
+            for word in set(_WORD.findall(text)):
+                if word in reg.entries and word != who:
+                    cited[reg_dir][word].add(who)
+                    if word not in seen:
+                        seen.add(word)
+                        e = reg.entries[word]
+                        todo.append((f"{e.why or ''} {e.note or ''}", word))
+    return cited
+
+
 def listing(folder: Path) -> str:
     """Every registry entry with its value, source or reason, and the fields using it."""
     used, problems = usage(folder)
+    cited = citations(folder, used)
     registries = sorted({find_registry(p) for p in scenario_files(folder)} | set(used))
     lines: list[str] = []
     for reg_dir in registries:
@@ -54,7 +101,11 @@ def listing(folder: Path) -> str:
                 lines.append(f"           used by {f}")
             if len(fields) > 6:
                 lines.append(f"           ... and {len(fields) - 6} more fields")
-            if not fields:
+            by = sorted(cited.get(reg_dir, {}).get(key, set()))
+            if by and not fields:
+                shown = ", ".join(by[:4]) + (f" and {len(by) - 4} more" if len(by) > 4 else "")
+                lines.append(f"           cited in the reason of {shown}")
+            if not fields and not by:
                 lines.append("           not used by any scenario")
     lines.extend(f"problem: {p}" for p in problems)
     return "\n".join(lines)

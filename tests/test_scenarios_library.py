@@ -76,6 +76,18 @@ def test_facts_check_passes_over_every_shipped_scenario():
     assert "0 problems" in proc.stdout
 
 
+def test_every_registry_entry_is_used_or_cited():
+    """`sim facts` traces each entry to a field that uses it or a reason that cites it."""
+    from sim.factcheck import listing
+
+    text = listing(SCENARIOS)
+    assert "not used by any scenario" not in text
+    block = text[text.index("fact       tjk_remittances_gdp_2024"):].split("\n")[:3]
+    assert any("cited in the reason of remit_tjk_rus" in line for line in block)
+    rate = text[text.index("fact       fx_jpy_per_usd_seed"):].split("\n")[1]
+    assert "jpn_business_target_jpy" in rate
+
+
 # --------------------------------------------------------------------------- the registry
 
 
