@@ -9,11 +9,11 @@ ensembles, one figure per scenario, and the face-validity claims of
 tests/test_face_validity.py evaluated under alternative assumptions. Runs are seeded, so the
 output is the same each time; tests/test_scenarios_library.py checks the key tables.
 """
+# ruff: noqa: E501  (markdown tables and prose are written as long lines)
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,8 +25,7 @@ from matplotlib.figure import Figure
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim import engine, rules  # noqa: E402
-from sim.facts import find_registry, load_registry  # noqa: E402
+from sim import rules  # noqa: E402
 from sim.params import Params, build  # noqa: E402
 from sim.scenario import Scenario, load, to_raw  # noqa: E402
 from tests.test_face_validity import CLAIMS, Ensemble, ensemble  # noqa: E402
@@ -107,8 +106,8 @@ def signed(x: float, digits: int = 3) -> str:
 
 def anchor_parts(sc: Scenario, p: Params) -> dict[str, np.ndarray]:
     """Score contributions of each indicator ``(state, power)``; their sum normalised is the anchor."""
-    S, P = len(p.states), len(p.powers)
-    trade, remit, prio = np.zeros((S, P)), np.zeros((S, P)), np.zeros((S, P))
+    shape = (len(p.states), len(p.powers))
+    trade, remit, prio = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     for i, s in enumerate(p.states):
         for j, q in enumerate(p.powers):
             tie = sc.states[s].ties.get(q)
@@ -121,7 +120,7 @@ def anchor_parts(sc: Scenario, p: Params) -> dict[str, np.ndarray]:
     flows = (trade + remit).sum(axis=1, keepdims=True)
     nf = p.neutral_factor[:, None]
     parts = {
-        "floor": np.full((S, P), w["floor"]),
+        "floor": np.full(shape, w["floor"]),
         "trade": w["trade"] * trade / flows,
         "remittances": w["remittances"] * remit / flows,
         "security": nf * w["security"] * p.security[0],
@@ -409,7 +408,7 @@ def claims_section(lines: list[str]) -> None:
         j = runs("tokyo_initiative").q("JPN")
         gain = (runs("tokyo_initiative").region[:, -1, j] - runs("no_japan").region[:, -1, j]).mean()
         lines.append(f"| {v.label} | " + " | ".join(marks) + f" | {signed(gain)} |")
-    lines += ["", "Where a claim fails, the check's own numbers:", ""] + details + [""]
+    lines += ["", "Where a claim fails, the check's own numbers:", "", *details, ""]
 
 
 # --------------------------------------------------------------------------- the document
@@ -456,7 +455,7 @@ def main() -> None:
     lines += ["## Headline: each power's share of the region at the end of 2030", "",
               "Mean of 1000 replicates (5th-95th percentile):", "",
               "| scenario | " + " | ".join(p.powers) + " |", "|---|" + "---|" * len(p.powers)]
-    lines += headline + [""]
+    lines += [*headline, ""]
     lines += body
     japan_decomposition(lines)
     claims_section(lines)

@@ -43,7 +43,9 @@ def usage(folder: Path) -> tuple[dict[Path, dict[str, list[str]]], list[str]]:
 _WORD = re.compile(r"[a-z][a-z0-9_]*")
 
 
-def citations(folder: Path, used: dict[Path, dict[str, list[str]]]) -> dict[Path, dict[str, set[str]]]:
+def citations(
+    folder: Path, used: dict[Path, dict[str, list[str]]]
+) -> dict[Path, dict[str, set[str]]]:
     """Registry ids named in the reasons behind used numbers: entry id -> {who cites it}.
 
     A reason cites an entry by its id (``remit_tjk_rus`` derives from ``tjk_gdp_2024``; a
@@ -67,7 +69,8 @@ def citations(folder: Path, used: dict[Path, dict[str, list[str]]]) -> dict[Path
             todo.append((path.read_text(), path.name))
         todo += [(f"{e.why or ''} {e.note or ''}", key) for key, e in reg.entries.items()
                  if key in used.get(reg_dir, {})]
-        rates = {e.unit.split()[0]: key for key, e in reg.entries.items() if e.unit.endswith(" per USD")}
+        rates = {e.unit.split()[0]: key for key, e in reg.entries.items()
+                 if e.unit.endswith(" per USD")}
         for key in used.get(reg_dir, {}):
             currency = reg.entries[key].unit.split()[0]
             if currency in rates and currency != "USD":

@@ -172,9 +172,10 @@ def japan_gains_visibly(runs: Runs) -> Verdict:
     per_state = (t.final[..., j] - c.final[..., j]).mean(axis=0)
     holds = (frac(gain > 0) >= PAIRED and gain.mean() >= VISIBLE
              and gain.mean() > 3 * c.region[:, -1, j].std() and bool(np.all(per_state > 0)))
+    by_state = ", ".join(f"{s} {d:+.3f}" for s, d in zip(t.p.states, per_state, strict=True))
     return Verdict(holds, f"regional gain {gain.mean():+.3f} (positive in {frac(gain > 0):.0%}; "
                           f"counterfactual spread {c.region[:, -1, j].std():.3f}); by state "
-                          + ", ".join(f"{s} {d:+.3f}" for s, d in zip(t.p.states, per_state, strict=True)))
+                          + by_state)
 
 
 def japan_flips_no_state(runs: Runs) -> Verdict:
@@ -224,8 +225,8 @@ def debt_backlash_hits_china_in_debtors(runs: Runs) -> Verdict:
     regional = t.region[:, -1, c] - d.region[:, -1, c]
     order = min(loss[d.s("KGZ")], loss[d.s("TJK")]) > max(loss[d.s("KAZ")], loss[d.s("TKM")])
     holds = frac(regional > 0) >= PAIRED and order
-    return Verdict(holds, f"regional loss {regional.mean():.3f}; by state "
-                          + ", ".join(f"{s} {x:.3f}" for s, x in zip(d.p.states, loss, strict=True)))
+    by_state = ", ".join(f"{s} {x:.3f}" for s, x in zip(d.p.states, loss, strict=True))
+    return Verdict(holds, f"regional loss {regional.mean():.3f}; by state {by_state}")
 
 
 def corridor_pulls_corridor_states_west(runs: Runs) -> Verdict:
@@ -238,8 +239,8 @@ def corridor_pulls_corridor_states_west(runs: Runs) -> Verdict:
     off = max(gain[m.s(c)] for c in ("KGZ", "TJK"))
     regional = m.region[:, -1, eu] - t.region[:, -1, eu]
     holds = frac(regional > 0) >= PAIRED and on > off
-    return Verdict(holds, f"regional gain {regional.mean():+.3f}; by state "
-                          + ", ".join(f"{s} {x:+.3f}" for s, x in zip(m.p.states, gain, strict=True)))
+    by_state = ", ".join(f"{s} {x:+.3f}" for s, x in zip(m.p.states, gain, strict=True))
+    return Verdict(holds, f"regional gain {regional.mean():+.3f}; by state {by_state}")
 
 
 @dataclass(frozen=True)
