@@ -112,7 +112,7 @@ class ExploreModel(AlignmentModel):
             else:
                 raise SimError(f"explore: unknown parameter {key!r}")
             if not FACTOR_MIN <= float(value) <= 100:
-                raise SimError(f"explore: {key} must be a non-negative multiplier, found {value}")
+                raise SimError(f"explore: {key} must be a multiplier from 0 to 100, found {value}")
         p = scaled_budgets(cached_params(path, weight_overrides(sc, weights)), budgets)
         super().__init__(params=p, replicate=replicate, seed=seed)
         self.title = sc.title

@@ -287,7 +287,7 @@ def test_explorer_rejects_unknown_or_negative_knobs(tmp_path: Path):
     path = str(scenario_copy(tmp_path))
     with pytest.raises(SimError, match="unknown parameter 'budget_ZZ'"):
         ExploreModel(scenario=path, budget_ZZ=1.0)
-    with pytest.raises(SimError, match="non-negative"):
+    with pytest.raises(SimError, match="from 0 to 100"):
         ExploreModel(scenario=path, budget_PX=-1.0)
 
 

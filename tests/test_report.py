@@ -262,5 +262,10 @@ def test_sim_report_and_sim_view(run: Path, tmp_path: Path, monkeypatch: pytest.
     done = run_cli("view", str(folder))
     assert done.returncode == 0, done.stderr
     assert opened.read_text().strip() == (folder / "report.html").resolve().as_uri()
+    # where no browser can be started, the path is printed and the user told so
+    monkeypatch.setenv("BROWSER", str(tmp_path / "no-such-browser"))
+    done = run_cli("view", str(folder))
+    assert done.returncode == 0 and done.stdout.strip() == str(folder / "report.html")
+    assert "no web browser found" in done.stderr
     bad = run_cli("report", str(tmp_path / "nowhere"))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
