@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from sim import engine, results, rules
+from sim import engine, plots, results, rules
 from sim.errors import SimError
 from sim.params import Params, build
 from sim.scenario import file_digest, load, to_yaml
@@ -172,9 +171,19 @@ def compare_scenarios(
         (tmp / "scenario_a.yaml").write_text(to_yaml(sc_a), encoding="utf-8")
         (tmp / "scenario_b.yaml").write_text(to_yaml(sc_b), encoding="utf-8")
         title = f"{sc_b.title} against {sc_a.title}"
-        save_figure(difference_figure(table, a, title=title), tmp / "plots", "difference")
-        save_figure(region_difference_figure(region, a, title=title), tmp / "plots",
-                    "regional_share_difference")
+        look = plots.make_look(a, sc_a)
+        mean = table["diff_mean"].to_numpy().reshape(len(a.states), len(a.powers))
+        lo = table["diff_p5"].to_numpy().reshape(mean.shape)
+        hi = table["diff_p95"].to_numpy().reshape(mean.shape)
+        note = f"{n} paired replicates on common random numbers."
+        plots.save(plots.difference_final(a.states, a.powers, mean, lo, hi, a=sc_a.name,
+                                          b=sc_b.name, when=a.dates[-1], look=look, note=note),
+                   tmp / "plots", "difference")
+        shape = (len(a.dates), len(a.powers))
+        plots.save(plots.difference_paths(
+            a.dates, *(region[c].to_numpy().reshape(shape) for c in ("diff_mean", "diff_p5", "diff_p95")),
+            powers=a.powers, a=sc_a.name, b=sc_b.name, look=look, note=note),
+            tmp / "plots", "regional_share_difference")
         results.write_json(tmp / "manifest.json", {
             "kind": "compare",
             "scenario_a": sc_a.name, "scenario_b": sc_b.name,
@@ -197,56 +206,3 @@ def compare_scenarios(
         })
     return CompareOutcome(folder, table, text, time.perf_counter() - t0)
 
-
-def difference_figure(df: pd.DataFrame, a: Params, *, title: str) -> Figure:
-    """Paired difference of final alignment: one panel per state, a dot and 90% bar per power."""
-    from sim.plots import colour
-
-    n = len(a.states)
-    fig = Figure(figsize=(3.0 * n + 1, 3.6), layout="constrained")
-    axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
-    lim = float(np.abs(df[["diff_p5", "diff_p95"]].to_numpy()).max()) * 1.15 or 0.01
-    for ax, state in zip(axes, a.states, strict=True):
-        sub = df[df["state"] == state].set_index("power").loc[a.powers]
-        y = np.arange(len(a.powers))
-        for k, power in enumerate(a.powers):
-            c = colour(a, power)
-            ax.plot([sub.loc[power, "diff_p5"] * 100, sub.loc[power, "diff_p95"] * 100], [k, k],
-                    color=c, linewidth=3, alpha=0.6)
-            ax.plot(sub.loc[power, "diff_mean"] * 100, k, "o", color=c)
-        ax.axvline(0, color="grey", linewidth=0.8)
-        ax.set_yticks(y, a.powers)
-        ax.invert_yaxis()
-        ax.set_xlim(-lim * 100, lim * 100)
-        ax.set_title(state)
-        ax.set_xlabel("difference (percentage points)")
-        ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(f"{title}\nfinal alignment, paired difference: mean and 90% interval")
-    return fig
-
-
-def region_difference_figure(df: pd.DataFrame, a: Params, *, title: str) -> Figure:
-    """Paired difference of each power's regional share over time, with its 90% band."""
-    from sim.plots import colour
-
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
-    ax = fig.subplots()
-    x = np.array(a.dates, dtype="datetime64[D]")
-    for power in a.powers:
-        sub = df[df["power"] == power].sort_values("round")
-        c = colour(a, power)
-        ax.fill_between(x, sub["diff_p5"] * 100, sub["diff_p95"] * 100, color=c, alpha=0.2, linewidth=0)
-        ax.plot(x, sub["diff_mean"] * 100, color=c, label=power, linewidth=2)
-    ax.axhline(0, color="grey", linewidth=0.8)
-    ax.set_ylabel("difference in regional share (pp)")
-    ax.grid(alpha=0.3)
-    ax.legend(ncols=len(a.powers), loc="upper left", frameon=False)
-    ax.set_title(f"{title}\nregional share, paired difference: mean and 90% band")
-    return fig
-
-
-def save_figure(fig: Figure, folder: Path, stem: str) -> None:
-    """Save as PNG and SVG."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for ext in ("png", "svg"):
-        fig.savefig(folder / f"{stem}.{ext}", dpi=150 if ext == "png" else None)
