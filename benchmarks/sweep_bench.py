@@ -39,9 +39,25 @@ def dask_cluster(folder: Path, workers: int) -> Iterator[str]:
 
     dask = Path(sys.executable).parent / "dask"
     sched_file = folder / "scheduler.json"
-    opts = dict(cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(sched_file)], **opts)]
+    opts = dict(
+        cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    procs = [
+        subprocess.Popen(
+            [
+                str(dask),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(sched_file),
+            ],
+            **opts,
+        )
+    ]
     try:
         end = time.monotonic() + 60
         while not (sched_file.is_file() and sched_file.stat().st_size):
@@ -49,8 +65,25 @@ def dask_cluster(folder: Path, workers: int) -> Iterator[str]:
                 raise RuntimeError("the Dask scheduler did not start")
             time.sleep(0.05)
         address = json.loads(sched_file.read_text())["address"]
-        procs.append(subprocess.Popen([str(dask), "worker", address, "--nworkers", str(workers), "--nthreads", "1",
-                                       "--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "0"], **opts))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(dask),
+                    "worker",
+                    address,
+                    "--nworkers",
+                    str(workers),
+                    "--nthreads",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                    "--memory-limit",
+                    "0",
+                ],
+                **opts,
+            )
+        )
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(workers, timeout=60)
         yield address
@@ -70,7 +103,9 @@ def work_per_point(points: int, replicates: int) -> float:
     from sim.sweep.execute import ScenarioTask, make_batches
     from sim.sweep.run import SweepRequest, _from_request
 
-    sweep, _ = _from_request(SweepRequest(source=SWEEP_FILE, method="lhs", samples=points, replicates=replicates))
+    sweep, _ = _from_request(
+        SweepRequest(source=SWEEP_FILE, method="lhs", samples=points, replicates=replicates)
+    )
     x = design.sample("lhs", sweep.params, points, sweep.seed)
     seeds = design.point_seeds(sweep.seed, points)
     task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, replicates, sweep.where)
@@ -85,15 +120,23 @@ def timed_sweep(out: Path, points: int, replicates: int, **kw: object) -> dict[s
     from sim.sweep import SweepRequest, run_sweep
 
     t0 = time.perf_counter()
-    result = run_sweep(SweepRequest(source=SWEEP_FILE, method="lhs", samples=points, replicates=replicates,
-                                    out=out, **kw))
+    result = run_sweep(
+        SweepRequest(
+            source=SWEEP_FILE, method="lhs", samples=points, replicates=replicates, out=out, **kw
+        )
+    )
     wall = time.perf_counter() - t0
     assert result.execution is not None
     run = json.loads((result.folder / "manifest.json").read_text())["runs"][-1]
     # the points' run: from reading the folder to the last chunk written (no set-up, no analysis)
-    return {"executor": result.execution.executor, "slots": result.execution.slots, "points": points,
-            "seconds": run["seconds"], "points_per_second": round(points / run["seconds"], 1),
-            "wall_seconds_with_setup_and_analysis": round(wall, 2)}
+    return {
+        "executor": result.execution.executor,
+        "slots": result.execution.slots,
+        "points": points,
+        "seconds": run["seconds"],
+        "points_per_second": round(points / run["seconds"], 1),
+        "wall_seconds_with_setup_and_analysis": round(wall, 2),
+    }
 
 
 def main() -> None:
@@ -108,7 +151,10 @@ def main() -> None:
     rows = []
 
     def best(out: Path, **kw: object) -> dict[str, object]:
-        runs = [timed_sweep(out / str(i), args.points, args.replicates, **kw) for i in range(args.repeat)]
+        runs = [
+            timed_sweep(out / str(i), args.points, args.replicates, **kw)
+            for i in range(args.repeat)
+        ]
         return min(runs, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,16 +166,26 @@ def main() -> None:
     for r in rows:
         per_point = float(r["seconds"]) / args.points * int(r["slots"])  # type: ignore[arg-type]
         r["overhead_ms_per_point"] = round((per_point - work) * 1e3, 2)
-    figures = {"points": args.points, "replicates": args.replicates, "repeat": args.repeat,
-               "work_ms_per_point": round(work * 1e3, 2), "runs": rows}
+    figures = {
+        "points": args.points,
+        "replicates": args.replicates,
+        "repeat": args.repeat,
+        "work_ms_per_point": round(work * 1e3, 2),
+        "runs": rows,
+    }
     if args.json:
         print(json.dumps(figures, indent=2))
         return
-    print(f"{args.points} LHS points of {SWEEP_FILE.name} x {args.replicates} replicates, fastest of "
-          f"{args.repeat} runs; work {work * 1e3:.1f} ms per point in this process")
+    print(
+        f"{args.points} LHS points of {SWEEP_FILE.name} x {args.replicates} replicates, fastest of "
+        f"{args.repeat} runs; work {work * 1e3:.1f} ms per point in this process"
+    )
     for r in rows:
-        print(f"  {r['executor']:<45} {r['seconds']:>7.1f} s  {r['points_per_second']:>7.1f} points/s  "
-              f"overhead {r['overhead_ms_per_point']:+.1f} ms/point")
+        print(
+            f"  {r['executor']:<45} {r['seconds']:>7.1f} s  "
+            f"{r['points_per_second']:>7.1f} points/s  "
+            f"overhead {r['overhead_ms_per_point']:+.1f} ms/point"
+        )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ from sim.sweep.store import SweepStore, parquet_bytes
 
 
 def uniform(name: str, low: float, high: float, levels: int | None = None) -> BoundParameter:
-    return BoundParameter(name, (name,), Uniform(kind="uniform", low=low, high=high), levels, (None,))
+    return BoundParameter(
+        name, (name,), Uniform(kind="uniform", low=low, high=high), levels, (None,)
+    )
 
 
 def ishigami_indices(a: float = 7.0, b: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -43,14 +45,22 @@ def linear(x: np.ndarray) -> np.ndarray:
     return 10 * x[:, 0] + x[:, 1]
 
 
-def run_through_store(tmp_path: Path, params: list[BoundParameter], x: np.ndarray, func, workers: int) -> pd.DataFrame:
+def run_through_store(
+    tmp_path: Path, params: list[BoundParameter], x: np.ndarray, func, workers: int
+) -> pd.DataFrame:
     """Run a known function over a design through the executor and the store; read it back."""
     cols = {"point": pa.array(np.arange(len(x)), pa.int64())}
     for j, p in enumerate(params):
         cols[p.name] = pa.array(x[:, j])
     store = SweepStore.create(tmp_path / "sweep", {"design.parquet": parquet_bytes(pa.table(cols))})
-    execute(FunctionTask(func, "y"), np.arange(len(x)), x, np.zeros(len(x), np.uint64),
-            workers=workers, on_done=store.write_chunk)
+    execute(
+        FunctionTask(func, "y"),
+        np.arange(len(x)),
+        x,
+        np.zeros(len(x), np.uint64),
+        workers=workers,
+        on_done=store.write_chunk,
+    )
     out = store.read_outcomes()
     assert out["point"].tolist() == list(range(len(x)))  # every point once, in design order
     return out
@@ -67,7 +77,9 @@ def test_sobol_pipeline_recovers_ishigami_indices(tmp_path: Path):
     x = design.sample("sobol", params, 1024, seed=11)
     assert x.shape == (1024 * 5, 3)
     out = run_through_store(tmp_path, params, x, Ishigami.evaluate, workers=2)
-    table = analyse.sobol(design.problem(params), {"y": out["y"].to_numpy()}, seed=design.analysis_seed(11))
+    table = analyse.sobol(
+        design.problem(params), {"y": out["y"].to_numpy()}, seed=design.analysis_seed(11)
+    )
     s1, st = ishigami_indices()
     assert table["S1"].to_numpy() == pytest.approx(s1, abs=0.03)
     assert table["ST"].to_numpy() == pytest.approx(st, abs=0.03)
@@ -85,7 +97,9 @@ def test_morris_pipeline_recovers_linear_effects(tmp_path: Path):
     x = design.sample("morris", params, 20, seed=3, morris_levels=4)
     assert x.shape == (20 * 4, 3)
     out = run_through_store(tmp_path, params, x, linear, workers=1)
-    table = analyse.morris(design.problem(params), x, {"y": out["y"].to_numpy()}, seed=5, num_levels=4)
+    table = analyse.morris(
+        design.problem(params), x, {"y": out["y"].to_numpy()}, seed=5, num_levels=4
+    )
     assert table["mu_star"].to_numpy() == pytest.approx([10.0, 1.0, 0.0], abs=1e-9)
     assert table["sigma"].to_numpy() == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
 
@@ -125,7 +139,8 @@ def test_grid_is_the_product_of_levels_with_exact_bounds():
     x = design.sample("grid", params, 99, seed=0)
     assert x.shape == (15, 2)
     assert sorted(set(x[:, 0])) == [0.2, 0.4, 0.6000000000000001, 0.8, 1.0] or np.allclose(
-        sorted(set(x[:, 0])), [0.2, 0.4, 0.6, 0.8, 1.0])
+        sorted(set(x[:, 0])), [0.2, 0.4, 0.6, 0.8, 1.0]
+    )
     assert x[:, 0].min() == 0.2 and x[:, 0].max() == 1.0 and sorted(set(x[:, 1])) == [1.0, 2.0, 3.0]
     assert len({tuple(r) for r in x}) == 15
 
@@ -139,9 +154,19 @@ def test_lhs_puts_one_point_in_each_stratum():
 
 def test_distributions_stay_within_their_bounds():
     params = [
-        BoundParameter("t", ("t",), Triangular(kind="triangular", low=1, mode=2, high=5), None, (None,)),
-        BoundParameter("n", ("n",), TruncNormal(kind="truncnormal", low=0, high=1, mean=0.3, sd=0.2), None, (None,)),
-        BoundParameter("l", ("l",), LogUniform(kind="loguniform", low=0.01, high=10), None, (None,)),
+        BoundParameter(
+            "t", ("t",), Triangular(kind="triangular", low=1, mode=2, high=5), None, (None,)
+        ),
+        BoundParameter(
+            "n",
+            ("n",),
+            TruncNormal(kind="truncnormal", low=0, high=1, mean=0.3, sd=0.2),
+            None,
+            (None,),
+        ),
+        BoundParameter(
+            "l", ("l",), LogUniform(kind="loguniform", low=0.01, high=10), None, (None,)
+        ),
     ]
     for method in ("lhs", "sobol", "morris", "grid"):
         x = design.sample(method, params, 64 if method == "sobol" else 4, seed=1)
@@ -155,8 +180,12 @@ def test_distributions_stay_within_their_bounds():
 
 def test_designs_and_seeds_depend_on_the_sweep_seed_only():
     params = [uniform("a", 0.0, 1.0), uniform("b", 0.0, 1.0)]
-    assert np.array_equal(design.sample("sobol", params, 16, seed=5), design.sample("sobol", params, 16, seed=5))
-    assert not np.array_equal(design.sample("sobol", params, 16, seed=5), design.sample("sobol", params, 16, seed=6))
+    assert np.array_equal(
+        design.sample("sobol", params, 16, seed=5), design.sample("sobol", params, 16, seed=5)
+    )
+    assert not np.array_equal(
+        design.sample("sobol", params, 16, seed=5), design.sample("sobol", params, 16, seed=6)
+    )
     seeds = design.point_seeds(5, 100)
     assert len(set(seeds.tolist())) == 100 and np.array_equal(seeds[:10], design.point_seeds(5, 10))
     assert np.array_equal(design.point_seeds(5, 3, common=True), [5, 5, 5])

@@ -15,8 +15,8 @@ from sim.sweep.spec import Outcome
 
 def trajectories(p, final: np.ndarray) -> Trajectories:
     """Replicates that start even and end at ``final[k]`` (state, power) in the last round."""
-    n, R1 = len(final), p.rounds + 1
-    a = np.full((n, R1, len(p.states), len(p.powers)), 1.0 / len(p.powers))
+    n, rounds = len(final), p.rounds + 1
+    a = np.full((n, rounds, len(p.states), len(p.powers)), 1.0 / len(p.powers))
     a[:, -1] = final
     zeros = np.zeros_like(a)
     return Trajectories(np.arange(n), a, zeros, zeros)
@@ -26,12 +26,14 @@ def trajectories(p, final: np.ndarray) -> Trajectories:
 def case(tiny_params):
     p = tiny_params
     assert p.states == ["AA", "BB"] and p.powers == ["PX", "PY"]
-    final = np.array([
-        [[0.8, 0.2], [0.4, 0.6]],
-        [[0.6, 0.4], [0.2, 0.8]],
-        [[0.5, 0.5], [1.0, 0.0]],
-        [[0.9, 0.1], [0.3, 0.7]],
-    ])
+    final = np.array(
+        [
+            [[0.8, 0.2], [0.4, 0.6]],
+            [[0.6, 0.4], [0.2, 0.8]],
+            [[0.5, 0.5], [1.0, 0.0]],
+            [[0.9, 0.1], [0.3, 0.7]],
+        ]
+    )
     return p, trajectories(p, final), final
 
 
@@ -43,11 +45,19 @@ def value(p, traj, name: str, o: Outcome) -> float:
 def test_shares_of_a_state_and_of_the_region(case):
     p, traj, final = case
     w = p.region_w
-    assert value(p, traj, "x", Outcome(quantity="share", power="PX", state="AA")) == pytest.approx(final[:, 0, 0].mean())
+    assert value(p, traj, "x", Outcome(quantity="share", power="PX", state="AA")) == pytest.approx(
+        final[:, 0, 0].mean()
+    )
     region = (final[:, :, 0] * w).sum(1)
-    assert value(p, traj, "x", Outcome(quantity="share", power="PX")) == pytest.approx(region.mean())
-    assert value(p, traj, "x", Outcome(quantity="share", power="PX", stat="median")) == pytest.approx(np.median(region))
-    assert value(p, traj, "x", Outcome(quantity="share", power="PX", stat="sd")) == pytest.approx(region.std(ddof=1))
+    assert value(p, traj, "x", Outcome(quantity="share", power="PX")) == pytest.approx(
+        region.mean()
+    )
+    assert value(
+        p, traj, "x", Outcome(quantity="share", power="PX", stat="median")
+    ) == pytest.approx(np.median(region))
+    assert value(p, traj, "x", Outcome(quantity="share", power="PX", stat="sd")) == pytest.approx(
+        region.std(ddof=1)
+    )
 
 
 def test_a_bloc_of_every_power_holds_everything(case):
@@ -72,9 +82,19 @@ def test_hedging_index_is_one_when_even_and_zero_when_aligned(case):
 
 def test_share_of_replicates_meeting_a_condition(case):
     p, traj, _ = case
-    above = value(p, traj, "x", Outcome(quantity="share", power="PX", state="AA", stat="above", threshold=0.55))
+    above = value(
+        p,
+        traj,
+        "x",
+        Outcome(quantity="share", power="PX", state="AA", stat="above", threshold=0.55),
+    )
     assert above == pytest.approx(3 / 4)
-    below = value(p, traj, "x", Outcome(quantity="share", power="PX", state="AA", stat="below", threshold=0.55))
+    below = value(
+        p,
+        traj,
+        "x",
+        Outcome(quantity="share", power="PX", state="AA", stat="below", threshold=0.55),
+    )
     assert below == pytest.approx(1 / 4)
 
 
@@ -98,11 +118,23 @@ def test_dates_resolve_to_the_last_round_boundary_on_or_before(tiny_params):
 
 def test_unknown_codes_are_located_errors(tiny_params):
     with pytest.raises(ScenarioError, match=r"outcomes\.bloc\.power: unknown power 'PZ'"):
-        outcomes.resolve({"bloc": Outcome(quantity="share", power=["PX", "PZ"])}, tiny_params, "f.yaml")
+        outcomes.resolve(
+            {"bloc": Outcome(quantity="share", power=["PX", "PZ"])}, tiny_params, "f.yaml"
+        )
     with pytest.raises(ScenarioError, match=r"outcomes\.s\.state: unknown state 'CC'"):
         outcomes.resolve({"s": Outcome(quantity="hedging", state="CC")}, tiny_params, "f.yaml")
 
 
 def test_defaults_answer_how_much_and_where(tiny_params):
     names = list(outcomes.defaults(tiny_params.states, tiny_params.powers))
-    assert names == ["PX_region", "PX_gain", "PY_region", "PY_gain", "PX_AA", "PX_BB", "PY_AA", "PY_BB", "hedging"]
+    assert names == [
+        "PX_region",
+        "PX_gain",
+        "PY_region",
+        "PY_gain",
+        "PX_AA",
+        "PX_BB",
+        "PY_AA",
+        "PY_BB",
+        "hedging",
+    ]

@@ -47,8 +47,16 @@ def reference(tmp_path_factory) -> pd.DataFrame:
 
 def test_one_row_per_point_with_design_and_outcomes(reference: pd.DataFrame):
     assert reference["point"].tolist() == list(range(24))
-    for column in ("seed", "powers.PX.instruments.grants.delivery_rate", "dynamics.sharpness",
-                   "states.*.weights.debt", "PX_region", "PX_region.p5", "PX_region.p95", "hedging"):
+    for column in (
+        "seed",
+        "powers.PX.instruments.grants.delivery_rate",
+        "dynamics.sharpness",
+        "states.*.weights.debt",
+        "PX_region",
+        "PX_region.p5",
+        "PX_region.p95",
+        "hedging",
+    ):
         assert column in reference.columns
     assert np.all(reference["PX_region.p5"] <= reference["PX_region"])
     assert np.all(reference["PX_region"] <= reference["PX_region.p95"])
@@ -74,7 +82,9 @@ def test_common_random_numbers_share_noise_across_points(tmp_path: Path):
     # the tiny region has no corridor instrument: corridor efficiency changes nothing, so two
     # points differing only in it differ only by their random numbers
     param = ["dynamics.corridor_efficiency=0.5:2:2"]
-    crn, folder = sweep(tmp_path / "crn", params=param, method="grid", common_random_numbers=True, workers=1)
+    crn, folder = sweep(
+        tmp_path / "crn", params=param, method="grid", common_random_numbers=True, workers=1
+    )
     ind, _ = sweep(tmp_path / "ind", params=param, method="grid", workers=1)
     assert crn["seed"].nunique() == 1
     assert crn.loc[0, "PX_region"] == crn.loc[1, "PX_region"]
@@ -102,11 +112,29 @@ def chunk_count(out: Path) -> int:
 
 def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path: Path):
     out = tmp_path / "killed"
-    args = ["sweep", str(TINY), *(f"--param={p}" for p in PARAMS), "--method", "lhs", "--samples", "300",
-            "--replicates", "32", "--workers", "2", "--out", str(out)]
+    args = [
+        "sweep",
+        str(TINY),
+        *(f"--param={p}" for p in PARAMS),
+        "--method",
+        "lhs",
+        "--samples",
+        "300",
+        "--replicates",
+        "32",
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+    ]
     with (tmp_path / "stderr.txt").open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT, start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim", *args],
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
         try:
             wait_for(lambda: chunk_count(out) >= 3, proc, "three chunks were written")
         finally:
@@ -125,7 +153,9 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path: Path):
     table = pq.read_table(folder / "outcomes.parquet").to_pandas()
     assert table["point"].tolist() == list(range(300))  # every point once
     run = json.loads((folder / "manifest.json").read_text())["runs"][-1]
-    assert run["points_before"] == len(before) and run["points_run"] == 300 - len(before)  # none redone
+    assert run["points_before"] == len(before) and run["points_run"] == 300 - len(
+        before
+    )  # none redone
     assert not (folder / "chunks").exists()
 
     whole, _ = sweep(tmp_path / "whole", samples=300, replicates=32, workers=2)
@@ -157,15 +187,52 @@ def dask_cluster(folder: Path) -> Iterator[str]:
     dask = Path(sys.executable).parent / "dask"
     sched_file = folder / "scheduler.json"
     procs: list[subprocess.Popen] = []
-    common = dict(cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    common = dict(
+        cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
-        procs.append(subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                                       "--no-dashboard", "--scheduler-file", str(sched_file)], **common))
-        wait_for(lambda: sched_file.is_file() and sched_file.stat().st_size > 0, procs[0], "the scheduler started")
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(dask),
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    str(sched_file),
+                ],
+                **common,
+            )
+        )
+        wait_for(
+            lambda: sched_file.is_file() and sched_file.stat().st_size > 0,
+            procs[0],
+            "the scheduler started",
+        )
         address = json.loads(sched_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
-        procs.append(subprocess.Popen([str(dask), "worker", address, "--nworkers", "2", "--nthreads", "1",
-                                       "--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "0"], **common))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(dask),
+                    "worker",
+                    address,
+                    "--nworkers",
+                    "2",
+                    "--nthreads",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                    "--memory-limit",
+                    "0",
+                ],
+                **common,
+            )
+        )
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=DEADLINE)
         yield address
@@ -184,8 +251,23 @@ def test_dask_cluster_gives_the_same_numbers(reference: pd.DataFrame, tmp_path: 
     with dask_cluster(tmp_path) as address:
         table, folder = sweep(tmp_path / "dask", scheduler=address)
         # the command line reaches the cluster too
-        proc = run_cli("sweep", str(TINY), "--param", PARAMS[0], "--method", "lhs", "--samples", "8",
-                       "--replicates", "4", "--scheduler", address, "--out", str(tmp_path / "cli"), timeout=DEADLINE)
+        proc = run_cli(
+            "sweep",
+            str(TINY),
+            "--param",
+            PARAMS[0],
+            "--method",
+            "lhs",
+            "--samples",
+            "8",
+            "--replicates",
+            "4",
+            "--scheduler",
+            address,
+            "--out",
+            str(tmp_path / "cli"),
+            timeout=DEADLINE,
+        )
     pd.testing.assert_frame_equal(table, reference, check_exact=True)
     run = json.loads((folder / "manifest.json").read_text())["runs"][0]
     assert run["executor"].startswith(f"Dask at {address}") and run["slots"] == 2
@@ -194,37 +276,80 @@ def test_dask_cluster_gives_the_same_numbers(reference: pd.DataFrame, tmp_path: 
 
 
 def test_unreachable_scheduler_is_a_one_line_error(tmp_path: Path):
-    proc = run_cli("sweep", str(TINY), "--param", PARAMS[0], "--samples", "4", "--replicates", "2",
-                   "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path), timeout=DEADLINE)
+    proc = run_cli(
+        "sweep",
+        str(TINY),
+        "--param",
+        PARAMS[0],
+        "--samples",
+        "4",
+        "--replicates",
+        "2",
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+        "--out",
+        str(tmp_path),
+        timeout=DEADLINE,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        "error: --scheduler: cannot reach tcp://127.0.0.1:9 (Connection refused)"]
+        "error: --scheduler: cannot reach tcp://127.0.0.1:9 (Connection refused)"
+    ]
 
 
 # --------------------------------------------------------------------------- analysis and plots
 
 
 def test_one_parameter_grid_draws_a_response_curve(tmp_path: Path):
-    result = run_sweep(SweepRequest(source=TINY, params=["powers.PX.instruments.grants.delivery_rate=0.1:1:4"],
-                                    replicates=8, workers=1, out=tmp_path))
+    result = run_sweep(
+        SweepRequest(
+            source=TINY,
+            params=["powers.PX.instruments.grants.delivery_rate=0.1:1:4"],
+            replicates=8,
+            workers=1,
+            out=tmp_path,
+        )
+    )
     assert (result.folder / "plots" / "response_PX_region.png").is_file()
     assert "grid, 1 parameters, 4 points" in result.report
 
 
 def test_two_parameter_grid_draws_heatmaps_and_discovery(tmp_path: Path):
-    result = run_sweep(SweepRequest(
-        source=TINY, params=["powers.PX.instruments.grants.delivery_rate=0.1:1:5", "dynamics.sharpness=1:6:5"],
-        replicates=8, workers=1, discover="PX_region>0.57", out=tmp_path))
+    result = run_sweep(
+        SweepRequest(
+            source=TINY,
+            params=[
+                "powers.PX.instruments.grants.delivery_rate=0.1:1:5",
+                "dynamics.sharpness=1:6:5",
+            ],
+            replicates=8,
+            workers=1,
+            discover="PX_region>0.57",
+            out=tmp_path,
+        )
+    )
     files = {p.name for p in (result.folder / "plots").iterdir()}
     assert {"heatmap_PX_region.png", "prim_tradeoff.png", "prim_box.png"} <= files
     box = pd.read_csv(result.folder / "prim_box.csv")
-    assert set(box["parameter"]) == {"powers.PX.instruments.grants.delivery_rate", "dynamics.sharpness"}
+    assert set(box["parameter"]) == {
+        "powers.PX.instruments.grants.delivery_rate",
+        "dynamics.sharpness",
+    }
     assert "Scenario discovery (PRIM): PX_region > 0.57 holds at" in result.report
 
 
 def test_morris_screening_reports_mu_star(tmp_path: Path):
-    result = run_sweep(SweepRequest(source=TINY, params=PARAMS, method="morris", samples=6, replicates=8,
-                                    workers=1, out=tmp_path))
+    result = run_sweep(
+        SweepRequest(
+            source=TINY,
+            params=PARAMS,
+            method="morris",
+            samples=6,
+            replicates=8,
+            workers=1,
+            out=tmp_path,
+        )
+    )
     sens = pd.read_csv(result.folder / "sensitivity.csv")
     assert len(sens) == 3 * 9  # parameters x default outcomes of the tiny region
     assert {"mu_star", "mu_star_conf", "sigma"} <= set(sens.columns)
@@ -233,8 +358,17 @@ def test_morris_screening_reports_mu_star(tmp_path: Path):
 
 
 def test_flagship_sweep_file_prints_sobol_indices_and_writes_plots(tmp_path: Path):
-    proc = run_cli("sweep", "scenarios/sweeps/tokyo_drivers.yaml", "--samples", "8", "--replicates", "4",
-                   "--out", str(tmp_path), timeout=DEADLINE)
+    proc = run_cli(
+        "sweep",
+        "scenarios/sweeps/tokyo_drivers.yaml",
+        "--samples",
+        "8",
+        "--replicates",
+        "4",
+        "--out",
+        str(tmp_path),
+        timeout=DEADLINE,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Sobol' indices of jpn_2030" in proc.stdout
     for name in ("jpn_delivery", "summit_boost", "hedge_weight", "stubbornness"):
@@ -243,9 +377,19 @@ def test_flagship_sweep_file_prints_sobol_indices_and_writes_plots(tmp_path: Pat
     (folder,) = tmp_path.glob("tokyo_initiative/sweeps/*")
     assert (folder / "plots" / "sobol_jpn_2030.png").is_file()
     sens = pd.read_csv(folder / "sensitivity.csv")
-    assert set(sens["parameter"]) == {"jpn_delivery", "value_investment", "summit_boost", "sharpness",
-                                      "econ_weight", "hedge_weight", "debt_weight", "stubbornness"}
+    assert set(sens["parameter"]) == {
+        "jpn_delivery",
+        "value_investment",
+        "summit_boost",
+        "sharpness",
+        "econ_weight",
+        "hedge_weight",
+        "debt_weight",
+        "stubbornness",
+    }
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["points"] == 8 * 10
     debt = next(p for p in manifest["parameters"] if p["name"] == "debt_weight")
-    assert debt["paths"] == [f"states.{s}.weights.debt" for s in ("KAZ", "UZB", "TKM", "KGZ", "TJK")]
+    assert debt["paths"] == [
+        f"states.{s}.weights.debt" for s in ("KAZ", "UZB", "TKM", "KGZ", "TJK")
+    ]

@@ -15,6 +15,14 @@ from .conftest import TINY, run_cli
 GOOD_PARAM = "powers.PX.instruments.grants.delivery_rate"
 
 
+def param(spread: str) -> str:
+    """A sweep file's parameters: one, 'a', on a good path, with ``spread``."""
+    return f"parameters: {{a: {{path: {GOOD_PARAM}, {spread}}}}}\n"
+
+
+ONE = param("range: [0.1, 0.9]")
+
+
 def sweep_file(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "sweep.yaml"
     path.write_text(f"scenario: {TINY}\n{body}", encoding="utf-8")
@@ -25,54 +33,116 @@ def sweep_file(tmp_path: Path, body: str) -> Path:
 BAD_FILES = {
     "unknown_top_key": ("paramters: {}\n", "paramters", "did you mean 'parameters'?"),
     "no_parameters": ("method: lhs\n", "parameters", "required field is missing"),
-    "unknown_method": (f"method: sobl\nparameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n",
-                       "method", "'grid', 'lhs', 'sobol' or 'morris'"),
-    "unknown_param_key": (f"parameters: {{a: {{path: {GOOD_PARAM}, rnage: [0.1, 0.9]}}}}\n",
-                          "parameters.a.rnage", "did you mean 'range'?"),
-    "low_above_high": (f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.9, 0.1]}}}}\n",
-                       "parameters.a", "low (0.9) must be below high (0.1)"),
+    "unknown_method": (
+        f"method: sobl\nparameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n",
+        "method",
+        "'grid', 'lhs', 'sobol' or 'morris'",
+    ),
+    "unknown_param_key": (
+        f"parameters: {{a: {{path: {GOOD_PARAM}, rnage: [0.1, 0.9]}}}}\n",
+        "parameters.a.rnage",
+        "did you mean 'range'?",
+    ),
+    "low_above_high": (
+        f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.9, 0.1]}}}}\n",
+        "parameters.a",
+        "low (0.9) must be below high (0.1)",
+    ),
     "range_and_distribution": (
-        f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9], distribution: {{kind: uniform, low: 0, high: 1}}}}}}\n",
-        "parameters.a", "exactly one of"),
+        param("range: [0.1, 0.9], distribution: {kind: uniform, low: 0, high: 1}"),
+        "parameters.a",
+        "exactly one of",
+    ),
     "unknown_distribution": (
-        f"parameters: {{a: {{path: {GOOD_PARAM}, distribution: {{kind: normal, low: 0, high: 1}}}}}}\n",
-        "parameters.a.distribution", "unknown distribution kind 'normal'"),
+        param("distribution: {kind: normal, low: 0, high: 1}"),
+        "parameters.a.distribution",
+        "unknown distribution kind 'normal'",
+    ),
     "mode_outside": (
-        f"parameters: {{a: {{path: {GOOD_PARAM}, distribution: {{kind: triangular, low: 0.1, mode: 2, high: 0.9}}}}}}\n",
-        "parameters.a.distribution", "mode 2 must lie in"),
-    "sobol_not_power_of_two": (f"method: sobol\nsamples: 100\nparameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n",
-                               "samples", "power of 2 (e.g. 64 or 128)"),
-    "levels_without_grid": (f"method: lhs\nparameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9], levels: 3}}}}\n",
-                            "parameters.a.levels", "only used by method grid"),
-    "bad_path": ("parameters: {a: {path: dynamics.sharpnes, range: [1, 5]}}\n",
-                 "parameters.a.path", "did you mean 'dynamics.sharpness'?"),
-    "wildcard_matches_nothing": ("parameters: {a: {path: 'states.*.weights.greed', range: [0, 1]}}\n",
-                                 "parameters.a.path", "matches no scenario value"),
-    "not_a_value": ("parameters: {a: {path: time.months_per_round, range: [1, 6]}}\n",
-                    "parameters.a.path", "not a numeric scenario value"),
-    "bound_out_of_range": (f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 1.5]}}}}\n",
-                           "parameters.a.range", "1.5 is outside what powers.PX.instruments.grants.delivery_rate accepts: expected a value <= 1"),
-    "negative_money": ("parameters: {a: {path: powers.PX.instruments.grants.pledged_usd_bn, range: [-1, 5]}}\n",
-                       "parameters.a.range", "expected a value >= 0"),
-    "outcome_unknown_power": (f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
-                              "outcomes: {o: {quantity: share, power: PZ}}\n",
-                              "outcomes.o.power", "unknown power 'PZ'"),
-    "outcome_after_end": (f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
-                          "outcomes: {o: {quantity: share, power: PX, date: 2035-01-01}}\n",
-                          "outcomes.o.date", "after the last round ends"),
-    "outcome_threshold_missing": (f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
-                                  "outcomes: {o: {quantity: share, power: PX, stat: above}}\n",
-                                  "outcomes.o", "needs a 'threshold'"),
-    "discover_unknown_outcome": (f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
-                                 "discover: {outcome: PX_regoin, above: 0.5}\n",
-                                 "discover.outcome", "did you mean 'PX_region'?"),
-    "report_unknown_outcome": (f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
-                               "report: [nothing]\n", "report[0]", "unknown outcome 'nothing'"),
-    "default_name_taken": (f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
-                           "outcomes: {PX_region: {quantity: hedging}}\n",
-                           "outcomes.PX_region", "default outcome's name"),
-    "duplicate_key": (f"method: lhs\nmethod: grid\nparameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n",
-                      "line 3", "duplicate key 'method'"),
+        param("distribution: {kind: triangular, low: 0.1, mode: 2, high: 0.9}"),
+        "parameters.a.distribution",
+        "mode 2 must lie in",
+    ),
+    "sobol_not_power_of_two": (
+        "method: sobol\nsamples: 100\n" + ONE,
+        "samples",
+        "power of 2 (e.g. 64 or 128)",
+    ),
+    "levels_without_grid": (
+        f"method: lhs\nparameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9], levels: 3}}}}\n",
+        "parameters.a.levels",
+        "only used by method grid",
+    ),
+    "bad_path": (
+        "parameters: {a: {path: dynamics.sharpnes, range: [1, 5]}}\n",
+        "parameters.a.path",
+        "did you mean 'dynamics.sharpness'?",
+    ),
+    "wildcard_matches_nothing": (
+        "parameters: {a: {path: 'states.*.weights.greed', range: [0, 1]}}\n",
+        "parameters.a.path",
+        "matches no scenario value",
+    ),
+    "not_a_value": (
+        "parameters: {a: {path: time.months_per_round, range: [1, 6]}}\n",
+        "parameters.a.path",
+        "not a numeric scenario value",
+    ),
+    "bound_out_of_range": (
+        f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 1.5]}}}}\n",
+        "parameters.a.range",
+        f"1.5 is outside what {GOOD_PARAM} accepts: expected a value <= 1",
+    ),
+    "negative_money": (
+        "parameters: {a: {path: powers.PX.instruments.grants.pledged_usd_bn, range: [-1, 5]}}\n",
+        "parameters.a.range",
+        "expected a value >= 0",
+    ),
+    "outcome_unknown_power": (
+        f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
+        "outcomes: {o: {quantity: share, power: PZ}}\n",
+        "outcomes.o.power",
+        "unknown power 'PZ'",
+    ),
+    "outcome_after_end": (
+        f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
+        "outcomes: {o: {quantity: share, power: PX, date: 2035-01-01}}\n",
+        "outcomes.o.date",
+        "after the last round ends",
+    ),
+    "outcome_threshold_missing": (
+        f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
+        "outcomes: {o: {quantity: share, power: PX, stat: above}}\n",
+        "outcomes.o",
+        "needs a 'threshold'",
+    ),
+    "discover_unknown_outcome": (
+        f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
+        "discover: {outcome: PX_regoin, above: 0.5}\n",
+        "discover.outcome",
+        "did you mean 'PX_region'?",
+    ),
+    "report_unknown_outcome": (
+        f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\nreport: [nothing]\n",
+        "report[0]",
+        "unknown outcome 'nothing'",
+    ),
+    "default_name_taken": (
+        f"parameters: {{a: {{path: {GOOD_PARAM}, range: [0.1, 0.9]}}}}\n"
+        "outcomes: {PX_region: {quantity: hedging}}\n",
+        "outcomes.PX_region",
+        "default outcome's name",
+    ),
+    "reserved_name": (
+        "parameters: {seed: {path: dynamics.sharpness, range: [1, 5]}}\n",
+        "parameters.seed",
+        "is a column of every sweep table",
+    ),
+    "duplicate_key": (
+        "method: lhs\nmethod: grid\n" + ONE,
+        "line 3",
+        "duplicate key 'method'",
+    ),
 }
 
 
@@ -99,8 +169,16 @@ BAD_OPTIONS = {
     "bad_path": (["dynamics.sharpnes=1:5"], {}, "did you mean 'dynamics.sharpness'?"),
     "out_of_range": ([f"{GOOD_PARAM}=0.5:2"], {}, "2 is outside what"),
     "unknown_method": (["dynamics.sharpness=1:5"], {"method": "sobl"}, "did you mean 'sobol'?"),
-    "levels_with_lhs": (["dynamics.sharpness=1:5:3"], {"method": "lhs"}, "only used by method grid"),
-    "bad_condition": (["dynamics.sharpness=1:5"], {"discover": "PX_region=0.5"}, "expected OUTCOME>VALUE"),
+    "levels_with_lhs": (
+        ["dynamics.sharpness=1:5:3"],
+        {"method": "lhs"},
+        "only used by method grid",
+    ),
+    "bad_condition": (
+        ["dynamics.sharpness=1:5"],
+        {"discover": "PX_region=0.5"},
+        "expected OUTCOME>VALUE",
+    ),
     "twice": (["dynamics.sharpness=1:5", "dynamics.sharpness=2:3"], {}, "is given twice"),
     "zero_replicates": (["dynamics.sharpness=1:5"], {"replicates": 0}, "replicates"),
 }
@@ -125,8 +203,15 @@ def test_resume_refuses_options_that_would_change_the_sweep(tmp_path: Path):
 
 def test_workers_and_scheduler_together_are_refused(tmp_path: Path):
     with pytest.raises(SimError, match="--workers: not with --scheduler"):
-        run_sweep(SweepRequest(source=TINY, params=["dynamics.sharpness=1:5:2"], workers=2,
-                               scheduler="tcp://127.0.0.1:1", out=tmp_path))
+        run_sweep(
+            SweepRequest(
+                source=TINY,
+                params=["dynamics.sharpness=1:5:2"],
+                workers=2,
+                scheduler="tcp://127.0.0.1:1",
+                out=tmp_path,
+            )
+        )
 
 
 def test_setting_a_point_leaves_the_base_scenario_untouched():
@@ -138,7 +223,9 @@ def test_setting_a_point_leaves_the_base_scenario_untouched():
     base = materialise(load(TINY))
     before = copy.deepcopy(base)
     sc = load(TINY)
-    param = bind_parameter("w", Parameter(path="states.*.weights.debt", range=(0.0, 3.0)), base, sc, "test")
+    param = bind_parameter(
+        "w", Parameter(path="states.*.weights.debt", range=(0.0, 3.0)), base, sc, "test"
+    )
     assert param.paths == ("states.AA.weights.debt", "states.BB.weights.debt")
     raw = with_values(base, [param], [2.5])
     assert base == before
@@ -149,17 +236,25 @@ def test_setting_a_point_leaves_the_base_scenario_untouched():
 
 def test_param_and_condition_parsing():
     assert parse_param("a.b=0.1:0.9") == ("a.b", {"path": "a.b", "range": [0.1, 0.9]})
-    assert parse_param("a.*.c = 1:2:5") == ("a.*.c", {"path": "a.*.c", "range": [1.0, 2.0], "levels": 5})
+    assert parse_param("a.*.c = 1:2:5") == (
+        "a.*.c",
+        {"path": "a.*.c", "range": [1.0, 2.0], "levels": 5},
+    )
     assert parse_condition("JPN_region>0.15") == {"outcome": "JPN_region", "above": 0.15}
     assert parse_condition("hedging < 0.5") == {"outcome": "hedging", "below": 0.5}
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--param", "dynamics.sharpnes=1:5"], "did you mean 'dynamics.sharpness'?"),
-    (["--param", f"{GOOD_PARAM}=0.5:1.5"], "expected a value <= 1"),
-    (["--param", "dynamics.sharpness=1:5", "--method", "sobl"], "unknown method"),
-])
-def test_cli_bad_input_exits_2_with_one_line_and_no_traceback(args: list[str], words: str, tmp_path: Path):
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--param", "dynamics.sharpnes=1:5"], "did you mean 'dynamics.sharpness'?"),
+        (["--param", f"{GOOD_PARAM}=0.5:1.5"], "expected a value <= 1"),
+        (["--param", "dynamics.sharpness=1:5", "--method", "sobl"], "unknown method"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line_and_no_traceback(
+    args: list[str], words: str, tmp_path: Path
+):
     out = tmp_path / "results"
     proc = run_cli("sweep", str(TINY), *args, "--out", str(out))
     assert proc.returncode == 2, proc.stderr
@@ -173,6 +268,8 @@ def test_cli_bad_sweep_file_names_file_and_field(tmp_path: Path):
     path = sweep_file(tmp_path, "paramters: {}\n")
     proc = run_cli("sweep", str(path), "--out", str(tmp_path / "results"))
     assert proc.returncode == 2
-    assert proc.stderr.strip() == (f"error: {path}: paramters: unknown key; did you mean 'parameters'? "
-                                   "(allowed: scenario, description, method, samples, replicates, seed, "
-                                   "common_random_numbers, morris_levels, parameters, outcomes, report, discover) (+1 more)")
+    assert proc.stderr.strip() == (
+        f"error: {path}: paramters: unknown key; did you mean 'parameters'? "
+        "(allowed: scenario, description, method, samples, replicates, seed, "
+        "common_random_numbers, morris_levels, parameters, outcomes, report, discover) (+1 more)"
+    )

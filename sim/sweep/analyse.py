@@ -50,30 +50,65 @@ def sobol(problem: dict[str, Any], outputs: dict[str, np.ndarray], seed: int) ->
     names = problem["names"]
     for outcome, y in outputs.items():
         if _constant(y):
-            res: dict[str, Any] = {k: np.full(len(names), np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+            res: dict[str, Any] = {
+                k: np.full(len(names), np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")
+            }
         else:
-            res = sobol_analyze.analyze(problem, np.asarray(y, dtype=float), calc_second_order=False,
-                                        num_resamples=SOBOL_RESAMPLES, conf_level=CONF_LEVEL, seed=seed)
+            res = sobol_analyze.analyze(
+                problem,
+                np.asarray(y, dtype=float),
+                calc_second_order=False,
+                num_resamples=SOBOL_RESAMPLES,
+                conf_level=CONF_LEVEL,
+                seed=seed,
+            )
         for j, name in enumerate(names):
-            rows.append({"outcome": outcome, "parameter": name,
-                         **{k: float(res[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")}})
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "parameter": name,
+                    **{k: float(res[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")},
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def morris(problem: dict[str, Any], x: np.ndarray, outputs: dict[str, np.ndarray], seed: int,
-           num_levels: int) -> pd.DataFrame:
-    """Morris screening of each outcome: ``outcome, parameter, mu, mu_star, mu_star_conf, sigma``."""
+def morris(
+    problem: dict[str, Any],
+    x: np.ndarray,
+    outputs: dict[str, np.ndarray],
+    seed: int,
+    num_levels: int,
+) -> pd.DataFrame:
+    """Morris screening of each outcome.
+
+    Columns: ``outcome, parameter, mu, mu_star, mu_star_conf, sigma``.
+    """
     rows = []
     names = problem["names"]
     for outcome, y in outputs.items():
         if _constant(y):
-            res: dict[str, Any] = {k: np.zeros(len(names)) for k in ("mu", "mu_star", "mu_star_conf", "sigma")}
+            res: dict[str, Any] = {
+                k: np.zeros(len(names)) for k in ("mu", "mu_star", "mu_star_conf", "sigma")
+            }
         else:
-            res = morris_analyze.analyze(problem, x, np.asarray(y, dtype=float), num_resamples=MORRIS_RESAMPLES,
-                                         conf_level=CONF_LEVEL, num_levels=num_levels, seed=seed)
+            res = morris_analyze.analyze(
+                problem,
+                x,
+                np.asarray(y, dtype=float),
+                num_resamples=MORRIS_RESAMPLES,
+                conf_level=CONF_LEVEL,
+                num_levels=num_levels,
+                seed=seed,
+            )
         for j, name in enumerate(names):
-            rows.append({"outcome": outcome, "parameter": name,
-                         **{k: float(res[k][j]) for k in ("mu", "mu_star", "mu_star_conf", "sigma")}})
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "parameter": name,
+                    **{k: float(res[k][j]) for k in ("mu", "mu_star", "mu_star_conf", "sigma")},
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -125,12 +160,21 @@ def discover(x: pd.DataFrame, y: np.ndarray, condition: str, density_target: flo
     y = np.asarray(y, dtype=bool)
     cases = int(y.sum())
     empty_traj = pd.DataFrame(columns=["coverage", "density", "mass", "res_dim", "n", "k"])
-    empty_box = pd.DataFrame(columns=["parameter", "low", "high", "min", "max", "restricted",
-                                      "qp_low", "qp_high"])
+    empty_box = pd.DataFrame(
+        columns=["parameter", "low", "high", "min", "max", "restricted", "qp_low", "qp_high"]
+    )
     if cases == 0 or cases == len(y):
         where = "none" if cases == 0 else "all"
-        return Discovery(condition, len(y), cases, density_target, empty_traj, None, empty_box,
-                         f"the condition holds at {where} of the {len(y)} points: there is no box to find")
+        return Discovery(
+            condition,
+            len(y),
+            cases,
+            density_target,
+            empty_traj,
+            None,
+            empty_box,
+            f"the condition holds at {where} of the {len(y)} points: there is no box to find",
+        )
     prim = _prim_module()
     xf = x.reset_index(drop=True).astype(float)
     with warnings.catch_warnings():
@@ -140,10 +184,13 @@ def discover(x: pd.DataFrame, y: np.ndarray, condition: str, density_target: flo
         # final box must reach to be kept. We choose the box from the whole trajectory below, so
         # the threshold only has to mark the points where the condition holds (y = 1) and keep
         # every trajectory: any small positive number does both.
-        alg = prim.Prim(xf, y.astype(float), threshold=_CASE, peel_alpha=0.05, paste_alpha=0.05,
-                        mass_min=0.05)
+        alg = prim.Prim(
+            xf, y.astype(float), threshold=_CASE, peel_alpha=0.05, paste_alpha=0.05, mass_min=0.05
+        )
         box = alg.find_box()
-    traj = box.peeling_trajectory[["coverage", "density", "mass", "res_dim", "n", "k"]].reset_index(drop=True)
+    traj = box.peeling_trajectory[["coverage", "density", "mass", "res_dim", "n", "k"]].reset_index(
+        drop=True
+    )
     ok = traj.index[traj["density"] >= density_target - 1e-12]
     if len(ok):
         cand = traj.loc[ok]
@@ -160,11 +207,21 @@ def discover(x: pd.DataFrame, y: np.ndarray, condition: str, density_target: flo
         lo, hi = float(lims[name].iloc[0]), float(lims[name].iloc[1])
         mn, mx = float(init[name].iloc[0]), float(init[name].iloc[1])
         q = qp.get(name, [-1, -1])
-        rows.append({"parameter": name, "low": lo, "high": hi, "min": mn, "max": mx,
-                     "restricted": bool(lo > mn or hi < mx),
-                     "qp_low": float(q[0]) if q[0] != -1 else np.nan,
-                     "qp_high": float(q[1]) if q[1] != -1 else np.nan})
-    return Discovery(condition, len(y), cases, density_target, traj, chosen, pd.DataFrame(rows), note)
+        rows.append(
+            {
+                "parameter": name,
+                "low": lo,
+                "high": hi,
+                "min": mn,
+                "max": mx,
+                "restricted": bool(lo > mn or hi < mx),
+                "qp_low": float(q[0]) if q[0] != -1 else np.nan,
+                "qp_high": float(q[1]) if q[1] != -1 else np.nan,
+            }
+        )
+    return Discovery(
+        condition, len(y), cases, density_target, traj, chosen, pd.DataFrame(rows), note
+    )
 
 
 # --------------------------------------------------------------------------- text
@@ -172,50 +229,78 @@ def discover(x: pd.DataFrame, y: np.ndarray, condition: str, density_target: flo
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    fmt = lambda cells: "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+
+    def fmt(cells: list[str]) -> str:
+        return "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     return [fmt(header), *(fmt(r) for r in rows)]
 
 
 def format_sobol(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray) -> str:
     """Sobol' indices of one outcome, largest total effect first."""
     t = table[table["outcome"] == outcome].sort_values("ST", ascending=False, na_position="last")
-    head = [f"Sobol' indices of {outcome}: {label}",
-            f"  over the design: mean {np.mean(y):.4g}, range {np.min(y):.4g} to {np.max(y):.4g}; "
-            f"{CONF_LEVEL:.0%} intervals from {SOBOL_RESAMPLES} bootstrap resamples"]
+    head = [
+        f"Sobol' indices of {outcome}: {label}",
+        f"  over the design: mean {np.mean(y):.4g}, range {np.min(y):.4g} to {np.max(y):.4g}; "
+        f"{CONF_LEVEL:.0%} intervals from {SOBOL_RESAMPLES} bootstrap resamples",
+    ]
     if t["ST"].isna().all():
-        return "\n".join([*head, "  the outcome is constant over the design: no parameter moves it"])
-    rows = [[r.parameter, f"{r.S1:.3f} ± {r.S1_conf:.3f}", f"{r.ST:.3f} ± {r.ST_conf:.3f}"]
-            for r in t.itertuples()]
+        return "\n".join(
+            [*head, "  the outcome is constant over the design: no parameter moves it"]
+        )
+    rows = [
+        [r.parameter, f"{r.S1:.3f} ± {r.S1_conf:.3f}", f"{r.ST:.3f} ± {r.ST_conf:.3f}"]
+        for r in t.itertuples()
+    ]
     s1 = t["S1"].sum()
-    return "\n".join([*head, *_table(["parameter", "first-order S1", "total ST"], rows),
-                      f"  sum of S1 = {s1:.3f} (what 1 - sum leaves is interactions and replicate noise)"])
+    return "\n".join(
+        [
+            *head,
+            *_table(["parameter", "first-order S1", "total ST"], rows),
+            f"  sum of S1 = {s1:.3f} (what 1 - sum leaves is interactions and replicate noise)",
+        ]
+    )
 
 
 def format_morris(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray) -> str:
     """Morris indices of one outcome, most influential first."""
     t = table[table["outcome"] == outcome].sort_values("mu_star", ascending=False)
-    rows = [[r.parameter, f"{r.mu_star:.4g} ± {r.mu_star_conf:.2g}", f"{r.sigma:.4g}", f"{r.mu:.4g}"]
-            for r in t.itertuples()]
-    return "\n".join([f"Morris elementary effects on {outcome}: {label}",
-                      f"  over the design: mean {np.mean(y):.4g}, range {np.min(y):.4g} to {np.max(y):.4g}",
-                      *_table(["parameter", "mu*", "sigma", "mu"], rows)])
+    rows = [
+        [r.parameter, f"{r.mu_star:.4g} ± {r.mu_star_conf:.2g}", f"{r.sigma:.4g}", f"{r.mu:.4g}"]
+        for r in t.itertuples()
+    ]
+    return "\n".join(
+        [
+            f"Morris elementary effects on {outcome}: {label}",
+            f"  over the design: mean {np.mean(y):.4g}, range {np.min(y):.4g} to {np.max(y):.4g}",
+            *_table(["parameter", "mu*", "sigma", "mu"], rows),
+        ]
+    )
 
 
 def format_range(outcome: str, label: str, y: np.ndarray) -> str:
     """The spread of one outcome over the design (for grid and LHS sweeps)."""
-    return (f"{outcome}: {label}\n  over the design: mean {np.mean(y):.4g}, "
-            f"5-95% {np.quantile(y, 0.05):.4g} to {np.quantile(y, 0.95):.4g}, "
-            f"range {np.min(y):.4g} to {np.max(y):.4g}")
+    return (
+        f"{outcome}: {label}\n  over the design: mean {np.mean(y):.4g}, "
+        f"5-95% {np.quantile(y, 0.05):.4g} to {np.quantile(y, 0.95):.4g}, "
+        f"range {np.min(y):.4g} to {np.max(y):.4g}"
+    )
 
 
 def format_discovery(d: Discovery) -> str:
     """The discovered box in a few lines."""
-    head = f"Scenario discovery (PRIM): {d.condition} holds at {d.cases} of {d.points} points ({d.cases / d.points:.1%})"
+    head = (
+        f"Scenario discovery (PRIM): {d.condition} holds at {d.cases} of {d.points} points "
+        f"({d.cases / d.points:.1%})"
+    )
     if d.chosen is None:
         return f"{head}\n  {d.note}"
     s = d.stats
-    lines = [head, f"  box: coverage {s['coverage']:.2f}, density {s['density']:.2f}, "
-                   f"mass {s['mass']:.2f} ({d.note})"]
+    lines = [
+        head,
+        f"  box: coverage {s['coverage']:.2f}, density {s['density']:.2f}, "
+        f"mass {s['mass']:.2f} ({d.note})",
+    ]
     restricted = d.box[d.box["restricted"]]
     if restricted.empty:
         lines.append("  no parameter is restricted: the condition is spread over the whole space")
@@ -223,6 +308,8 @@ def format_discovery(d: Discovery) -> str:
         qps = [v for v in (r.qp_low, r.qp_high) if not np.isnan(v)]
         qp = "/".join(f"{v:.2g}" for v in qps) or "n/a"
         weak = ", not significant" if qps and min(qps) >= SIGNIFICANT else ""
-        lines.append(f"  {r.parameter} in [{r.low:.4g}, {r.high:.4g}] (design range {r.min:.4g} to "
-                     f"{r.max:.4g}; quasi-p {qp}{weak})")
+        lines.append(
+            f"  {r.parameter} in [{r.low:.4g}, {r.high:.4g}] (design range {r.min:.4g} to "
+            f"{r.max:.4g}; quasi-p {qp}{weak})"
+        )
     return "\n".join(lines)

@@ -45,7 +45,11 @@ def _key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-DESIGN_KEY, POINT_KEY, ANALYSIS_KEY = _key("sweep-design"), _key("sweep-point"), _key("sweep-analysis")
+DESIGN_KEY, POINT_KEY, ANALYSIS_KEY = (
+    _key("sweep-design"),
+    _key("sweep-point"),
+    _key("sweep-analysis"),
+)
 
 
 def generator(seed: int, purpose: str) -> np.random.Generator:
@@ -64,8 +68,10 @@ def point_seeds(seed: int, n: int, *, common: bool = False) -> np.ndarray:
     if common:
         return np.full(n, seed, dtype=np.uint64)
     return np.array(
-        [np.random.SeedSequence(seed, spawn_key=(POINT_KEY, i)).generate_state(1, np.uint64)[0]
-         for i in range(n)],
+        [
+            np.random.SeedSequence(seed, spawn_key=(POINT_KEY, i)).generate_state(1, np.uint64)[0]
+            for i in range(n)
+        ],
         dtype=np.uint64,
     )
 
@@ -90,8 +96,12 @@ def problem(params: Sequence[BoundParameter]) -> dict[str, object]:
             bounds.append([d.low, d.high, d.mean, d.sd])
         else:  # pragma: no cover - the schema admits no other kind
             raise TypeError(d)
-    return {"num_vars": len(params), "names": [p.name for p in params], "bounds": bounds,
-            "dists": dists}
+    return {
+        "num_vars": len(params),
+        "names": [p.name for p in params],
+        "bounds": bounds,
+        "dists": dists,
+    }
 
 
 def n_points(method: str, samples: int, params: Sequence[BoundParameter]) -> int:
@@ -103,7 +113,12 @@ def n_points(method: str, samples: int, params: Sequence[BoundParameter]) -> int
 
 
 def sample(
-    method: str, params: Sequence[BoundParameter], samples: int, seed: int, *, morris_levels: int = 4,
+    method: str,
+    params: Sequence[BoundParameter],
+    samples: int,
+    seed: int,
+    *,
+    morris_levels: int = 4,
 ) -> np.ndarray:
     """The design matrix ``(points, parameters)`` in SALib's order (Sobol' and Morris rely on it).
 
@@ -112,8 +127,10 @@ def sample(
     """
     total = n_points(method, samples, params)
     if total > MAX_POINTS:
-        raise SimError(f"the {method} design has {total:,} points (limit {MAX_POINTS:,}); "
-                       "lower samples or levels")
+        raise SimError(
+            f"the {method} design has {total:,} points (limit {MAX_POINTS:,}); "
+            "lower samples or levels"
+        )
     prob = problem(params)
     rng = generator(seed, "design")
     if method == "grid":
@@ -127,7 +144,9 @@ def sample(
     if method == "lhs":
         return np.asarray(latin.sample(prob, samples, seed=rng))
     if method == "sobol":
-        return np.asarray(sobol.sample(prob, samples, calc_second_order=False, scramble=True, seed=rng))
+        return np.asarray(
+            sobol.sample(prob, samples, calc_second_order=False, scramble=True, seed=rng)
+        )
     if method == "morris":
         return np.asarray(morris.sample(prob, samples, num_levels=morris_levels, seed=rng))
     raise SimError(f"unknown method '{method}'")

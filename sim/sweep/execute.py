@@ -84,7 +84,9 @@ class ScenarioTask:
                 traj = engine.simulate(p, reps, seed)
                 for m in self.measures:
                     qs[m.name].append(outcomes.quantity(m, traj, p))
-            q = np.stack([np.concatenate(qs[m.name]) for m in self.measures])  # (measure, replicate)
+            q = np.stack(
+                [np.concatenate(qs[m.name]) for m in self.measures]
+            )  # (measure, replicate)
             rows.append({"point": point, **outcomes.summarise(list(self.measures), q)})
         return rows
 
@@ -103,8 +105,15 @@ class FunctionTask:
 
     def __call__(self, batch: Batch) -> list[Row]:
         y = np.asarray(self.func(np.array(batch.values, dtype=float)), dtype=float)
-        return [{"point": i, self.name: float(v), f"{self.name}.p5": float(v), f"{self.name}.p95": float(v)}
-                for i, v in zip(batch.points, y, strict=True)]
+        return [
+            {
+                "point": i,
+                self.name: float(v),
+                f"{self.name}.p5": float(v),
+                f"{self.name}.p95": float(v),
+            }
+            for i, v in zip(batch.points, y, strict=True)
+        ]
 
 
 @dataclass(frozen=True)
@@ -115,22 +124,30 @@ class Execution:
     slots: int
 
 
-def make_batches(points: np.ndarray, values: np.ndarray, seeds: np.ndarray, slots: int) -> list[Batch]:
+def make_batches(
+    points: np.ndarray, values: np.ndarray, seeds: np.ndarray, slots: int
+) -> list[Batch]:
     """Points cut into batches: small enough to balance ``slots`` workers, at most 16 points."""
     n = len(points)
     size = max(1, min(MAX_BATCH, math.ceil(n / (slots * 8))))
     out = []
     for lo in range(0, n, size):
         sl = slice(lo, lo + size)
-        out.append(Batch(tuple(int(i) for i in points[sl]),
-                         tuple(tuple(float(x) for x in row) for row in values[sl]),
-                         tuple(int(s) for s in seeds[sl])))
+        out.append(
+            Batch(
+                tuple(int(i) for i in points[sl]),
+                tuple(tuple(float(x) for x in row) for row in values[sl]),
+                tuple(int(s) for s in seeds[sl]),
+            )
+        )
     return out
 
 
 def default_workers() -> int:
     """All cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
 
 
 def execute(
@@ -170,7 +187,7 @@ _TASK: Task | None = None
 
 
 def _install(task: Task) -> None:
-    global _TASK  # noqa: PLW0603 - one task per worker process, set once by the pool
+    global _TASK
     _TASK = task
     # one BLAS thread per worker, as Dask's nannies set: N workers x N BLAS threads would
     # oversubscribe the cores the workers already share out
@@ -186,12 +203,16 @@ def _run_installed(batch: Batch) -> list[Row]:
     return _TASK(batch)
 
 
-def _local(task: Task, batches: list[Batch], workers: int, on_done: Callable[[list[Row]], None]) -> Execution:
+def _local(
+    task: Task, batches: list[Batch], workers: int, on_done: Callable[[list[Row]], None]
+) -> Execution:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.sweep.execute"])
     limit = workers * IN_FLIGHT_PER_SLOT
     queue = iter(batches)
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_install, initargs=(task,)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_install, initargs=(task,)
+    ) as pool:
         inflight: set[Future[list[Row]]] = set()
         try:
             for batch in queue:
@@ -206,8 +227,9 @@ def _local(task: Task, batches: list[Batch], workers: int, on_done: Callable[[li
                     if nxt is not None:
                         inflight.add(pool.submit(_run_installed, nxt))
         except BrokenProcessPool:
-            raise SimError("a worker process died (out of memory?); the points finished so far are "
-                           "kept") from None
+            raise SimError(
+                "a worker process died (out of memory?); the points finished so far are kept"
+            ) from None
         finally:
             for fut in inflight:
                 fut.cancel()
@@ -219,11 +241,15 @@ def _probe(scheduler: str) -> None:
     proto, _, rest = scheduler.partition("://")
     host, _, port = rest.rpartition(":")
     if proto not in ("tcp", "tls") or not host or not port.isdigit():
-        raise SimError(f"--scheduler: expected an address like tcp://HOST:PORT, found {scheduler!r}")
+        raise SimError(
+            f"--scheduler: expected an address like tcp://HOST:PORT, found {scheduler!r}"
+        )
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
     except OSError as err:
-        raise SimError(f"--scheduler: cannot reach {scheduler} ({err.strerror or type(err).__name__})") from None
+        raise SimError(
+            f"--scheduler: cannot reach {scheduler} ({err.strerror or type(err).__name__})"
+        ) from None
 
 
 def _apply(task: Task, batch: Batch) -> list[Row]:
@@ -231,7 +257,11 @@ def _apply(task: Task, batch: Batch) -> list[Row]:
 
 
 def _dask(
-    task: Task, points: np.ndarray, values: np.ndarray, seeds: np.ndarray, scheduler: str,
+    task: Task,
+    points: np.ndarray,
+    values: np.ndarray,
+    seeds: np.ndarray,
+    scheduler: str,
     on_done: Callable[[list[Row]], None],
 ) -> Execution:
     _probe(scheduler)

@@ -93,8 +93,13 @@ def _label(o: Outcome, states: list[str], powers: list[str], when: date) -> str:
     what += f" at {when.isoformat()}"
     if o.change:
         what += " minus at the start"
-    stat = {"mean": "mean", "median": "median", "sd": "sd", "p5": "5th percentile",
-            "p95": "95th percentile"}.get(o.stat)
+    stat = {
+        "mean": "mean",
+        "median": "median",
+        "sd": "sd",
+        "p5": "5th percentile",
+        "p95": "95th percentile",
+    }.get(o.stat)
     if stat is not None:
         return f"{what} ({stat} over replicates)"
     side = ">" if o.stat == "above" else "<"
@@ -113,21 +118,34 @@ def resolve(outcomes: Mapping[str, Outcome], p: Params, where: Path | str) -> li
     for name, o in outcomes.items():
         for code in o.powers:
             if code not in pi:
-                raise ScenarioError(where, f"outcomes.{name}.power",
-                                    f"unknown power '{code}'; the scenario has {', '.join(p.powers)}")
+                raise ScenarioError(
+                    where,
+                    f"outcomes.{name}.power",
+                    f"unknown power '{code}'; the scenario has {', '.join(p.powers)}",
+                )
         if o.state != "region" and o.state not in si:
-            raise ScenarioError(where, f"outcomes.{name}.state",
-                                f"unknown state '{o.state}'; the scenario has {', '.join(p.states)} or 'region'")
+            raise ScenarioError(
+                where,
+                f"outcomes.{name}.state",
+                f"unknown state '{o.state}'; the scenario has {', '.join(p.states)} or 'region'",
+            )
         try:
             r = round_at(o.date, p.dates)
         except ValueError as err:
             raise ScenarioError(where, f"outcomes.{name}.date", str(err)) from None
-        out.append(Measure(
-            name=name, quantity=o.quantity, powers=tuple(pi[c] for c in o.powers),
-            state=None if o.state == "region" else si[o.state], round=r, change=o.change,
-            stat=o.stat, threshold=o.threshold,
-            label=_label(o, p.states, p.powers, p.dates[r]),
-        ))
+        out.append(
+            Measure(
+                name=name,
+                quantity=o.quantity,
+                powers=tuple(pi[c] for c in o.powers),
+                state=None if o.state == "region" else si[o.state],
+                round=r,
+                change=o.change,
+                stat=o.stat,
+                threshold=o.threshold,
+                label=_label(o, p.states, p.powers, p.dates[r]),
+            )
+        )
     return out
 
 

@@ -24,14 +24,23 @@ def save(fig: Figure, folder: Path, stem: str) -> Path:
     return path
 
 
-def response(table: pd.DataFrame, param: str, outcome: str, label: str, *, band: bool = True) -> Figure:
+def response(
+    table: pd.DataFrame, param: str, outcome: str, label: str, *, band: bool = True
+) -> Figure:
     """A one-parameter sweep: the outcome against the parameter, with its 5-95% replicate band."""
     t = table.sort_values(param)
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.add_subplot()
     if band:
-        ax.fill_between(t[param], t[f"{outcome}.p5"], t[f"{outcome}.p95"], color=BLUE, alpha=0.2,
-                        linewidth=0, label="5-95% of replicates")
+        ax.fill_between(
+            t[param],
+            t[f"{outcome}.p5"],
+            t[f"{outcome}.p95"],
+            color=BLUE,
+            alpha=0.2,
+            linewidth=0,
+            label="5-95% of replicates",
+        )
     ax.plot(t[param], t[outcome], color=BLUE, marker="o", markersize=3, label=outcome)
     ax.set_xlabel(param)
     ax.set_ylabel(outcome)
@@ -47,8 +56,13 @@ def heatmap(table: pd.DataFrame, px: str, py: str, outcome: str, label: str) -> 
     xs, ys = np.unique(table[px]), np.unique(table[py])
     if len(xs) * len(ys) == len(table):
         grid = table.pivot_table(index=py, columns=px, values=outcome, aggfunc="mean")
-        mesh = ax.pcolormesh(_edges(grid.columns.to_numpy(float)), _edges(grid.index.to_numpy(float)),
-                             grid.to_numpy(), cmap="viridis", shading="flat")
+        mesh = ax.pcolormesh(
+            _edges(grid.columns.to_numpy(float)),
+            _edges(grid.index.to_numpy(float)),
+            grid.to_numpy(),
+            cmap="viridis",
+            shading="flat",
+        )
     else:
         mesh = ax.scatter(table[px], table[py], c=table[outcome], cmap="viridis", s=14)
     fig.colorbar(mesh, ax=ax, label=outcome)
@@ -62,7 +76,9 @@ def _edges(centres: np.ndarray) -> np.ndarray:
     if len(centres) == 1:
         return np.array([centres[0] - 0.5, centres[0] + 0.5])
     mid = (centres[1:] + centres[:-1]) / 2
-    return np.concatenate([[centres[0] - (mid[0] - centres[0])], mid, [centres[-1] + (centres[-1] - mid[-1])]])
+    return np.concatenate(
+        [[centres[0] - (mid[0] - centres[0])], mid, [centres[-1] + (centres[-1] - mid[-1])]]
+    )
 
 
 def sobol_bars(table: pd.DataFrame, outcome: str, label: str) -> Figure:
@@ -71,10 +87,24 @@ def sobol_bars(table: pd.DataFrame, outcome: str, label: str) -> Figure:
     fig = Figure(figsize=(7, 1.2 + 0.45 * len(t)), layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(t))
-    ax.barh(y + 0.2, t["S1"], height=0.4, xerr=t["S1_conf"], color=BLUE, label="first-order S1",
-            error_kw={"capsize": 2})
-    ax.barh(y - 0.2, t["ST"], height=0.4, xerr=t["ST_conf"], color=ORANGE, label="total ST",
-            error_kw={"capsize": 2})
+    ax.barh(
+        y + 0.2,
+        t["S1"],
+        height=0.4,
+        xerr=t["S1_conf"],
+        color=BLUE,
+        label="first-order S1",
+        error_kw={"capsize": 2},
+    )
+    ax.barh(
+        y - 0.2,
+        t["ST"],
+        height=0.4,
+        xerr=t["ST_conf"],
+        color=ORANGE,
+        label="total ST",
+        error_kw={"capsize": 2},
+    )
     ax.set_yticks(y, t["parameter"], fontsize=8)
     ax.axvline(0, color=GREY, linewidth=0.8)
     ax.set_xlabel("Sobol' index (95% interval)")
@@ -90,7 +120,9 @@ def morris_plot(table: pd.DataFrame, outcome: str, label: str) -> Figure:
     ax = fig.add_subplot()
     ax.errorbar(t["mu_star"], t["sigma"], xerr=t["mu_star_conf"], fmt="o", color=BLUE, capsize=2)
     for r in t.itertuples():
-        ax.annotate(r.parameter, (r.mu_star, r.sigma), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        ax.annotate(
+            r.parameter, (r.mu_star, r.sigma), fontsize=7, xytext=(4, 3), textcoords="offset points"
+        )
     top = float(max(t["mu_star"].max(), t["sigma"].max(), 1e-12)) * 1.1
     ax.plot([0, top], [0, top], color=GREY, linewidth=0.8, linestyle="--", label="sigma = mu*")
     ax.set_xlim(0, top)
@@ -111,8 +143,15 @@ def prim_tradeoff(d: Discovery) -> Figure:
     fig.colorbar(sc, ax=ax, label="restricted parameters")
     if d.chosen is not None:
         row = t.iloc[d.chosen]
-        ax.scatter([row["coverage"]], [row["density"]], s=120, facecolors="none", edgecolors=ORANGE,
-                   linewidths=1.5, label="reported box")
+        ax.scatter(
+            [row["coverage"]],
+            [row["density"]],
+            s=120,
+            facecolors="none",
+            edgecolors=ORANGE,
+            linewidths=1.5,
+            label="reported box",
+        )
         ax.legend(fontsize=8)
     ax.set_xlabel("coverage")
     ax.set_ylabel("density")

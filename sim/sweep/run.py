@@ -35,8 +35,10 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C during a sweep: the finished points are on disk and the sweep can be resumed."""
 
     def __init__(self, folder: Path, done: int, total: int) -> None:
-        super().__init__(f"interrupted: {done} of {total} points are saved; finish with "
-                         f"sim sweep --resume {folder}")
+        super().__init__(
+            f"interrupted: {done} of {total} points are saved; finish with "
+            f"sim sweep --resume {folder}"
+        )
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,11 @@ class SweepOutcome:
         """The lines ``sim sweep`` prints."""
         rate = f" ({self.ran / self.seconds:.1f} points/s)" if self.ran and self.seconds > 0 else ""
         how = f" on {self.execution.executor}" if self.execution and self.ran else ""
-        return (f"{self.report}\nran {self.ran} of {self.points} points in {self.seconds:.1f} s{rate}{how}\n"
-                f"results: {self.folder}")
+        return (
+            f"{self.report}\n"
+            f"ran {self.ran} of {self.points} points in {self.seconds:.1f} s{rate}{how}\n"
+            f"results: {self.folder}"
+        )
 
 
 # --------------------------------------------------------------------------- definition
@@ -112,7 +117,12 @@ def _focus(scenario_path: Path, sc: Scenario) -> list[str]:
 
 
 def bind(
-    sw: spec.SweepFile, sc: Scenario, where: Path | str, *, cli: bool, defaults: bool,
+    sw: spec.SweepFile,
+    sc: Scenario,
+    where: Path | str,
+    *,
+    cli: bool,
+    defaults: bool,
     focus: list[str] | None = None,
 ) -> Sweep:
     """Check a sweep definition against its scenario and resolve it.
@@ -125,33 +135,55 @@ def bind(
     mat = validate(base_raw, spec.empty_registry(label), label)
     if [v.value for _, v in values(mat)] != [v.value for _, v in values(sc)]:
         raise AssertionError("materialised scenario differs from the scenario")
-    params = tuple(spec.bind_parameter(name, p, base_raw, mat, where, cli=cli)
-                   for name, p in sw.parameters.items())
+    params = tuple(
+        spec.bind_parameter(name, p, base_raw, mat, where, cli=cli)
+        for name, p in sw.parameters.items()
+    )
     p0 = build(mat)
     wanted = dict(outcomes.defaults(p0.states, p0.powers)) if defaults else {}
     for name, o in sw.outcomes.items():
         if name in wanted and wanted[name] != o:
-            raise ScenarioError(where, f"outcomes.{name}", "is a default outcome's name; choose another")
+            raise ScenarioError(
+                where, f"outcomes.{name}", "is a default outcome's name; choose another"
+            )
         wanted[name] = o
     measures = tuple(outcomes.resolve(wanted, p0, where))
     spec.check_names(sw, [m.name for m in measures], where)
     method = sw.method_or_default
-    report = tuple(sw.report or [f"{p}_region" for p in (focus or p0.powers) if f"{p}_region" in wanted])
+    report = tuple(
+        sw.report or [f"{p}_region" for p in (focus or p0.powers) if f"{p}_region" in wanted]
+    )
     return Sweep(
-        spec=sw, scenario=mat, base_raw=base_raw, params=params, measures=measures, method=method,
+        spec=sw,
+        scenario=mat,
+        base_raw=base_raw,
+        params=params,
+        measures=measures,
+        method=method,
         samples=sw.samples or design.DEFAULT_SAMPLES[method],
-        replicates=sw.replicates or sc.replicates, seed=sw.seed if sw.seed is not None else sc.seed,
-        report=report or (measures[0].name,), where=str(where),
+        replicates=sw.replicates or sc.replicates,
+        seed=sw.seed if sw.seed is not None else sc.seed,
+        report=report or (measures[0].name,),
+        where=str(where),
     )
 
 
 def resolved_spec(s: Sweep) -> dict[str, Any]:
     """The sweep as a sweep file with every field explicit (stored as ``sweep.yaml``)."""
     raw = s.spec.model_dump(mode="json", exclude_none=True)
-    raw.update(scenario="scenario.yaml", method=s.method, samples=s.samples, replicates=s.replicates,
-               seed=s.seed, report=list(s.report))
+    raw.update(
+        scenario="scenario.yaml",
+        method=s.method,
+        samples=s.samples,
+        replicates=s.replicates,
+        seed=s.seed,
+        report=list(s.report),
+    )
     raw["outcomes"] = {}
-    wanted = {**outcomes.defaults(list(s.scenario.states), list(s.scenario.powers)), **s.spec.outcomes}
+    wanted = {
+        **outcomes.defaults(list(s.scenario.states), list(s.scenario.powers)),
+        **s.spec.outcomes,
+    }
     for m in s.measures:
         raw["outcomes"][m.name] = wanted[m.name].model_dump(mode="json", exclude_none=True)
     return raw
@@ -161,8 +193,15 @@ def _from_request(req: SweepRequest) -> tuple[Sweep, Path]:
     if req.source is None:
         raise SimError("give a scenario or sweep file, or --resume FOLDER")
     source = req.source
-    opts = dict(method=req.method, samples=req.samples, replicates=req.replicates, seed=req.seed,
-                common_random_numbers=req.common_random_numbers, report=req.report, discover=req.discover)
+    opts = dict(
+        method=req.method,
+        samples=req.samples,
+        replicates=req.replicates,
+        seed=req.seed,
+        common_random_numbers=req.common_random_numbers,
+        report=req.report,
+        discover=req.discover,
+    )
     if not source.is_file():
         raise ScenarioError(source, "", "file not found")
     if spec.is_sweep_file(source):
@@ -177,7 +216,9 @@ def _from_request(req: SweepRequest) -> tuple[Sweep, Path]:
         sw = spec.from_options(source, req.params, **opts)
         scenario_path, where = source, "--param"
     sc = load(scenario_path, req.sets)
-    sweep = bind(sw, sc, where, cli=where == "--param", defaults=True, focus=_focus(scenario_path, sc))
+    sweep = bind(
+        sw, sc, where, cli=where == "--param", defaults=True, focus=_focus(scenario_path, sc)
+    )
     return sweep, scenario_path
 
 
@@ -190,11 +231,18 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
         return _resume(req, progress)
     started = results.now()
     sweep, scenario_path = _from_request(req)
-    x = design.sample(sweep.method, sweep.params, sweep.samples, sweep.seed,
-                      morris_levels=sweep.spec.morris_levels)
+    x = design.sample(
+        sweep.method,
+        sweep.params,
+        sweep.samples,
+        sweep.seed,
+        morris_levels=sweep.spec.morris_levels,
+    )
     seeds = design.point_seeds(sweep.seed, len(x), common=sweep.spec.common_random_numbers)
-    cols: dict[str, Any] = {"point": pa.array(np.arange(len(x)), pa.int64()),
-                            "seed": pa.array(seeds, pa.uint64())}
+    cols: dict[str, Any] = {
+        "point": pa.array(np.arange(len(x)), pa.int64()),
+        "seed": pa.array(seeds, pa.uint64()),
+    }
     for j, p in enumerate(sweep.params):
         cols[p.name] = pa.array(x[:, j], pa.float64())
     manifest = {
@@ -212,10 +260,21 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
         "points": len(x),
         "replicates": sweep.replicates,
         "seed": sweep.seed,
-        "seeds": ("common random numbers: every point uses the sweep seed" if sweep.spec.common_random_numbers
-                  else "point i uses SeedSequence(seed, spawn_key=(crc32('sweep-point'), i))"),
-        "parameters": [{"name": p.name, "paths": list(p.paths), "distribution": p.dist.model_dump(),
-                        "levels": p.levels, "baseline": list(p.baseline)} for p in sweep.params],
+        "seeds": (
+            "common random numbers: every point uses the sweep seed"
+            if sweep.spec.common_random_numbers
+            else "point i uses SeedSequence(seed, spawn_key=(crc32('sweep-point'), i))"
+        ),
+        "parameters": [
+            {
+                "name": p.name,
+                "paths": list(p.paths),
+                "distribution": p.dist.model_dump(),
+                "levels": p.levels,
+                "baseline": list(p.baseline),
+            }
+            for p in sweep.params
+        ],
         "outcomes": {m.name: m.label for m in sweep.measures},
         "report": list(sweep.report),
         "runs": [],
@@ -224,26 +283,41 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
         "started": started,
     }
     folder = req.out / sweep.scenario.name / "sweeps" / results.new_run_id()
-    store = SweepStore.create(folder, {
-        "sweep.yaml": dump_yaml(resolved_spec(sweep)).encode("utf-8"),
-        "scenario.yaml": dump_yaml(sweep.base_raw).encode("utf-8"),
-        "design.parquet": parquet_bytes(pa.table(cols)),
-        "manifest.json": json_bytes(manifest),
-    })
+    store = SweepStore.create(
+        folder,
+        {
+            "sweep.yaml": dump_yaml(resolved_spec(sweep)).encode("utf-8"),
+            "scenario.yaml": dump_yaml(sweep.base_raw).encode("utf-8"),
+            "design.parquet": parquet_bytes(pa.table(cols)),
+            "manifest.json": json_bytes(manifest),
+        },
+    )
     return _run(store, sweep, req, progress)
 
 
 def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
-    given = [name for name, v in (("--param", req.params), ("--method", req.method), ("--samples", req.samples),
-                                  ("--replicates", req.replicates), ("--seed", req.seed),
-                                  ("--common-random-numbers", req.common_random_numbers),
-                                  ("--outcome", req.report), ("--discover", req.discover), ("--set", req.sets))
-             if v not in (None, (), [])]
+    given = [
+        name
+        for name, v in (
+            ("--param", req.params),
+            ("--method", req.method),
+            ("--samples", req.samples),
+            ("--replicates", req.replicates),
+            ("--seed", req.seed),
+            ("--common-random-numbers", req.common_random_numbers),
+            ("--outcome", req.report),
+            ("--discover", req.discover),
+            ("--set", req.sets),
+        )
+        if v not in (None, (), [])
+    ]
     if req.source is not None:
         given.insert(0, "a scenario or sweep file")
     if given:
-        raise SimError(f"{given[0]}: not with --resume; a sweep resumes as it was defined "
-                       "(only --workers and --scheduler apply)")
+        raise SimError(
+            f"{given[0]}: not with --resume; a sweep resumes as it was defined "
+            "(only --workers and --scheduler apply)"
+        )
     assert req.resume is not None
     store = SweepStore.open(req.resume)
     sw = spec.read(store.folder / "sweep.yaml")
@@ -253,7 +327,9 @@ def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
     return _run(store, sweep, req, progress)
 
 
-def _run(store: SweepStore, sweep: Sweep, req: SweepRequest, progress: Progress | None) -> SweepOutcome:
+def _run(
+    store: SweepStore, sweep: Sweep, req: SweepRequest, progress: Progress | None
+) -> SweepOutcome:
     t0 = time.perf_counter()
     with store.lock():
         d = store.read_design()
@@ -263,14 +339,20 @@ def _run(store: SweepStore, sweep: Sweep, req: SweepRequest, progress: Progress 
         execution = None
         if len(todo):
             manifest = store.read_manifest()
-            run_info: dict[str, Any] = {"started": results.now(), "points_before": int(len(done)),
-                                        "command": results.command_line(), "finished": None}
+            run_info: dict[str, Any] = {
+                "started": results.now(),
+                "points_before": len(done),
+                "command": results.command_line(),
+                "finished": None,
+            }
             manifest["runs"].append(run_info)
             store.write_manifest(manifest)
             finished = len(done)
             if progress:
                 progress(finished, total)
-            task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, sweep.replicates, sweep.where)
+            task = ScenarioTask(
+                sweep.base_raw, sweep.params, sweep.measures, sweep.replicates, sweep.where
+            )
             idx = todo.astype(np.int64)
             values_ = d.set_index("point").loc[idx, [p.name for p in sweep.params]].to_numpy(float)
             seeds = d.set_index("point").loc[idx, "seed"].to_numpy(np.uint64)
@@ -283,22 +365,40 @@ def _run(store: SweepStore, sweep: Sweep, req: SweepRequest, progress: Progress 
                     progress(finished, total)
 
             try:
-                execution = execute(task, idx, values_, seeds, workers=req.workers,
-                                    scheduler=req.scheduler, on_done=on_done)
+                execution = execute(
+                    task,
+                    idx,
+                    values_,
+                    seeds,
+                    workers=req.workers,
+                    scheduler=req.scheduler,
+                    on_done=on_done,
+                )
             except KeyboardInterrupt:
                 raise Interrupted(store.folder, finished, total) from None
             seconds = time.perf_counter() - t0
-            run_info.update(finished=results.now(), points_run=int(len(todo)), seconds=round(seconds, 3),
-                            points_per_second=round(len(todo) / seconds, 3), executor=execution.executor,
-                            slots=execution.slots)
+            run_info.update(
+                finished=results.now(),
+                points_run=len(todo),
+                seconds=round(seconds, 3),
+                points_per_second=round(len(todo) / seconds, 3),
+                executor=execution.executor,
+                slots=execution.slots,
+            )
             store.write_manifest(manifest)
         table = _table(store, d, sweep)
         report, files = analyse_sweep(store, sweep, table)
         manifest = store.read_manifest()
-        manifest.update(status="complete", finished=results.now(), rows={"outcomes.parquet": len(table)},
-                        analysis=files)
+        manifest.update(
+            status="complete",
+            finished=results.now(),
+            rows={"outcomes.parquet": len(table)},
+            analysis=files,
+        )
         store.write_manifest(manifest)
-    return SweepOutcome(store.folder, total, int(len(todo)), time.perf_counter() - t0, execution, report, files)
+    return SweepOutcome(
+        store.folder, total, len(todo), time.perf_counter() - t0, execution, report, files
+    )
 
 
 def _table(store: SweepStore, d: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
@@ -309,7 +409,9 @@ def _table(store: SweepStore, d: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
     missing = np.setdiff1d(d["point"].to_numpy(), out["point"].to_numpy())
     if len(missing):
         raise SimError(f"{store.folder}: {len(missing)} points have no outcomes; resume the sweep")
-    table = d.merge(out, on="point", how="left", validate="one_to_one").sort_values("point", ignore_index=True)
+    table = d.merge(out, on="point", how="left", validate="one_to_one").sort_values(
+        "point", ignore_index=True
+    )
     store.finish(table)
     return table
 
@@ -339,8 +441,10 @@ def analyse_sweep(store: SweepStore, sweep: Sweep, table: pd.DataFrame) -> tuple
     stat = {m.name: m.stat for m in sweep.measures}
     seed = design.analysis_seed(sweep.seed)
     files: list[str] = []
-    lines = [f"sweep of {sweep.scenario.name}: {sweep.method}, {len(names)} parameters, {len(t)} points "
-             f"x {sweep.replicates} replicates"]
+    lines = [
+        f"sweep of {sweep.scenario.name}: {sweep.method}, {len(names)} parameters, {len(t)} points "
+        f"x {sweep.replicates} replicates"
+    ]
 
     def write_csv(name: str, df: pd.DataFrame) -> None:
         store.write_file(name, df.to_csv(index=False, float_format="%.6g").encode("utf-8"))
@@ -368,8 +472,12 @@ def analyse_sweep(store: SweepStore, sweep: Sweep, table: pd.DataFrame) -> tuple
             lines.append(analyse.format_range(name, label[name], ys[name]))
     if len(names) == 1:
         for name in sweep.report:
-            figure(plots.response(t, names[0], name, label[name], band=stat[name] in ("mean", "median")),
-                   f"response_{name}")
+            figure(
+                plots.response(
+                    t, names[0], name, label[name], band=stat[name] in ("mean", "median")
+                ),
+                f"response_{name}",
+            )
     elif len(names) == 2:
         for name in sweep.report:
             figure(plots.heatmap(t, names[0], names[1], name, label[name]), f"heatmap_{name}")

@@ -44,6 +44,8 @@ from sim.scenario import Scenario, apply_override, to_raw, validate, values
 from sim.yamlio import read_yaml
 
 METHODS = ("grid", "lhs", "sobol", "morris")
+#: Columns every sweep table has besides its parameters and outcomes.
+RESERVED = ("point", "seed")
 #: The ``why`` recorded on a swept value in each point's scenario.
 SWEPT_WHY = "set by the sweep design for this point"
 
@@ -89,7 +91,9 @@ class Triangular(Closed):
     @model_validator(mode="after")
     def _mode(self) -> Triangular:
         if not self.low <= self.mode <= self.high:
-            raise ValueError(f"mode {self.mode:g} must lie in [low, high] = [{self.low:g}, {self.high:g}]")
+            raise ValueError(
+                f"mode {self.mode:g} must lie in [low, high] = [{self.low:g}, {self.high:g}]"
+            )
         return self
 
 
@@ -195,7 +199,12 @@ class Discover(Closed):
     outcome: OutcomeName
     above: Finite | None = None
     below: Finite | None = None
-    density: float = Field(default=0.8, gt=0, le=1, description="target share of points in the box meeting the condition")
+    density: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="target share of points in the box meeting the condition",
+    )
 
     @model_validator(mode="after")
     def _one_side(self) -> Discover:
@@ -204,7 +213,11 @@ class Discover(Closed):
         return self
 
     def describe(self) -> str:
-        return f"{self.outcome} > {self.above:g}" if self.above is not None else f"{self.outcome} < {self.below:g}"
+        return (
+            f"{self.outcome} > {self.above:g}"
+            if self.above is not None
+            else f"{self.outcome} < {self.below:g}"
+        )
 
 
 class SweepFile(Closed):
@@ -213,12 +226,14 @@ class SweepFile(Closed):
     scenario: str = Field(min_length=1, description="scenario file, relative to the sweep file")
     description: str | None = None
     method: Literal["grid", "lhs", "sobol", "morris"] | None = Field(
-        default=None, description="default: grid if every parameter gives levels, else sobol")
+        default=None, description="default: grid if every parameter gives levels, else sobol"
+    )
     samples: int | None = Field(default=None, ge=1, le=10_000_000)
     replicates: int | None = Field(default=None, ge=1, le=1_000_000)
     seed: int | None = Field(default=None, ge=0)
     common_random_numbers: bool = Field(
-        default=False, description="every point uses the same random numbers (paired design)")
+        default=False, description="every point uses the same random numbers (paired design)"
+    )
     morris_levels: int = Field(default=4, ge=2, le=100)
     parameters: dict[ParamName, Parameter] = Field(min_length=1)
     outcomes: dict[OutcomeName, Outcome] = Field(default_factory=dict)
@@ -236,13 +251,18 @@ class SweepFile(Closed):
         if self.method not in (None, "grid"):
             for name, p in self.parameters.items():
                 if p.levels is not None:
-                    raise ValueError(f"parameters.{name}.levels: levels are only used by method grid, not {self.method}")
+                    raise ValueError(
+                        f"parameters.{name}.levels: levels are only used by method grid, "
+                        f"not {self.method}"
+                    )
         if self.method_or_default == "sobol" and self.samples is not None:
             n = self.samples
             if n & (n - 1):
                 lower = 1 << (n.bit_length() - 1)
                 raise ValueError(
-                    f"samples: Sobol' sampling needs a power of 2 (e.g. {lower} or {lower * 2}), found {n}")
+                    f"samples: Sobol' sampling needs a power of 2 "
+                    f"(e.g. {lower} or {lower * 2}), found {n}"
+                )
         return self
 
 
@@ -261,7 +281,8 @@ def _allowed_at(loc: typing.Sequence[Any]) -> list[str]:
                         nxt.append(alt.model_fields[key].annotation)
                     elif isinstance(key, str) and any(
                         typing.get_args(a.model_fields["kind"].annotation) == (key,)
-                        for a in _alternatives(alt) if "kind" in getattr(a, "model_fields", {})
+                        for a in _alternatives(alt)
+                        if "kind" in getattr(a, "model_fields", {})
                     ):
                         nxt.append(alt)
                 elif typing.get_origin(alt) is dict:
@@ -297,8 +318,11 @@ def _explain(err: ValidationError) -> tuple[str, str]:
     # an unknown key first: a misspelt key also makes the real one "missing"
     errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
-    loc = [p for p in first["loc"] if not (isinstance(p, str) and (p in _TAGS or "[" in p
-                                                                   or p.startswith("function-")))]
+    loc = [
+        p
+        for p in first["loc"]
+        if not (isinstance(p, str) and (p in _TAGS or "[" in p or p.startswith("function-")))
+    ]
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     field = ".".join(str(p) for p in loc)
     kind = first["type"]
@@ -315,10 +339,11 @@ def _explain(err: ValidationError) -> tuple[str, str]:
     if kind == "missing":
         msg = "required field is missing"
     elif kind == "union_tag_invalid":
-        msg = f"unknown distribution kind {first['input'].get('kind')!r}; expected one of {sorted(_TAGS)}"
-    elif kind == "literal_error":
-        msg = f"{msg}, found {first['input']!r}"
-    elif "input" in first and kind != "value_error" and not isinstance(first["input"], dict | list):
+        found = first["input"].get("kind")
+        msg = f"unknown distribution kind {found!r}; expected one of {sorted(_TAGS)}"
+    elif kind == "literal_error" or (
+        "input" in first and kind != "value_error" and not isinstance(first["input"], dict | list)
+    ):
         msg = f"{msg}, found {first['input']!r}"
     return field, msg + more
 
@@ -358,13 +383,17 @@ def parse_param(expr: str) -> tuple[str, dict[str, Any]]:
     try:
         low, high = float(parts[0]), float(parts[1])
     except ValueError:
-        raise ScenarioError(where, expr, f"LOW and HIGH must be numbers, found {parts[0]!r} and {parts[1]!r}") from None
+        raise ScenarioError(
+            where, expr, f"LOW and HIGH must be numbers, found {parts[0]!r} and {parts[1]!r}"
+        ) from None
     out: dict[str, Any] = {"path": path, "range": [low, high]}
     if len(parts) == 3:
         try:
             out["levels"] = int(parts[2])
         except ValueError:
-            raise ScenarioError(where, expr, f"LEVELS must be a whole number, found {parts[2]!r}") from None
+            raise ScenarioError(
+                where, expr, f"LEVELS must be a whole number, found {parts[2]!r}"
+            ) from None
     return path, out
 
 
@@ -382,14 +411,18 @@ def from_options(
 ) -> SweepFile:
     """A :class:`SweepFile` from command-line options (``--param`` expressions)."""
     if not params:
-        raise ScenarioError("--param", "", "give at least one --param path=LOW:HIGH[:LEVELS] (or a sweep file)")
+        raise ScenarioError(
+            "--param", "", "give at least one --param path=LOW:HIGH[:LEVELS] (or a sweep file)"
+        )
     raw: dict[str, Any] = {"scenario": str(scenario), "parameters": {}}
     for expr in params:
         name, entry = parse_param(expr)
         if name in raw["parameters"]:
             raise ScenarioError("--param", expr, f"'{name}' is given twice")
         raw["parameters"][name] = entry
-    raw.update(_overrides(method, samples, replicates, seed, common_random_numbers, report, discover))
+    raw.update(
+        _overrides(method, samples, replicates, seed, common_random_numbers, report, discover)
+    )
     return parse(raw, "command line")
 
 
@@ -416,18 +449,29 @@ def with_options(
 
 
 def _overrides(
-    method: str | None, samples: int | None, replicates: int | None, seed: int | None,
-    crn: bool | None, report: typing.Sequence[str], discover: str | None,
+    method: str | None,
+    samples: int | None,
+    replicates: int | None,
+    seed: int | None,
+    crn: bool | None,
+    report: typing.Sequence[str],
+    discover: str | None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if method is not None:
         if method not in METHODS:
             close = difflib.get_close_matches(method, METHODS, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            raise ScenarioError("--method", method, f"unknown method; {hint}expected one of {', '.join(METHODS)}")
+            raise ScenarioError(
+                "--method", method, f"unknown method; {hint}expected one of {', '.join(METHODS)}"
+            )
         out["method"] = method
-    for key, value in (("samples", samples), ("replicates", replicates), ("seed", seed),
-                       ("common_random_numbers", crn)):
+    for key, value in (
+        ("samples", samples),
+        ("replicates", replicates),
+        ("seed", seed),
+        ("common_random_numbers", crn),
+    ):
         if value is not None:
             out[key] = value
     if report:
@@ -446,7 +490,9 @@ def parse_condition(expr: str) -> dict[str, Any]:
                 return {"outcome": name.strip(), key: float(text.strip().lstrip("="))}
             except ValueError:
                 break
-    raise ScenarioError("--discover", expr, "expected OUTCOME>VALUE or OUTCOME<VALUE, e.g. JPN_region>0.15")
+    raise ScenarioError(
+        "--discover", expr, "expected OUTCOME>VALUE or OUTCOME<VALUE, e.g. JPN_region>0.15"
+    )
 
 
 # --------------------------------------------------------------------------- binding
@@ -499,7 +545,9 @@ def materialise(sc: Scenario) -> dict[str, Any]:
     return raw
 
 
-def set_values(raw: dict[str, Any], params: typing.Sequence[BoundParameter], xs: typing.Sequence[float]) -> None:
+def set_values(
+    raw: dict[str, Any], params: typing.Sequence[BoundParameter], xs: typing.Sequence[float]
+) -> None:
     """Set every path of each parameter to its value in ``xs`` (in place)."""
     for param, x in zip(params, xs, strict=True):
         for path in param.paths:
@@ -507,7 +555,9 @@ def set_values(raw: dict[str, Any], params: typing.Sequence[BoundParameter], xs:
 
 
 def with_values(
-    base: dict[str, Any], params: typing.Sequence[BoundParameter], xs: typing.Sequence[float],
+    base: dict[str, Any],
+    params: typing.Sequence[BoundParameter],
+    xs: typing.Sequence[float],
 ) -> dict[str, Any]:
     """A copy of ``base`` with each parameter's paths set to its value in ``xs``.
 
@@ -534,8 +584,12 @@ def empty_registry(where: Path) -> Registry:
 
 def _expand(pattern: str, known: list[str]) -> list[str]:
     parts = pattern.split(".")
-    return [k for k in known if len(k.split(".")) == len(parts)
-            and all(fnmatch.fnmatchcase(a, b) for a, b in zip(k.split("."), parts, strict=True))]
+    return [
+        k
+        for k in known
+        if len(k.split(".")) == len(parts)
+        and all(fnmatch.fnmatchcase(a, b) for a, b in zip(k.split("."), parts, strict=True))
+    ]
 
 
 def _hint(path: str, known: list[str]) -> str:
@@ -544,8 +598,13 @@ def _hint(path: str, known: list[str]) -> str:
 
 
 def bind_parameter(
-    name: str, param: Parameter, raw: dict[str, Any], sc: Scenario, where: Path | str,
-    *, cli: bool = False,
+    name: str,
+    param: Parameter,
+    raw: dict[str, Any],
+    sc: Scenario,
+    where: Path | str,
+    *,
+    cli: bool = False,
 ) -> BoundParameter:
     """Resolve a parameter's paths against the (materialised) scenario and check its bounds.
 
@@ -568,7 +627,9 @@ def bind_parameter(
         if "*" in pattern:
             matched = _expand(pattern, known)
             if not matched:
-                raise ScenarioError(*field("path"), f"'{pattern}' matches no scenario value{_hint(pattern, known)}")
+                raise ScenarioError(
+                    *field("path"), f"'{pattern}' matches no scenario value{_hint(pattern, known)}"
+                )
             paths.extend(matched)
             continue
         if pattern not in current:
@@ -580,8 +641,14 @@ def bind_parameter(
             except ScenarioError:
                 ok = False
             if not ok:
-                what = ("is not a numeric scenario value (sweeps vary quantities: fields given as a "
-                        "fact id or {value, why})") if _exists(raw, pattern) else "is not a scenario value"
+                what = (
+                    (
+                        "is not a numeric scenario value (sweeps vary quantities: "
+                        "fields given as a fact id or {value, why})"
+                    )
+                    if _exists(raw, pattern)
+                    else "is not a scenario value"
+                )
                 raise ScenarioError(*field("path"), f"'{pattern}' {what}{_hint(pattern, known)}")
         paths.append(pattern)
     paths = list(dict.fromkeys(paths))
@@ -592,9 +659,11 @@ def bind_parameter(
         except ScenarioError as err:
             raise ScenarioError(
                 *field("range" if param.range is not None else "distribution"),
-                f"{bound:g} is outside what {err.field or 'the scenario'} accepts: {err.message}") from None
-    return BoundParameter(name, tuple(paths), param.dist, param.levels,
-                          tuple(current.get(p) for p in paths))
+                f"{bound:g} is outside what {err.field or 'the scenario'} accepts: {err.message}",
+            ) from None
+    return BoundParameter(
+        name, tuple(paths), param.dist, param.levels, tuple(current.get(p) for p in paths)
+    )
 
 
 def _exists(raw: dict[str, Any], path: str) -> bool:
@@ -607,21 +676,34 @@ def _exists(raw: dict[str, Any], path: str) -> bool:
 
 
 def check_names(spec: SweepFile, outcome_names: typing.Iterable[str], where: Path | str) -> None:
-    """Report and discover name outcomes that exist; outcome columns do not clash with parameters."""
+    """Check that report and discover name outcomes, and that no column name is taken twice."""
     names = list(outcome_names)
     for i, name in enumerate(spec.report or []):
         if name not in names:
-            raise ScenarioError(where, f"report[{i}]", f"unknown outcome '{name}'{_close(name, names)}")
+            raise ScenarioError(
+                where, f"report[{i}]", f"unknown outcome '{name}'{_close(name, names)}"
+            )
     if spec.discover is not None and spec.discover.outcome not in names:
         name = spec.discover.outcome
-        raise ScenarioError(where, "discover.outcome", f"unknown outcome '{name}'{_close(name, names)}")
+        raise ScenarioError(
+            where, "discover.outcome", f"unknown outcome '{name}'{_close(name, names)}"
+        )
     for name in names:
         for column in (name, f"{name}.p5", f"{name}.p95"):
             if column in spec.parameters:
-                raise ScenarioError(where, f"parameters.{column}", f"clashes with outcome column '{column}'")
+                raise ScenarioError(
+                    where, f"parameters.{column}", f"clashes with outcome column '{column}'"
+                )
+    for kind, given in (("parameters", spec.parameters), ("outcomes", names)):
+        for name in given:
+            if name in RESERVED:
+                raise ScenarioError(
+                    where,
+                    f"{kind}.{name}",
+                    f"'{name}' is a column of every sweep table; choose another name",
+                )
 
 
 def _close(name: str, names: list[str]) -> str:
     close = difflib.get_close_matches(name, names, n=1)
     return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(names)}"
-

@@ -99,7 +99,9 @@ class SweepStore:
         """
         for name in ("manifest.json", "sweep.yaml", "scenario.yaml", "design.parquet"):
             if not (folder / name).is_file():
-                what = "no such folder" if not folder.is_dir() else f"not a sweep folder (no {name})"
+                what = (
+                    "no such folder" if not folder.is_dir() else f"not a sweep folder (no {name})"
+                )
                 raise SimError(f"{folder}: {what}")
         return cls(folder)
 
@@ -156,10 +158,16 @@ class SweepStore:
         if not rows:
             return
         columns = list(rows[0])
-        table = pa.table({c: pa.array([r[c] for r in rows], pa.int64() if c == "point" else pa.float64())
-                          for c in columns})
+        table = pa.table(
+            {
+                c: pa.array([r[c] for r in rows], pa.int64() if c == "point" else pa.float64())
+                for c in columns
+            }
+        )
         first = min(int(r["point"]) for r in rows)
-        self.write_file(f"{CHUNKS}/points-{first:09d}-{uuid.uuid4().hex[:8]}.parquet", parquet_bytes(table))
+        self.write_file(
+            f"{CHUNKS}/points-{first:09d}-{uuid.uuid4().hex[:8]}.parquet", parquet_bytes(table)
+        )
 
     def _chunk_files(self) -> list[Path]:
         folder = self.folder / CHUNKS
@@ -170,8 +178,11 @@ class SweepStore:
     def done_points(self) -> np.ndarray:
         """Indices of the points whose outcomes are on disk (sorted, unique)."""
         if self.complete:
-            return np.sort(pq.read_table(self.folder / "outcomes.parquet", columns=["point"])
-                           .column("point").to_numpy())
+            return np.sort(
+                pq.read_table(self.folder / "outcomes.parquet", columns=["point"])
+                .column("point")
+                .to_numpy()
+            )
         parts = [self._read(path, ["point"]) for path in self._chunk_files()]
         if not parts:
             return np.zeros(0, dtype=np.int64)
@@ -181,7 +192,9 @@ class SweepStore:
         try:
             return pq.read_table(path, columns=columns)
         except (OSError, pa.ArrowInvalid) as err:
-            raise SimError(f"{path}: unreadable chunk ({err}); delete it to rerun its points") from None
+            raise SimError(
+                f"{path}: unreadable chunk ({err}); delete it to rerun its points"
+            ) from None
 
     def read_outcomes(self) -> pd.DataFrame:
         """Every outcome row on disk, one per point, sorted by point."""
@@ -196,13 +209,17 @@ class SweepStore:
             # the same point twice can only hold the same numbers (points are deterministic)
             first = df[dup].drop_duplicates()
             if first["point"].duplicated().any():
-                raise SimError(f"{self.folder}: chunks disagree about a point; the sweep is corrupt")
+                raise SimError(
+                    f"{self.folder}: chunks disagree about a point; the sweep is corrupt"
+                )
             df = df.drop_duplicates("point")
         return df.sort_values("point", ignore_index=True)
 
     def finish(self, table: pd.DataFrame) -> None:
         """Write the complete table, then drop the chunks it was built from."""
-        self.write_file("outcomes.parquet", parquet_bytes(pa.Table.from_pandas(table, preserve_index=False)))
+        self.write_file(
+            "outcomes.parquet", parquet_bytes(pa.Table.from_pandas(table, preserve_index=False))
+        )
         for path in self._chunk_files():
             path.unlink()
         with contextlib.suppress(OSError):
