@@ -124,9 +124,7 @@ def compare(
                                     progress=lambda k: bar.advance(task, k))
     typer.echo(outcome.text)
     typer.echo(f"results: {outcome.folder}  ({outcome.seconds:.2f} s)")
-    from sim.report import write_report
-
-    typer.echo(f"report: {write_report(outcome.folder)}")
+    typer.echo(f"report: {outcome.folder / 'report.html'}")
 
 
 @app.command()

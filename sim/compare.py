@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import engine, plots, results, rules
+from sim import engine, plots, report, results, rules
 from sim.errors import SimError
 from sim.params import Params, build
 from sim.scenario import file_digest, load, to_yaml
@@ -204,5 +204,6 @@ def compare_scenarios(
             "started": started, "finished": results.now(),
             "seconds": round(time.perf_counter() - t0, 3),
         })
+        report.write_report(tmp, label=folder.name)
     return CompareOutcome(folder, table, text, time.perf_counter() - t0)
 
