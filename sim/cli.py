@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,6 +25,17 @@ SetOpt = Annotated[
     typer.Option("--set", help="Override a field: path.to.field=value (repeatable).",
                  show_default=False),
 ]
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C: say that nothing half-written was kept, exit 130 (no traceback)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo("interrupted: the results folder was not created; nothing half-written was kept",
+                   err=True)
+        raise typer.Exit(130) from None
 
 
 def _progress(total: int, label: str):  # type: ignore[no-untyped-def]
@@ -57,7 +70,7 @@ def run(
     from sim.run import run_scenario
 
     bar, task = _progress(total, "replicates")
-    with bar:
+    with _interruptible(), bar:
         outcome = run_scenario(
             scenario, replicates=replicates, seed=seed, rounds=rounds, sets=set_ or [], out=out,
             engine_name=engine,  # type: ignore[arg-type]
@@ -118,7 +131,7 @@ def compare(
     sc_a, sc_b = load(scenario_a, set_ or []), load(scenario_b, set_ or [])
     total = replicates if replicates is not None else max(sc_a.replicates, sc_b.replicates)
     bar, task = _progress(total, "paired replicates")
-    with bar:
+    with _interruptible(), bar:
         outcome = compare_scenarios(scenario_a, scenario_b, replicates=replicates, seed=seed,
                                     rounds=rounds, out=out, sets=set_ or [],
                                     progress=lambda k: bar.advance(task, k))

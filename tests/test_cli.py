@@ -141,3 +141,26 @@ def test_validate_and_facts(tmp_path: Path):
     assert proc.returncode == 0 and "ok:" in proc.stdout
     proc = run_cli("facts", "--scenarios", str(CASES.parent / "cases"))
     assert "pledge_yen" in proc.stdout and "used by tiny: powers.PY.instruments.loans.pledged_usd_bn" in proc.stdout
+
+
+def test_ctrl_c_leaves_no_results_folder(tmp_path: Path):
+    """SIGINT mid-run: exit 130, one line saying nothing was kept, nothing under --out."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import FLAGSHIP, ROOT
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "run", str(FLAGSHIP), "--replicates", "400000",
+         "--summary-only", "--out", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(3)  # long enough to be simulating; 400,000 replicates take far longer
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "nothing half-written was kept" in err and "Traceback" not in err
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
