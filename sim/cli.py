@@ -69,6 +69,8 @@ def run(
     from sim.results import format_final
     from sim.run import run_scenario
 
+    if total >= 1:
+        typer.echo(f"running {sc.name}: {total} replicates", err=True)
     bar, task = _progress(total, "replicates")
     with _interruptible(), bar:
         outcome = run_scenario(
@@ -196,7 +198,7 @@ def sweep(
             result = run_sweep(req, progress=lambda done, total: bar.update(task, completed=done, total=total))
     except KeyboardInterrupt as err:
         typer.echo(str(err), err=True)  # where the saved points are and how to resume
-        raise
+        raise typer.Exit(130) from None
     typer.echo(result.summary())
     from sim.report import write_report
 

@@ -157,7 +157,9 @@ def test_ctrl_c_leaves_no_results_folder(tmp_path: Path):
          "--summary-only", "--out", str(tmp_path)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    time.sleep(3)  # long enough to be simulating; 400,000 replicates take far longer
+    assert proc.stderr is not None
+    assert proc.stderr.readline().startswith("running tokyo_initiative")  # past start-up
+    time.sleep(0.5)  # into the simulation; 400,000 replicates take far longer
     assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
