@@ -162,6 +162,50 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path: Path):
     pd.testing.assert_frame_equal(table, whole, check_exact=True)
 
 
+def test_ctrl_c_says_how_to_resume_in_one_line(tmp_path: Path):
+    out = tmp_path / "interrupted"
+    args = [
+        "sweep",
+        str(TINY),
+        f"--param={PARAMS[1]}",
+        "--method",
+        "lhs",
+        "--samples",
+        "300",
+        "--replicates",
+        "32",
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: chunk_count(out) >= 2, proc, "two chunks were written")
+        os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C does: the whole foreground group
+        _, err = proc.communicate(timeout=DEADLINE)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=DEADLINE)
+    (folder,) = out.glob("tiny/sweeps/*")
+    assert proc.returncode == 130
+    assert err.splitlines() == [
+        f"interrupted: {len(SweepStore(folder).done_points())} of 300 points are saved; "
+        f"finish with sim sweep --resume {folder}"
+    ]
+    resumed = run_cli("sweep", "--resume", str(folder), "--workers", "1", timeout=DEADLINE)
+    assert resumed.returncode == 0, resumed.stderr
+    assert pq.read_table(folder / "outcomes.parquet").num_rows == 300
+
+
 def test_resume_of_a_complete_sweep_runs_nothing(tmp_path: Path):
     _, folder = sweep(tmp_path, workers=1)
     again = run_sweep(SweepRequest(resume=folder))

@@ -375,7 +375,7 @@ def _run(
                     on_done=on_done,
                 )
             except KeyboardInterrupt:
-                raise Interrupted(store.folder, finished, total) from None
+                raise Interrupted(store.folder, len(store.done_points()), total) from None
             seconds = time.perf_counter() - t0
             run_info.update(
                 finished=results.now(),
