@@ -3,10 +3,10 @@
 Both paths run the flagship scenario for the same replicates and rounds in this process, one
 after the other, on one core, and produce every replicate's alignment for every round. The
 engine's time is the best of three passes (it is short, so one pass is at the mercy of other
-load on the machine); ``batch_run`` runs once. Figures are replicate-rounds per second and their ratio; peak
-memory is measured with tracemalloc in a separate pass (so tracing does not slow the timed
-pass), and for the million-replicate summary run as the peak resident size of a child process
-doing only that.
+load on the machine); ``batch_run`` runs once. Figures are replicate-rounds per second and
+their ratio; peak memory is measured with tracemalloc in a separate pass (so tracing does not
+slow the timed pass), and for the million-replicate summary run as the peak resident size of a
+child process doing only that.
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ def _batch_run(path: Path, p: Params, replicates: int) -> None:
     mesa.batch_run(
         AlignmentModel,
         parameters={"scenario": str(path), "replicate": range(replicates), "rounds": p.rounds},
-        iterations=1, max_steps=p.rounds, number_processes=1, display_progress=False,
+        iterations=1,
+        max_steps=p.rounds,
+        number_processes=1,
+        display_progress=False,
     )
 
 
@@ -57,8 +60,12 @@ def _million(path: str, replicates: int, queue: Any) -> None:
 
 
 def bench(
-    path: Path, *, replicates: int = 1000, scaling: tuple[int, ...] = (),
-    million: int = 0, progress: Callable[[str], None] | None = None,
+    path: Path,
+    *,
+    replicates: int = 1000,
+    scaling: tuple[int, ...] = (),
+    million: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Measure both paths; returns figures as a dict (see README for their meaning)."""
     say = progress or (lambda _msg: None)
@@ -74,12 +81,20 @@ def bench(
     mem_mesa = _traced_peak_mib(lambda: _batch_run(path, p, min(replicates, 200)))
     mem_engine = _traced_peak_mib(lambda: engine.trajectories(p, replicates))
     out: dict[str, Any] = {
-        "scenario": str(path), "replicates": replicates, "rounds": p.rounds,
-        "mesa_batch_run": {"seconds": t_mesa, "replicate_rounds_per_s": work / t_mesa,
-                           "traced_peak_mib": mem_mesa,
-                           "traced_on_replicates": min(replicates, 200)},
-        "ensemble": {"seconds": t_engine, "replicate_rounds_per_s": work / t_engine,
-                     "traced_peak_mib": mem_engine},
+        "scenario": str(path),
+        "replicates": replicates,
+        "rounds": p.rounds,
+        "mesa_batch_run": {
+            "seconds": t_mesa,
+            "replicate_rounds_per_s": work / t_mesa,
+            "traced_peak_mib": mem_mesa,
+            "traced_on_replicates": min(replicates, 200),
+        },
+        "ensemble": {
+            "seconds": t_engine,
+            "replicate_rounds_per_s": work / t_engine,
+            "traced_peak_mib": mem_engine,
+        },
         "speedup": t_mesa / t_engine,
     }
     rows = []
@@ -88,8 +103,14 @@ def bench(
             say(f"scaling: {n} replicates x {rounds} rounds")
             q = p if rounds == p.rounds else build(load(path), rounds)
             t = _timed(lambda q=q, n=n: engine.run(q, n, keep=False))
-            rows.append({"replicates": n, "rounds": rounds, "seconds": t,
-                         "replicate_rounds_per_s": n * rounds / t})
+            rows.append(
+                {
+                    "replicates": n,
+                    "rounds": rounds,
+                    "seconds": t,
+                    "replicate_rounds_per_s": n * rounds / t,
+                }
+            )
     out["scaling"] = rows
     if million:
         say(f"summary-only run of {million} replicates in a child process")
@@ -108,9 +129,11 @@ def format_bench(b: dict[str, Any]) -> str:
     m, e = b["mesa_batch_run"], b["ensemble"]
     lines = [
         f"{b['scenario']}: {b['replicates']} replicates x {b['rounds']} rounds",
-        f"  mesa.batch_run   {m['seconds']:8.3f} s  {m['replicate_rounds_per_s']:12,.0f} replicate-rounds/s"
+        f"  mesa.batch_run   {m['seconds']:8.3f} s  "
+        f"{m['replicate_rounds_per_s']:12,.0f} replicate-rounds/s"
         f"  traced peak {m['traced_peak_mib']:.1f} MiB ({m['traced_on_replicates']} replicates)",
-        f"  ensemble engine  {e['seconds']:8.3f} s  {e['replicate_rounds_per_s']:12,.0f} replicate-rounds/s"
+        f"  ensemble engine  {e['seconds']:8.3f} s  "
+        f"{e['replicate_rounds_per_s']:12,.0f} replicate-rounds/s"
         f"  traced peak {e['traced_peak_mib']:.1f} MiB",
         f"  speed-up: {b['speedup']:.0f}x",
     ]
@@ -119,13 +142,17 @@ def format_bench(b: dict[str, Any]) -> str:
         base = b["scaling"][0]
         for r in b["scaling"]:
             rel = (r["seconds"] / base["seconds"]) / (
-                r["replicates"] * r["rounds"] / (base["replicates"] * base["rounds"]))
-            lines.append(f"    {r['replicates']:>9,} x {r['rounds']:>3} rounds  {r['seconds']:8.3f} s  "
-                         f"{r['replicate_rounds_per_s']:12,.0f} /s  time per unit of work vs first: {rel:.2f}")
+                r["replicates"] * r["rounds"] / (base["replicates"] * base["rounds"])
+            )
+            lines.append(
+                f"    {r['replicates']:>9,} x {r['rounds']:>3} rounds  {r['seconds']:8.3f} s  "
+                f"{r['replicate_rounds_per_s']:12,.0f} /s  "
+                f"time per unit of work vs first: {rel:.2f}"
+            )
     if "million" in b:
         mm = b["million"]
-        lines.append(f"  {mm['replicates']:,} replicates, summary only: {mm['seconds']:.1f} s, "
-                     f"peak RSS {mm['peak_rss_mib']:.0f} MiB")
+        lines.append(
+            f"  {mm['replicates']:,} replicates, summary only: {mm['seconds']:.1f} s, "
+            f"peak RSS {mm['peak_rss_mib']:.0f} MiB"
+        )
     return "\n".join(lines)
-
-

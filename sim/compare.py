@@ -19,8 +19,8 @@ import pandas as pd
 from sim import engine, plots, report, results, rules
 from sim.errors import SimError
 from sim.params import Params, build
-from sim.scenario import file_digest, load, to_yaml
 from sim.scenario import digest as scenario_digest
+from sim.scenario import file_digest, load, to_yaml
 
 INTERVAL = (0.05, 0.95)
 
@@ -49,7 +49,9 @@ def _check_compatible(a: Params, b: Params, path_a: Path, path_b: Path) -> None:
             f"{sorted(a.states)} x {sorted(a.powers)})"
         )
     if a.dates != b.dates:
-        raise SimError(f"{path_b}: time: calendar differs from {path_a}; use --rounds or the same time:")
+        raise SimError(
+            f"{path_b}: time: calendar differs from {path_a}; use --rounds or the same time:"
+        )
 
 
 def _reorder(x: np.ndarray, src: Params, dst: Params) -> np.ndarray:
@@ -59,7 +61,12 @@ def _reorder(x: np.ndarray, src: Params, dst: Params) -> np.ndarray:
 
 
 def paired_run(
-    a: Params, b: Params, replicates: int, seed: int, *, chunk: int = 2048,
+    a: Params,
+    b: Params,
+    replicates: int,
+    seed: int,
+    *,
+    chunk: int = 2048,
     progress: Callable[[int], None] | None = None,
 ) -> Paired:
     """Run both scenarios replicate by replicate on the same streams; keep the differences."""
@@ -95,12 +102,18 @@ def differences_table(pr: Paired, a: Params) -> pd.DataFrame:
     rows = []
     for i, s in enumerate(a.states):
         for j, p in enumerate(a.powers):
-            rows.append({
-                "state": s, "power": p,
-                "mean_a": pr.final_a[:, i, j].mean(), "mean_b": pr.final_b[:, i, j].mean(),
-                "diff_mean": mean[i, j], "diff_p5": lo[i, j], "diff_p95": hi[i, j],
-                "sign_holds": holds[i, j],
-            })
+            rows.append(
+                {
+                    "state": s,
+                    "power": p,
+                    "mean_a": pr.final_a[:, i, j].mean(),
+                    "mean_b": pr.final_b[:, i, j].mean(),
+                    "diff_mean": mean[i, j],
+                    "diff_p5": lo[i, j],
+                    "diff_p95": hi[i, j],
+                    "sign_holds": holds[i, j],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -112,8 +125,17 @@ def region_table(pr: Paired, a: Params) -> pd.DataFrame:
     rows = []
     for r, d in enumerate(a.dates):
         for j, p in enumerate(a.powers):
-            rows.append({"round": r, "date": d.isoformat(), "power": p, "diff_mean": mean[r, j],
-                         "diff_p5": lo[r, j], "diff_p95": hi[r, j], "sign_holds": holds[r, j]})
+            rows.append(
+                {
+                    "round": r,
+                    "date": d.isoformat(),
+                    "power": p,
+                    "diff_mean": mean[r, j],
+                    "diff_p5": lo[r, j],
+                    "diff_p95": hi[r, j],
+                    "sign_holds": holds[r, j],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -122,13 +144,18 @@ def format_differences(df: pd.DataFrame, name_a: str, name_b: str) -> str:
     powers = list(dict.fromkeys(df["power"]))
     states = list(dict.fromkeys(df["state"]))
     cell = {
-        (r.state, r.power): f"{r.diff_mean:+.4f} [{r.diff_p5:+.4f},{r.diff_p95:+.4f}] {r.sign_holds:.0%}"
+        (
+            r.state,
+            r.power,
+        ): f"{r.diff_mean:+.4f} [{r.diff_p5:+.4f},{r.diff_p95:+.4f}] {r.sign_holds:.0%}"
         for r in df.itertuples()
     }
     width = max(len(v) for v in cell.values())
-    lines = [f"final alignment, {name_b} minus {name_a} (paired): mean [5%, 95%] share of "
-             "replicates with the mean's sign",
-             "state  " + "  ".join(p.ljust(width) for p in powers)]
+    lines = [
+        f"final alignment, {name_b} minus {name_a} (paired): mean [5%, 95%] share of "
+        "replicates with the mean's sign",
+        "state  " + "  ".join(p.ljust(width) for p in powers),
+    ]
     lines += [f"{s:<6} " + "  ".join(cell[(s, p)].ljust(width) for p in powers) for s in states]
     return "\n".join(lines)
 
@@ -144,8 +171,13 @@ class CompareOutcome:
 
 
 def compare_scenarios(
-    path_a: Path, path_b: Path, *, replicates: int | None = None, seed: int | None = None,
-    rounds: int | None = None, out: Path = Path("results"),
+    path_a: Path,
+    path_b: Path,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    rounds: int | None = None,
+    out: Path = Path("results"),
     progress: Callable[[int], None] | None = None,
     sets: Sequence[str] = (),
 ) -> CompareOutcome:
@@ -176,34 +208,71 @@ def compare_scenarios(
         lo = table["diff_p5"].to_numpy().reshape(mean.shape)
         hi = table["diff_p95"].to_numpy().reshape(mean.shape)
         note = f"{n} paired replicates on common random numbers."
-        plots.save(plots.difference_final(a.states, a.powers, mean, lo, hi, a=sc_a.name,
-                                          b=sc_b.name, when=a.dates[-1], look=look, note=note),
-                   tmp / "plots", "difference")
+        plots.save(
+            plots.difference_final(
+                a.states,
+                a.powers,
+                mean,
+                lo,
+                hi,
+                a=sc_a.name,
+                b=sc_b.name,
+                when=a.dates[-1],
+                look=look,
+                note=note,
+            ),
+            tmp / "plots",
+            "difference",
+        )
         shape = (len(a.dates), len(a.powers))
-        plots.save(plots.difference_paths(
-            a.dates, *(region[c].to_numpy().reshape(shape) for c in ("diff_mean", "diff_p5", "diff_p95")),
-            powers=a.powers, a=sc_a.name, b=sc_b.name, look=look, note=note),
-            tmp / "plots", "regional_share_difference")
-        results.write_json(tmp / "manifest.json", {
-            "kind": "compare",
-            "scenario_a": sc_a.name, "scenario_b": sc_b.name,
-            "title": title,
-            "question": f"What does {sc_b.name} change against {sc_a.name}? {sc_b.question}",
-            "scenario_a_file": str(path_a), "scenario_b_file": str(path_b),
-            "scenario_a_file_sha256": file_digest(path_a),
-            "scenario_b_file_sha256": file_digest(path_b),
-            "resolved_a_sha256": scenario_digest(sc_a), "resolved_b_sha256": scenario_digest(sc_b),
-            "overrides": list(sets),
-            "seed": root, "replicates": n, "rounds": a.rounds,
-            "dates": [d.isoformat() for d in a.dates],
-            "common_random_numbers": "same root seed; streams keyed by replicate and power code",
-            "interval": list(INTERVAL),
-            "states": a.states, "powers": a.powers,
-            "rows": {"differences.csv": len(table), "region_differences.csv": len(region)},
-            "command": results.command_line(), "versions": results.versions(),
-            "started": started, "finished": results.now(),
-            "seconds": round(time.perf_counter() - t0, 3),
-        })
+        plots.save(
+            plots.difference_paths(
+                a.dates,
+                *(
+                    region[c].to_numpy().reshape(shape)
+                    for c in ("diff_mean", "diff_p5", "diff_p95")
+                ),
+                powers=a.powers,
+                a=sc_a.name,
+                b=sc_b.name,
+                look=look,
+                note=note,
+            ),
+            tmp / "plots",
+            "regional_share_difference",
+        )
+        results.write_json(
+            tmp / "manifest.json",
+            {
+                "kind": "compare",
+                "scenario_a": sc_a.name,
+                "scenario_b": sc_b.name,
+                "title": title,
+                "question": f"What does {sc_b.name} change against {sc_a.name}? {sc_b.question}",
+                "scenario_a_file": str(path_a),
+                "scenario_b_file": str(path_b),
+                "scenario_a_file_sha256": file_digest(path_a),
+                "scenario_b_file_sha256": file_digest(path_b),
+                "resolved_a_sha256": scenario_digest(sc_a),
+                "resolved_b_sha256": scenario_digest(sc_b),
+                "overrides": list(sets),
+                "seed": root,
+                "replicates": n,
+                "rounds": a.rounds,
+                "dates": [d.isoformat() for d in a.dates],
+                "common_random_numbers": (
+                    "same root seed: one stream per replicate, laid out by sorted codes"
+                ),
+                "interval": list(INTERVAL),
+                "states": a.states,
+                "powers": a.powers,
+                "rows": {"differences.csv": len(table), "region_differences.csv": len(region)},
+                "command": results.command_line(),
+                "versions": results.versions(),
+                "started": started,
+                "finished": results.now(),
+                "seconds": round(time.perf_counter() - t0, 3),
+            },
+        )
         report.write_report(tmp, label=folder.name)
     return CompareOutcome(folder, table, text, time.perf_counter() - t0)
-

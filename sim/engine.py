@@ -42,8 +42,11 @@ def simulate(p: Params, replicates: np.ndarray, seed: int | None = None) -> Traj
     seed = p.seed if seed is None else seed
     reps = np.asarray(replicates, dtype=np.int64)
     n, R = len(reps), p.rounds
-    z = to_scenario_order(draw_block(seed, reps, R, len(p.powers), len(p.states)),
-                          p.noise_power_pos, p.noise_state_pos)
+    z = to_scenario_order(
+        draw_block(seed, reps, R, len(p.powers), len(p.states)),
+        p.noise_power_pos,
+        p.noise_state_pos,
+    )
     state = kernel.initial_state(p, (n,))
     shape = (n, R + 1, len(p.states), len(p.powers))
     align, debt, delivered = np.empty(shape), np.empty(shape), np.empty(shape)
@@ -81,9 +84,13 @@ class _Hist:
             target = q * total
             b = (cum < target).sum(axis=1)
             b = np.minimum(b, self.bins - 1)
-            before = np.where(b > 0, np.take_along_axis(cum, np.maximum(b - 1, 0)[:, None], 1)[:, 0], 0)
+            before = np.where(
+                b > 0, np.take_along_axis(cum, np.maximum(b - 1, 0)[:, None], 1)[:, 0], 0
+            )
             inside = counts[np.arange(self.cells), b]
-            frac = np.divide(target[:, 0] - before, inside, out=np.zeros(self.cells), where=inside > 0)
+            frac = np.divide(
+                target[:, 0] - before, inside, out=np.zeros(self.cells), where=inside > 0
+            )
             out[i] = (b + frac) / self.bins
         return out.reshape((len(qs), *self.shape))
 
@@ -115,11 +122,16 @@ def exact_summary(traj: Trajectories, p: Params) -> Summary:
     hedging = rules.hedging_index(traj.alignment)
     q = np.array(QUANTILES)
     return Summary(
-        n=len(traj.replicates), method="exact",
-        align_mean=traj.alignment.mean(0), align_q=np.quantile(traj.alignment, q, axis=0),
-        debt_mean=traj.debt.mean(0), delivered_mean=traj.delivered.mean(0),
-        region_mean=region.mean(0), region_q=np.quantile(region, q, axis=0),
-        hedging_mean=hedging.mean(0), hedging_q=np.quantile(hedging, q, axis=0),
+        n=len(traj.replicates),
+        method="exact",
+        align_mean=traj.alignment.mean(0),
+        align_q=np.quantile(traj.alignment, q, axis=0),
+        debt_mean=traj.debt.mean(0),
+        delivered_mean=traj.delivered.mean(0),
+        region_mean=region.mean(0),
+        region_q=np.quantile(region, q, axis=0),
+        hedging_mean=hedging.mean(0),
+        hedging_q=np.quantile(hedging, q, axis=0),
         final=traj.alignment[:, -1],
     )
 
@@ -154,11 +166,16 @@ class StreamingSummary:
     def result(self) -> Summary:
         n = max(self.n, 1)
         return Summary(
-            n=self.n, method=f"histogram ({HIST_BINS} bins on [0, 1])",
-            align_mean=self.sums["align"] / n, align_q=self.h_align.quantiles(QUANTILES),
-            debt_mean=self.sums["debt"] / n, delivered_mean=self.sums["delivered"] / n,
-            region_mean=self.region_sum / n, region_q=self.h_region.quantiles(QUANTILES),
-            hedging_mean=self.hedging_sum / n, hedging_q=self.h_hedging.quantiles(QUANTILES),
+            n=self.n,
+            method=f"histogram ({HIST_BINS} bins on [0, 1])",
+            align_mean=self.sums["align"] / n,
+            align_q=self.h_align.quantiles(QUANTILES),
+            debt_mean=self.sums["debt"] / n,
+            delivered_mean=self.sums["delivered"] / n,
+            region_mean=self.region_sum / n,
+            region_q=self.h_region.quantiles(QUANTILES),
+            hedging_mean=self.hedging_sum / n,
+            hedging_q=self.h_hedging.quantiles(QUANTILES),
         )
 
 
@@ -177,7 +194,11 @@ class EnsembleResult:
 
 
 def trajectories(
-    p: Params, replicates: int, seed: int | None = None, *, chunk: int = 2048,
+    p: Params,
+    replicates: int,
+    seed: int | None = None,
+    *,
+    chunk: int = 2048,
     progress: Callable[[int], None] | None = None,
 ) -> Trajectories:
     """Full trajectories of replicates ``0 .. replicates - 1``, simulated in chunks."""
@@ -188,7 +209,10 @@ def trajectories(
             progress(len(reps))
     return Trajectories(
         np.concatenate([t.replicates for t in parts]),
-        *(np.concatenate([getattr(t, k) for t in parts]) for k in ("alignment", "debt", "delivered")),
+        *(
+            np.concatenate([getattr(t, k) for t in parts])
+            for k in ("alignment", "debt", "delivered")
+        ),
     )
 
 

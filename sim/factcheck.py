@@ -16,8 +16,7 @@ def scenario_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise SimError(f"{folder}: not a folder of scenarios")
     return sorted(
-        p for p in folder.rglob("*.yaml")
-        if "facts" not in p.parts and "sweeps" not in p.parts
+        p for p in folder.rglob("*.yaml") if "facts" not in p.parts and "sweeps" not in p.parts
     )
 
 
@@ -67,10 +66,14 @@ def citations(
                 continue
             todo += [(v.why, f"{sc.name}: {field}") for field, v in values(sc) if v.why]
             todo.append((path.read_text(), path.name))
-        todo += [(f"{e.why or ''} {e.note or ''}", key) for key, e in reg.entries.items()
-                 if key in used.get(reg_dir, {})]
-        rates = {e.unit.split()[0]: key for key, e in reg.entries.items()
-                 if e.unit.endswith(" per USD")}
+        todo += [
+            (f"{e.why or ''} {e.note or ''}", key)
+            for key, e in reg.entries.items()
+            if key in used.get(reg_dir, {})
+        ]
+        rates = {
+            e.unit.split()[0]: key for key, e in reg.entries.items() if e.unit.endswith(" per USD")
+        }
         for key in used.get(reg_dir, {}):
             currency = reg.entries[key].unit.split()[0]
             if currency in rates and currency != "USD":
@@ -124,6 +127,8 @@ def check_all(folder: Path) -> tuple[list[str], str]:
         for key, entry in reg.entries.items():
             if entry.kind == "fact" and entry.source is None:
                 problems.append(f"{reg.files[key]}: {key}: a fact without a source")
-    summary = (f"checked {len(files)} scenario files: {n_refs} fields refer to the registry; "
-               f"{len(problems)} problems")
+    summary = (
+        f"checked {len(files)} scenario files: {n_refs} fields refer to the registry; "
+        f"{len(problems)} problems"
+    )
     return problems, summary

@@ -173,7 +173,7 @@ def describe(entry: Entry) -> str:
     """One line: value, unit, year and source (or reason)."""
     head = f"{entry.value:g} {entry.unit}" + (f" ({entry.year})" if entry.year else "")
     if isinstance(entry.source, SeedSource):
-        return f"{head}; seed {entry.source.seed}: \"{entry.source.quote}\""
+        return f'{head}; seed {entry.source.seed}: "{entry.source.quote}"'
     if isinstance(entry.source, PublicSource):
         return f"{head}; {entry.source.title} <{entry.source.url}>"
     return f"{head}; assumption: {entry.why}"

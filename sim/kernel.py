@@ -70,21 +70,32 @@ def advance(p: Params, state: State, r: int, z: np.ndarray) -> State:
     budget = p.amount[r] * p.delivery * p.capacity[r, p.inst_power]
     if p.reactivity.any():  # powers answering their rivals' gains
         share = rules.regional_share(a, p.region_w)
-        budget = budget * rules.reactive_multiplier(share, p.share0, p.reactivity)[..., p.inst_power]
+        budget = (
+            budget * rules.reactive_multiplier(share, p.share0, p.reactivity)[..., p.inst_power]
+        )
     split = rules.allocate(p.static_alloc, p.is_gap, a, p.inst_power)
     noise = rules.delivery_factor(z[..., :, DELIVERY, :], p.sd_delivery)  # (..., power, state)
     flows = budget[..., None, :] * split * np.swapaxes(noise, -1, -2)[..., p.inst_power]
     routed = rules.by_power(flows, p.routing)
     P = len(p.powers)
-    delivered, value, loans = routed[..., :P], routed[..., P:2 * P], routed[..., 2 * P:]
+    delivered, value, loans = routed[..., :P], routed[..., P : 2 * P], routed[..., 2 * P :]
     engagement = rules.smooth(state.engagement, value * p.rounds_per_year, p.memory)
     new_debt = state.new_debt * (1.0 - p.repay_per_round) + loans
     # 3. Valuation: utility now against utility at the start, plus this round's shock.
     gdp = p.gdp[r][:, None]
-    d_u = p.u_fixed[r] + rules.utility_varying(
-        a, p.econ_ratio[r] + engagement / gdp, new_debt / gdp, w_econ=p.w_econ,
-        w_debt=p.w_debt * p.debt_salience[r], w_hedge=p.w_hedge, econ_scale=p.econ_scale,
-    ) + p.sd_utility * np.swapaxes(z[..., :, UTILITY, :], -1, -2)
+    d_u = (
+        p.u_fixed[r]
+        + rules.utility_varying(
+            a,
+            p.econ_ratio[r] + engagement / gdp,
+            new_debt / gdp,
+            w_econ=p.w_econ,
+            w_debt=p.w_debt * p.debt_salience[r],
+            w_hedge=p.w_hedge,
+            econ_scale=p.econ_scale,
+        )
+        + p.sd_utility * np.swapaxes(z[..., :, UTILITY, :], -1, -2)
+    )
     # 4. Target orientation.
     target = rules.target_alignment(
         p.log_anchor, d_u, rules.peer_shift(a, p.log_anchor, p.peers), p.beta, p.kappa

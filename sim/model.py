@@ -114,7 +114,8 @@ class AlignmentModel(mesa.Model):  # type: ignore[misc]
         p = self.params
         z = to_scenario_order(
             self.noise.standard_normal((len(p.powers), NOISE_CHANNELS, len(p.states))),
-            p.noise_power_pos, p.noise_state_pos,
+            p.noise_power_pos,
+            p.noise_state_pos,
         )
         self.state = kernel.advance(self.params, self.state, self.steps, z)
         self._record()

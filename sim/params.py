@@ -115,7 +115,9 @@ class Params:
     econ_scale: float
     repay_per_round: float
     u0: np.ndarray = field(repr=False)  # (S, P) utility at the start
-    u_fixed: np.ndarray = field(repr=False)  # (R+1, S, P) utility terms fixed by the timeline, less u0
+    u_fixed: np.ndarray = field(
+        repr=False
+    )  # (R+1, S, P) utility terms fixed by the timeline, less u0
     noise_power_pos: np.ndarray = field(repr=False)  # (P,) rank of each power code
     noise_state_pos: np.ndarray = field(repr=False)  # (S,) rank of each state code
 
@@ -218,8 +220,8 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
             age = rounds_since(ev.date)  # a summit before the start has already faded
             for s, att in ev.attendance.items():
                 for r in range(r0, R + 1):
-                    boost[r, si[s], pi[ev.host]] += ev.boost.value * att.value * (1 - decay) ** (
-                        r - r0 + age
+                    boost[r, si[s], pi[ev.host]] += (
+                        ev.boost.value * att.value * (1 - decay) ** (r - r0 + age)
                     )
         elif isinstance(ev, TiesShock):
             idx = list(range(S)) if ev.states == "all" else [si[c] for c in ev.states]
@@ -233,8 +235,11 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
             target[r0:, idx] *= ev.factor.value
         elif isinstance(ev, MembershipChange):
             for r in range(r0, R + 1):
-                (member_path[r][ev.state].add if ev.action == "join" else
-                 member_path[r][ev.state].discard)(ev.org)
+                (
+                    member_path[r][ev.state].add
+                    if ev.action == "join"
+                    else member_path[r][ev.state].discard
+                )(ev.org)
         elif isinstance(ev, SecurityTie):
             security[r0:, si[ev.state], pi[ev.power]] = ev.level.value
     trend = np.array([sc.powers[p].capacity_trend_per_year.value for p in powers])
@@ -312,16 +317,30 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     onehot = np.zeros((n_inst, P))
     onehot[np.arange(n_inst), inst_power_a] = 1.0
 
-    w = {k: per_state(lambda s, k=k: getattr(s.weights, k).value) for k in
-         ("econ", "security", "institutions", "debt", "hedge", "peers")}
+    w = {
+        k: per_state(lambda s, k=k: getattr(s.weights, k).value)
+        for k in ("econ", "security", "institutions", "debt", "hedge", "peers")
+    }
     econ0_ratio = (trade + remit) / gdp0[:, None]
     econ_ratio = (trade[None] * trade_f + remit[None] * remit_f) / gdp0[None, :, None]
     debt0_ratio = debt0 / gdp0[:, None]
     u0 = rules.utility(
-        anchor, econ0_ratio, security[0], institutions[0], debt0_ratio, np.zeros((S, P)),
-        w_econ=w["econ"], w_sec=w["security"], w_inst=w["institutions"], w_debt=w["debt"],
-        w_hedge=w["hedge"], neutral_factor=neutral_factor, sec_salience=np.ones(S),
-        debt_salience=np.ones(S), capacity=np.ones(P), econ_scale=d.econ_scale.value,
+        anchor,
+        econ0_ratio,
+        security[0],
+        institutions[0],
+        debt0_ratio,
+        np.zeros((S, P)),
+        w_econ=w["econ"],
+        w_sec=w["security"],
+        w_inst=w["institutions"],
+        w_debt=w["debt"],
+        w_hedge=w["hedge"],
+        neutral_factor=neutral_factor,
+        sec_salience=np.ones(S),
+        debt_salience=np.ones(S),
+        capacity=np.ones(P),
+        econ_scale=d.econ_scale.value,
     )
     # Utility terms the timeline fixes in advance (security, institutions, summits, start debt),
     # less the utility at the start: the round adds what depends on the state.
@@ -334,32 +353,59 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         - u0
     )
     return Params(
-        name=sc.name, seed=sc.seed, states=states, powers=powers, dates=dates,
-        rounds_per_year=rpy, gdp=gdp, econ0_ratio=econ0_ratio, econ_ratio=econ_ratio,
+        name=sc.name,
+        seed=sc.seed,
+        states=states,
+        powers=powers,
+        dates=dates,
+        rounds_per_year=rpy,
+        gdp=gdp,
+        econ0_ratio=econ0_ratio,
+        econ_ratio=econ_ratio,
         debt0_ratio=debt0_ratio,
-        debt0=debt0, security=security, institutions=institutions,
-        neutral_factor=neutral_factor, w_econ=w["econ"], w_sec=w["security"],
-        w_inst=w["institutions"], w_debt=w["debt"], w_hedge=w["hedge"], kappa=w["peers"],
-        lam=per_state(lambda s: s.inertia.value), theta=per_state(lambda s: s.stubbornness.value),
-        sec_salience=sec_sal, debt_salience=debt_sal, boost=boost, anchor=anchor,
-        log_anchor=log_anchor, peers=peers, region_w=region_w, capacity=capacity,
+        debt0=debt0,
+        security=security,
+        institutions=institutions,
+        neutral_factor=neutral_factor,
+        w_econ=w["econ"],
+        w_sec=w["security"],
+        w_inst=w["institutions"],
+        w_debt=w["debt"],
+        w_hedge=w["hedge"],
+        kappa=w["peers"],
+        lam=per_state(lambda s: s.inertia.value),
+        theta=per_state(lambda s: s.stubbornness.value),
+        sec_salience=sec_sal,
+        debt_salience=debt_sal,
+        boost=boost,
+        anchor=anchor,
+        log_anchor=log_anchor,
+        peers=peers,
+        region_w=region_w,
+        capacity=capacity,
         reactivity=np.array([sc.powers[p].reactivity.value for p in powers]),
-        share0=rules.regional_share(anchor, region_w), instruments=names,
-        inst_power=inst_power_a, onehot=onehot,
+        share0=rules.regional_share(anchor, region_w),
+        instruments=names,
+        inst_power=inst_power_a,
+        onehot=onehot,
         routing=np.concatenate(
             [onehot, onehot * np.array(value_factor)[:, None], onehot * np.array(is_loan)[:, None]],
             axis=1,
         ),
         amount=np.stack(amount_cols, axis=1) if n_inst else np.zeros((R + 1, 0)),
-        delivery=np.array(delivery), value_factor=np.array(value_factor),
+        delivery=np.array(delivery),
+        value_factor=np.array(value_factor),
         is_loan=np.array(is_loan),
         is_gap=np.array(is_gap, dtype=bool),
         static_alloc=np.stack(static, axis=1) if n_inst else np.zeros((S, 0)),
-        beta=d.sharpness.value, sd_utility=d.utility_noise_sd.value,
-        sd_delivery=d.delivery_noise_sd.value, memory=d.engagement_memory.value,
+        beta=d.sharpness.value,
+        sd_utility=d.utility_noise_sd.value,
+        sd_delivery=d.delivery_noise_sd.value,
+        memory=d.engagement_memory.value,
         econ_scale=d.econ_scale.value,
         repay_per_round=1.0 - (1.0 - d.loan_repayment_per_year.value) ** (1.0 / rpy),
-        u0=u0, u_fixed=u_fixed,
+        u0=u0,
+        u_fixed=u_fixed,
         noise_power_pos=rng.canonical_positions(powers),
         noise_state_pos=rng.canonical_positions(states),
     )

@@ -100,18 +100,20 @@ def tidy_table(traj: Trajectories, p: Params, scenario: str) -> pa.Table:
     pw = np.tile(np.arange(P), n * R1 * S)
     dates = np.array(p.dates, dtype="datetime64[D]")
     hedging = np.repeat(rules.hedging_index(traj.alignment).ravel(), P)
-    return pa.table({
-        "scenario": pa.DictionaryArray.from_arrays(np.zeros(rep.size, np.int32), [scenario]),
-        "replicate": pa.array(rep, pa.int64()),
-        "round": pa.array(rnd, pa.int32()),
-        "date": pa.array(dates[rnd]),
-        "state": pa.DictionaryArray.from_arrays(st.astype(np.int32), p.states),
-        "power": pa.DictionaryArray.from_arrays(pw.astype(np.int32), p.powers),
-        "alignment": traj.alignment.ravel(),
-        "debt_usd_bn": traj.debt.ravel(),
-        "delivered_usd_bn": traj.delivered.ravel(),
-        "hedging": hedging,
-    })
+    return pa.table(
+        {
+            "scenario": pa.DictionaryArray.from_arrays(np.zeros(rep.size, np.int32), [scenario]),
+            "replicate": pa.array(rep, pa.int64()),
+            "round": pa.array(rnd, pa.int32()),
+            "date": pa.array(dates[rnd]),
+            "state": pa.DictionaryArray.from_arrays(st.astype(np.int32), p.states),
+            "power": pa.DictionaryArray.from_arrays(pw.astype(np.int32), p.powers),
+            "alignment": traj.alignment.ravel(),
+            "debt_usd_bn": traj.debt.ravel(),
+            "delivered_usd_bn": traj.delivered.ravel(),
+            "hedging": hedging,
+        }
+    )
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -125,20 +127,25 @@ def final_table(s: Summary, p: Params) -> pd.DataFrame:
     qi = {q: i for i, q in enumerate(QUANTILES)}
     for i, st in enumerate(p.states):
         for j, pw in enumerate(p.powers):
-            rows.append({
-                "state": st, "power": pw,
-                "mean": s.align_mean[-1, i, j],
-                "p5": s.align_q[qi[0.05], -1, i, j],
-                "p50": s.align_q[qi[0.5], -1, i, j],
-                "p95": s.align_q[qi[0.95], -1, i, j],
-            })
+            rows.append(
+                {
+                    "state": st,
+                    "power": pw,
+                    "mean": s.align_mean[-1, i, j],
+                    "p5": s.align_q[qi[0.05], -1, i, j],
+                    "p50": s.align_q[qi[0.5], -1, i, j],
+                    "p95": s.align_q[qi[0.95], -1, i, j],
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def by_round_table(s: Summary, p: Params) -> pd.DataFrame:
     """Alignment statistics for every round, state and power."""
-    R1, S, P = s.align_mean.shape
-    idx = pd.MultiIndex.from_product([range(R1), p.states, p.powers], names=["round", "state", "power"])
+    R1 = s.align_mean.shape[0]
+    idx = pd.MultiIndex.from_product(
+        [range(R1), p.states, p.powers], names=["round", "state", "power"]
+    )
     df = pd.DataFrame({"mean": s.align_mean.ravel()}, index=idx).reset_index()
     for k, col in enumerate(QCOLS):
         df[col] = s.align_q[k].ravel()
@@ -150,7 +157,7 @@ def by_round_table(s: Summary, p: Params) -> pd.DataFrame:
 
 def region_table(s: Summary, p: Params) -> pd.DataFrame:
     """Each power's regional share for every round."""
-    R1, P = s.region_mean.shape
+    R1 = s.region_mean.shape[0]
     idx = pd.MultiIndex.from_product([range(R1), p.powers], names=["round", "power"])
     df = pd.DataFrame({"mean": s.region_mean.ravel()}, index=idx).reset_index()
     for k, col in enumerate(QCOLS):
@@ -161,7 +168,7 @@ def region_table(s: Summary, p: Params) -> pd.DataFrame:
 
 def hedging_table(s: Summary, p: Params) -> pd.DataFrame:
     """Each state's hedging index for every round."""
-    R1, S = s.hedging_mean.shape
+    R1 = s.hedging_mean.shape[0]
     idx = pd.MultiIndex.from_product([range(R1), p.states], names=["round", "state"])
     df = pd.DataFrame({"mean": s.hedging_mean.ravel()}, index=idx).reset_index()
     for k, col in enumerate(QCOLS):
@@ -176,8 +183,10 @@ def format_final(df: pd.DataFrame) -> str:
     states = list(dict.fromkeys(df["state"]))
     cell = {(r.state, r.power): f"{r.mean:.3f} ({r.p5:.3f}-{r.p95:.3f})" for r in df.itertuples()}
     width = max(len(v) for v in cell.values())
-    lines = ["final alignment: mean (5th-95th percentile)",
-             "state  " + "  ".join(p.ljust(width) for p in powers)]
+    lines = [
+        "final alignment: mean (5th-95th percentile)",
+        "state  " + "  ".join(p.ljust(width) for p in powers),
+    ]
     for s in states:
         lines.append(f"{s:<6} " + "  ".join(cell[(s, p)].ljust(width) for p in powers))
     return "\n".join(lines)

@@ -45,16 +45,22 @@ def canonical_positions(codes: Sequence[str]) -> np.ndarray:
 def to_scenario_order(z: np.ndarray, power_pos: np.ndarray, state_pos: np.ndarray) -> np.ndarray:
     """Reindex ``(..., power, channel, state)`` noise from sorted-code to scenario order."""
     identity = np.array_equal(power_pos, np.arange(len(power_pos))) and np.array_equal(
-        state_pos, np.arange(len(state_pos)))
+        state_pos, np.arange(len(state_pos))
+    )
     if identity:
         return z
     P, C, S = z.shape[-3:]
-    flat = (power_pos[:, None, None] * C * S + np.arange(C)[None, :, None] * S
-            + state_pos[None, None, :]).ravel()
+    flat = (
+        power_pos[:, None, None] * C * S
+        + np.arange(C)[None, :, None] * S
+        + state_pos[None, None, :]
+    ).ravel()
     return np.take(z.reshape(*z.shape[:-3], P * C * S), flat, axis=-1).reshape(z.shape)
 
 
-def draw_block(seed: int, replicates: np.ndarray, rounds: int, n_powers: int, n_states: int) -> np.ndarray:
+def draw_block(
+    seed: int, replicates: np.ndarray, rounds: int, n_powers: int, n_states: int
+) -> np.ndarray:
     """Standard normals for many replicates at once, in sorted-code layout.
 
     Returns ``(len(replicates), rounds, n_powers, NOISE_CHANNELS, n_states)``, equal replicate

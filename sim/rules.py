@@ -90,7 +90,9 @@ def hedging_index(a: np.ndarray) -> np.ndarray:
     return -row_sum(a * np.log(safe))[..., 0] / np.log(n)
 
 
-def reactive_multiplier(share: np.ndarray, share0: np.ndarray, reactivity: np.ndarray) -> np.ndarray:
+def reactive_multiplier(
+    share: np.ndarray, share0: np.ndarray, reactivity: np.ndarray
+) -> np.ndarray:
     """Budget multiplier of each power answering its rivals' regional gains.
 
     ``1 + reactivity[p] · sum_{q != p} max(0, share[q] - share0[q])``; shapes ``(..., power)``.
@@ -197,13 +199,17 @@ def utility_varying(
 
 
 def peer_shift(a: np.ndarray, log_anchor: np.ndarray, peers: np.ndarray) -> np.ndarray:
-    """Peers' pull: ``sum_r W[s, r] (log a[r, p] - log anchor[r, p])`` -> ``(..., state, power)``."""
+    """Peers' pull ``sum_r W[s, r] (log a[r, p] - log anchor[r, p])``: ``(..., state, power)``.
+    """
     moved = np.log(np.maximum(a, TINY)) - log_anchor
     return peers @ moved
 
 
 def target_alignment(
-    log_anchor: np.ndarray, d_utility: np.ndarray, shift: np.ndarray, beta: float,
+    log_anchor: np.ndarray,
+    d_utility: np.ndarray,
+    shift: np.ndarray,
+    beta: float,
     kappa: np.ndarray,
 ) -> np.ndarray:
     """Target orientation: ``softmax(log anchor + beta·ΔU + kappa·shift)`` (ODD 7.4).

@@ -109,8 +109,11 @@ def run_scenario(
             tmp / "summary_by_round.parquet",
         )
         files["summary_by_round.parquet"] = len(by_round)
-        for name, df in (("summary.csv", final), ("region.csv", results.region_table(summary, p)),
-                         ("hedging.csv", results.hedging_table(summary, p))):
+        for name, df in (
+            ("summary.csv", final),
+            ("region.csv", results.region_table(summary, p)),
+            ("hedging.csv", results.hedging_table(summary, p)),
+        ):
             df.to_csv(tmp / name, index=False, float_format="%.6g")
             files[name] = len(df)
         (tmp / "scenario.yaml").write_text(to_yaml(sc), encoding="utf-8")
@@ -138,8 +141,11 @@ def run_scenario(
             "states": p.states,
             "powers": p.powers,
             "parameters": parameters(sc),
-            "derived": {"anchor": p.anchor.round(10).tolist(), "peers": p.peers.round(10).tolist(),
-                        "instruments": p.instruments},
+            "derived": {
+                "anchor": p.anchor.round(10).tolist(),
+                "peers": p.peers.round(10).tolist(),
+                "instruments": p.instruments,
+            },
             "rows": files,
             "command": results.command_line(),
             "versions": results.versions(),

@@ -66,13 +66,19 @@ class Dynamics(Frozen):
     delivery_noise_sd: Noise = Field(description="sd of log delivered/planned money")
     engagement_memory: Fraction = Field(description="weight of this round's money in the stock")
     econ_scale: EconScale = Field(description="multiplier inside log1p of ties/GDP")
-    neutral_discount: Share = Field(description="share of security and bloc ties a neutral state ignores")
+    neutral_discount: Share = Field(
+        description="share of security and bloc ties a neutral state ignores"
+    )
     summit_decay: Share = Field(description="share of a summit boost lost each round")
     loan_repayment_per_year: Share = Field(description="share of new debt repaid each year")
     grant_element_loan: Share = Field(description="value of a loan dollar to the borrower")
-    value_investment: Share = Field(description="value to the host of a dollar of business projects")
+    value_investment: Share = Field(
+        description="value to the host of a dollar of business projects"
+    )
     value_corridor: Share = Field(description="value to the host of a dollar of corridor works")
-    corridor_efficiency: Factor = Field(description="multiplier on corridor value (customs, bridges)")
+    corridor_efficiency: Factor = Field(
+        description="multiplier on corridor value (customs, bridges)"
+    )
 
 
 class IndicatorWeights(Frozen):
@@ -176,7 +182,8 @@ class Power(Frozen):
     allocation: Allocation
     instruments: dict[str, Instrument] = Field(default_factory=dict)
     colour: ColourName | None = Field(
-        default=None, description="Okabe-Ito colour of this power in figures (default: from its code)"
+        default=None,
+        description="Okabe-Ito colour of this power in figures (default: from its code)",
     )
 
 
@@ -282,8 +289,7 @@ class Scenario(Frozen):
             need(st.ties, powers, f"states.{s}.ties", "power")
         for p, pw in self.powers.items():
             allocs = [("allocation", pw.allocation)] + [
-                (f"instruments.{i}.allocation", ins.allocation)
-                for i, ins in pw.instruments.items()
+                (f"instruments.{i}.allocation", ins.allocation) for i, ins in pw.instruments.items()
             ]
             for where, alloc in allocs:
                 if alloc is not None and alloc.shares:
@@ -317,7 +323,9 @@ class Scenario(Frozen):
             need(members, powers, f"blocs.{bloc}", "power")
             for code in members:
                 if code in seen:
-                    raise ValueError(f"blocs.{bloc}: power '{code}' is already in bloc '{seen[code]}'")
+                    raise ValueError(
+                        f"blocs.{bloc}: power '{code}' is already in bloc '{seen[code]}'"
+                    )
                 seen[code] = bloc
         return self
 
@@ -401,8 +409,11 @@ def _step(tp: Any, key: str | int) -> list[Any]:
         if isinstance(alt, type) and issubclass(alt, BaseModel):
             field = alt.model_fields.get(str(key))
             if field is not None:
-                out.append(field.annotation if not field.metadata else Annotated[
-                    field.annotation, *field.metadata])
+                out.append(
+                    field.annotation
+                    if not field.metadata
+                    else Annotated[field.annotation, *field.metadata]
+                )
         elif origin is dict:
             out.append(typing.get_args(alt)[1])
         elif origin is list and isinstance(key, int):
@@ -447,8 +458,16 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-_EVENT_TAGS = {"summit", "capacity", "security_salience", "debt_salience", "membership",
-               "security_tie", "trade", "remittances"}
+_EVENT_TAGS = {
+    "summit",
+    "capacity",
+    "security_salience",
+    "debt_salience",
+    "membership",
+    "security_tie",
+    "trade",
+    "remittances",
+}
 
 
 def _explain(err: ValidationError, raw: dict[str, Any]) -> tuple[str, str]:
@@ -470,9 +489,12 @@ def _explain(err: ValidationError, raw: dict[str, Any]) -> tuple[str, str]:
     if kind == "missing":
         msg = "required field is missing"
     elif kind == "union_tag_invalid":
-        msg = f"unknown event type {first['input'].get('type')!r}; expected one of {sorted(_EVENT_TAGS)}"
-    elif "input" in first and kind not in ("value_error",) and not isinstance(
-        first["input"], dict | list
+        found = first["input"].get("type")
+        msg = f"unknown event type {found!r}; expected one of {sorted(_EVENT_TAGS)}"
+    elif (
+        "input" in first
+        and kind not in ("value_error",)
+        and not isinstance(first["input"], dict | list)
     ):
         msg = f"{msg}, found {first['input']!r}"
     return _format_loc(loc), msg + more
@@ -514,17 +536,23 @@ def apply_override(raw: dict[str, Any], parts: list[str], value: Any, why: str) 
                     allowed.extend(origin_keys)
                 close = difflib.get_close_matches(parts[depth - 1], allowed, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise ScenarioError("--set", ".".join(parts), f"unknown field '{parts[depth - 1]}'{hint}")
+                raise ScenarioError(
+                    "--set", ".".join(parts), f"unknown field '{parts[depth - 1]}'{hint}"
+                )
         raise ScenarioError("--set", ".".join(parts), "unknown field")
-    if any(_is_value(tp) for tp in target) and isinstance(value, int | float) and not isinstance(
-        value, bool
+    if (
+        any(_is_value(tp) for tp in target)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
     ):
         value = {"value": value, "why": why}
     node: Any = raw
     for i, key in enumerate(parts[:-1]):
         where = annotation_at(parts[:i])
         if not isinstance(node, dict):
-            raise ScenarioError("--set", ".".join(parts), f"'{'.'.join(parts[:i])}' is not a mapping")
+            raise ScenarioError(
+                "--set", ".".join(parts), f"'{'.'.join(parts[:i])}' is not a mapping"
+            )
         if key not in node:
             if where and not any(_fields_of(tp) for tp in where):
                 keys = [str(k) for k in node]

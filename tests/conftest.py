@@ -15,12 +15,19 @@ TINY = CASES / "tiny.yaml"
 FLAGSHIP = ROOT / "scenarios" / "tokyo_initiative.yaml"
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m sim ARGS`` in a real subprocess."""
     env = dict(os.environ, COLUMNS="200")
     return subprocess.run(
-        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd or ROOT,
-        timeout=timeout, env=env, check=False,
+        [sys.executable, "-m", "sim", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+        env=env,
+        check=False,
     )
 
 

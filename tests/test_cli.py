@@ -65,16 +65,35 @@ def test_bad_options_exit_2(tmp_path: Path):
 
 
 def test_run_end_to_end_writes_every_file(tmp_path: Path):
-    proc = run_cli("run", str(TINY), "--replicates", "6", "--seed", "3", "--out", str(tmp_path),
-                   "--set", "states.AA.inertia=0.4")
+    proc = run_cli(
+        "run",
+        str(TINY),
+        "--replicates",
+        "6",
+        "--seed",
+        "3",
+        "--out",
+        str(tmp_path),
+        "--set",
+        "states.AA.inertia=0.4",
+    )
     assert proc.returncode == 0, proc.stderr
     folders = list((tmp_path / "tiny").iterdir())
     assert len(folders) == 1
     run = folders[0]
     assert str(run) in proc.stdout and "final alignment" in proc.stdout
     table = pq.read_table(run / "alignment.parquet").to_pandas()
-    for col in ("replicate", "round", "date", "state", "power", "alignment", "debt_usd_bn",
-                "delivered_usd_bn", "hedging"):
+    for col in (
+        "replicate",
+        "round",
+        "date",
+        "state",
+        "power",
+        "alignment",
+        "debt_usd_bn",
+        "delivered_usd_bn",
+        "hedging",
+    ):
         assert col in table.columns
     manifest = json.loads((run / "manifest.json").read_text())
     rounds = manifest["rounds"]
@@ -90,14 +109,17 @@ def test_run_end_to_end_writes_every_file(tmp_path: Path):
     assert summary[0] == "state,power,mean,p5,p50,p95" and len(summary) == 1 + 4
     for name in ("alignment_by_state", "final_alignment_heatmap", "regional_share"):
         assert (run / "plots" / f"{name}.png").stat().st_size > 10_000
-    assert "inertia: {value: 0.4" in (run / "scenario.yaml").read_text() or \
-        "value: 0.4" in (run / "scenario.yaml").read_text()
+    assert (
+        "inertia: {value: 0.4" in (run / "scenario.yaml").read_text()
+        or "value: 0.4" in (run / "scenario.yaml").read_text()
+    )
 
 
 def test_same_seed_same_numbers_through_the_cli(tmp_path: Path):
     for engine in ("ensemble", "ensemble", "mesa"):
-        proc = run_cli("run", str(TINY), "--replicates", "4", "--out", str(tmp_path),
-                       "--engine", engine)
+        proc = run_cli(
+            "run", str(TINY), "--replicates", "4", "--out", str(tmp_path), "--engine", engine
+        )
         assert proc.returncode == 0, proc.stderr
     runs = sorted((tmp_path / "tiny").iterdir())
     tables = [pq.read_table(r / "alignment.parquet").to_pandas() for r in runs]
@@ -140,7 +162,10 @@ def test_validate_and_facts(tmp_path: Path):
     proc = run_cli("validate", str(TINY))
     assert proc.returncode == 0 and "ok:" in proc.stdout
     proc = run_cli("facts", "--scenarios", str(CASES.parent / "cases"))
-    assert "pledge_yen" in proc.stdout and "used by tiny: powers.PY.instruments.loans.pledged_usd_bn" in proc.stdout
+    assert (
+        "pledge_yen" in proc.stdout
+        and "used by tiny: powers.PY.instruments.loans.pledged_usd_bn" in proc.stdout
+    )
 
 
 def test_ctrl_c_leaves_no_results_folder(tmp_path: Path):
@@ -153,9 +178,22 @@ def test_ctrl_c_leaves_no_results_folder(tmp_path: Path):
     from .conftest import FLAGSHIP, ROOT
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", "run", str(FLAGSHIP), "--replicates", "400000",
-         "--summary-only", "--out", str(tmp_path)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(FLAGSHIP),
+            "--replicates",
+            "400000",
+            "--summary-only",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stderr is not None
     assert proc.stderr.readline().startswith("running tokyo_initiative")  # past start-up

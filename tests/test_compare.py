@@ -30,14 +30,26 @@ def test_paired_differences_are_tighter_than_independent_ones():
     pr = paired_run(a, b, 200, seed=1)
     px = a.powers.index("PX")
     paired_sd = pr.final[..., px].std(0)
-    indep = paired_run(a, b, 200, seed=1).final_b[..., px] - paired_run(a, a, 200, seed=2).final_a[..., px]
+    indep = (
+        paired_run(a, b, 200, seed=1).final_b[..., px]
+        - paired_run(a, a, 200, seed=2).final_a[..., px]
+    )
     assert np.all(paired_sd < indep.std(0))
     assert np.all(pr.final[..., px].mean(0) > 0)  # a bigger delivered grant draws states to PX
 
 
 def test_compare_cli_writes_table_plot_and_manifest(tmp_path: Path):
-    proc = run_cli("compare", str(TINY), str(TINY), "--replicates", "10", "--out", str(tmp_path),
-                   "--set", "states.AA.inertia=0.4")
+    proc = run_cli(
+        "compare",
+        str(TINY),
+        str(TINY),
+        "--replicates",
+        "10",
+        "--out",
+        str(tmp_path),
+        "--set",
+        "states.AA.inertia=0.4",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "paired" in proc.stdout and "results:" in proc.stdout
     folder = next((tmp_path / "compare" / "tiny_vs_tiny").iterdir())
@@ -51,10 +63,14 @@ def test_compare_cli_writes_table_plot_and_manifest(tmp_path: Path):
 def test_compare_refuses_scenarios_of_different_regions(tmp_path: Path):
     other = CASES / "other_region_tmp.yaml"
     try:
-        other.write_text("extends: tiny.yaml\nname: other\npowers: {PY: null}\n"
-                         "states: {AA: {ties: {PY: null}}, BB: {ties: {PY: null}}}\n"
-                         "events: {meeting: null}\n")
-        proc = run_cli("compare", str(TINY), str(other), "--replicates", "2", "--out", str(tmp_path))
+        other.write_text(
+            "extends: tiny.yaml\nname: other\npowers: {PY: null}\n"
+            "states: {AA: {ties: {PY: null}}, BB: {ties: {PY: null}}}\n"
+            "events: {meeting: null}\n"
+        )
+        proc = run_cli(
+            "compare", str(TINY), str(other), "--replicates", "2", "--out", str(tmp_path)
+        )
     finally:
         other.unlink()
     assert proc.returncode == 2 and "states and powers must match" in proc.stderr
@@ -68,9 +84,14 @@ def test_bench_prints_both_paths_and_their_ratio():
     assert figures["mesa_batch_run"]["replicate_rounds_per_s"] > 0
     assert figures["ensemble"]["replicate_rounds_per_s"] > 0
     assert figures["speedup"] == pytest.approx(
-        figures["mesa_batch_run"]["seconds"] / figures["ensemble"]["seconds"])
+        figures["mesa_batch_run"]["seconds"] / figures["ensemble"]["seconds"]
+    )
     assert [(r["replicates"], r["rounds"]) for r in figures["scaling"]] == [
-        (10, 8), (10, 16), (20, 8), (20, 16)]
+        (10, 8),
+        (10, 16),
+        (20, 8),
+        (20, 16),
+    ]
 
 
 def test_streaming_summary_matches_exact_summary():

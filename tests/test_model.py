@@ -40,7 +40,9 @@ def test_replicates_differ_within_an_ensemble(tiny_params):
 def test_no_offers_no_noise_no_events_stays_at_anchor():
     sc = load(FLAGSHIP)
     quiet = [
-        "dynamics.utility_noise_sd=0", "dynamics.delivery_noise_sd=0", "events=null",
+        "dynamics.utility_noise_sd=0",
+        "dynamics.delivery_noise_sd=0",
+        "events=null",
     ]
     sets = list(quiet)
     for code, power in sc.powers.items():
@@ -48,7 +50,9 @@ def test_no_offers_no_noise_no_events_stays_at_anchor():
             sets.append(f"powers.{code}.instruments.{name}.delivery_rate=0")
     p = build(load(FLAGSHIP, sets))
     traj = engine.simulate(p, np.arange(3))
-    np.testing.assert_allclose(traj.alignment, np.broadcast_to(p.anchor, traj.alignment.shape), atol=1e-12)
+    np.testing.assert_allclose(
+        traj.alignment, np.broadcast_to(p.anchor, traj.alignment.shape), atol=1e-12
+    )
 
 
 def test_events_null_removes_all_events():
@@ -96,8 +100,10 @@ def test_engine_is_independent_of_batch_split(tiny_params):
 def test_streams_are_spawned_grandchildren_of_the_root_seed():
     child = np.random.SeedSequence(42).spawn(4)[3]
     grandchild = child.spawn(2)[NOISE]
-    assert grandchild.generate_state(4).tolist() == \
-        replicate_sequence(42, 3, NOISE).generate_state(4).tolist()
+    assert (
+        grandchild.generate_state(4).tolist()
+        == replicate_sequence(42, 3, NOISE).generate_state(4).tolist()
+    )
     a = noise_stream(42, 3).standard_normal(5)
     np.testing.assert_array_equal(a, noise_stream(42, 3).standard_normal(5))
     assert not np.allclose(a, noise_stream(42, 4).standard_normal(5))
@@ -135,7 +141,10 @@ def test_mesa_batch_run_runs_the_model():
     rows = mesa.batch_run(
         AlignmentModel,
         parameters={"scenario": str(TINY), "replicate": [0, 1, 2]},
-        iterations=1, max_steps=100, number_processes=1, display_progress=False,
+        iterations=1,
+        max_steps=100,
+        number_processes=1,
+        display_progress=False,
     )
     assert len(rows) == 3
     p = build(load(TINY))

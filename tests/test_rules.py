@@ -31,7 +31,9 @@ def test_step_alignment_stays_on_simplex(dims, seed, theta, lam):
 def test_theta_one_returns_anchor_and_lam_zero_changes_nothing(dims, seed):
     s, p = dims
     a, target, anchor = (simplex(s, p, seed + k) for k in range(3))
-    np.testing.assert_allclose(rules.step_alignment(a, target, anchor, np.ones(s), np.full(s, 0.3)), anchor)
+    np.testing.assert_allclose(
+        rules.step_alignment(a, target, anchor, np.ones(s), np.full(s, 0.3)), anchor
+    )
     np.testing.assert_allclose(rules.step_alignment(a, target, anchor, np.zeros(s), np.zeros(s)), a)
 
 
@@ -47,7 +49,9 @@ def test_softmax_is_a_distribution_and_order_preserving(logits):
 
 def test_target_with_no_change_is_the_anchor():
     anchor = simplex(3, 4, 1)
-    target = rules.target_alignment(np.log(anchor), np.zeros((3, 4)), np.zeros((3, 4)), 5.0, np.full(3, 0.3))
+    target = rules.target_alignment(
+        np.log(anchor), np.zeros((3, 4)), np.zeros((3, 4)), 5.0, np.full(3, 0.3)
+    )
     np.testing.assert_allclose(target, anchor, rtol=1e-12)
 
 
@@ -63,8 +67,14 @@ def test_initial_alignment_worked_by_hand():
     trade = np.array([[3.0, 1.0], [0.0, 2.0]])
     zeros = np.zeros((2, 2))
     security = np.array([[1.0, 0.0], [0.0, 0.0]])
-    w = {"trade": 1.0, "remittances": 1.0, "security": 2.0, "institutions": 1.0, "priority": 1.0,
-         "floor": 0.5}
+    w = {
+        "trade": 1.0,
+        "remittances": 1.0,
+        "security": 2.0,
+        "institutions": 1.0,
+        "priority": 1.0,
+        "floor": 0.5,
+    }
     out = rules.initial_alignment(trade, zeros, security, zeros, zeros, np.array([1.0, 1.0]), w)
     # state 0: scores 0.5 + 0.75 + 2 = 3.25 and 0.5 + 0.25 = 0.75 -> 0.8125, 0.1875
     # state 1: scores 0.5 and 0.5 + 1 = 1.5 -> 0.25, 0.75
@@ -102,15 +112,34 @@ def test_fixed_plus_varying_utility_is_the_whole_utility():
     engagement, new_debt = rng.uniform(0, 3, (2, 2)), rng.uniform(0, 3, (2, 2))
     for r in (1, 3, p.rounds):
         gdp = p.gdp[r][:, None]
-        whole = rules.utility(
-            a, p.econ0_ratio + engagement / gdp, p.security[r], p.institutions[r],
-            p.debt0_ratio + new_debt / gdp, p.boost[r], w_econ=p.w_econ, w_sec=p.w_sec,
-            w_inst=p.w_inst, w_debt=p.w_debt, w_hedge=p.w_hedge, neutral_factor=p.neutral_factor,
-            sec_salience=p.sec_salience[r], debt_salience=p.debt_salience[r],
-            capacity=p.capacity[r], econ_scale=p.econ_scale,
-        ) - p.u0
+        whole = (
+            rules.utility(
+                a,
+                p.econ0_ratio + engagement / gdp,
+                p.security[r],
+                p.institutions[r],
+                p.debt0_ratio + new_debt / gdp,
+                p.boost[r],
+                w_econ=p.w_econ,
+                w_sec=p.w_sec,
+                w_inst=p.w_inst,
+                w_debt=p.w_debt,
+                w_hedge=p.w_hedge,
+                neutral_factor=p.neutral_factor,
+                sec_salience=p.sec_salience[r],
+                debt_salience=p.debt_salience[r],
+                capacity=p.capacity[r],
+                econ_scale=p.econ_scale,
+            )
+            - p.u0
+        )
         parts = p.u_fixed[r] + rules.utility_varying(
-            a, p.econ0_ratio + engagement / gdp, new_debt / gdp, w_econ=p.w_econ,
-            w_debt=p.w_debt * p.debt_salience[r], w_hedge=p.w_hedge, econ_scale=p.econ_scale,
+            a,
+            p.econ0_ratio + engagement / gdp,
+            new_debt / gdp,
+            w_econ=p.w_econ,
+            w_debt=p.w_debt * p.debt_salience[r],
+            w_hedge=p.w_hedge,
+            econ_scale=p.econ_scale,
         )
         np.testing.assert_allclose(parts, whole, atol=1e-12)
