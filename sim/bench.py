@@ -69,6 +69,7 @@ def bench(
 ) -> dict[str, Any]:
     """Measure both paths; returns figures as a dict (see README for their meaning)."""
     say = progress or (lambda _msg: None)
+    engine.keep_freed_memory()  # the same allocator settings for both paths
     p = build(load(path))
     work = replicates * p.rounds
     say(f"mesa.batch_run: {replicates} replicates x {p.rounds} rounds")

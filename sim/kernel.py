@@ -12,7 +12,7 @@ import numpy as np
 
 from sim import rules
 from sim.params import Params
-from sim.rng import DELIVERY, UTILITY
+from sim.rng import by_channel
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,48 @@ class State:
     delivered: np.ndarray
 
 
+@dataclass(frozen=True)
+class Shocks:
+    """A round's random shocks, each ``(..., state, power)``.
+
+    Attributes:
+        utility: added to each state's utility of each power (sd ``utility_noise_sd``).
+        delivery: mean-one lognormal factor on the money each power delivers to each state.
+    """
+
+    utility: np.ndarray
+    delivery: np.ndarray
+
+
+def shocks(p: Params, z: np.ndarray) -> Shocks:
+    """Shocks from standard normals ``(..., power, NOISE_CHANNELS, state)`` in the sorted-code
+    layout of :mod:`sim.rng` (any leading axes: rounds, replicates)."""
+    z_utility, z_delivery = by_channel(z, p.noise_power_pos, p.noise_state_pos)
+    return Shocks(
+        utility=p.sd_utility * z_utility,
+        delivery=rules.delivery_factor(z_delivery, p.sd_delivery),
+    )
+
+
 def initial_state(p: Params, lead: tuple[int, ...] = ()) -> State:
-    """Round 0: every state at its anchor, no engagement, no new debt."""
-    shape = (*lead, len(p.states), len(p.powers))
+    """Round 0: every state at its anchor, no engagement, no new debt.
+
+    With leading axes (the engine's replicates) the arrays are laid out leading-axes-fastest
+    in memory: shape ``(*lead, state, power)`` as everywhere, but numpy then runs each
+    operation as long loops over replicates, and every result keeps that layout.
+    """
+    S, P = len(p.states), len(p.powers)
+
+    def filled(value: np.ndarray | float) -> np.ndarray:
+        block = np.empty((S, P, *lead))
+        block[...] = np.reshape(value, (S, P) + (1,) * len(lead)) if np.ndim(value) else value
+        return np.moveaxis(block, (0, 1), (-2, -1))
+
     return State(
-        alignment=np.broadcast_to(p.anchor, shape).copy(),
-        engagement=np.zeros(shape),
-        new_debt=np.zeros(shape),
-        delivered=np.zeros(shape),
+        alignment=filled(p.anchor),
+        engagement=filled(0.0),
+        new_debt=filled(0.0),
+        delivered=filled(0.0),
     )
 
 
@@ -52,33 +86,36 @@ def debt(p: Params, state: State, r: int) -> np.ndarray:
     return p.debt0 * (p.gdp[r] / p.gdp[0])[:, None] + state.new_debt
 
 
-def advance(p: Params, state: State, r: int, z: np.ndarray) -> State:
+def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
     """Play round ``r`` (1-based) from ``state``.
 
     Args:
         p: the scenario's arrays.
         state: the state at the end of round ``r - 1``.
         r: the round being played.
-        z: standard normals ``(..., power, NOISE_CHANNELS, state)`` for this round.
+        shock: this round's shocks (:func:`shocks`).
 
     Returns:
         The state at the end of round ``r``.
     """
     a = state.alignment
     # 1. Events are precomputed by the timeline: capacity, salience, boosts, ties at row r.
-    # 2. Offers: each power splits this round's money over the states.
-    budget = p.amount[r] * p.delivery * p.capacity[r, p.inst_power]
+    # 2. Offers: each power's money to each state, by measure (delivered, value, loans).
+    # Money under a fixed split is planned by the timeline; gap-targeting money follows the
+    # room each state leaves its power. One delivery shock per power and state scales both.
+    P = len(p.powers)
+    planned = p.planned[r]
+    if p.is_gap.any():
+        budget = p.amount[r] * p.delivery * p.capacity[r, p.inst_power]
+        split = rules.allocate(p.static_alloc, p.is_gap, a, p.inst_power)
+        planned = planned + rules.by_power(budget * split * p.is_gap, p.routing)
+    factor = shock.delivery
     if p.reactivity.any():  # powers answering their rivals' gains
         share = rules.regional_share(a, p.region_w)
-        budget = (
-            budget * rules.reactive_multiplier(share, p.share0, p.reactivity)[..., p.inst_power]
-        )
-    split = rules.allocate(p.static_alloc, p.is_gap, a, p.inst_power)
-    noise = rules.delivery_factor(z[..., :, DELIVERY, :], p.sd_delivery)  # (..., power, state)
-    flows = budget[..., None, :] * split * np.swapaxes(noise, -1, -2)[..., p.inst_power]
-    routed = rules.by_power(flows, p.routing)
-    P = len(p.powers)
-    delivered, value, loans = routed[..., :P], routed[..., P : 2 * P], routed[..., 2 * P :]
+        factor = factor * rules.reactive_multiplier(share, p.share0, p.reactivity)[..., None, :]
+    delivered = factor * planned[..., :P]
+    value = factor * planned[..., P : 2 * P]
+    loans = factor * planned[..., 2 * P :]
     engagement = rules.smooth(state.engagement, value * p.rounds_per_year, p.memory)
     new_debt = state.new_debt * (1.0 - p.repay_per_round) + loans
     # 3. Valuation: utility now against utility at the start, plus this round's shock.
@@ -94,7 +131,7 @@ def advance(p: Params, state: State, r: int, z: np.ndarray) -> State:
             w_hedge=p.w_hedge,
             econ_scale=p.econ_scale,
         )
-        + p.sd_utility * np.swapaxes(z[..., :, UTILITY, :], -1, -2)
+        + shock.utility
     )
     # 4. Target orientation.
     target = rules.target_alignment(

@@ -18,7 +18,7 @@ import numpy as np
 
 from sim import kernel, rules
 from sim.params import Params, build
-from sim.rng import NOISE_CHANNELS, noise_stream, replicate_sequence, to_scenario_order
+from sim.rng import NOISE_CHANNELS, noise_stream, replicate_sequence
 from sim.scenario import load
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "tokyo_initiative.yaml"
@@ -112,12 +112,8 @@ class AlignmentModel(mesa.Model):  # type: ignore[misc]
     def step(self) -> None:
         """One round: this round's noise from the replicate's stream, then the kernel."""
         p = self.params
-        z = to_scenario_order(
-            self.noise.standard_normal((len(p.powers), NOISE_CHANNELS, len(p.states))),
-            p.noise_power_pos,
-            p.noise_state_pos,
-        )
-        self.state = kernel.advance(self.params, self.state, self.steps, z)
+        z = self.noise.standard_normal((len(p.powers), NOISE_CHANNELS, len(p.states)))
+        self.state = kernel.advance(p, self.state, self.steps, kernel.shocks(p, z))
         self._record()
         self.datacollector.collect(self)
         self.running = self.steps < self.rounds

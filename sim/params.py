@@ -120,6 +120,15 @@ class Params:
     )  # (R+1, S, P) utility terms fixed by the timeline, less u0
     noise_power_pos: np.ndarray = field(repr=False)  # (P,) rank of each power code
     noise_state_pos: np.ndarray = field(repr=False)  # (S,) rank of each state code
+    # derived on construction (also after dataclasses.replace): planned money of the
+    # instruments with a fixed split, by round, state and measure-power (delivered, value,
+    # loans), before the delivery shock
+    planned: np.ndarray = field(init=False, repr=False)  # (R+1, S, 3P)
+
+    def __post_init__(self) -> None:
+        budget = self.amount * self.delivery * self.capacity[:, self.inst_power]  # (R+1, I)
+        fixed = budget[:, None, :] * self.static_alloc * ~self.is_gap
+        object.__setattr__(self, "planned", fixed @ self.routing)
 
     @property
     def rounds(self) -> int:

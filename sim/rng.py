@@ -8,9 +8,10 @@ size, chunking or worker count, on the Mesa path and on the ensemble path alike.
 
 Each round a replicate draws a ``(n_powers, NOISE_CHANNELS, n_states)`` block of standard
 normals, laid out with powers and states sorted by code (not by their order in the scenario
-file): channel 0 shocks each state's utility of each power, channel 1 the delivery of each
-power's money to each state. Two scenarios with the same codes and the same seed therefore
-share their random numbers (common random numbers for paired comparisons).
+file; :func:`by_channel` reorders them): channel 0 shocks each state's utility of each power,
+channel 1 the delivery of each power's money to each state. Two scenarios with the same
+codes and the same seed therefore share their random numbers (common random numbers for
+paired comparisons).
 """
 
 from __future__ import annotations
@@ -42,20 +43,87 @@ def canonical_positions(codes: Sequence[str]) -> np.ndarray:
     return pos
 
 
-def to_scenario_order(z: np.ndarray, power_pos: np.ndarray, state_pos: np.ndarray) -> np.ndarray:
-    """Reindex ``(..., power, channel, state)`` noise from sorted-code to scenario order."""
-    identity = np.array_equal(power_pos, np.arange(len(power_pos))) and np.array_equal(
-        state_pos, np.arange(len(state_pos))
-    )
-    if identity:
-        return z
+def by_channel(
+    z: np.ndarray, power_pos: np.ndarray, state_pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split draws ``(..., power, channel, state)`` in sorted-code layout into the utility and
+    delivery channels, each ``(..., state, power)`` in scenario order.
+
+    With leading axes the results are laid out leading-axes-fastest in memory (see
+    :func:`sim.kernel.initial_state`), which is what the ensemble engine computes on.
+    """
     P, C, S = z.shape[-3:]
-    flat = (
-        power_pos[:, None, None] * C * S
-        + np.arange(C)[None, :, None] * S
-        + state_pos[None, None, :]
-    ).ravel()
-    return np.take(z.reshape(*z.shape[:-3], P * C * S), flat, axis=-1).reshape(z.shape)
+    lead = z.shape[:-3]
+    # a view when z is laid out leading-axes-fastest, as draw_block makes it
+    rows = np.moveaxis(z, (-3, -2, -1), (0, 1, 2)).reshape(P * C * S, *lead)
+    cell = power_pos[None, :] * C * S + state_pos[:, None]  # (state, power)
+    out = []
+    for ch in (UTILITY, DELIVERY):
+        picked = np.take(rows, (cell + ch * S).ravel(), axis=0).reshape(S, P, *lead)
+        out.append(np.moveaxis(picked, (0, 1), (-2, -1)))
+    return out[0], out[1]
+
+
+# Constants of numpy's SeedSequence (O'Neill's seed_seq hash) and of PCG64's LCG multiplier.
+_M32 = 0xFFFFFFFF
+_M128 = (1 << 128) - 1
+_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
+_MIX_L, _MIX_R, _XSHIFT = 0xCA01F9DD, 0x4973F715, 16
+_POOL = 4
+_GROUP = 64  # replicates drawn before each transpose (a 256 KB block for the flagship)
+_PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
+
+
+def _hashmix(value: np.ndarray, const: int) -> tuple[np.ndarray, int]:
+    value = value ^ np.uint32(const)
+    const = (const * _MULT_A) & _M32
+    value = value * np.uint32(const)
+    return value ^ (value >> np.uint32(_XSHIFT)), const
+
+
+def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    r = x * np.uint32(_MIX_L) - y * np.uint32(_MIX_R)
+    return r ^ (r >> np.uint32(_XSHIFT))
+
+
+def pcg64_states(seed: int, replicates: np.ndarray, purpose: int = NOISE) -> list[int]:
+    """PCG64 ``(state, inc)`` of ``noise_stream``-style generators for many replicates at once.
+
+    Equal, replicate by replicate, to the state of
+    ``PCG64(SeedSequence(seed, spawn_key=(k, purpose)))``: the seed's part of the hash pool
+    is shared by every replicate, so only the spawn key's words are hashed, vectorised over
+    replicates, which costs a fraction of building each ``SeedSequence``. Replicate indices
+    must be below 2**32 (one word each). Returns a flat list ``[state0, inc0, state1, ...]``.
+    """
+    reps = np.asarray(replicates, dtype=np.uint64)
+    if reps.size and int(reps.max()) > _M32:
+        raise ValueError("replicate index above 2**32 - 1")
+    base = np.random.SeedSequence(seed)
+    words = max(1, (int(base.entropy).bit_length() + 31) // 32)  # the seed's 32-bit words
+    const = _INIT_A
+    for _ in range(_POOL + _POOL * (_POOL - 1) + _POOL * max(0, words - _POOL)):
+        const = (const * _MULT_A) & _M32
+    n = reps.size
+    pool = [np.full(n, w, dtype=np.uint32) for w in base.pool.tolist()]
+    for word in (reps.astype(np.uint32), np.full(n, purpose, dtype=np.uint32)):
+        for i in range(_POOL):
+            hashed, const = _hashmix(word, const)
+            pool[i] = _mix(pool[i], hashed)
+    const = _INIT_B
+    out = []
+    for i in range(2 * _POOL):
+        value = pool[i % _POOL] ^ np.uint32(const)
+        const = (const * _MULT_B) & _M32
+        value = value * np.uint32(const)
+        out.append(value ^ (value >> np.uint32(_XSHIFT)))
+    w64 = [out[2 * j].astype(np.uint64) | (out[2 * j + 1].astype(np.uint64) << np.uint64(32))
+           for j in range(4)]
+    flat: list[int] = []
+    for s_hi, s_lo, i_hi, i_lo in zip(*(w.tolist() for w in w64), strict=True):
+        inc = ((((i_hi << 64) | i_lo) << 1) | 1) & _M128
+        state = (((inc + ((s_hi << 64) | s_lo)) & _M128) * _PCG_MULT + inc) & _M128
+        flat += (state, inc)
+    return flat
 
 
 def draw_block(
@@ -64,9 +132,28 @@ def draw_block(
     """Standard normals for many replicates at once, in sorted-code layout.
 
     Returns ``(len(replicates), rounds, n_powers, NOISE_CHANNELS, n_states)``, equal replicate
-    by replicate to ``rounds`` successive round draws of :func:`noise_stream`.
+    by replicate to ``rounds`` successive round draws of :func:`noise_stream`, laid out
+    replicate-fastest in memory (what the engine computes on). One generator is reused: each
+    replicate's stream state is set in place (:func:`pcg64_states`) rather than built from a
+    new ``SeedSequence``; replicates are drawn in small groups and transposed while in cache.
     """
-    out = np.empty((len(replicates), rounds, n_powers, NOISE_CHANNELS, n_states))
-    for i, rep in enumerate(replicates.tolist()):
-        noise_stream(seed, rep).standard_normal(out=out[i])
-    return out
+    n = len(replicates)
+    per = rounds * n_powers * NOISE_CHANNELS * n_states
+    cols = np.empty((per, n))
+    group = np.empty((min(n, _GROUP), per))
+    bits = np.random.PCG64()
+    gen = np.random.Generator(bits)
+    states = pcg64_states(seed, replicates)
+    for lo in range(0, n, _GROUP):
+        m = min(_GROUP, n - lo)
+        for j in range(m):
+            i = 2 * (lo + j)
+            bits.state = {
+                "bit_generator": "PCG64",
+                "state": {"state": states[i], "inc": states[i + 1]},
+                "has_uint32": 0,
+                "uinteger": 0,
+            }
+            gen.standard_normal(out=group[j])
+        cols[:, lo : lo + m] = group[:m].T
+    return np.moveaxis(cols.reshape(rounds, n_powers, NOISE_CHANNELS, n_states, n), -1, 0)

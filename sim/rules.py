@@ -19,7 +19,7 @@ def row_sum(x: np.ndarray) -> np.ndarray:
     """Sum over the last axis, keeping it (columns added left to right)."""
     if x.shape[-1] > UNROLL or x.shape[-1] == 0:
         return x.sum(axis=-1, keepdims=True)
-    total = x[..., 0].copy()
+    total = np.copy(x[..., 0])  # keeps the memory order of x (see sim.engine)
     for j in range(1, x.shape[-1]):
         total += x[..., j]
     return total[..., None]
@@ -29,7 +29,7 @@ def row_max(x: np.ndarray) -> np.ndarray:
     """Maximum over the last axis, keeping it."""
     if x.shape[-1] > UNROLL:
         return x.max(axis=-1, keepdims=True)
-    top = x[..., 0].copy()
+    top = np.copy(x[..., 0])
     for j in range(1, x.shape[-1]):
         np.maximum(top, x[..., j], out=top)
     return top[..., None]
@@ -202,7 +202,13 @@ def peer_shift(a: np.ndarray, log_anchor: np.ndarray, peers: np.ndarray) -> np.n
     """Peers' pull ``sum_r W[s, r] (log a[r, p] - log anchor[r, p])``: ``(..., state, power)``.
     """
     moved = np.log(np.maximum(a, TINY)) - log_anchor
-    return peers @ moved
+    if peers.shape[0] > UNROLL:
+        return peers @ moved
+    # added peer by peer: keeps the memory order of ``a`` (see sim.engine), same sum everywhere
+    total = peers[:, 0, None] * moved[..., 0:1, :]
+    for r in range(1, peers.shape[1]):
+        total += peers[:, r, None] * moved[..., r : r + 1, :]
+    return total
 
 
 def target_alignment(
