@@ -29,11 +29,12 @@ SetOpt = Annotated[
 
 @contextlib.contextmanager
 def _interruptible() -> Iterator[None]:
-    """Ctrl-C: say that nothing half-written was kept, exit 130 (no traceback)."""
+    """Ctrl-C: one line on what was kept (the interruption's own message), exit 130."""
     try:
         yield
-    except KeyboardInterrupt:
-        typer.echo("interrupted: the results folder was not created; nothing half-written was kept",
+    except KeyboardInterrupt as err:
+        typer.echo(str(err) if str(err) else
+                   "interrupted: the results folder was not created; nothing half-written was kept",
                    err=True)
         raise typer.Exit(130) from None
 
@@ -49,7 +50,7 @@ def _progress(total: int, label: str):  # type: ignore[no-untyped-def]
 
 @app.command()
 def run(
-    scenario: ScenarioArg,
+    scenario: Annotated[Optional[Path], typer.Argument(help="Scenario YAML file (none with --resume).", show_default=False)] = None,  # noqa: UP045
     replicates: Annotated[Optional[int], typer.Option(help="Replicates (default: the scenario's).")] = None,  # noqa: UP045
     seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).")] = None,  # noqa: UP045
     rounds: Annotated[Optional[int], typer.Option(help="Rounds (default: the scenario's calendar).")] = None,  # noqa: UP045
@@ -57,26 +58,48 @@ def run(
     out: Annotated[Path, typer.Option(help="Folder under which results/<scenario>/<run-id>/ is made.")] = Path("results"),
     engine: Annotated[str, typer.Option(help="ensemble (vectorised) or mesa (agent by agent).")] = "ensemble",
     trajectories: Annotated[Optional[bool], typer.Option("--trajectories/--summary-only", help="Keep every replicate's path (default: yes up to 20,000 replicates).", show_default=False)] = None,  # noqa: UP045
+    resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted run kept in this folder (results/<scenario>/.partial-<run-id>), with its own settings.", show_default=False)] = None,  # noqa: UP045
 ) -> None:
-    """Simulate a scenario and write data, summary tables and plots to a new results folder."""
+    """Simulate a scenario and write data, summary tables and plots to a new results folder.
+
+    Ctrl-C keeps the finished replicates; --resume finishes the run without redoing them.
+    """
     from sim.scenario import load
 
     if engine not in ("ensemble", "mesa"):
         raise SimError(f"--engine: expected 'ensemble' or 'mesa', found {engine!r}")
-    sc = load(scenario, set_ or [])  # validate before the heavy imports
-    total = replicates if replicates is not None else sc.replicates
+    if resume is not None:
+        given = [name for name, v in (("SCENARIO", scenario), ("--replicates", replicates),
+                                      ("--seed", seed), ("--rounds", rounds), ("--set", set_),
+                                      ("--trajectories/--summary-only", trajectories))
+                 if v]
+        if engine != "ensemble":
+            given.append("--engine")
+        if given:
+            raise SimError(f"--resume: the run's settings are saved with it; expected no "
+                           f"{', '.join(given)}")
+        from sim.checkpoint import read_spec, saved_replicates
+
+        spec = read_spec(resume)
+        total, saved = int(spec["replicates"]), saved_replicates(resume, spec)
+        typer.echo(f"resuming {spec['scenario']}: {saved:,} of {total:,} replicates saved", err=True)
+    elif scenario is None:
+        raise SimError("give a scenario file, or --resume FOLDER")
+    else:
+        sc = load(scenario, set_ or [])  # validate before the heavy imports
+        total = replicates if replicates is not None else sc.replicates
+        if total >= 1:
+            typer.echo(f"running {sc.name}: {total} replicates", err=True)
 
     from sim.results import format_final
     from sim.run import run_scenario
 
-    if total >= 1:
-        typer.echo(f"running {sc.name}: {total} replicates", err=True)
     bar, task = _progress(total, "replicates")
     with _interruptible(), bar:
         outcome = run_scenario(
             scenario, replicates=replicates, seed=seed, rounds=rounds, sets=set_ or [], out=out,
             engine_name=engine,  # type: ignore[arg-type]
-            trajectories=trajectories, progress=lambda k: bar.advance(task, k),
+            trajectories=trajectories, progress=lambda k: bar.advance(task, k), resume=resume,
         )
     typer.echo(format_final(outcome.final))
     typer.echo(f"results: {outcome.folder}  ({outcome.seconds:.2f} s)")

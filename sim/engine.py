@@ -185,6 +185,28 @@ class StreamingSummary:
         self.h_region.add(region)
         self.h_hedging.add(hedging)
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything accumulated so far, as arrays to save (see :meth:`restore`)."""
+        return {
+            "n": np.array(self.n),
+            **{f"sum_{k}": v for k, v in self.sums.items()},
+            "sum_region": self.region_sum,
+            "sum_hedging": self.hedging_sum,
+            "h_align": self.h_align.counts,
+            "h_region": self.h_region.counts,
+            "h_hedging": self.h_hedging.counts,
+        }
+
+    def restore(self, saved: dict[str, np.ndarray]) -> None:
+        """Continue from a saved :meth:`state`: later chunks add up to the same bits."""
+        self.n = int(saved["n"])
+        self.sums = {k: np.array(saved[f"sum_{k}"]) for k in self.sums}
+        self.region_sum = np.array(saved["sum_region"])
+        self.hedging_sum = np.array(saved["sum_hedging"])
+        self.h_align.counts = np.array(saved["h_align"])
+        self.h_region.counts = np.array(saved["h_region"])
+        self.h_hedging.counts = np.array(saved["h_hedging"])
+
     def result(self) -> Summary:
         n = max(self.n, 1)
         return Summary(

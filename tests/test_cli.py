@@ -168,8 +168,8 @@ def test_validate_and_facts(tmp_path: Path):
     )
 
 
-def test_ctrl_c_leaves_no_results_folder(tmp_path: Path):
-    """SIGINT mid-run: exit 130, one line saying nothing was kept, nothing under --out."""
+def test_ctrl_c_keeps_finished_replicates_and_resume_finishes_the_run(tmp_path: Path):
+    """SIGINT mid-run: exit 130, one line saying what was kept; --resume gives the same files."""
     import signal
     import subprocess
     import sys
@@ -177,30 +177,42 @@ def test_ctrl_c_leaves_no_results_folder(tmp_path: Path):
 
     from .conftest import FLAGSHIP, ROOT
 
+    args = ["run", str(FLAGSHIP), "--replicates", "100000", "--summary-only"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(FLAGSHIP),
-            "--replicates",
-            "400000",
-            "--summary-only",
-            "--out",
-            str(tmp_path),
-        ],
+        [sys.executable, "-m", "sim", *args, "--out", str(tmp_path / "a")],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert proc.stderr is not None
-    assert proc.stderr.readline().startswith("running tokyo_initiative")  # past start-up
-    time.sleep(0.5)  # into the simulation; 400,000 replicates take far longer
+    assert proc.stderr.readline().startswith("running tokyo_initiative")
+    runs = tmp_path / "a" / "tokyo_initiative"
+    deadline = time.monotonic() + 60
+    while not runs.is_dir() and time.monotonic() < deadline:  # the run has begun simulating
+        time.sleep(0.05)
+    time.sleep(0.5)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
-    assert "nothing half-written was kept" in err and "Traceback" not in err
-    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "replicates are saved in" in err and "sim run --resume" in err
+    (partial,) = runs.iterdir()
+    assert partial.name.startswith(".partial-")  # nothing that looks like a finished run
+
+    resumed = run_cli("run", "--resume", str(partial))
+    assert resumed.returncode == 0, resumed.stderr
+    saved = int(resumed.stderr.split(": ")[1].split(" of ")[0].replace(",", ""))
+    assert 0 < saved < 100000
+    (done,) = runs.iterdir()
+    assert not done.name.startswith(".")
+    whole = run_cli(*args, "--out", str(tmp_path / "b"))
+    assert whole.returncode == 0
+    (ref,) = (tmp_path / "b" / "tokyo_initiative").iterdir()
+    for name in ("summary.csv", "region.csv", "hedging.csv"):
+        assert (done / name).read_bytes() == (ref / name).read_bytes()
+    name = "summary_by_round.parquet"
+    assert pq.read_table(done / name).equals(pq.read_table(ref / name))
+    manifest = json.loads((done / "manifest.json").read_text())
+    assert manifest["resumed"] and "--summary-only" in manifest["command"]
