@@ -1,6 +1,6 @@
 """Write docs/scenarios.md and docs/img/*.png from the shipped scenarios.
 
-    .venv/bin/python docs/make_scenarios.py            (about a minute on one core)
+    .venv/bin/python docs/make_scenarios.py            (about 15 s on one core)
 
 Every number in docs/scenarios.md comes from this script, so the document matches the code:
 the starting alignment and what it is made of, each scenario's question and its differences

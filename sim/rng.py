@@ -16,6 +16,7 @@ paired comparisons).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -126,6 +127,22 @@ def pcg64_states(seed: int, replicates: np.ndarray, purpose: int = NOISE) -> lis
     return flat
 
 
+@functools.cache
+def fast_seeding_agrees() -> bool:
+    """Whether :func:`pcg64_states` matches this numpy's own seeding (checked once a process).
+
+    The hash is numpy's documented ``SeedSequence`` algorithm; should a numpy release change
+    it, :func:`draw_block` falls back to building each replicate's ``SeedSequence``.
+    """
+    reps = np.array([0, 1, 4097])
+    fast = pcg64_states(20251220, reps)
+    for i, k in enumerate(reps.tolist()):
+        own = np.random.PCG64(replicate_sequence(20251220, k, NOISE)).state["state"]
+        if (own["state"], own["inc"]) != (fast[2 * i], fast[2 * i + 1]):
+            return False
+    return True
+
+
 def draw_block(
     seed: int, replicates: np.ndarray, rounds: int, n_powers: int, n_states: int
 ) -> np.ndarray:
@@ -143,17 +160,22 @@ def draw_block(
     group = np.empty((min(n, _GROUP), per))
     bits = np.random.PCG64()
     gen = np.random.Generator(bits)
-    states = pcg64_states(seed, replicates)
+    reps = np.asarray(replicates)
+    fast = fast_seeding_agrees() and (reps.size == 0 or int(reps.max()) <= _M32)
+    states = pcg64_states(seed, reps) if fast else []
     for lo in range(0, n, _GROUP):
         m = min(_GROUP, n - lo)
         for j in range(m):
-            i = 2 * (lo + j)
-            bits.state = {
-                "bit_generator": "PCG64",
-                "state": {"state": states[i], "inc": states[i + 1]},
-                "has_uint32": 0,
-                "uinteger": 0,
-            }
-            gen.standard_normal(out=group[j])
+            if fast:
+                i = 2 * (lo + j)
+                bits.state = {
+                    "bit_generator": "PCG64",
+                    "state": {"state": states[i], "inc": states[i + 1]},
+                    "has_uint32": 0,
+                    "uinteger": 0,
+                }
+                gen.standard_normal(out=group[j])
+            else:
+                noise_stream(seed, int(reps[lo + j])).standard_normal(out=group[j])
         cols[:, lo : lo + m] = group[:m].T
     return np.moveaxis(cols.reshape(rounds, n_powers, NOISE_CHANNELS, n_states, n), -1, 0)

@@ -126,6 +126,19 @@ def test_block_draws_equal_each_replicates_own_stream(seed):
         np.testing.assert_array_equal(block[i], rows)
 
 
+def test_block_draws_fall_back_to_numpys_own_seeding(monkeypatch):
+    """If numpy's seeding ever differs from the fast hash, blocks still equal the streams."""
+    from sim import rng
+
+    assert rng.fast_seeding_agrees()
+    monkeypatch.setattr(rng, "fast_seeding_agrees", lambda: False)
+    monkeypatch.setattr(rng, "pcg64_states", lambda *a: pytest.fail("fast path used"))
+    block = rng.draw_block(5, np.array([3, 2**33]), 2, 2, 3)
+    for i, k in enumerate([3, 2**33]):
+        rows = noise_stream(5, k).standard_normal((2, 2, NOISE_CHANNELS, 3))
+        np.testing.assert_array_equal(block[i], rows)
+
+
 def test_round_gives_the_same_numbers_in_any_memory_layout():
     """The engine computes on replicate-fastest arrays; C-ordered copies give the same bits."""
     p = build(load(FLAGSHIP))
