@@ -15,86 +15,17 @@ on what else runs on it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from sim.sweep.cluster import loopback_cluster
+
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP_FILE = ROOT / "scenarios" / "sweeps" / "tokyo_drivers.yaml"
-
-
-@contextlib.contextmanager
-def dask_cluster(folder: Path, workers: int) -> Iterator[str]:
-    """A scheduler and ``workers`` single-threaded workers on 127.0.0.1, torn down on exit."""
-    from distributed import Client
-
-    dask = Path(sys.executable).parent / "dask"
-    sched_file = folder / "scheduler.json"
-    opts = dict(
-        cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    procs = [
-        subprocess.Popen(
-            [
-                str(dask),
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--no-dashboard",
-                "--scheduler-file",
-                str(sched_file),
-            ],
-            **opts,
-        )
-    ]
-    try:
-        end = time.monotonic() + 60
-        while not (sched_file.is_file() and sched_file.stat().st_size):
-            if time.monotonic() > end or procs[0].poll() is not None:
-                raise RuntimeError("the Dask scheduler did not start")
-            time.sleep(0.05)
-        address = json.loads(sched_file.read_text())["address"]
-        procs.append(
-            subprocess.Popen(
-                [
-                    str(dask),
-                    "worker",
-                    address,
-                    "--nworkers",
-                    str(workers),
-                    "--nthreads",
-                    "1",
-                    "--host",
-                    "127.0.0.1",
-                    "--no-dashboard",
-                    "--memory-limit",
-                    "0",
-                ],
-                **opts,
-            )
-        )
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(workers, timeout=60)
-        yield address
-    finally:
-        for proc in reversed(procs):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def work_per_point(points: int, replicates: int) -> float:
@@ -161,7 +92,7 @@ def main() -> None:
         out = Path(tmp)
         rows.append(best(out / "w1", workers=1))
         rows.append(best(out / "w2", workers=2))
-        with dask_cluster(out, 2) as address:
+        with loopback_cluster(out, 2) as address:
             rows.append(best(out / "dask", scheduler=address))
     for r in rows:
         per_point = float(r["seconds"]) / args.points * int(r["slots"])  # type: ignore[arg-type]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sim.sweep import SweepRequest, run_sweep
+from sim.sweep.cluster import loopback_cluster
 from sim.sweep.store import SweepStore
 
 from .conftest import ROOT, TINY, run_cli
@@ -223,76 +222,9 @@ def test_a_second_process_cannot_run_the_same_sweep(tmp_path: Path):
 # --------------------------------------------------------------------------- Dask
 
 
-@contextlib.contextmanager
-def dask_cluster(folder: Path) -> Iterator[str]:
-    """A Dask scheduler and two single-threaded workers on loopback, as separate processes."""
-    from distributed import Client
-
-    dask = Path(sys.executable).parent / "dask"
-    sched_file = folder / "scheduler.json"
-    procs: list[subprocess.Popen] = []
-    common = dict(
-        cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        procs.append(
-            subprocess.Popen(
-                [
-                    str(dask),
-                    "scheduler",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    "0",
-                    "--no-dashboard",
-                    "--scheduler-file",
-                    str(sched_file),
-                ],
-                **common,
-            )
-        )
-        wait_for(
-            lambda: sched_file.is_file() and sched_file.stat().st_size > 0,
-            procs[0],
-            "the scheduler started",
-        )
-        address = json.loads(sched_file.read_text())["address"]
-        assert address.startswith("tcp://127.0.0.1:")
-        procs.append(
-            subprocess.Popen(
-                [
-                    str(dask),
-                    "worker",
-                    address,
-                    "--nworkers",
-                    "2",
-                    "--nthreads",
-                    "1",
-                    "--host",
-                    "127.0.0.1",
-                    "--no-dashboard",
-                    "--memory-limit",
-                    "0",
-                ],
-                **common,
-            )
-        )
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=DEADLINE)
-        yield address
-    finally:
-        for proc in reversed(procs):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
-
-
 def test_dask_cluster_gives_the_same_numbers(reference: pd.DataFrame, tmp_path: Path):
-    with dask_cluster(tmp_path) as address:
+    with loopback_cluster(tmp_path, workers=2, timeout=DEADLINE) as address:
+        assert address.startswith("tcp://127.0.0.1:")
         table, folder = sweep(tmp_path / "dask", scheduler=address)
         # the command line reaches the cluster too
         proc = run_cli(
