@@ -4,7 +4,8 @@ A run keeps its work in a hidden folder beside its destination,
 ``<out>/<scenario>/.partial-<run-id>/``: ``run.json`` (what was asked), then either
 ``part-<first>-<end>.npz`` files (the trajectories of chunks ``first .. end - 1``) or
 ``state.npz`` (the streaming summaries after the first ``chunks_done`` chunks). Work is saved
-between chunks: every :data:`SAVE_EVERY` seconds, when the simulation ends, and at once when
+between chunks: every :data:`SAVE_EVERY` seconds, when the simulation ends (if the unsaved
+part took :data:`SAVE_AT_END` seconds or more: short runs are not worth it), and at once when
 Ctrl-C comes (the signal waits for the chunk in hand; a second Ctrl-C stops at once, keeping
 what was saved before). Resuming loads the saved work and simulates only the chunks after it,
 in the same order and with the same chunk size, so the result equals an uninterrupted run's
@@ -35,6 +36,8 @@ from sim.params import Params
 CHUNK = {"ensemble": 2048, "mesa": 100}
 #: Seconds of simulation between saves (besides the saves at the end and on Ctrl-C).
 SAVE_EVERY = 20.0
+#: Unsaved simulation (seconds) worth saving when the simulation ends, before the writing.
+SAVE_AT_END = 1.0
 SPEC = "run.json"
 STATE = "state.npz"
 PREFIX = ".partial-"
@@ -208,13 +211,15 @@ def simulate(
                 stream.add(traj)
             if progress is not None:
                 progress(len(reps))
-            if stop_asked() or time.monotonic() - last >= SAVE_EVERY or ci + 1 == len(todo):
+            since = time.monotonic() - last
+            end = ci + 1 == len(todo)
+            if stop_asked() or since >= SAVE_EVERY or (end and since >= SAVE_AT_END):
                 save(ci + 1)
                 last = time.monotonic()
                 if stop_asked():
                     raise Interrupted(ci + 1, len(todo))
     if keep:
-        full = _join(kept)
+        full = _join(kept + unsaved)
         return full, engine.exact_summary(full, p)
     assert stream is not None
     return None, stream.result()

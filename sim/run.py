@@ -136,16 +136,23 @@ def run_scenario(
         raise KeyboardInterrupt(
             f"interrupted: {saved:,} of {n:,} replicates are saved in {partial}; {finish}"
         ) from None
+    final = results.final_table(summary, p)
     try:
-        folder = _write(partial.parent / spec["run_id"], sc, p, spec, traj, summary,
+        folder = _write(partial.parent / spec["run_id"], sc, p, spec, traj, summary, final,
                         t0=t0, write_report=write_report)
     except KeyboardInterrupt:
+        if checkpoint.saved_replicates(partial, spec) < n:  # a short run: nothing worth keeping
+            if resume is None:
+                shutil.rmtree(partial, ignore_errors=True)
+            raise KeyboardInterrupt(
+                "interrupted: the results folder was not created; nothing half-written was kept"
+            ) from None
         raise KeyboardInterrupt(
             f"interrupted while writing the results: every replicate is saved in {partial}; "
             f"{finish}"
         ) from None
     shutil.rmtree(partial, ignore_errors=True)
-    return RunOutcome(folder, results.final_table(summary, p), time.perf_counter() - t0)
+    return RunOutcome(folder, final, time.perf_counter() - t0)
 
 
 def _write(
@@ -155,13 +162,13 @@ def _write(
     spec: dict[str, object],
     traj: engine.Trajectories | None,
     summary: engine.Summary,
+    final: pd.DataFrame,
     *,
     t0: float,
     write_report: bool,
 ) -> Path:
     """Write the results folder atomically; returns it."""
     path, sets = Path(str(spec["scenario_file"])), list(spec["overrides"])  # type: ignore[call-overload]
-    final = results.final_table(summary, p)
     with results.atomic_folder(folder) as tmp:
         files: dict[str, int] = {}
         if traj is not None:

@@ -128,3 +128,28 @@ def test_bad_resume_gets_one_line_and_exit_2(args, expected):
     assert proc.returncode == 2
     assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("worth_saving", [True, False])
+def test_interrupt_while_writing(tmp_path, monkeypatch, worth_saving):
+    """Ctrl-C while writing: a simulation worth saving is kept for --resume, a short one is not."""
+    import sim.run
+
+    monkeypatch.setattr(checkpoint, "SAVE_AT_END", 0.0 if worth_saving else float("inf"))
+    real_write = sim.run._write
+
+    def interrupted(*args: object, **kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.run, "_write", interrupted)
+    expected = "every replicate is saved" if worth_saving else "nothing half-written was kept"
+    with pytest.raises(KeyboardInterrupt, match=expected):
+        run_scenario(TINY, replicates=REPLICATES, out=tmp_path, write_report=False)
+    left = list((tmp_path / "tiny").iterdir())
+    if not worth_saving:
+        assert left == []
+        return
+    (partial,) = left
+    monkeypatch.setattr(sim.run, "_write", real_write)
+    monkeypatch.setattr(engine, "simulate", lambda *a: pytest.fail("simulated again"))
+    assert run_scenario(resume=partial, write_report=False).folder.is_dir()
