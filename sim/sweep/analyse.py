@@ -39,6 +39,28 @@ def _constant(y: np.ndarray) -> bool:
     return bool(np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())))
 
 
+def _indices(
+    names: list[str],
+    outputs: dict[str, np.ndarray],
+    keys: tuple[str, ...],
+    analyse: Any,
+    constant_value: float,
+) -> pd.DataFrame:
+    """One row per outcome and parameter with ``keys`` from ``analyse(y)`` (a SALib result);
+    an outcome constant over the design gets ``constant_value`` instead."""
+    rows = []
+    for outcome, y in outputs.items():
+        if _constant(y):
+            res: dict[str, Any] = {k: np.full(len(names), constant_value) for k in keys}
+        else:
+            res = analyse(np.asarray(y, dtype=float))
+        for j, name in enumerate(names):
+            rows.append(
+                {"outcome": outcome, "parameter": name, **{k: float(res[k][j]) for k in keys}}
+            )
+    return pd.DataFrame(rows)
+
+
 def sobol(problem: dict[str, Any], outputs: dict[str, np.ndarray], seed: int) -> pd.DataFrame:
     """Sobol' indices of each outcome: one row per outcome and parameter.
 
@@ -46,31 +68,20 @@ def sobol(problem: dict[str, Any], outputs: dict[str, np.ndarray], seed: int) ->
     ``outcome, parameter, S1, S1_conf, ST, ST_conf`` (``*_conf``: half-width of the
     ``CONF_LEVEL`` interval). An outcome constant over the design has no indices (NaN).
     """
-    rows = []
-    names = problem["names"]
-    for outcome, y in outputs.items():
-        if _constant(y):
-            res: dict[str, Any] = {
-                k: np.full(len(names), np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")
-            }
-        else:
-            res = sobol_analyze.analyze(
-                problem,
-                np.asarray(y, dtype=float),
-                calc_second_order=False,
-                num_resamples=SOBOL_RESAMPLES,
-                conf_level=CONF_LEVEL,
-                seed=seed,
-            )
-        for j, name in enumerate(names):
-            rows.append(
-                {
-                    "outcome": outcome,
-                    "parameter": name,
-                    **{k: float(res[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")},
-                }
-            )
-    return pd.DataFrame(rows)
+    return _indices(
+        problem["names"],
+        outputs,
+        ("S1", "S1_conf", "ST", "ST_conf"),
+        lambda y: sobol_analyze.analyze(
+            problem,
+            y,
+            calc_second_order=False,
+            num_resamples=SOBOL_RESAMPLES,
+            conf_level=CONF_LEVEL,
+            seed=seed,
+        ),
+        np.nan,
+    )
 
 
 def morris(
@@ -82,34 +93,24 @@ def morris(
 ) -> pd.DataFrame:
     """Morris screening of each outcome.
 
-    Columns: ``outcome, parameter, mu, mu_star, mu_star_conf, sigma``.
+    Columns: ``outcome, parameter, mu, mu_star, mu_star_conf, sigma``. An outcome constant
+    over the design has zero effects.
     """
-    rows = []
-    names = problem["names"]
-    for outcome, y in outputs.items():
-        if _constant(y):
-            res: dict[str, Any] = {
-                k: np.zeros(len(names)) for k in ("mu", "mu_star", "mu_star_conf", "sigma")
-            }
-        else:
-            res = morris_analyze.analyze(
-                problem,
-                x,
-                np.asarray(y, dtype=float),
-                num_resamples=MORRIS_RESAMPLES,
-                conf_level=CONF_LEVEL,
-                num_levels=num_levels,
-                seed=seed,
-            )
-        for j, name in enumerate(names):
-            rows.append(
-                {
-                    "outcome": outcome,
-                    "parameter": name,
-                    **{k: float(res[k][j]) for k in ("mu", "mu_star", "mu_star_conf", "sigma")},
-                }
-            )
-    return pd.DataFrame(rows)
+    return _indices(
+        problem["names"],
+        outputs,
+        ("mu", "mu_star", "mu_star_conf", "sigma"),
+        lambda y: morris_analyze.analyze(
+            problem,
+            x,
+            y,
+            num_resamples=MORRIS_RESAMPLES,
+            conf_level=CONF_LEVEL,
+            num_levels=num_levels,
+            seed=seed,
+        ),
+        0.0,
+    )
 
 
 # --------------------------------------------------------------------------- PRIM
