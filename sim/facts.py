@@ -166,7 +166,12 @@ def find_registry(scenario_path: Path) -> Path:
         candidate = folder / "facts"
         if candidate.is_dir():
             return candidate
-    raise ScenarioError(scenario_path, "", "no facts/ folder found beside or above the scenario")
+    raise ScenarioError(
+        scenario_path,
+        "",
+        "expected a facts/ folder (the registry) beside or above the scenario, found none; "
+        "keep scenario files under a folder that has one, such as scenarios/",
+    )
 
 
 def describe(entry: Entry) -> str:
