@@ -42,12 +42,14 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 def logit(p: np.ndarray) -> np.ndarray:
     """``log(p / (1 - p))``, with p kept inside (1e-12, 1 - 1e-12)."""
     q = np.clip(p, 1e-12, 1.0 - 1e-12)
-    return np.log(q) - np.log1p(-q)
+    out: np.ndarray = np.log(q) - np.log1p(-q)
+    return out
 
 
 def expit(x: np.ndarray) -> np.ndarray:
     """The inverse of :func:`logit`."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    out: np.ndarray = 0.5 * (1.0 + np.tanh(0.5 * x))
+    return out
 
 
 @dataclass(frozen=True)
@@ -80,19 +82,22 @@ class Observed:
         """Empirical logits ``(Y, S, P)`` (NaN where there is no observation)."""
         k = np.round(self.agree * self.n)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.log((k + 0.5) / (self.n - k + 0.5))
+            out: np.ndarray = np.log((k + 0.5) / (self.n - k + 0.5))
+        return out
 
     @property
     def v(self) -> np.ndarray:
         """Sampling variances of the empirical logits ``(Y, S, P)`` (NaN where none)."""
         k = np.round(self.agree * self.n)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return 1.0 / (k + 0.5) + 1.0 / (self.n - k + 0.5)
+            out: np.ndarray = 1.0 / (k + 0.5) + 1.0 / (self.n - k + 0.5)
+        return out
 
     @property
     def fit_mask(self) -> np.ndarray:
         """``(Y, S, P)``: observed cells of the training years."""
-        return ~np.isnan(self.agree) & self.training[:, None, None]
+        out: np.ndarray = ~np.isnan(self.agree) & self.training[:, None, None]
+        return out
 
 
 def observed(
@@ -126,29 +131,43 @@ def observed(
             )
     Y, S, P = len(years), len(st), len(pw)
     yi = {int(y): i for i, y in enumerate(years)}
-    have = {(int(r.year), r.power) for r in world.itertuples()}
+    w_year = [int(v) for v in world["year"].to_numpy()]
+    w_power = [str(v) for v in world["power"].to_numpy()]
+    have = set(zip(w_year, w_power, strict=True))
     for y in years:
         for p in pw:
             if (int(y), p) not in have:
                 raise SimError(
                     f"{world_source}: year: no world agreement with {p} in {y}; the table "
-                    f"covers {int(world.year.min())}-{int(world.year.max())}"
+                    f"covers {min(w_year)}-{max(w_year)}"
                 )
     agree = np.full((Y, S, P), np.nan)
     n = np.zeros((Y, S, P))
-    for r in agreement.itertuples():
-        t = yi.get(int(r.year))
-        if t is None:
-            continue
-        agree[t, st.index(r.state), pw.index(r.power)] = r.agree
-        n[t, st.index(r.state), pw.index(r.power)] = r.n_votes
+    for year, state, power, votes, share in zip(
+        agreement["year"].to_numpy(),
+        agreement["state"].to_numpy(),
+        agreement["power"].to_numpy(),
+        agreement["n_votes"].to_numpy(dtype=float),
+        agreement["agree"].to_numpy(dtype=float),
+        strict=True,
+    ):
+        t = yi.get(int(year))
+        if t is not None:
+            agree[t, st.index(str(state)), pw.index(str(power))] = share
+            n[t, st.index(str(state)), pw.index(str(power))] = votes
     alpha = np.empty((Y, P))
     rollcalls = np.empty((Y, P))
-    for r in world.itertuples():
-        t = yi.get(int(r.year))
+    for year, power, calls, median in zip(
+        w_year,
+        w_power,
+        world["n_rollcalls"].to_numpy(dtype=float),
+        world["median_agree"].to_numpy(dtype=float),
+        strict=True,
+    ):
+        t = yi.get(year)
         if t is not None:
-            alpha[t, pw.index(r.power)] = logit(np.array(r.median_agree))
-            rollcalls[t, pw.index(r.power)] = r.n_rollcalls
+            alpha[t, pw.index(power)] = logit(np.array(median))
+            rollcalls[t, pw.index(power)] = calls
     training = np.array([int(y) <= until for y in years])
     seen = ~np.isnan(agree)
     if not (seen & training[:, None, None]).any():
@@ -258,13 +277,14 @@ def _cells(obs: Observed) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 
 def _wls(
-    x: np.ndarray, p: np.ndarray, y: np.ndarray, v: np.ndarray, sigma: np.ndarray, P: int
+    x: np.ndarray, p: np.ndarray, y: np.ndarray, v: np.ndarray, sigma: np.ndarray, n_powers: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted least squares of ``y`` on power dummies and ``x`` for each leading index.
 
     ``x`` ``(..., n)``; returns coefficients ``(..., P + 1)``, the log-likelihood ``(...)`` and
     the inverse of the normal matrix ``(..., P + 1, P + 1)``.
     """
+    P = n_powers
     w = 1.0 / (sigma[..., None] ** 2 + v)  # (..., n)
     onehot = np.eye(P)[p]  # (n, P)
     lead = x.shape[:-1]
@@ -293,7 +313,7 @@ def fit(x: np.ndarray, obs: Observed, iterations: int = 60) -> Fit:
     parameter set). ``sigma`` is found by golden-section search on its logarithm (the profile
     log-likelihood is unimodal in practice), the rest in closed form at each ``sigma``.
     """
-    mask, idx, p, y, v = _cells(obs)
+    _, idx, p, y, v = _cells(obs)
     P = len(obs.powers)
     xs = x.reshape(*x.shape[:-3], -1)[..., idx]
     lead = xs.shape[:-1]
@@ -322,7 +342,7 @@ def fit(x: np.ndarray, obs: Observed, iterations: int = 60) -> Fit:
         sigma=sigma,
         loglik=loglik,
         cov=inv,
-        n_obs=int(len(idx)),
+        n_obs=len(idx),
     )
 
 
@@ -336,12 +356,18 @@ def loglik(x: np.ndarray, obs: Observed, delta: np.ndarray, gamma: np.ndarray,
     xs = x.reshape(*x.shape[:-3], -1)[..., idx]
     var = sigma[..., None] ** 2 + v
     resid = y - delta[..., p] - gamma[..., None] * xs
-    return -0.5 * (len(y) * LOG_2PI + np.log(var).sum(-1) + (resid * resid / var).sum(-1))
+    out: np.ndarray = -0.5 * (
+        len(y) * LOG_2PI + np.log(var).sum(-1) + (resid * resid / var).sum(-1)
+    )
+    return out
 
 
 def mean_logit(x: np.ndarray, obs: Observed, delta: np.ndarray, gamma: np.ndarray) -> np.ndarray:
     """``mu = alpha + delta + gamma * x``: ``(..., Y, S, P)``."""
-    return obs.alpha[:, None, :] + delta[..., None, None, :] + gamma[..., None, None, None] * x
+    out: np.ndarray = (
+        obs.alpha[:, None, :] + delta[..., None, None, :] + gamma[..., None, None, None] * x
+    )
+    return out
 
 
 def predictive(
@@ -368,7 +394,8 @@ def predictive(
 
 def quantiles(samples: np.ndarray, qs: Sequence[float] = QUANTILES) -> np.ndarray:
     """Quantiles over the first axis."""
-    return np.quantile(samples, list(qs), axis=0)
+    out: np.ndarray = np.quantile(samples, list(qs), axis=0)
+    return out
 
 
 # --------------------------------------------------------------------------- baselines

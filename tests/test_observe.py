@@ -142,7 +142,6 @@ def test_baselines():
 
 
 def test_unknown_codes_and_missing_years_are_refused():
-    obs, _ = synthetic([0.0, 0.0, 0.0], 0.5, 0.1)
     agreement = pd.DataFrame([{"year": 1990, "state": "ZZZ", "power": "EAS", "n_votes": 5,
                                "agree": 0.5}])
     world = pd.DataFrame([{"year": 1990, "power": "EAS", "n_rollcalls": 5, "countries": 5,
