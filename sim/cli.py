@@ -228,6 +228,31 @@ def sweep(
     typer.echo(f"report: {write_report(result.folder)}")
 
 
+@app.command()
+def hindcast(
+    scenario: Annotated[Optional[Path], typer.Argument(help="History scenario (default: the shipped 1992-2012 Central Asia scenario).", show_default=False)] = None,  # noqa: UP045
+    replicates: Annotated[Optional[int], typer.Option(help="Replicates (default: the scenario's).", show_default=False)] = None,  # noqa: UP045
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).", show_default=False)] = None,  # noqa: UP045
+    until: Annotated[int, typer.Option(help="Last year used for fitting the observation model; later years are predicted only.")] = 2003,
+    link: Annotated[str, typer.Option(help="Observation link: 'bloc' (agreement follows the state's alignment with the power's bloc) or 'power'.")] = "bloc",
+    agreement: Annotated[Optional[Path], typer.Option(help="Observed agreement table (default: the shipped UN votes, 1992-2003).", show_default=False)] = None,  # noqa: UP045
+    world: Annotated[Optional[Path], typer.Option(help="The world's agreement with each power (default: the shipped table).", show_default=False)] = None,  # noqa: UP045
+    set_: SetOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder under which <scenario>/hindcasts/<run-id>/ is made.")] = Path("results"),
+) -> None:
+    """Run a history scenario and score it against UN General Assembly votes (fitted up to --until)."""
+    from sim.hindcast import DEFAULT_SCENARIO, HindcastRequest, format_outcome, run_hindcast
+
+    data = {k: v for k, v in (("agreement", agreement), ("world", world)) if v is not None}
+    req = HindcastRequest(scenario=scenario or DEFAULT_SCENARIO, sets=tuple(set_ or ()),
+                          replicates=replicates, seed=seed, until=until, link=link, out=out,
+                          **data)
+    bar, task = _progress(0, "replicates")
+    with _interruptible(), bar:
+        outcome = run_hindcast(req, progress=lambda k: bar.advance(task, k))
+    typer.echo(format_outcome(outcome))
+
+
 FolderArg = Annotated[Path, typer.Argument(help="A results folder (run, comparison or sweep).",
                                            show_default=False)]
 

@@ -17,6 +17,7 @@ paired comparisons).
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -179,3 +180,19 @@ def draw_block(
                 noise_stream(seed, int(reps[lo + j])).standard_normal(out=group[j])
         cols[:, lo : lo + m] = group[:m].T
     return np.moveaxis(cols.reshape(rounds, n_powers, NOISE_CHANNELS, n_states, n), -1, 0)
+
+
+def name_key(name: str) -> int:
+    """The spawn-key word of a named purpose (crc32 of its UTF-8 name)."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def named_stream(seed: int, name: str, *index: int) -> np.random.Generator:
+    """A generator for a named purpose outside the replicates' streams (e.g. ``"observation"``).
+
+    ``SeedSequence(seed, spawn_key=(crc32(name), *index))``: disjoint from every replicate's
+    stream (whose spawn keys start with a replicate index far below a crc32 in practice, and
+    in any case with a different second word), and the same on any machine.
+    """
+    key = (name_key(name), *index)
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))

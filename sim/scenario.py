@@ -329,6 +329,16 @@ class Scenario(Frozen):
                 seen[code] = bloc
         return self
 
+    @model_validator(mode="after")
+    def _events_in_calendar(self) -> Scenario:
+        for e, ev in self.events.items():
+            if ev.date > self.time.end:
+                raise ValueError(
+                    f"events.{e}.date: {ev.date} is after the calendar's end ({self.time.end}); "
+                    "expected a date up to time.end (earlier dates apply from the first round)"
+                )
+        return self
+
     @property
     def state_codes(self) -> list[str]:
         return list(self.states)

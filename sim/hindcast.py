@@ -1,0 +1,317 @@
+"""``sim hindcast``: run a history scenario and measure it against observed UN votes.
+
+The history scenario runs as any other (the ensemble engine, one stream per replicate); its
+alignment, averaged over each year's rounds, meets the observation model (:mod:`sim.observe`):
+the link parameters are fitted on the training years only (up to ``until``), and every year of
+the scenario gets a predictive distribution of the share of identical votes, covering the
+model's noise, the link's estimation error, its year-to-year deviation and the vote count's
+sampling noise. The years after ``until`` are predicted, never fitted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import datasets, engine, observe, plots, results
+from sim.errors import SimError
+from sim.params import Params, build
+from sim.rng import named_stream
+from sim.scenario import Scenario, file_digest, load, to_yaml
+from sim.scenario import digest as scenario_digest
+
+#: The shipped history scenario.
+DEFAULT_SCENARIO = (
+    Path(__file__).resolve().parent.parent / "scenarios" / "history" / "central_asia_1992.yaml"
+)
+#: Observation-noise draws per replicate for the predictive bands.
+DRAWS = 20
+
+
+@dataclass(frozen=True)
+class HindcastRequest:
+    """What a hindcast runs: the scenario, the data and the training years."""
+
+    scenario: Path = DEFAULT_SCENARIO
+    sets: tuple[str, ...] = ()
+    replicates: int | None = None
+    seed: int | None = None
+    until: int = 2003
+    link: str = "bloc"
+    agreement: Path = datasets.AGREEMENT
+    world: Path = datasets.WORLD
+    draws: int = DRAWS
+    out: Path = Path("results")
+
+
+@dataclass(frozen=True)
+class Hindcast:
+    """A hindcast in memory.
+
+    Attributes:
+        scenario, params: the history scenario and its arrays.
+        obs: the observations on the scenario's grid of years.
+        yearly: ``(replicate, year, state, power)`` alignment averaged over each year.
+        fit: the link fitted on the training years (replicate-mean covariate).
+        predicted: one row per year, state and power: p5, p50, p95, observed, n_votes, training.
+        scores: training-years scores of the model and the two baselines.
+    """
+
+    scenario: Scenario
+    params: Params
+    obs: observe.Observed
+    yearly: np.ndarray
+    fit: observe.Fit
+    predicted: pd.DataFrame
+    scores: list[observe.Score]
+    replicates: int
+    seed: int
+    link: str
+    until: int
+    draws: int
+    data: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _check(req: HindcastRequest) -> None:
+    if req.replicates is not None and req.replicates < 1:
+        raise SimError(f"replicates: expected at least 1, found {req.replicates}")
+    if req.seed is not None and req.seed < 0:
+        raise SimError(f"seed: expected a non-negative integer, found {req.seed}")
+    if req.draws < 1:
+        raise SimError(f"draws: expected at least 1, found {req.draws}")
+    if req.link not in observe.LINKS:
+        raise SimError(f"link: expected one of {', '.join(observe.LINKS)}, found {req.link!r}")
+
+
+def simulate(
+    req: HindcastRequest, progress: Callable[[int], None] | None = None
+) -> Hindcast:
+    """Run the history scenario, fit the link on the training years, predict every year."""
+    _check(req)
+    sc = load(req.scenario, req.sets)
+    p = build(sc)
+    agreement = datasets.load_agreement(req.agreement)
+    world = datasets.load_world(req.world)
+    years = observe.calendar_years(p.dates)
+    if req.until < years[0] or req.until >= years[-1]:
+        raise SimError(
+            f"until: expected a year from {years[0]} to {years[-1] - 1} (the scenario's "
+            f"calendar), found {req.until}"
+        )
+    last_data = int(agreement["year"].max())
+    if req.until > last_data:
+        raise SimError(
+            f"until: {req.agreement} has observations up to {last_data}, found {req.until}"
+        )
+    obs = observe.observed(
+        agreement, world, years=years, states=p.states, powers=p.powers, until=req.until,
+        source=str(req.agreement), world_source=str(req.world),
+    )
+    n = sc.replicates if req.replicates is None else req.replicates
+    seed = sc.seed if req.seed is None else req.seed
+    bloc = observe.bloc_index(p.powers, sc.blocs)
+    parts = []
+    for reps in engine.chunks(n, 1024):
+        traj = engine.simulate(p, reps, seed)
+        parts.append(observe.yearly(traj.alignment, p.dates, years))
+        if progress is not None:
+            progress(len(reps))
+    yearly = np.concatenate(parts)
+    x = observe.covariate(yearly, req.link, bloc)  # (N, Y, S, P)
+    fit = observe.fit(x.mean(axis=0), obs)
+    gen = named_stream(seed, "observation")
+    # one draw of the link's estimated (delta, gamma) per replicate: its estimation error
+    theta = gen.multivariate_normal(
+        np.append(fit.delta, fit.gamma), fit.cov, size=n, method="cholesky"
+    )
+    mu = observe.mean_logit(x, obs, theta[:, :-1], theta[:, -1])
+    draws = observe.predictive(mu, np.full(n, float(fit.sigma)), obs, gen, req.draws)
+    q = observe.quantiles(draws)
+    point = observe.expit(observe.mean_logit(x.mean(axis=0), obs, fit.delta, fit.gamma))
+    scores = observe.scores(point, obs, parameters=len(p.powers) + 2)
+    return Hindcast(
+        scenario=sc,
+        params=p,
+        obs=obs,
+        yearly=yearly,
+        fit=fit,
+        predicted=predicted_table(obs, q),
+        scores=scores,
+        replicates=n,
+        seed=seed,
+        link=req.link,
+        until=req.until,
+        draws=req.draws,
+        data={
+            "agreement": {"file": str(req.agreement), "sha256": datasets.sha256(req.agreement)},
+            "world": {"file": str(req.world), "sha256": datasets.sha256(req.world)},
+        },
+    )
+
+
+def predicted_table(obs: observe.Observed, q: np.ndarray) -> pd.DataFrame:
+    """``year, state, power, p5, p50, p95, observed, n_votes, training`` for every cell."""
+    Y, S, P = obs.agree.shape
+    t, s, p = (a.ravel() for a in np.meshgrid(range(Y), range(S), range(P), indexing="ij"))
+    seen = ~np.isnan(obs.agree[t, s, p])
+    return pd.DataFrame(
+        {
+            "year": obs.years[t],
+            "state": np.array(obs.states)[s],
+            "power": np.array(obs.powers)[p],
+            "p5": q[0][t, s, p],
+            "p50": q[1][t, s, p],
+            "p95": q[2][t, s, p],
+            "observed": obs.agree[t, s, p],
+            "n_votes": np.where(seen, obs.n[t, s, p], np.nan),
+            "training": obs.training[t],
+        }
+    )
+
+
+def coverage(h: Hindcast) -> float:
+    """Share of the training observations inside their 5-95% predictive band."""
+    d = h.predicted[h.predicted.training & h.predicted.observed.notna()]
+    return float(((d.observed >= d.p5) & (d.observed <= d.p95)).mean())
+
+
+def fit_table(h: Hindcast) -> pd.DataFrame:
+    """The link's fitted parameters with their standard errors."""
+    err = np.sqrt(np.diag(h.fit.cov))
+    rows = [
+        {"parameter": f"delta[{p}]", "value": float(h.fit.delta[j]), "std_error": float(err[j])}
+        for j, p in enumerate(h.obs.powers)
+    ]
+    rows.append({"parameter": "gamma", "value": float(h.fit.gamma), "std_error": float(err[-1])})
+    rows.append({"parameter": "sigma", "value": float(h.fit.sigma), "std_error": np.nan})
+    return pd.DataFrame(rows)
+
+
+def scores_table(h: Hindcast) -> pd.DataFrame:
+    """Training-years scores: method, fitted parameters, log-likelihood, RMSE, cells."""
+    return pd.DataFrame(
+        [
+            {"method": s.method, "parameters": s.parameters, "loglik": s.loglik, "rmse": s.rmse,
+             "cells": s.cells}
+            for s in h.scores
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class HindcastOutcome:
+    """Where a hindcast wrote its results, and what it found."""
+
+    folder: Path
+    hindcast: Hindcast
+    seconds: float
+
+
+def run_hindcast(
+    req: HindcastRequest, progress: Callable[[int], None] | None = None
+) -> HindcastOutcome:
+    """Simulate and write ``out/<scenario>/hindcasts/<run-id>/``."""
+    started, t0 = results.now(), time.perf_counter()
+    h = simulate(req, progress)
+    folder = req.out / h.scenario.name / "hindcasts" / results.new_run_id()
+    with results.atomic_folder(folder) as tmp:
+        write(h, tmp)
+        results.write_json(tmp / "manifest.json", manifest(h, req, started, t0))
+    return HindcastOutcome(folder, h, time.perf_counter() - t0)
+
+
+def write(h: Hindcast, folder: Path) -> None:
+    """The tables, the resolved scenario and the figures of a hindcast into ``folder``."""
+    h.predicted.to_csv(folder / "predicted_agreement.csv", index=False, float_format="%.6g")
+    fit_table(h).to_csv(folder / "fit.csv", index=False, float_format="%.6g")
+    scores_table(h).to_csv(folder / "scores.csv", index=False, float_format="%.6g")
+    (folder / "scenario.yaml").write_text(to_yaml(h.scenario), encoding="utf-8")
+    obs, p = h.obs, h.params
+    Y, S, P = obs.agree.shape
+    q = np.stack([h.predicted[c].to_numpy().reshape(Y, S, P) for c in ("p5", "p50", "p95")])
+    look = plots.make_look(p, h.scenario)
+    events = sorted({ev.date for ev in h.scenario.events.values()})
+    note = (f"{h.replicates} replicates x {h.draws} draws of the vote-count and link noise; "
+            f"{h.link} link.")
+    for j, power in enumerate(p.powers):
+        fig = plots.agreement_bands(
+            [int(y) for y in obs.years], q[:, :, :, j], obs.agree[:, :, j], states=p.states,
+            power=power, until=h.until, world=observe.expit(obs.alpha[:, j]), events=events,
+            look=look, title=h.scenario.title, note=note,
+        )
+        plots.save(fig, folder / "plots", f"agreement_{power}")
+
+
+def manifest(
+    h: Hindcast, req: HindcastRequest, started: str, t0: float
+) -> dict[str, object]:
+    """What produced a hindcast, and its headline figures."""
+    return {
+        "kind": "hindcast",
+        "scenario": h.scenario.name,
+        "title": h.scenario.title,
+        "question": h.scenario.question,
+        "scenario_file": str(req.scenario),
+        "scenario_file_sha256": file_digest(req.scenario),
+        "resolved_scenario_sha256": scenario_digest(h.scenario),
+        "overrides": list(req.sets),
+        "seed": h.seed,
+        "replicates": h.replicates,
+        "observation_draws_per_replicate": req.draws,
+        "rounds": h.params.rounds,
+        "dates": [h.params.dates[0].isoformat(), h.params.dates[-1].isoformat()],
+        "training_years": [int(h.obs.years[0]), h.until],
+        "predicted_years": [int(h.obs.years[0]), int(h.obs.years[-1])],
+        "held_out": (
+            f"years after {h.until} are predicted from the model and the world series only; "
+            "no observation of them was used"
+        ),
+        "link": h.link,
+        "interval": (
+            "5-95% of the predictive distribution of the observed share of identical votes: "
+            "model noise over replicates, the link's estimation error, its yearly deviation "
+            "(sigma) and the vote count's binomial noise; the behavioural parameters are the "
+            "scenario's, without their own uncertainty"
+        ),
+        "data": h.data,
+        "fit": {
+            "delta": dict(zip(h.obs.powers, map(float, h.fit.delta), strict=True)),
+            "gamma": float(h.fit.gamma),
+            "sigma": float(h.fit.sigma),
+            "loglik": float(h.fit.loglik),
+            "observations": h.fit.n_obs,
+        },
+        "scores": scores_table(h).to_dict(orient="records"),
+        "training_coverage_90": coverage(h),
+        "states": h.params.states,
+        "powers": h.params.powers,
+        "command": results.command_line(),
+        "versions": results.versions(),
+        "started": started,
+        "finished": results.now(),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+def format_outcome(outcome: HindcastOutcome) -> str:
+    """What a hindcast prints: the fit, the scores against the baselines, where it wrote."""
+    h = outcome.hindcast
+    lines = [
+        f"hindcast of {h.scenario.name}: fitted on {int(h.obs.years[0])}-{h.until} "
+        f"({h.fit.n_obs} observations), predicted to {int(h.obs.years[-1])}; {h.link} link",
+        f"link: gamma {float(h.fit.gamma):+.3f}, sigma {float(h.fit.sigma):.3f}, delta "
+        + ", ".join(f"{p} {d:+.2f}" for p, d in zip(h.obs.powers, h.fit.delta, strict=True)),
+        "training-years scores (same cells for every method):",
+    ]
+    width = max(len(s.method) for s in h.scores)
+    for s in h.scores:
+        lines.append(f"  {s.method:<{width}}  RMSE {s.rmse:.4f}  log-lik {s.loglik:9.1f}  "
+                     f"({s.parameters} fitted)")
+    lines.append(f"training observations inside their 90% band: {coverage(h):.0%}")
+    lines.append(f"results: {outcome.folder}  ({outcome.seconds:.2f} s)")
+    return "\n".join(lines)
