@@ -766,6 +766,11 @@ def save(fig: Figure, folder: Path, stem: str) -> list[Path]:
 # --------------------------------------------------------------------------- hindcasts
 
 
+def _days(d: np.datetime64) -> float:
+    """A date in matplotlib's units (days since its default epoch, 1970-01-01)."""
+    return float(d.astype("datetime64[D]").astype(np.int64))
+
+
 def agreement_bands(
     years: Sequence[int],
     q: np.ndarray,
@@ -801,10 +806,11 @@ def agreement_bands(
         fig = Figure(figsize=(4.3 * cols, 3.0 * rows + 1.6), layout="constrained")
         axes, spare = _panels(fig, len(states), cols, sharex=True, sharey=True)
         for k, (ax, state) in enumerate(zip(axes, states, strict=True)):
-            ax.axvspan(mdates.date2num(cut), mdates.date2num(x[-1] + np.timedelta64(183, "D")),
-                       color="#F2F2F2", linewidth=0)
+            ax.axvspan(_days(cut), _days(x[-1] + np.timedelta64(183, "D")), color="#F2F2F2",
+                       linewidth=0)
             for d in events:
-                ax.axvline(mdates.date2num(d), ymin=0, ymax=0.04, color=MUTED, linewidth=0.8)
+                ax.axvline(_days(np.datetime64(d, "D")), ymin=0, ymax=0.04, color=MUTED,
+                           linewidth=0.8)
             if world is not None:
                 ax.plot(x, world, color=MUTED, linewidth=1.2, linestyle="--")
             ax.fill_between(x, q[0, :, k], q[2, :, k], color=c, alpha=0.25, linewidth=0)
