@@ -801,10 +801,11 @@ def agreement_bands(
     c = lk.colours.get(power, INK)
     x = np.array([np.datetime64(f"{y}-07-01") for y in years])
     cut = np.datetime64(f"{until + 1}-01-01")
-    rows, cols = _grid(len(states))
+    rows, cols = _grid(len(states) + 1)  # the last panel holds the legend
     with _style():
         fig = Figure(figsize=(4.3 * cols, 3.0 * rows + 1.6), layout="constrained")
-        axes, spare = _panels(fig, len(states), cols, sharex=True, sharey=True)
+        panels, _ = _panels(fig, len(states) + 1, cols, sharex=True, sharey=True)
+        axes, spare = panels[:-1], panels[-1]
         for k, (ax, state) in enumerate(zip(axes, states, strict=True)):
             ax.axvspan(_days(cut), _days(x[-1] + np.timedelta64(183, "D")), color="#F2F2F2",
                        linewidth=0)
@@ -838,10 +839,7 @@ def agreement_bands(
                   "rest of the world (median)", f"held out (after {until})"]
         if world is None:
             del handles[3], labels[3]
-        if spare is not None:
-            _legend(fig, handles, labels, spare=spare)
-        else:
-            fig.legend(handles, labels, loc="outside upper center", ncols=3, frameon=False)
+        _legend(fig, handles, labels, spare=spare)
         _frame(fig, f"UN General Assembly votes cast alike with {lk.power(power)}, "
                     f"{years[0]}-{years[-1]}: observed and predicted",
                f"Scenario: {title}. Fitted on {years[0]}-{until} only; ticks on the time axis "
