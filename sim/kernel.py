@@ -127,7 +127,8 @@ def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
             p.econ_ratio[r] + engagement / gdp,
             new_debt / gdp,
             w_econ=p.w_econ,
-            w_debt=p.w_debt * p.debt_salience[r],
+            w_debt=p.w_debt,
+            debt_salience=p.debt_salience[r],
             w_hedge=p.w_hedge,
             econ_scale=p.econ_scale,
         )

@@ -16,46 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from sim import rng, rules
-from sim.scenario import (
-    Allocation,
-    CapacityShock,
-    MembershipChange,
-    SalienceShock,
-    Scenario,
-    SecurityTie,
-    Summit,
-    TiesShock,
-)
+from sim import events, rng, rules
+from sim.calendar import round_dates, years_between
+from sim.scenario import Allocation, Scenario
 
 KINDS = ("grant", "loan", "investment", "corridor")
-
-
-def add_months(d: date, months: int) -> date:
-    """``d`` moved by whole months (day clipped to the month's length)."""
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    for day in range(d.day, 27, -1):
-        try:
-            return date(year, month, day)
-        except ValueError:
-            continue
-    return date(year, month, min(d.day, 28))
-
-
-def round_dates(start: date, end: date, months: int, rounds: int | None = None) -> list[date]:
-    """Dates of round boundaries: ``start`` then the end of each round up to ``end``."""
-    last = end + timedelta(days=1)  # a round ending the day after ``end`` still fits
-    dates = [start]
-    while (rounds is None and add_months(start, months * len(dates)) <= last) or (
-        rounds is not None and len(dates) <= rounds
-    ):
-        dates.append(add_months(start, months * len(dates)))
-    return dates
-
-
-def _years(a: date, b: date) -> float:
-    return (b - a).days / 365.25
 
 
 @dataclass(frozen=True)
@@ -173,7 +138,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     dates = round_dates(t.start, t.end, t.months_per_round, rounds)
     R = len(dates) - 1
     rpy = 12.0 / t.months_per_round
-    years = np.array([_years(t.start, d) for d in dates])
+    years = np.array([years_between(t.start, d) for d in dates])
     d = sc.dynamics
 
     def per_state(fn: Any) -> np.ndarray:
@@ -198,66 +163,33 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         [1.0 - d.neutral_discount.value if sc.states[c].neutral else 1.0 for c in states]
     )
 
-    # Timeline: a dated change applies from the first round whose end is after its date.
-    def first_round(when: date) -> int:
-        for r in range(1, R + 1):
-            if dates[r] > when:
-                return r
-        return R + 1  # after the horizon: never
-
-    def rounds_since(when: date) -> int:
-        """Round boundaries between an event before the start and the first round (0 after)."""
-        k = 0
-        while when < add_months(t.start, -t.months_per_round * k):
-            k += 1
-        return k
-
-    security = np.repeat(sec0[None], R + 1, axis=0)
+    # Timeline: every row at its starting value, then the events' changes (sim.events).
     members = {c: set(sc.states[c].memberships) for c in states}
-    member_path = [dict((c, set(m)) for c, m in members.items()) for _ in range(R + 1)]
-    capacity = np.ones((R + 1, P))
-    sec_sal = np.ones((R + 1, S))
-    debt_sal = np.ones((R + 1, S))
-    boost = np.zeros((R + 1, S, P))
-    trade_f, remit_f = np.ones((R + 1, S, P)), np.ones((R + 1, S, P))
-    decay = d.summit_decay.value
-    for ev in sorted(sc.events.values(), key=lambda e: e.date):
-        r0 = first_round(ev.date)
-        if r0 > R:
-            continue
-        if isinstance(ev, Summit):
-            age = rounds_since(ev.date)  # a summit before the start has already faded
-            for s, att in ev.attendance.items():
-                for r in range(r0, R + 1):
-                    boost[r, si[s], pi[ev.host]] += (
-                        ev.boost.value * att.value * (1 - decay) ** (r - r0 + age)
-                    )
-        elif isinstance(ev, TiesShock):
-            idx = list(range(S)) if ev.states == "all" else [si[c] for c in ev.states]
-            ties_f = trade_f if ev.type == "trade" else remit_f
-            ties_f[r0:, idx, pi[ev.power]] *= ev.factor.value
-        elif isinstance(ev, CapacityShock):
-            capacity[r0:, pi[ev.power]] *= ev.factor.value
-        elif isinstance(ev, SalienceShock):
-            idx = list(range(S)) if ev.states == "all" else [si[c] for c in ev.states]
-            target = sec_sal if ev.type == "security_salience" else debt_sal
-            target[r0:, idx] *= ev.factor.value
-        elif isinstance(ev, MembershipChange):
-            for r in range(r0, R + 1):
-                (
-                    member_path[r][ev.state].add
-                    if ev.action == "join"
-                    else member_path[r][ev.state].discard
-                )(ev.org)
-        elif isinstance(ev, SecurityTie):
-            security[r0:, si[ev.state], pi[ev.power]] = ev.level.value
+    tl = events.Timeline(
+        dates=dates,
+        months_per_round=t.months_per_round,
+        states=states,
+        powers=powers,
+        summit_decay=d.summit_decay.value,
+        capacity=np.ones((R + 1, P)),
+        security=np.repeat(sec0[None], R + 1, axis=0),
+        sec_salience=np.ones((R + 1, S)),
+        debt_salience=np.ones((R + 1, S)),
+        boost=np.zeros((R + 1, S, P)),
+        trade=np.ones((R + 1, S, P)),
+        remittances=np.ones((R + 1, S, P)),
+        memberships=[{c: set(m) for c, m in members.items()} for _ in range(R + 1)],
+    )
+    events.play(sc.events.values(), tl)
+    security, sec_sal, debt_sal, boost = tl.security, tl.sec_salience, tl.debt_salience, tl.boost
+    capacity = tl.capacity
     trend = np.array([sc.powers[p].capacity_trend_per_year.value for p in powers])
     capacity *= (1.0 + trend[None, :]) ** years[:, None]
 
     institutions = np.zeros((R + 1, S, P))
     for r in range(R + 1):
         for s in states:
-            mine = member_path[r][s]
+            mine = tl.memberships[r][s]
             if not mine:
                 continue
             for p in powers:
@@ -314,7 +246,8 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
             for r in range(1, R + 1):
                 lo, hi = max(dates[r - 1], ins.start), min(dates[r], end)
                 if hi > lo:
-                    col[r] = ins.pledged_usd_bn.value * _years(lo, hi) / ins.period_years.value
+                    share = years_between(lo, hi)
+                    col[r] = ins.pledged_usd_bn.value * share / ins.period_years.value
             amount_cols.append(col)
             delivery.append(ins.delivery_rate.value)
             value_factor.append(vf[ins.kind])
@@ -331,7 +264,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         for k in ("econ", "security", "institutions", "debt", "hedge", "peers")
     }
     econ0_ratio = (trade + remit) / gdp0[:, None]
-    econ_ratio = (trade[None] * trade_f + remit[None] * remit_f) / gdp0[None, :, None]
+    econ_ratio = (trade[None] * tl.trade + remit[None] * tl.remittances) / gdp0[None, :, None]
     debt0_ratio = debt0 / gdp0[:, None]
     u0 = rules.utility(
         anchor,
@@ -353,12 +286,20 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     )
     # Utility terms the timeline fixes in advance (security, institutions, summits, start debt),
     # less the utility at the start: the round adds what depends on the state.
-    nf = neutral_factor[:, None]
     u_fixed = (
-        (w["security"][None, :] * sec_sal)[:, :, None] * nf * security * capacity[:, None, :]
-        + w["institutions"][:, None] * nf * institutions
-        - (w["debt"][None, :] * debt_sal)[:, :, None] * debt0_ratio
-        + boost
+        rules.utility_fixed(
+            security,
+            institutions,
+            debt0_ratio,
+            boost,
+            w_sec=w["security"],
+            w_inst=w["institutions"],
+            w_debt=w["debt"],
+            neutral_factor=neutral_factor,
+            sec_salience=sec_sal,
+            debt_salience=debt_sal,
+            capacity=capacity,
+        )
         - u0
     )
     return Params(

@@ -9,6 +9,9 @@ A field typed with :func:`quantity` accepts, in YAML:
 
 A bare number is refused: every substantive number says where it comes from. The registry is
 passed in pydantic's validation context under the key ``"registry"``.
+
+The schema's other building blocks live here too, below :mod:`sim.scenario` and
+:mod:`sim.events`, which both use them: the frozen, closed base model and the code type.
 """
 
 from __future__ import annotations
@@ -17,9 +20,19 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo
 
 from sim.facts import Registry
+
+#: A state's or power's code: an upper-case letter, then 1-5 upper-case letters or digits.
+Code = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,5}$")]
+
+
+class Frozen(BaseModel):
+    """Base for schema sections: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
 
 FORMS = "a registry id, {value: X, why: REASON} or {ref: ID, scale: X, why: REASON}"
 
@@ -127,3 +140,5 @@ Weight = quantity("index", ge=0)
 PerYear = quantity("per year", ge=-1, le=1)
 Years = quantity("years", gt=0)
 Persons = quantity("million persons", ge=0)
+Utility = quantity("index", ge=0, le=50)
+Factor = quantity("index", ge=0, le=100)

@@ -139,6 +139,84 @@ def smooth(stock: np.ndarray, inflow: np.ndarray, memory: float) -> np.ndarray:
     return (1.0 - memory) * stock + memory * inflow
 
 
+def econ_term(econ_ratio: np.ndarray, w_econ: np.ndarray, econ_scale: float) -> np.ndarray:
+    """Economic pull ``w_econ·log1p(k·econ/GDP)`` -> ``(..., state, power)`` (ODD 7.3)."""
+    return w_econ[..., None] * np.log1p(econ_scale * econ_ratio)
+
+
+def security_term(
+    security: np.ndarray,
+    w_sec: np.ndarray,
+    salience: np.ndarray,
+    neutral_factor: np.ndarray,
+    capacity: np.ndarray,
+) -> np.ndarray:
+    """Security pull ``w_sec·σ·nf·SEC·cap`` -> ``(..., state, power)`` (ODD 7.3).
+
+    ``w_sec``, ``neutral_factor``: ``(state,)``; ``salience`` ``(..., state)``; ``capacity``
+    ``(..., power)``: a power's security tie counts as much as it can still deliver.
+    """
+    return (w_sec * salience)[..., None] * neutral_factor[:, None] * security * capacity[
+        ..., None, :
+    ]
+
+
+def institutions_term(
+    institutions: np.ndarray, w_inst: np.ndarray, neutral_factor: np.ndarray
+) -> np.ndarray:
+    """Bloc pull ``w_inst·nf·INST`` -> ``(..., state, power)`` (ODD 7.3)."""
+    return w_inst[..., None] * neutral_factor[:, None] * institutions
+
+
+def debt_term(debt_ratio: np.ndarray, w_debt: np.ndarray, salience: np.ndarray) -> np.ndarray:
+    """Debt aversion ``w_debt·δ·DEBT/GDP`` (subtracted) -> ``(..., state, power)`` (ODD 7.3).
+
+    ``w_debt`` ``(state,)``, ``salience`` ``(..., state)``.
+    """
+    return (w_debt * salience)[..., None] * debt_ratio
+
+
+def hedge_term(a: np.ndarray, w_hedge: np.ndarray) -> np.ndarray:
+    """Hedging ``w_hedge·a`` (subtracted): the more a power already holds, the less it adds."""
+    return w_hedge[..., None] * a
+
+
+def utility_sum(
+    econ: np.ndarray | None = None,
+    security: np.ndarray | None = None,
+    institutions: np.ndarray | None = None,
+    debt: np.ndarray | None = None,
+    hedge: np.ndarray | None = None,
+    boost: np.ndarray | None = None,
+) -> np.ndarray:
+    """The utility formula: ``econ + security + institutions − debt − hedge + boost``.
+
+    Terms come from the ``*_term`` functions; absent terms are left out. The terms are added
+    in this one order whichever are present, so every partial sum (the terms fixed by the
+    timeline, the terms that vary with a run) adds up as the full formula does, bit for bit
+    where the left-out terms are zero.
+    """
+    signed = (
+        (1, econ),
+        (1, security),
+        (1, institutions),
+        (-1, debt),
+        (-1, hedge),
+        (1, boost),
+    )
+    total: np.ndarray | None = None
+    for sign, term in signed:
+        if term is None:
+            continue
+        if total is None:
+            total = term if sign > 0 else -term
+        else:
+            total = total + term if sign > 0 else total - term
+    if total is None:
+        raise ValueError("utility_sum needs at least one term")
+    return total
+
+
 def utility(
     a: np.ndarray,
     econ_ratio: np.ndarray,
@@ -162,16 +240,43 @@ def utility(
 
     ``U = w_econ·log1p(k·econ/GDP) + w_sec·σ·nf·SEC·cap + w_inst·nf·INST
     − w_debt·δ·DEBT/GDP − w_hedge·a + boost``. Weights, ``nf``, salience ``σ``, ``δ`` are per
-    state; ``cap`` per power.
+    state; ``cap`` per power. :func:`utility_fixed` and :func:`utility_varying` split it into
+    what the timeline fixes and what a run changes (the debt into starting and new debt).
     """
-    nf = neutral_factor[:, None]
-    return (
-        w_econ[:, None] * np.log1p(econ_scale * econ_ratio)
-        + (w_sec * sec_salience)[:, None] * nf * security * capacity[None, :]
-        + w_inst[:, None] * nf * institutions
-        - (w_debt * debt_salience)[:, None] * debt_ratio
-        - w_hedge[:, None] * a
-        + boost
+    return utility_sum(
+        econ=econ_term(econ_ratio, w_econ, econ_scale),
+        security=security_term(security, w_sec, sec_salience, neutral_factor, capacity),
+        institutions=institutions_term(institutions, w_inst, neutral_factor),
+        debt=debt_term(debt_ratio, w_debt, debt_salience),
+        hedge=hedge_term(a, w_hedge),
+        boost=boost,
+    )
+
+
+def utility_fixed(
+    security: np.ndarray,
+    institutions: np.ndarray,
+    debt_ratio: np.ndarray,
+    boost: np.ndarray,
+    *,
+    w_sec: np.ndarray,
+    w_inst: np.ndarray,
+    w_debt: np.ndarray,
+    neutral_factor: np.ndarray,
+    sec_salience: np.ndarray,
+    debt_salience: np.ndarray,
+    capacity: np.ndarray,
+) -> np.ndarray:
+    """The terms of :func:`utility` the timeline fixes in advance -> ``(..., state, power)``.
+
+    ``w_sec·σ·nf·SEC·cap + w_inst·nf·INST − w_debt·δ·DEBT0/GDP + boost``, where ``DEBT0`` is
+    the debt owed at the start; any leading axes (rounds) on every argument but the weights.
+    """
+    return utility_sum(
+        security=security_term(security, w_sec, sec_salience, neutral_factor, capacity),
+        institutions=institutions_term(institutions, w_inst, neutral_factor),
+        debt=debt_term(debt_ratio, w_debt, debt_salience),
+        boost=boost,
     )
 
 
@@ -182,19 +287,19 @@ def utility_varying(
     *,
     w_econ: np.ndarray,
     w_debt: np.ndarray,
+    debt_salience: np.ndarray,
     w_hedge: np.ndarray,
     econ_scale: float,
 ) -> np.ndarray:
     """The terms of :func:`utility` that change with the state of a run.
 
-    ``w_econ·log1p(k·econ/GDP) − w_debt·new_debt/GDP − w_hedge·a``, where ``w_debt`` already
-    carries the round's debt salience. The remaining terms are fixed by the timeline and
-    precomputed (``Params.u_fixed``); their sum equals :func:`utility`.
+    ``w_econ·log1p(k·econ/GDP) − w_debt·δ·new_debt/GDP − w_hedge·a``. The remaining terms
+    are fixed by the timeline (:func:`utility_fixed`, precomputed as ``Params.u_fixed``).
     """
-    return (
-        w_econ[:, None] * np.log1p(econ_scale * econ_ratio)
-        - w_debt[:, None] * new_debt_ratio
-        - w_hedge[:, None] * a
+    return utility_sum(
+        econ=econ_term(econ_ratio, w_econ, econ_scale),
+        debt=debt_term(new_debt_ratio, w_debt, debt_salience),
+        hedge=hedge_term(a, w_hedge),
     )
 
 

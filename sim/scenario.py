@@ -18,16 +18,26 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from sim.errors import ScenarioError
+from sim.events import TAGS, Event
 from sim.facts import Registry, find_registry, load_registry
-from sim.quantity import Money, Persons, PerYear, Share, Value, Weight, Years, quantity
+from sim.quantity import (
+    Code,
+    Factor,
+    Frozen,
+    Money,
+    Persons,
+    PerYear,
+    Share,
+    Value,
+    Weight,
+    Years,
+    quantity,
+)
 from sim.yamlio import dump_yaml, read_yaml
 
-Code = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,5}$")]
-Utility = quantity("index", ge=0, le=50)
-Factor = quantity("index", ge=0, le=100)
 Sharpness = quantity("index", ge=0, le=100)
 Noise = quantity("index", ge=0, le=10)
 Fraction = quantity("share", gt=0, le=1)
@@ -36,12 +46,6 @@ EconScale = quantity("index", gt=0, le=1e6)
 ColourName = Literal[
     "orange", "sky_blue", "bluish_green", "yellow", "blue", "vermillion", "reddish_purple", "black"
 ]
-
-
-class Frozen(BaseModel):
-    """Base for schema sections: immutable, unknown keys rejected."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Time(Frozen):
@@ -187,71 +191,6 @@ class Power(Frozen):
     )
 
 
-class Summit(Frozen):
-    """A summit: a diplomatic boost to the host for each attending state (decays)."""
-
-    type: Literal["summit"]
-    date: date
-    host: Code
-    attendance: dict[Code, Share]
-    boost: Utility
-
-
-class CapacityShock(Frozen):
-    """A lasting change in a power's capacity to deliver (sanctions, war, boom)."""
-
-    type: Literal["capacity"]
-    date: date
-    power: Code
-    factor: Factor
-
-
-class SalienceShock(Frozen):
-    """A lasting change in how much states weigh security ties or debt."""
-
-    type: Literal["security_salience", "debt_salience"]
-    date: date
-    states: list[Code] | Literal["all"] = "all"
-    factor: Factor
-
-
-class MembershipChange(Frozen):
-    """A state joins or leaves an organisation."""
-
-    type: Literal["membership"]
-    date: date
-    state: Code
-    org: str
-    action: Literal["join", "leave"]
-
-
-class SecurityTie(Frozen):
-    """A state's security tie to a power is set to a new level (a base opens or closes)."""
-
-    type: Literal["security_tie"]
-    date: date
-    state: Code
-    power: Code
-    level: Share
-
-
-class TiesShock(Frozen):
-    """A lasting change in the states' trade or remittances with one power (a corridor opens,
-    a rouble falls). Factors of several shocks multiply."""
-
-    type: Literal["trade", "remittances"]
-    date: date
-    power: Code
-    states: list[Code] | Literal["all"] = "all"
-    factor: Factor
-
-
-Event = Annotated[
-    Union[Summit, CapacityShock, SalienceShock, MembershipChange, SecurityTie, TiesShock],  # noqa: UP007
-    Field(discriminator="type"),
-]
-
-
 class Scenario(Frozen):
     """A whole scenario: the region, the powers, their offers and the timeline."""
 
@@ -294,24 +233,10 @@ class Scenario(Frozen):
             for where, alloc in allocs:
                 if alloc is not None and alloc.shares:
                     need(alloc.shares, states, f"powers.{p}.{where}.shares", "state")
+        known = {"state": states, "power": powers}
         for e, ev in self.events.items():
-            where = f"events.{e}"
-            if isinstance(ev, Summit):
-                need([ev.host], powers, f"{where}.host", "power")
-                need(ev.attendance, states, f"{where}.attendance", "state")
-            elif isinstance(ev, CapacityShock):
-                need([ev.power], powers, f"{where}.power", "power")
-            elif isinstance(ev, SalienceShock) and ev.states != "all":
-                need(ev.states, states, f"{where}.states", "state")
-            elif isinstance(ev, MembershipChange):
-                need([ev.state], states, f"{where}.state", "state")
-            elif isinstance(ev, TiesShock):
-                need([ev.power], powers, f"{where}.power", "power")
-                if ev.states != "all":
-                    need(ev.states, states, f"{where}.states", "state")
-            elif isinstance(ev, SecurityTie):
-                need([ev.state], states, f"{where}.state", "state")
-                need([ev.power], powers, f"{where}.power", "power")
+            for field, codes, what in ev.codes():
+                need(codes, known[what], f"events.{e}.{field}", what)
         if self.peers.leader is not None:
             need([self.peers.leader], states, "peers.leader", "state")
             if self.peers.leader_weight is None:
@@ -460,24 +385,12 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop pydantic's union tags (e.g. the event type) from an error location."""
     out: list[Any] = []
     for i, part in enumerate(loc):
-        if i >= 2 and loc[0] == "events" and i == 2 and part in _EVENT_TAGS:
+        if i >= 2 and loc[0] == "events" and i == 2 and part in TAGS:
             continue
         if isinstance(part, str) and ("[" in part or part.startswith("function-")):
             continue
         out.append(part)
     return tuple(out)
-
-
-_EVENT_TAGS = {
-    "summit",
-    "capacity",
-    "security_salience",
-    "debt_salience",
-    "membership",
-    "security_tie",
-    "trade",
-    "remittances",
-}
 
 
 def _explain(err: ValidationError, raw: dict[str, Any]) -> tuple[str, str]:
@@ -500,7 +413,7 @@ def _explain(err: ValidationError, raw: dict[str, Any]) -> tuple[str, str]:
         msg = "required field is missing"
     elif kind == "union_tag_invalid":
         found = first["input"].get("type")
-        msg = f"unknown event type {found!r}; expected one of {sorted(_EVENT_TAGS)}"
+        msg = f"unknown event type {found!r}; expected one of {list(TAGS)}"
     elif (
         "input" in first
         and kind not in ("value_error",)

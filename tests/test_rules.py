@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -99,18 +100,19 @@ def test_reactive_multiplier_answers_rivals_gains_only():
     np.testing.assert_allclose(out, [1.0, 1.0 + 2.0 * 0.1, 1.0])
 
 
-def test_fixed_plus_varying_utility_is_the_whole_utility():
+@pytest.mark.parametrize("case", ["tiny.yaml", "every_event.yaml"])
+def test_fixed_plus_varying_utility_is_the_whole_utility(case):
     """Params.u_fixed + utility_varying == utility - u0, round by round."""
     from sim.params import build
     from sim.scenario import load
 
-    from .conftest import TINY
+    from .conftest import CASES
 
-    p = build(load(TINY, ["states.AA.weights.debt=2"]))
+    p = build(load(CASES / case, ["states.AA.weights.debt=2"]))
     rng = np.random.default_rng(0)
     a = rng.dirichlet(np.ones(2), size=2)
     engagement, new_debt = rng.uniform(0, 3, (2, 2)), rng.uniform(0, 3, (2, 2))
-    for r in (1, 3, p.rounds):
+    for r in range(p.rounds + 1):
         gdp = p.gdp[r][:, None]
         whole = (
             rules.utility(
@@ -138,7 +140,8 @@ def test_fixed_plus_varying_utility_is_the_whole_utility():
             p.econ0_ratio + engagement / gdp,
             new_debt / gdp,
             w_econ=p.w_econ,
-            w_debt=p.w_debt * p.debt_salience[r],
+            w_debt=p.w_debt,
+            debt_salience=p.debt_salience[r],
             w_hedge=p.w_hedge,
             econ_scale=p.econ_scale,
         )

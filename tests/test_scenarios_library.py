@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 from sim import engine, rules
+from sim.calendar import round_dates
+from sim.events import TAGS
 from sim.factcheck import check_all, scenario_files
 from sim.facts import PublicSource, SeedSource, find_registry, load_registry
-from sim.params import build, round_dates
-from sim.scenario import _EVENT_TAGS, load, to_raw
+from sim.params import build
+from sim.scenario import load, to_raw
 
 from .conftest import ROOT, run_cli
 
@@ -266,7 +268,7 @@ def test_example_region_knows_nothing_of_central_asia():
 
 def test_odd_describes_every_event_type_and_rule():
     text = (DOCS / "ODD.md").read_text()
-    for tag in sorted(_EVENT_TAGS):
+    for tag in TAGS:
         assert f"`{tag}`" in text, tag
     public = [n for n in dir(rules) if not n.startswith("_") and callable(getattr(rules, n))
               and getattr(getattr(rules, n), "__module__", "") == "sim.rules"]

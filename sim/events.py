@@ -1,0 +1,290 @@
+"""Event kinds of a scenario's timeline: each kind's schema, code checks and effect, together.
+
+An event is a dated change the timeline knows in advance (a summit, a sanction, a base that
+opens). Each kind is one class here, registered with :func:`event_kind`, and holds all there is
+to know about it:
+
+- its fields (a frozen pydantic model; ``type`` is the tag scenario files write, ``date`` when
+  it happens; more than one tag may share a class, e.g. ``trade`` and ``remittances``);
+- :meth:`EventKind.codes`: the state and power codes it names, which the scenario validator
+  checks against the scenario's own (an unknown code is an error naming the field);
+- :meth:`EventKind.apply`: its effect on the :class:`Timeline`, the arrays over rounds that
+  :func:`sim.params.build` turns into the model's inputs.
+
+The registry :data:`KINDS` (tag -> class) is what everything else reads: :data:`Event`, the
+discriminated union that ``Scenario.events`` is typed with, :data:`TAGS`, which error
+messages list, and :func:`play`, which applies a scenario's events in date order.
+
+To add an event kind, write one class below, decorated with ``@event_kind``::
+
+    @event_kind
+    class Suspension(EventKind):
+        \"\"\"A state's membership of an organisation is suspended (it stops counting).\"\"\"
+
+        type: Literal["suspension"]
+        date: date
+        state: Code
+        org: str
+
+        def codes(self) -> list[CodeRef]:
+            return [("state", [self.state], "state")]
+
+        def apply(self, tl: Timeline, r0: int) -> None:
+            for r in range(r0, tl.rounds + 1):
+                tl.memberships[r][self.state].discard(self.org)
+
+then describe it in docs/ODD.md (a test checks that every tag is documented). Nothing else
+needs to change: the schema, the validator, error messages and the timeline pick it up.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Literal, Union
+
+import numpy as np
+from pydantic import Field
+
+from sim.calendar import add_months
+from sim.quantity import Code, Factor, Frozen, Share, Utility
+
+#: ``(field, codes, "state" | "power")``: codes an event names, for the scenario validator.
+CodeRef = tuple[str, list[str], Literal["state", "power"]]
+
+
+@dataclass
+class Timeline:
+    """What events change, as arrays over round boundaries (row ``r``: the end of round ``r``).
+
+    Built by :func:`sim.params.build` with every row at its starting value; an event's
+    :meth:`EventKind.apply` changes the rows from its first round on. ``S`` states, ``P``
+    powers, ``R`` rounds.
+
+    Attributes:
+        dates: the ``R + 1`` round boundaries.
+        months_per_round: length of a round.
+        states, powers: codes, in scenario order (the arrays' axes).
+        summit_decay: share of a summit's boost lost each round.
+        capacity: ``(R+1, P)`` multiplier on each power's capacity to deliver.
+        security: ``(R+1, S, P)`` security ties in [0, 1].
+        sec_salience, debt_salience: ``(R+1, S)`` multipliers on the security and debt weights.
+        boost: ``(R+1, S, P)`` summit boosts (utility points).
+        trade, remittances: ``(R+1, S, P)`` multipliers on the starting ties.
+        memberships: per row, each state's set of organisations.
+    """
+
+    dates: list[date]
+    months_per_round: int
+    states: list[str]
+    powers: list[str]
+    summit_decay: float
+    capacity: np.ndarray
+    security: np.ndarray
+    sec_salience: np.ndarray
+    debt_salience: np.ndarray
+    boost: np.ndarray
+    trade: np.ndarray
+    remittances: np.ndarray
+    memberships: list[dict[str, set[str]]]
+
+    @property
+    def rounds(self) -> int:
+        return len(self.dates) - 1
+
+    def state(self, code: str) -> int:
+        """Index of a state code."""
+        return self.states.index(code)
+
+    def power(self, code: str) -> int:
+        """Index of a power code."""
+        return self.powers.index(code)
+
+    def state_indices(self, codes: list[str] | Literal["all"]) -> list[int]:
+        """Indices of the listed states, or of every state for ``"all"``."""
+        return list(range(len(self.states))) if codes == "all" else [self.state(c) for c in codes]
+
+    def first_round(self, when: date) -> int:
+        """The first round whose end is after ``when`` (``R + 1``: after the horizon)."""
+        for r in range(1, self.rounds + 1):
+            if self.dates[r] > when:
+                return r
+        return self.rounds + 1
+
+    def rounds_before_start(self, when: date) -> int:
+        """Round boundaries between a date before the start and the start (0 after it)."""
+        k = 0
+        while when < add_months(self.dates[0], -self.months_per_round * k):
+            k += 1
+        return k
+
+
+class EventKind(Frozen):
+    """Base of every event kind: what the timeline and the validator ask of an event."""
+
+    type: str
+    date: date
+
+    def codes(self) -> list[CodeRef]:
+        """The state and power codes this event names, by field."""
+        raise NotImplementedError
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        """Change the timeline from round ``r0`` (its first round, ``1 <= r0 <= R``) on."""
+        raise NotImplementedError
+
+
+#: Every event kind by tag (the ``type`` written in scenario files).
+KINDS: dict[str, type[EventKind]] = {}
+
+_K = typing.TypeVar("_K", bound=EventKind)
+
+
+def event_kind(cls: type[_K]) -> type[_K]:
+    """Register an event kind under each tag its ``type`` field allows."""
+    for tag in typing.get_args(cls.model_fields["type"].annotation):
+        if tag in KINDS:
+            raise ValueError(f"event type {tag!r} is registered twice")
+        KINDS[tag] = cls
+    return cls
+
+
+@event_kind
+class Summit(EventKind):
+    """A summit: a diplomatic boost to the host for each attending state (decays)."""
+
+    type: Literal["summit"]
+    date: date
+    host: Code
+    attendance: dict[Code, Share]
+    boost: Utility
+
+    def codes(self) -> list[CodeRef]:
+        return [("host", [self.host], "power"), ("attendance", list(self.attendance), "state")]
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        age = tl.rounds_before_start(self.date)  # a summit before the start has already faded
+        host = tl.power(self.host)
+        for s, att in self.attendance.items():
+            for r in range(r0, tl.rounds + 1):
+                tl.boost[r, tl.state(s), host] += (
+                    self.boost.value * att.value * (1 - tl.summit_decay) ** (r - r0 + age)
+                )
+
+
+@event_kind
+class CapacityShock(EventKind):
+    """A lasting change in a power's capacity to deliver (sanctions, war, boom)."""
+
+    type: Literal["capacity"]
+    date: date
+    power: Code
+    factor: Factor
+
+    def codes(self) -> list[CodeRef]:
+        return [("power", [self.power], "power")]
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        tl.capacity[r0:, tl.power(self.power)] *= self.factor.value
+
+
+@event_kind
+class SalienceShock(EventKind):
+    """A lasting change in how much states weigh security ties or debt."""
+
+    type: Literal["security_salience", "debt_salience"]
+    date: date
+    states: list[Code] | Literal["all"] = "all"
+    factor: Factor
+
+    def codes(self) -> list[CodeRef]:
+        return [] if self.states == "all" else [("states", self.states, "state")]
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        target = tl.sec_salience if self.type == "security_salience" else tl.debt_salience
+        target[r0:, tl.state_indices(self.states)] *= self.factor.value
+
+
+@event_kind
+class MembershipChange(EventKind):
+    """A state joins or leaves an organisation."""
+
+    type: Literal["membership"]
+    date: date
+    state: Code
+    org: str
+    action: Literal["join", "leave"]
+
+    def codes(self) -> list[CodeRef]:
+        return [("state", [self.state], "state")]
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        for r in range(r0, tl.rounds + 1):
+            orgs = tl.memberships[r][self.state]
+            (orgs.add if self.action == "join" else orgs.discard)(self.org)
+
+
+@event_kind
+class SecurityTie(EventKind):
+    """A state's security tie to a power is set to a new level (a base opens or closes)."""
+
+    type: Literal["security_tie"]
+    date: date
+    state: Code
+    power: Code
+    level: Share
+
+    def codes(self) -> list[CodeRef]:
+        return [("state", [self.state], "state"), ("power", [self.power], "power")]
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        tl.security[r0:, tl.state(self.state), tl.power(self.power)] = self.level.value
+
+
+@event_kind
+class TiesShock(EventKind):
+    """A lasting change in the states' trade or remittances with one power (a corridor opens,
+    a rouble falls). Factors of several shocks multiply."""
+
+    type: Literal["trade", "remittances"]
+    date: date
+    power: Code
+    states: list[Code] | Literal["all"] = "all"
+    factor: Factor
+
+    def codes(self) -> list[CodeRef]:
+        out: list[CodeRef] = [("power", [self.power], "power")]
+        if self.states != "all":
+            out.append(("states", self.states, "state"))
+        return out
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        ties = tl.trade if self.type == "trade" else tl.remittances
+        ties[r0:, tl.state_indices(self.states), tl.power(self.power)] *= self.factor.value
+
+
+#: Every event tag, sorted (for messages).
+TAGS: tuple[str, ...] = tuple(sorted(KINDS))
+
+if TYPE_CHECKING:
+    Event = EventKind
+else:
+    #: One event of any registered kind, told apart by its ``type``.
+    Event = Annotated[
+        Union[tuple(dict.fromkeys(KINDS.values()))],  # noqa: UP007
+        Field(discriminator="type"),
+    ]
+
+
+def play(events: Iterable[EventKind], tl: Timeline) -> None:
+    """Apply events to the timeline in date order (events of one date in the order given).
+
+    A dated change applies from the first round whose end is after its date; events dated
+    after the horizon do nothing, and events before the start apply from the first round.
+    """
+    for ev in sorted(events, key=lambda e: e.date):
+        r0 = tl.first_round(ev.date)
+        if r0 <= tl.rounds:
+            ev.apply(tl, r0)

@@ -1,0 +1,117 @@
+"""sim.params and sim.events: the timeline's arrays, worked by hand for one event of each kind."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from sim import events, rules
+from sim.params import build
+from sim.scenario import load
+from tests.conftest import CASES, TINY
+
+EVERY = CASES / "every_event.yaml"
+
+
+@pytest.fixture(scope="module")
+def both():
+    """Params of the tiny region with and without its extra events (states AA, BB; powers
+    PX, PY; quarterly rounds from 2026-01-01, so boundary r is 3r months later)."""
+    return build(load(TINY)), build(load(EVERY))
+
+
+def test_every_event_kind_is_in_the_test_case():
+    used = {ev.type for ev in load(EVERY).events.values()}
+    assert used == set(events.TAGS)
+
+
+def test_calendar_of_the_tiny_region(both):
+    _, p = both
+    assert p.dates[0] == date(2026, 1, 1) and p.dates[4] == date(2027, 1, 1)
+    assert p.rounds == 8
+
+
+def test_capacity_from_the_first_round_ending_after_the_date(both):
+    _, p = both
+    py, px = p.powers.index("PY"), p.powers.index("PX")
+    # 2026-07-01 is boundary 2, not after it: the first round ending after it is round 3
+    np.testing.assert_array_equal(p.capacity[:, py], [1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(p.capacity[:, px], np.ones(9))  # after the horizon: nothing
+
+
+def test_salience_for_the_listed_states_or_all(both):
+    _, p = both
+    aa, bb = p.states.index("AA"), p.states.index("BB")
+    np.testing.assert_array_equal(p.sec_salience[:, aa], np.ones(9))
+    np.testing.assert_array_equal(p.sec_salience[:, bb], [1] + [2] * 8)
+    np.testing.assert_array_equal(p.debt_salience, [[1, 1]] * 3 + [[1.5, 1.5]] * 6)
+
+
+def test_memberships_change_institutions(both):
+    base, p = both
+    aa, bb, px = p.states.index("AA"), p.states.index("BB"), p.powers.index("PX")
+    np.testing.assert_array_equal(base.institutions[:, aa, px], np.ones(9))
+    np.testing.assert_array_equal(p.institutions[:, aa, px], [1, 1, 1, 1, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(p.institutions[:, bb, px], [0] * 5 + [1] * 4)
+
+
+def test_security_tie_set_to_its_level(both):
+    base, p = both
+    bb, px = p.states.index("BB"), p.powers.index("PX")
+    assert base.security[0, bb, px] == 0
+    np.testing.assert_array_equal(p.security[:, bb, px], [0] * 5 + [0.5] * 4)
+
+
+def test_trade_and_remittance_factors(both):
+    base, p = both
+    aa, bb, px = p.states.index("AA"), p.states.index("BB"), p.powers.index("PX")
+    expected = np.where(np.arange(9) >= 2, 15.0, 10.0) / 100.0  # trade 10 x 1.5 over GDP 100
+    np.testing.assert_allclose(p.econ_ratio[:, aa, px], expected, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(p.econ_ratio[:, bb], base.econ_ratio[:, bb])
+
+
+def test_summits_decay_from_their_first_round_and_their_age(both):
+    _, p = both
+    aa, bb = p.states.index("AA"), p.states.index("BB")
+    px, py = p.powers.index("PX"), p.powers.index("PY")
+    r = np.arange(9)
+    # held a quarter before the start: age 1, first round 1; boost 0.1, attendance 0.5, decay 0.5
+    early = np.where(r >= 1, 0.1 * 0.5 * 0.5 ** (r - 1 + 1), 0.0)
+    np.testing.assert_allclose(p.boost[:, aa, px], early, rtol=1e-15)
+    np.testing.assert_array_equal(p.boost[:, bb, px], np.zeros(9))
+    # tiny's own summit on 2026-06-01: from round 2, for both states
+    meeting = np.where(r >= 2, 0.1 * 0.5 * 0.5 ** (r - 2), 0.0)
+    np.testing.assert_allclose(p.boost[:, aa, py], meeting, rtol=1e-15)
+    np.testing.assert_allclose(p.boost[:, bb, py], meeting, rtol=1e-15)
+
+
+def test_u0_is_the_utility_at_the_anchor(both):
+    base, _ = both
+    p = base
+    u = rules.utility(
+        p.anchor, p.econ0_ratio, p.security[0], p.institutions[0], p.debt0_ratio,
+        np.zeros_like(p.anchor), w_econ=p.w_econ, w_sec=p.w_sec, w_inst=p.w_inst,
+        w_debt=p.w_debt, w_hedge=p.w_hedge, neutral_factor=p.neutral_factor,
+        sec_salience=np.ones(2), debt_salience=np.ones(2), capacity=np.ones(2),
+        econ_scale=p.econ_scale,
+    )
+    np.testing.assert_array_equal(p.u0, u)
+
+
+def test_utility_sum_leaves_out_absent_terms_exactly():
+    x = np.array([0.25, -1.5, 3.0])
+    y = np.array([1e-17, 2.0, -0.5])
+    assert np.array_equal(rules.utility_sum(security=x, debt=y), x - y)
+    assert np.array_equal(rules.utility_sum(econ=x, boost=y), x + y)
+    with pytest.raises(ValueError):
+        rules.utility_sum()
+
+
+def test_each_kind_names_its_codes_for_the_validator():
+    sc = load(EVERY)
+    refs = {name: ev.codes() for name, ev in sc.events.items()}
+    assert refs["base"] == [("state", ["BB"], "state"), ("power", ["PX"], "power")]
+    assert refs["debt_worry"] == []  # every state
+    assert refs["corridor"] == [("power", ["PX"], "power"), ("states", ["AA"], "state")]
