@@ -88,29 +88,61 @@ def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return r ^ (r >> np.uint32(_XSHIFT))
 
 
-def pcg64_states(seed: int, replicates: np.ndarray, purpose: int = NOISE) -> list[int]:
+def _spawn_pools(
+    seeds: list[int], which: np.ndarray, replicates: np.ndarray, purpose: int
+) -> list[np.ndarray]:
+    """Hash pools of ``SeedSequence(seeds[which[j]], spawn_key=(replicates[j], purpose))``.
+
+    Each seed's part of the pool is numpy's own (``SeedSequence(seed).pool``); only the spawn
+    key's words are hashed here, vectorised over the pairs. Returns the four pool words, each
+    an array over the pairs.
+    """
+    n = replicates.size
+    pool = [np.empty(n, dtype=np.uint32) for _ in range(_POOL)]
+    bases = [np.random.SeedSequence(s) for s in seeds]
+    pools = np.array([b.pool for b in bases], dtype=np.uint32).reshape(len(bases), _POOL)
+    # a seed's number of 32-bit words fixes how far the hash constant has run before the key
+    words = np.array([max(1, (s.bit_length() + 31) // 32) for s in seeds])
+    for w in np.unique(words).tolist():
+        rows = np.flatnonzero(words[which] == w)
+        const = _INIT_A
+        for _ in range(_POOL + _POOL * (_POOL - 1) + _POOL * max(0, w - _POOL)):
+            const = (const * _MULT_A) & _M32
+        part = [pools[which[rows], i] for i in range(_POOL)]
+        key = (replicates[rows].astype(np.uint32), np.full(rows.size, purpose, dtype=np.uint32))
+        for word in key:
+            for i in range(_POOL):
+                hashed, const = _hashmix(word, const)
+                part[i] = _mix(part[i], hashed)
+        for i in range(_POOL):
+            pool[i][rows] = part[i]
+    return pool
+
+
+def pcg64_states(
+    seed: int | np.ndarray, replicates: np.ndarray, purpose: int = NOISE
+) -> list[int]:
     """PCG64 ``(state, inc)`` of ``noise_stream``-style generators for many replicates at once.
 
     Equal, replicate by replicate, to the state of
-    ``PCG64(SeedSequence(seed, spawn_key=(k, purpose)))``: the seed's part of the hash pool
-    is shared by every replicate, so only the spawn key's words are hashed, vectorised over
-    replicates, which costs a fraction of building each ``SeedSequence``. Replicate indices
-    must be below 2**32 (one word each). Returns a flat list ``[state0, inc0, state1, ...]``.
+    ``PCG64(SeedSequence(seed, spawn_key=(k, purpose)))``: a seed's part of the hash pool is
+    shared by all its replicates, so only the spawn key's words are hashed, vectorised over
+    replicates, which costs a fraction of building each ``SeedSequence``. ``seed`` is one root
+    seed for every replicate, or one per replicate (non-negative integers: many sweep points'
+    replicates at once). Replicate indices must be below 2**32 (one word each). Returns a flat
+    list ``[state0, inc0, state1, ...]``.
     """
-    reps = np.asarray(replicates, dtype=np.uint64)
+    reps = np.asarray(replicates, dtype=np.uint64).ravel()
     if reps.size and int(reps.max()) > _M32:
         raise ValueError("replicate index above 2**32 - 1")
-    base = np.random.SeedSequence(seed)
-    words = max(1, (int(base.entropy).bit_length() + 31) // 32)  # the seed's 32-bit words
-    const = _INIT_A
-    for _ in range(_POOL + _POOL * (_POOL - 1) + _POOL * max(0, words - _POOL)):
-        const = (const * _MULT_A) & _M32
-    n = reps.size
-    pool = [np.full(n, w, dtype=np.uint32) for w in base.pool.tolist()]
-    for word in (reps.astype(np.uint32), np.full(n, purpose, dtype=np.uint32)):
-        for i in range(_POOL):
-            hashed, const = _hashmix(word, const)
-            pool[i] = _mix(pool[i], hashed)
+    if isinstance(seed, np.ndarray) and seed.ndim:
+        if seed.shape != reps.shape:
+            raise ValueError(f"{seed.size} seeds for {reps.size} replicates")
+        uniq, which = np.unique(seed, return_inverse=True)
+        seeds = [int(s) for s in uniq.tolist()]
+    else:
+        seeds, which = [int(seed)], np.zeros(reps.size, dtype=np.intp)
+    pool = _spawn_pools(seeds, which, reps, purpose)
     const = _INIT_B
     out = []
     for i in range(2 * _POOL):
@@ -118,8 +150,10 @@ def pcg64_states(seed: int, replicates: np.ndarray, purpose: int = NOISE) -> lis
         const = (const * _MULT_B) & _M32
         value = value * np.uint32(const)
         out.append(value ^ (value >> np.uint32(_XSHIFT)))
-    w64 = [out[2 * j].astype(np.uint64) | (out[2 * j + 1].astype(np.uint64) << np.uint64(32))
-           for j in range(4)]
+    w64 = [
+        out[2 * j].astype(np.uint64) | (out[2 * j + 1].astype(np.uint64) << np.uint64(32))
+        for j in range(4)
+    ]
     flat: list[int] = []
     for s_hi, s_lo, i_hi, i_lo in zip(*(w.tolist() for w in w64), strict=True):
         inc = ((((i_hi << 64) | i_lo) << 1) | 1) & _M128
@@ -135,25 +169,29 @@ def fast_seeding_agrees() -> bool:
     The hash is numpy's documented ``SeedSequence`` algorithm; should a numpy release change
     it, :func:`draw_block` falls back to building each replicate's ``SeedSequence``.
     """
-    reps = np.array([0, 1, 4097])
-    fast = pcg64_states(20251220, reps)
-    for i, k in enumerate(reps.tolist()):
-        own = np.random.PCG64(replicate_sequence(20251220, k, NOISE)).state["state"]
+    reps = np.array([0, 1, 4097, 2])
+    seeds = np.array([20251220, 20251220, 0, 2**63 + 1], dtype=np.uint64)  # 1- and 2-word seeds
+    fast = pcg64_states(seeds, reps)
+    for i, (s, k) in enumerate(zip(seeds.tolist(), reps.tolist(), strict=True)):
+        own = np.random.PCG64(replicate_sequence(s, k, NOISE)).state["state"]
         if (own["state"], own["inc"]) != (fast[2 * i], fast[2 * i + 1]):
             return False
     return True
 
 
 def draw_block(
-    seed: int, replicates: np.ndarray, rounds: int, n_powers: int, n_states: int
+    seed: int | np.ndarray, replicates: np.ndarray, rounds: int, n_powers: int, n_states: int
 ) -> np.ndarray:
     """Standard normals for many replicates at once, in sorted-code layout.
 
     Returns ``(len(replicates), rounds, n_powers, NOISE_CHANNELS, n_states)``, equal replicate
     by replicate to ``rounds`` successive round draws of :func:`noise_stream`, laid out
-    replicate-fastest in memory (what the engine computes on). One generator is reused: each
-    replicate's stream state is set in place (:func:`pcg64_states`) rather than built from a
-    new ``SeedSequence``; replicates are drawn in small groups and transposed while in cache.
+    replicate-fastest in memory (what the engine computes on). ``seed`` is the root seed of
+    every replicate, or an array of one root seed per replicate (replicates of many sweep
+    points in one block: entry ``j`` is then ``noise_stream(seed[j], replicates[j])``). One
+    generator is reused: each replicate's stream state is set in place
+    (:func:`pcg64_states`) rather than built from a new ``SeedSequence``; replicates are drawn
+    in small groups and transposed while in cache.
     """
     n = len(replicates)
     per = rounds * n_powers * NOISE_CHANNELS * n_states
@@ -164,6 +202,7 @@ def draw_block(
     reps = np.asarray(replicates)
     fast = fast_seeding_agrees() and (reps.size == 0 or int(reps.max()) <= _M32)
     states = pcg64_states(seed, reps) if fast else []
+    seeds = [] if fast else np.broadcast_to(np.asarray(seed, dtype=object), (n,)).tolist()
     for lo in range(0, n, _GROUP):
         m = min(_GROUP, n - lo)
         for j in range(m):
@@ -177,7 +216,7 @@ def draw_block(
                 }
                 gen.standard_normal(out=group[j])
             else:
-                noise_stream(seed, int(reps[lo + j])).standard_normal(out=group[j])
+                noise_stream(seeds[lo + j], int(reps[lo + j])).standard_normal(out=group[j])
         cols[:, lo : lo + m] = group[:m].T
     return np.moveaxis(cols.reshape(rounds, n_powers, NOISE_CHANNELS, n_states, n), -1, 0)
 
