@@ -39,17 +39,18 @@ needs to change: the schema, the validator, error messages and the timeline pick
 
 from __future__ import annotations
 
+import datetime as dt
 import typing
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from sim.calendar import add_months
-from sim.quantity import Code, Factor, Frozen, Share, Utility
+from sim.calendar import add_months, years_between
+from sim.quantity import Code, Factor, Frozen, Money, PositiveMoney, Share, Shift, SourceId, Utility
 
 #: ``(field, codes, "state" | "power")``: codes an event names, for the scenario validator.
 CodeRef = tuple[str, list[str], Literal["state", "power"]]
@@ -71,9 +72,17 @@ class Timeline:
         capacity: ``(R+1, P)`` multiplier on each power's capacity to deliver.
         security: ``(R+1, S, P)`` security ties in [0, 1].
         sec_salience, debt_salience: ``(R+1, S)`` multipliers on the security and debt weights.
-        boost: ``(R+1, S, P)`` summit boosts (utility points).
-        trade, remittances: ``(R+1, S, P)`` multipliers on the starting ties.
+        boost: ``(R+1, S, P)`` summit boosts and shifts in relations (utility points).
+        trade, remittances: ``(R+1, S, P)`` multipliers on the ties (the starting ones, or
+            the level last set by a ``level_usd_bn`` event).
+        trade_level, remittance_level: ``(R+1, S, P)`` ties set by ``level_usd_bn`` events,
+            in US dollars of the start's GDP (the level over the GDP when it was set, times
+            the starting GDP); NaN where no level was set (the starting tie holds).
         memberships: per row, each state's set of organisations.
+        gdp: ``(R+1, S)`` GDP in USD bn: the starting GDP grown at ``growth``, through the
+            levels that ``gdp`` events set (geometric interpolation between them).
+        growth: ``(S,)`` yearly growth of GDP after its last known level.
+        neutral: ``(R+1, S)`` whether each state is neutral (``neutrality`` events).
     """
 
     dates: list[date]
@@ -89,6 +98,24 @@ class Timeline:
     trade: np.ndarray
     remittances: np.ndarray
     memberships: list[dict[str, set[str]]]
+    gdp: np.ndarray
+    growth: np.ndarray
+    neutral: np.ndarray
+    trade_level: np.ndarray = field(init=False)
+    remittance_level: np.ndarray = field(init=False)
+    #: per state, the last GDP level known: (years since the start, USD bn)
+    gdp_known: list[tuple[float, float]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        S, P = len(self.states), len(self.powers)
+        self.trade_level = np.full((self.rounds + 1, S, P), np.nan)
+        self.remittance_level = np.full((self.rounds + 1, S, P), np.nan)
+        self.gdp_known = [(0.0, float(self.gdp[0, s])) for s in range(S)]
+
+    @property
+    def years(self) -> np.ndarray:
+        """``(R+1,)`` years from the start to each round boundary."""
+        return np.array([years_between(self.dates[0], d) for d in self.dates])
 
     @property
     def rounds(self) -> int:
@@ -126,10 +153,29 @@ class EventKind(Frozen):
 
     type: str
     date: date
+    source: SourceId | None = Field(
+        default=None, description="registry id of the fact (with its document) recording it"
+    )
+    #: Events play in order of (phase, date): the size of the economy (phase 0) first, so that
+    #: events converting money to shares of GDP read the final GDP path.
+    phase: ClassVar[int] = 1
 
     def codes(self) -> list[CodeRef]:
         """The state and power codes this event names, by field."""
         raise NotImplementedError
+
+    def calendar_problem(self, start: dt.date, end: dt.date) -> str | None:
+        """Why this event's date does not fit a calendar from ``start`` to ``end`` (or None).
+
+        Any event may predate the start (it applies from the first round); none may come after
+        the end.
+        """
+        if self.date > end:
+            return (
+                f"{self.date} is after the calendar's end ({end}); expected a date up to "
+                "time.end (earlier dates apply from the first round)"
+            )
+        return None
 
     def apply(self, tl: Timeline, r0: int) -> None:
         """Change the timeline from round ``r0`` (its first round, ``1 <= r0 <= R``) on."""
@@ -209,13 +255,17 @@ class SalienceShock(EventKind):
 
 @event_kind
 class MembershipChange(EventKind):
-    """A state joins or leaves an organisation."""
+    """A state joins, leaves or suspends its membership of an organisation.
+
+    A suspended membership stops counting among the state's memberships, as if it had left;
+    ``join`` restores it.
+    """
 
     type: Literal["membership"]
     date: date
     state: Code
     org: str
-    action: Literal["join", "leave"]
+    action: Literal["join", "leave", "suspend"]
 
     def codes(self) -> list[CodeRef]:
         return [("state", [self.state], "state")]
@@ -245,14 +295,29 @@ class SecurityTie(EventKind):
 
 @event_kind
 class TiesShock(EventKind):
-    """A lasting change in the states' trade or remittances with one power (a corridor opens,
-    a rouble falls). Factors of several shocks multiply."""
+    """A lasting change in the states' trade or remittances with one power.
+
+    Either a ``factor`` (a corridor opens, a rouble falls; factors of several shocks
+    multiply) or a new ``level_usd_bn`` a year, observed at the event's date (a trade
+    statistic of a later year). A level becomes a share of the GDP of the round it takes
+    effect in, held at that share of GDP afterwards (as the starting ties are); later factors
+    multiply it.
+    """
 
     type: Literal["trade", "remittances"]
     date: date
     power: Code
     states: list[Code] | Literal["all"] = "all"
-    factor: Factor
+    factor: Factor | None = None
+    level_usd_bn: Money | None = None
+
+    @model_validator(mode="after")
+    def _one_change(self) -> TiesShock:
+        if (self.factor is None) == (self.level_usd_bn is None):
+            raise ValueError("give either 'factor' (a multiplier) or 'level_usd_bn' (a new level)")
+        if self.level_usd_bn is not None and (self.states == "all" or len(self.states) != 1):
+            raise ValueError("'level_usd_bn' is one state's tie: expected 'states' with one code")
+        return self
 
     def codes(self) -> list[CodeRef]:
         out: list[CodeRef] = [("power", [self.power], "power")]
@@ -262,7 +327,99 @@ class TiesShock(EventKind):
 
     def apply(self, tl: Timeline, r0: int) -> None:
         ties = tl.trade if self.type == "trade" else tl.remittances
-        ties[r0:, tl.state_indices(self.states), tl.power(self.power)] *= self.factor.value
+        idx, p = tl.state_indices(self.states), tl.power(self.power)
+        if self.factor is not None:
+            ties[r0:, idx, p] *= self.factor.value
+            return
+        assert self.level_usd_bn is not None  # checked by the schema
+        level = tl.trade_level if self.type == "trade" else tl.remittance_level
+        s = idx[0]
+        level[r0:, s, p] = self.level_usd_bn.value * tl.gdp[0, s] / tl.gdp[r0, s]
+        ties[r0:, s, p] = 1.0
+
+
+@event_kind
+class Relation(EventKind):
+    """A lasting shift in one state's relation with one power (sanctions, a crisis, a treaty).
+
+    ``shift`` (log-odds, either sign) is added to the state's utility of the power from the
+    event's first round; with ``decay`` it fades by that share each round, like a summit.
+    """
+
+    type: Literal["relation"]
+    date: date
+    state: Code
+    power: Code
+    shift: Shift
+    decay: Share | None = None
+
+    def codes(self) -> list[CodeRef]:
+        return [("state", [self.state], "state"), ("power", [self.power], "power")]
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        fade = 0.0 if self.decay is None else self.decay.value
+        age = tl.rounds_before_start(self.date)
+        s, p = tl.state(self.state), tl.power(self.power)
+        for r in range(r0, tl.rounds + 1):
+            tl.boost[r, s, p] += self.shift.value * (1.0 - fade) ** (r - r0 + age)
+
+
+@event_kind
+class Neutrality(EventKind):
+    """A state declares (or gives up) permanent neutrality: from then on it discounts the pull
+    of security and bloc ties by ``dynamics.neutral_discount``."""
+
+    type: Literal["neutrality"]
+    date: date
+    state: Code
+    neutral: bool = True
+
+    def codes(self) -> list[CodeRef]:
+        return [("state", [self.state], "state")]
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        tl.neutral[r0:, tl.state(self.state)] = self.neutral
+
+
+@event_kind
+class GdpLevel(EventKind):
+    """A state's GDP (USD bn) at a date after the start, from a statistic of that year.
+
+    Between the start (or the previous level) and this one GDP moves geometrically; after the
+    last level it grows at the state's ``growth_per_year``. GDP events play first, so that
+    money and ties are measured against the final GDP path.
+    """
+
+    type: Literal["gdp"]
+    date: date
+    state: Code
+    gdp_usd_bn: PositiveMoney
+    phase: ClassVar[int] = 0
+
+    def codes(self) -> list[CodeRef]:
+        return [("state", [self.state], "state")]
+
+    def calendar_problem(self, start: dt.date, end: dt.date) -> str | None:
+        if self.date <= start:
+            return (
+                f"{self.date} is not after the start ({start}); the starting GDP is the state's "
+                "gdp_usd_bn"
+            )
+        return super().calendar_problem(start, end)
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        s = tl.state(self.state)
+        level = self.gdp_usd_bn.value
+        t_prev, v_prev = tl.gdp_known[s]
+        t_new = years_between(tl.dates[0], self.date)
+        years = tl.years
+        between = (years > t_prev) & (years < t_new)
+        tl.gdp[between, s] = v_prev * (level / v_prev) ** (
+            (years[between] - t_prev) / (t_new - t_prev)
+        )
+        after = years >= t_new
+        tl.gdp[after, s] = level * (1.0 + tl.growth[s]) ** (years[after] - t_new)
+        tl.gdp_known[s] = (t_new, level)
 
 
 #: Every event tag, sorted (for messages).
@@ -283,8 +440,9 @@ def play(events: Iterable[EventKind], tl: Timeline) -> None:
 
     A dated change applies from the first round whose end is after its date; events dated
     after the horizon do nothing, and events before the start apply from the first round.
+    Events that set the size of the economy (``phase`` 0) play before all others.
     """
-    for ev in sorted(events, key=lambda e: e.date):
+    for ev in sorted(events, key=lambda e: (e.phase, e.date)):
         r0 = tl.first_round(ev.date)
         if r0 <= tl.rounds:
             ev.apply(tl, r0)

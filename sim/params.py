@@ -41,7 +41,7 @@ class Params:
     debt0: np.ndarray  # (S, P) USD bn
     security: np.ndarray  # (R+1, S, P) security ties in [0, 1]
     institutions: np.ndarray  # (R+1, S, P) share of the state's memberships shared with p
-    neutral_factor: np.ndarray  # (S,)
+    neutral_factor: np.ndarray  # (R+1, S) share of security and bloc ties weighed
     w_econ: np.ndarray
     w_sec: np.ndarray
     w_inst: np.ndarray
@@ -146,7 +146,6 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
 
     gdp0 = per_state(lambda s: s.gdp_usd_bn.value)
     growth = per_state(lambda s: s.growth_per_year.value)
-    gdp = gdp0[None, :] * (1.0 + growth[None, :]) ** years[:, None]
 
     def tie(field_name: str) -> np.ndarray:
         out = np.zeros((S, P))
@@ -159,9 +158,6 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
 
     trade, remit = tie("trade_usd_bn"), tie("remittances_usd_bn")
     sec0, debt0, prio = tie("security"), tie("debt_usd_bn"), tie("priority")
-    neutral_factor = np.array(
-        [1.0 - d.neutral_discount.value if sc.states[c].neutral else 1.0 for c in states]
-    )
 
     # Timeline: every row at its starting value, then the events' changes (sim.events).
     members = {c: set(sc.states[c].memberships) for c in states}
@@ -179,8 +175,14 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         trade=np.ones((R + 1, S, P)),
         remittances=np.ones((R + 1, S, P)),
         memberships=[{c: set(m) for c, m in members.items()} for _ in range(R + 1)],
+        gdp=gdp0[None, :] * (1.0 + growth[None, :]) ** years[:, None],
+        growth=growth,
+        neutral=np.repeat(np.array([[sc.states[c].neutral for c in states]]), R + 1, axis=0),
     )
     events.play(sc.events.values(), tl)
+    gdp = tl.gdp
+    # (R+1, S): the share of security and bloc ties each state weighs (less when neutral)
+    neutral_factor = np.where(tl.neutral, 1.0 - d.neutral_discount.value, 1.0)
     security, sec_sal, debt_sal, boost = tl.security, tl.sec_salience, tl.debt_salience, tl.boost
     capacity = tl.capacity
     trend = np.array([sc.powers[p].capacity_trend_per_year.value for p in powers])
@@ -197,7 +199,9 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
                 institutions[r, si[s], pi[p]] = len(shared) / len(mine)
 
     iw = {k: v.value for k, v in sc.initial.weights}
-    anchor = rules.initial_alignment(trade, remit, sec0, institutions[0], prio, neutral_factor, iw)
+    anchor = rules.initial_alignment(
+        trade, remit, sec0, institutions[0], prio, neutral_factor[0], iw
+    )
     log_anchor = np.log(anchor)
 
     peers = np.zeros((S, S))
@@ -264,7 +268,10 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         for k in ("econ", "security", "institutions", "debt", "hedge", "peers")
     }
     econ0_ratio = (trade + remit) / gdp0[:, None]
-    econ_ratio = (trade[None] * tl.trade + remit[None] * tl.remittances) / gdp0[None, :, None]
+    # ties after events: the starting tie, or the level an event set, times later factors
+    trade_t = np.where(np.isnan(tl.trade_level), trade[None], tl.trade_level)
+    remit_t = np.where(np.isnan(tl.remittance_level), remit[None], tl.remittance_level)
+    econ_ratio = (trade_t * tl.trade + remit_t * tl.remittances) / gdp0[None, :, None]
     debt0_ratio = debt0 / gdp0[:, None]
     u0 = rules.utility(
         anchor,
@@ -278,7 +285,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         w_inst=w["institutions"],
         w_debt=w["debt"],
         w_hedge=w["hedge"],
-        neutral_factor=neutral_factor,
+        neutral_factor=neutral_factor[0],
         sec_salience=np.ones(S),
         debt_salience=np.ones(S),
         capacity=np.ones(P),

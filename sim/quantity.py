@@ -135,6 +135,7 @@ def quantity(
 
 
 Money = quantity("USD bn", ge=0)
+PositiveMoney = quantity("USD bn", gt=0)
 Share = quantity("share", ge=0, le=1)
 Weight = quantity("index", ge=0)
 PerYear = quantity("per year", ge=-1, le=1)
@@ -142,3 +143,22 @@ Years = quantity("years", gt=0)
 Persons = quantity("million persons", ge=0)
 Utility = quantity("index", ge=0, le=50)
 Factor = quantity("index", ge=0, le=100)
+#: A signed change in utility (log-odds), e.g. a lasting shift in one relation.
+Shift = quantity("index", ge=-50, le=50)
+
+
+def _source_id(raw: Any, info: ValidationInfo) -> str:
+    registry: Registry | None = (info.context or {}).get("registry")
+    if not isinstance(raw, str):
+        raise ValueError(f"expected the id of a fact in the registry, found {raw!r}")
+    if registry is None:
+        raise ValueError(f"no facts registry to look up '{raw}'")
+    if raw not in registry:
+        raise ValueError(f"unknown fact id '{raw}'{registry.suggest(raw)}")
+    if registry.get(raw).kind != "fact":
+        raise ValueError(f"'{raw}' is an assumption; a source must be a fact with its document")
+    return raw
+
+
+#: The registry id of the fact (with its document) that records an event.
+SourceId = Annotated[str, BeforeValidator(_source_id)]

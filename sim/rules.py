@@ -153,10 +153,10 @@ def security_term(
 ) -> np.ndarray:
     """Security pull ``w_sec·σ·nf·SEC·cap`` -> ``(..., state, power)`` (ODD 7.3).
 
-    ``w_sec``, ``neutral_factor``: ``(state,)``; ``salience`` ``(..., state)``; ``capacity``
+    ``w_sec`` ``(state,)``; ``neutral_factor`` and ``salience`` ``(..., state)``; ``capacity``
     ``(..., power)``: a power's security tie counts as much as it can still deliver.
     """
-    return (w_sec * salience)[..., None] * neutral_factor[:, None] * security * capacity[
+    return (w_sec * salience)[..., None] * neutral_factor[..., None] * security * capacity[
         ..., None, :
     ]
 
@@ -164,8 +164,9 @@ def security_term(
 def institutions_term(
     institutions: np.ndarray, w_inst: np.ndarray, neutral_factor: np.ndarray
 ) -> np.ndarray:
-    """Bloc pull ``w_inst·nf·INST`` -> ``(..., state, power)`` (ODD 7.3)."""
-    return w_inst[..., None] * neutral_factor[:, None] * institutions
+    """Bloc pull ``w_inst·nf·INST`` -> ``(..., state, power)`` (ODD 7.3); ``nf`` ``(..., state)``.
+    """
+    return w_inst[..., None] * neutral_factor[..., None] * institutions
 
 
 def debt_term(debt_ratio: np.ndarray, w_debt: np.ndarray, salience: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ from sim.quantity import (
     Money,
     Persons,
     PerYear,
+    PositiveMoney,
     Share,
     Value,
     Weight,
@@ -135,7 +136,7 @@ class State(Frozen):
     """A state agent's attributes."""
 
     name: str
-    gdp_usd_bn: quantity("USD bn", gt=0)  # type: ignore[valid-type]
+    gdp_usd_bn: PositiveMoney
     population_m: Persons | None = None
     growth_per_year: PerYear
     resources: Share = Field(description="resource endowment index, for resource-seeking powers")
@@ -257,11 +258,9 @@ class Scenario(Frozen):
     @model_validator(mode="after")
     def _events_in_calendar(self) -> Scenario:
         for e, ev in self.events.items():
-            if ev.date > self.time.end:
-                raise ValueError(
-                    f"events.{e}.date: {ev.date} is after the calendar's end ({self.time.end}); "
-                    "expected a date up to time.end (earlier dates apply from the first round)"
-                )
+            problem = ev.calendar_problem(self.time.start, self.time.end)
+            if problem is not None:
+                raise ValueError(f"events.{e}.date: {problem}")
         return self
 
     @property

@@ -38,7 +38,10 @@ def test_capacity_from_the_first_round_ending_after_the_date(both):
     py, px = p.powers.index("PY"), p.powers.index("PX")
     # 2026-07-01 is boundary 2, not after it: the first round ending after it is round 3
     np.testing.assert_array_equal(p.capacity[:, py], [1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
-    np.testing.assert_array_equal(p.capacity[:, px], np.ones(9))  # after the horizon: nothing
+    np.testing.assert_array_equal(p.capacity[:, px], np.ones(9))
+    # a shorter horizon that ends before the event: nothing changes
+    short = build(load(EVERY), rounds=2)
+    np.testing.assert_array_equal(short.capacity[:, py], np.ones(3))
 
 
 def test_salience_for_the_listed_states_or_all(both):
@@ -54,7 +57,8 @@ def test_memberships_change_institutions(both):
     aa, bb, px = p.states.index("AA"), p.states.index("BB"), p.powers.index("PX")
     np.testing.assert_array_equal(base.institutions[:, aa, px], np.ones(9))
     np.testing.assert_array_equal(p.institutions[:, aa, px], [1, 1, 1, 1, 0, 0, 0, 0, 0])
-    np.testing.assert_array_equal(p.institutions[:, bb, px], [0] * 5 + [1] * 4)
+    # joins from round 5 (after 2027-03-01), suspended from round 7 (after 2027-09-01)
+    np.testing.assert_array_equal(p.institutions[:, bb, px], [0] * 5 + [1] * 2 + [0] * 2)
 
 
 def test_security_tie_set_to_its_level(both):
@@ -69,7 +73,7 @@ def test_trade_and_remittance_factors(both):
     aa, bb, px = p.states.index("AA"), p.states.index("BB"), p.powers.index("PX")
     expected = np.where(np.arange(9) >= 2, 15.0, 10.0) / 100.0  # trade 10 x 1.5 over GDP 100
     np.testing.assert_allclose(p.econ_ratio[:, aa, px], expected, rtol=0, atol=1e-15)
-    np.testing.assert_array_equal(p.econ_ratio[:, bb], base.econ_ratio[:, bb])
+    np.testing.assert_array_equal(p.econ_ratio[:, bb, px], base.econ_ratio[:, bb, px])
 
 
 def test_summits_decay_from_their_first_round_and_their_age(both):
@@ -80,7 +84,8 @@ def test_summits_decay_from_their_first_round_and_their_age(both):
     # held a quarter before the start: age 1, first round 1; boost 0.1, attendance 0.5, decay 0.5
     early = np.where(r >= 1, 0.1 * 0.5 * 0.5 ** (r - 1 + 1), 0.0)
     np.testing.assert_allclose(p.boost[:, aa, px], early, rtol=1e-15)
-    np.testing.assert_array_equal(p.boost[:, bb, px], np.zeros(9))
+    # BB did not attend: its boost toward PX is only the relation shift (tested below)
+    assert p.boost[1, bb, px] == 0
     # tiny's own summit on 2026-06-01: from round 2, for both states
     meeting = np.where(r >= 2, 0.1 * 0.5 * 0.5 ** (r - 2), 0.0)
     np.testing.assert_allclose(p.boost[:, aa, py], meeting, rtol=1e-15)
@@ -93,7 +98,7 @@ def test_u0_is_the_utility_at_the_anchor(both):
     u = rules.utility(
         p.anchor, p.econ0_ratio, p.security[0], p.institutions[0], p.debt0_ratio,
         np.zeros_like(p.anchor), w_econ=p.w_econ, w_sec=p.w_sec, w_inst=p.w_inst,
-        w_debt=p.w_debt, w_hedge=p.w_hedge, neutral_factor=p.neutral_factor,
+        w_debt=p.w_debt, w_hedge=p.w_hedge, neutral_factor=p.neutral_factor[0],
         sec_salience=np.ones(2), debt_salience=np.ones(2), capacity=np.ones(2),
         econ_scale=p.econ_scale,
     )
@@ -115,3 +120,40 @@ def test_each_kind_names_its_codes_for_the_validator():
     assert refs["base"] == [("state", ["BB"], "state"), ("power", ["PX"], "power")]
     assert refs["debt_worry"] == []  # every state
     assert refs["corridor"] == [("power", ["PX"], "power"), ("states", ["AA"], "state")]
+
+
+def test_relation_shift_fades_from_its_first_round(both):
+    _, p = both
+    bb, px = p.states.index("BB"), p.powers.index("PX")
+    r = np.arange(9)
+    # 2026-04-15: first round ending after it is round 2; shift -0.2 losing half each round
+    np.testing.assert_allclose(p.boost[:, bb, px], np.where(r >= 2, -0.2 * 0.5 ** (r - 2), 0.0),
+                               rtol=1e-15)
+
+
+def test_neutrality_discounts_security_and_blocs_from_its_date(both):
+    base, p = both
+    aa, bb = p.states.index("AA"), p.states.index("BB")
+    # neutral_discount is half; BB is neutral from the start, AA from round 4 (after 2026-10-01)
+    np.testing.assert_array_equal(p.neutral_factor[:, aa], [1.0] * 4 + [0.5] * 5)
+    np.testing.assert_array_equal(p.neutral_factor[:, bb], [0.5] * 9)
+    np.testing.assert_array_equal(base.neutral_factor[:, aa], [1.0] * 9)
+    np.testing.assert_array_equal(p.anchor, base.anchor)  # the anchor is the start's
+
+
+def test_gdp_level_interpolates_geometrically_then_grows(both):
+    base, p = both
+    bb = p.states.index("BB")
+    years = np.array([(d - p.dates[0]).days / 365.25 for d in p.dates])
+    t_new = (date(2027, 1, 1) - date(2026, 1, 1)).days / 365.25
+    expected = np.where(years < t_new, 20.0 * 2.0 ** (years / t_new), 40.0)
+    np.testing.assert_allclose(p.gdp[:, bb], expected, rtol=1e-14)
+    np.testing.assert_array_equal(base.gdp[:, bb], np.full(9, 20.0))
+
+
+def test_trade_level_becomes_a_share_of_gdp_when_it_is_set(both):
+    base, p = both
+    bb, py = p.states.index("BB"), p.powers.index("PY")
+    # 10 of GDP 20 until round 4 (after 2026-11-01); then 6 of the GDP of round 4 (40)
+    np.testing.assert_allclose(p.econ_ratio[:, bb, py], [0.5] * 4 + [6 / 40] * 5, rtol=1e-15)
+    np.testing.assert_array_equal(base.econ_ratio[:, bb, py], [0.5] * 9)

@@ -127,7 +127,7 @@ def test_fixed_plus_varying_utility_is_the_whole_utility(case):
                 w_inst=p.w_inst,
                 w_debt=p.w_debt,
                 w_hedge=p.w_hedge,
-                neutral_factor=p.neutral_factor,
+                neutral_factor=p.neutral_factor[r],
                 sec_salience=p.sec_salience[r],
                 debt_salience=p.debt_salience[r],
                 capacity=p.capacity[r],
