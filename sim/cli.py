@@ -91,7 +91,7 @@ def run(
         if total >= 1:
             typer.echo(f"running {sc.name}: {total} replicates", err=True)
 
-    from sim.results import format_final
+    from sim.outcomes import format_final
     from sim.run import run_scenario
 
     bar, task = _progress(total, "replicates")

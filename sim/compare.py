@@ -1,9 +1,12 @@
 """``sim compare``: two scenarios on common random numbers, and their paired differences.
 
-Both scenarios run with the same root seed, so replicate ``k`` of each draws the same random
-numbers for every power they share (streams are keyed by replicate and power code; see
-:mod:`sim.rng`). The difference ``B - A`` of replicate ``k`` is then due to the scenarios
-alone, and its spread is far narrower than that of two independent ensembles.
+Both scenarios run with the same root seed. Replicate ``k`` of each draws its noise from the
+same stream (keyed by the seed and ``k`` only; see :mod:`sim.rng`), one block per round laid
+out by sorted power and state codes; the two must have the same codes and calendar (checked),
+so every state and power gets the same utility and delivery shocks, round by round, in A and
+in B. The difference ``B - A`` of replicate ``k`` is then due to the scenarios alone, and its
+spread is far narrower than that of two independent ensembles. The measures (paired
+differences, sign shares, the headline) are :mod:`sim.outcomes`'.
 """
 
 from __future__ import annotations
@@ -13,32 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from sim import engine, plots, report, results, rules
+from sim import engine, outcomes, plots, report, results
 from sim.errors import SimError
 from sim.params import Params, build
 from sim.scenario import digest as scenario_digest
 from sim.scenario import file_digest, load, to_yaml
-
-INTERVAL = (0.05, 0.95)
-
-
-@dataclass(frozen=True)
-class Paired:
-    """Paired differences ``B - A`` per replicate.
-
-    Attributes:
-        final: final alignment differences ``(replicate, state, power)``.
-        final_a, final_b: the two final alignments ``(replicate, state, power)``.
-        region: regional-share differences per round ``(replicate, round, power)``.
-    """
-
-    final: np.ndarray
-    final_a: np.ndarray
-    final_b: np.ndarray
-    region: np.ndarray
 
 
 def _check_compatible(a: Params, b: Params, path_a: Path, path_b: Path) -> None:
@@ -54,12 +38,6 @@ def _check_compatible(a: Params, b: Params, path_a: Path, path_b: Path) -> None:
         )
 
 
-def _reorder(x: np.ndarray, src: Params, dst: Params) -> np.ndarray:
-    si = [src.states.index(s) for s in dst.states]
-    pi = [src.powers.index(p) for p in dst.powers]
-    return x[..., si, :][..., pi]
-
-
 def paired_run(
     a: Params,
     b: Params,
@@ -68,96 +46,15 @@ def paired_run(
     *,
     chunk: int = 2048,
     progress: Callable[[int], None] | None = None,
-) -> Paired:
+) -> outcomes.Paired:
     """Run both scenarios replicate by replicate on the same streams; keep the differences."""
-    finals_a, finals_b, regions = [], [], []
+    parts = []
     for reps in engine.chunks(replicates, chunk):
-        ta = engine.simulate(a, reps, seed)
-        tb = engine.simulate(b, reps, seed)
-        fa = ta.alignment[:, -1]
-        fb = _reorder(tb.alignment[:, -1], b, a)
-        finals_a.append(fa)
-        finals_b.append(fb)
-        ra = rules.regional_share(ta.alignment, a.region_w)
-        order = [b.powers.index(p) for p in a.powers]
-        rb = rules.regional_share(tb.alignment, b.region_w)[..., order]
-        regions.append(rb - ra)
+        parts.append(outcomes.paired(engine.simulate(a, reps, seed), engine.simulate(b, reps, seed),
+                                     a, b))
         if progress is not None:
             progress(len(reps))
-    fa, fb = np.concatenate(finals_a), np.concatenate(finals_b)
-    return Paired(final=fb - fa, final_a=fa, final_b=fb, region=np.concatenate(regions))
-
-
-def sign_share(d: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Share of replicates whose difference has the sign of the mean (ties count as holding)."""
-    sign = np.sign(mean)
-    return np.where(sign == 0, (d == 0).mean(0), (np.sign(d) == sign).mean(0))
-
-
-def differences_table(pr: Paired, a: Params) -> pd.DataFrame:
-    """Per state and power: both means and the paired difference's mean, interval, sign share."""
-    mean = pr.final.mean(0)
-    lo, hi = np.quantile(pr.final, INTERVAL, axis=0)
-    holds = sign_share(pr.final, mean)
-    rows = []
-    for i, s in enumerate(a.states):
-        for j, p in enumerate(a.powers):
-            rows.append(
-                {
-                    "state": s,
-                    "power": p,
-                    "mean_a": pr.final_a[:, i, j].mean(),
-                    "mean_b": pr.final_b[:, i, j].mean(),
-                    "diff_mean": mean[i, j],
-                    "diff_p5": lo[i, j],
-                    "diff_p95": hi[i, j],
-                    "sign_holds": holds[i, j],
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def region_table(pr: Paired, a: Params) -> pd.DataFrame:
-    """Per round and power: the paired difference of regional share (mean, 90% interval)."""
-    mean = pr.region.mean(0)
-    lo, hi = np.quantile(pr.region, INTERVAL, axis=0)
-    holds = sign_share(pr.region, mean)
-    rows = []
-    for r, d in enumerate(a.dates):
-        for j, p in enumerate(a.powers):
-            rows.append(
-                {
-                    "round": r,
-                    "date": d.isoformat(),
-                    "power": p,
-                    "diff_mean": mean[r, j],
-                    "diff_p5": lo[r, j],
-                    "diff_p95": hi[r, j],
-                    "sign_holds": holds[r, j],
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def format_differences(df: pd.DataFrame, name_a: str, name_b: str) -> str:
-    """Text table: states by powers, paired difference mean [90% interval] and sign share."""
-    powers = list(dict.fromkeys(df["power"]))
-    states = list(dict.fromkeys(df["state"]))
-    cell = {
-        (
-            r.state,
-            r.power,
-        ): f"{r.diff_mean:+.4f} [{r.diff_p5:+.4f},{r.diff_p95:+.4f}] {r.sign_holds:.0%}"
-        for r in df.itertuples()
-    }
-    width = max(len(v) for v in cell.values())
-    lines = [
-        f"final alignment, {name_b} minus {name_a} (paired): mean [5%, 95%] share of "
-        "replicates with the mean's sign",
-        "state  " + "  ".join(p.ljust(width) for p in powers),
-    ]
-    lines += [f"{s:<6} " + "  ".join(cell[(s, p)].ljust(width) for p in powers) for s in states]
-    return "\n".join(lines)
+    return outcomes.join_paired(parts)
 
 
 @dataclass(frozen=True)
@@ -193,12 +90,12 @@ def compare_scenarios(
     n = replicates if replicates is not None else max(sc_a.replicates, sc_b.replicates)
     root = sc_a.seed if seed is None else seed
     pr = paired_run(a, b, n, root, progress=progress)
-    table = differences_table(pr, a)
-    text = format_differences(table, sc_a.name, sc_b.name)
+    table = outcomes.differences_table(pr, a)
+    text = outcomes.format_differences(table, sc_a.name, sc_b.name)
     folder = out / "compare" / f"{sc_a.name}_vs_{sc_b.name}" / results.new_run_id()
     with results.atomic_folder(folder) as tmp:
         table.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
-        region = region_table(pr, a)
+        region = outcomes.region_differences_table(pr, a)
         region.to_csv(tmp / "region_differences.csv", index=False, float_format="%.6g")
         (tmp / "scenario_a.yaml").write_text(to_yaml(sc_a), encoding="utf-8")
         (tmp / "scenario_b.yaml").write_text(to_yaml(sc_b), encoding="utf-8")
@@ -263,7 +160,8 @@ def compare_scenarios(
                 "common_random_numbers": (
                     "same root seed: one stream per replicate, laid out by sorted codes"
                 ),
-                "interval": list(INTERVAL),
+                "interval": list(outcomes.INTERVAL),
+                "compare_headline": outcomes.compare_headline(region, table),
                 "states": a.states,
                 "powers": a.powers,
                 "rows": {"differences.csv": len(table), "region_differences.csv": len(region)},

@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.axes import Axes
@@ -32,7 +30,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from sim.engine import QUANTILES, Summary, Trajectories, region_share
+from sim import outcomes
+from sim.engine import QUANTILES, Summary, Trajectories
 from sim.params import Params
 
 if TYPE_CHECKING:
@@ -307,31 +306,6 @@ def regional_share(s: Summary, p: Params, *, title: str, look: Look | None = Non
     return fig
 
 
-def bloc_series(
-    s: Summary, p: Params, blocs: Mapping[str, Sequence[str]], traj: Trajectories | None = None
-) -> dict[str, np.ndarray]:
-    """Each bloc's regional share ``(3, R+1)`` as (low, middle, high), plus ``other``.
-
-    With trajectories the rows are the 5th, 50th and 95th percentiles over replicates; without
-    them (summary-only runs) all three rows are the mean, which is exact for a sum of shares.
-    Powers in no bloc form ``"other"`` (omitted when every power is in a bloc).
-    """
-    groups = {name: list(members) for name, members in blocs.items()}
-    rest = [c for c in p.powers if not any(c in m for m in groups.values())]
-    if rest:
-        groups["other"] = rest
-    out: dict[str, np.ndarray] = {}
-    region = region_share(traj, p) if traj is not None else None
-    for name, members in groups.items():
-        idx = [p.powers.index(c) for c in members]
-        if region is not None:
-            q = np.quantile(region[..., idx].sum(-1), [0.05, 0.5, 0.95], axis=0)
-        else:
-            q = np.repeat(s.region_mean[:, idx].sum(-1)[None], 3, axis=0)
-        out[name] = q
-    return out
-
-
 def _bloc_colours(names: Sequence[str]) -> dict[str, str]:
     named = [n for n in names if n != "other"]
     out = {n: BLOC_SHADES[i % len(BLOC_SHADES)] for i, n in enumerate(named)}
@@ -347,7 +321,7 @@ def bloc_shares(
 
     Blocs are shades of grey (:data:`BLOC_SHADES`), labelled at the end of their lines.
     """
-    series = bloc_series(s, p, look.blocs, traj)
+    series = outcomes.bloc_series(s, p, look.blocs, traj)
     names = list(series)
     cols = _bloc_colours(names)
     with _style():
@@ -367,13 +341,12 @@ def bloc_shares(
         ax.set_ylabel("share of the region's alignment")
         # per state at the end: mean shares, stacked
         final = s.align_mean[-1]
-        groups = {n: (list(look.blocs[n]) if n in look.blocs else
-                      [c for c in p.powers if not any(c in m for m in look.blocs.values())])
-                  for n in names}
+        groups = outcomes.bloc_groups(p.powers, look.blocs)
         y = np.arange(len(p.states))[::-1]
         left = np.zeros(len(p.states))
         for n in names:
-            v = final[:, [p.powers.index(c) for c in groups[n]]].sum(-1)
+            v = np.array([outcomes.bloc_share(final, groups[n], p.region_w, state=k)
+                          for k in range(len(p.states))])
             bx.barh(y, v, left=left, color=cols[n], height=0.7, edgecolor="white")
             for yi, li, vi in zip(y, left, v, strict=True):
                 if vi >= 0.12:
@@ -388,11 +361,12 @@ def bloc_shares(
         bx.spines["left"].set_visible(False)
         bx.tick_params(axis="y", length=0)
         ends = [series[n][1, -1] for n in names]
-        labels = [("other: " + ", ".join(look.power(c) for c in groups[n]) if n == "other" else n)
+        labels = [("other: " + ", ".join(look.power(p.powers[j]) for j in groups[n])
+                   if n == "other" else n)
                   + f" {100 * v:.0f}%" for n, v in zip(names, ends, strict=True)]
         _end_labels(ax, ends, labels, [cols[n] if n != "other" else MUTED for n in names])
-        band = f"line: median, shaded: {BAND} of replicates" if traj is not None else \
-            "mean over replicates (trajectories not kept)"
+        band = (f"line: {outcomes.bloc_statistic(traj)}, shaded: {BAND} of replicates"
+                if traj is not None else "mean over replicates (trajectories not kept)")
         _frame(fig, f"Bloc shares of alignment, {_period(p.dates)}",
                _note(title, s, f"A bloc's share is the sum of its powers' shares; {band}."))
     return fig

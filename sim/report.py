@@ -31,7 +31,7 @@ import yaml
 
 from sim.errors import SimError
 from sim.facts import PublicSource, Registry, SeedSource, find_registry, load_registry
-from sim.scenario import load
+from sim.scenario import load, parameters
 
 REPORT = "report.html"
 #: Rows of a table shown in the page; the CSV beside it has them all.
@@ -261,7 +261,7 @@ def _headline_from_manifest(manifest: Mapping[str, Any]) -> list[dict[str, str]]
 
 @dataclass
 class RunHeadline:
-    """Headline numbers of a run, from its tables."""
+    """Headline numbers of a run, formatted for the page."""
 
     start: str
     end: str
@@ -271,63 +271,39 @@ class RunHeadline:
     sentences: list[str]
 
 
-def run_headline(
-    folder: Path, manifest: Mapping[str, Any], raw: Mapping[str, Any]
-) -> RunHeadline | None:
-    """Regional shares at the start and end, the largest moves, blocs and each state's lead."""
-    region_csv, summary_csv = folder / "region.csv", folder / "summary.csv"
-    if not region_csv.is_file() or not summary_csv.is_file():
+def run_headline(manifest: Mapping[str, Any], raw: Mapping[str, Any]) -> RunHeadline | None:
+    """The run's headline numbers (``run_headline`` in its manifest; see
+    :func:`sim.outcomes.run_headline`) with names, colours and sentences."""
+    head = manifest.get("run_headline")
+    if not isinstance(head, Mapping):
         return None
-    region = pd.read_csv(region_csv)
-    summary = pd.read_csv(summary_csv)
     power_names, state_names = _scenario_names(raw)
     colours = _colours(manifest, raw)
-    first, last = region["round"].min(), region["round"].max()
-    r0 = region[region["round"] == first].set_index("power")
-    r1 = region[region["round"] == last].set_index("power")
-    order = [str(c) for c in manifest.get("powers", list(r1.index))]
     powers = []
-    for code in order:
-        path = region[region["power"] == code].sort_values("round")
-        dev = (path["p50"] - r0.loc[code, "p50"]).to_numpy()
-        k = int(abs(dev).argmax())
+    for r in head.get("powers", []):
+        code = str(r["code"])
+        change = r["end"] - r["start"]
         powers.append({
             "code": code, "name": power_names.get(code, code), "colour": colours.get(code, "#777"),
-            "start": _pct(r0.loc[code, "p50"]), "end": _pct(r1.loc[code, "p50"]),
-            "range": f"{_pct(r1.loc[code, 'p5'])} to {_pct(r1.loc[code, 'p95'])}",
-            "change": _pp(r1.loc[code, "p50"] - r0.loc[code, "p50"]),
-            "change_value": float(r1.loc[code, "p50"] - r0.loc[code, "p50"]),
-            "peak": (f"{_pp(dev[k])} points ({path['date'].iloc[k]})"
-                     if abs(dev[k]) >= 0.0005 else ""),
+            "start": _pct(r["start"]), "end": _pct(r["end"]),
+            "range": f"{_pct(r['p5'])} to {_pct(r['p95'])}",
+            "change": _pp(change), "change_value": float(change), "end_value": float(r["end"]),
+            "peak": (f"{_pp(r['peak'])} points ({r['peak_date']})"
+                     if abs(r["peak"]) >= 0.0005 else ""),
         })
-    blocs = []
-    for name, members in (raw.get("blocs") or {}).items():
-        members = [m for m in members if m in r1.index]
-        blocs.append({
-            "name": str(name),
-            "members": ", ".join(power_names.get(m, m) for m in members),
-            "start": _pct(r0.loc[members, "mean"].sum()),
-            "end": _pct(r1.loc[members, "mean"].sum()),
-            "change": _pp(r1.loc[members, "mean"].sum() - r0.loc[members, "mean"].sum()),
-        })
-    hedging = {}
-    if (folder / "hedging.csv").is_file():
-        h = pd.read_csv(folder / "hedging.csv")
-        hedging = h[h["round"] == h["round"].max()].set_index("state")["mean"].to_dict()
-    states = []
-    for code in [str(c) for c in manifest.get("states", summary["state"].unique())]:
-        rows = summary[summary["state"] == code].sort_values("mean", ascending=False)
-        if rows.empty:
-            continue
-        top = rows.iloc[0]
-        states.append({
-            "name": state_names.get(code, code),
-            "lead": power_names.get(top["power"], top["power"]),
-            "colour": colours.get(top["power"], "#777"),
-            "share": _pct(top["mean"]),
-            "range": f"{_pct(top['p5'])} to {_pct(top['p95'])}",
-            "hedging": f"{hedging[code]:.2f}" if code in hedging else "",
-        })
+    blocs = [{
+        "name": str(b["name"]),
+        "members": ", ".join(power_names.get(m, m) for m in b["members"]),
+        "start": _pct(b["start"]), "end": _pct(b["end"]), "change": _pp(b["end"] - b["start"]),
+        "statistic": str(b.get("statistic", "")),
+    } for b in head.get("blocs", [])]
+    states = [{
+        "name": state_names.get(r["code"], r["code"]),
+        "lead": power_names.get(r["lead"], r["lead"]),
+        "colour": colours.get(r["lead"], "#777"),
+        "share": _pct(r["share"]), "range": f"{_pct(r['p5'])} to {_pct(r['p95'])}",
+        "hedging": f"{r['hedging']:.2f}",
+    } for r in head.get("states", [])]
     sentences = []
     if powers:
         mover = max(powers, key=lambda r: abs(r["change_value"]))
@@ -335,15 +311,15 @@ def run_headline(
             f"Largest change in regional share from start to end: {mover['name']}, "
             f"{mover['change']} points ({mover['start']} to {mover['end']}; 5-95% range at the "
             f"end {mover['range']}).")
-        lead = max(powers, key=lambda r: float(r["end"].rstrip("%")))
+        lead = max(powers, key=lambda r: r["end_value"])
         sentences.append(f"Largest regional share at the end: {lead['name']}, {lead['end']}.")
-    return RunHeadline(start=str(r0["date"].iloc[0]), end=str(r1["date"].iloc[0]), powers=powers,
+    return RunHeadline(start=str(head["start"]), end=str(head["end"]), powers=powers,
                        blocs=blocs, states=states, sentences=sentences)
 
 
 @dataclass
 class CompareHeadline:
-    """Headline numbers of a comparison: paired differences B minus A."""
+    """Headline numbers of a comparison: paired differences B minus A, formatted."""
 
     end: str
     interval: str
@@ -352,57 +328,41 @@ class CompareHeadline:
     sentences: list[str]
 
 
-def compare_headline(folder: Path, manifest: Mapping[str, Any]) -> CompareHeadline | None:
-    """Each power's regional-share difference at the end, and each state's largest difference.
+def _holds(share: float | None) -> str:
+    return "no change" if share is None else f"{100 * share:.0f}%"
 
-    Reads ``region_differences.csv`` and ``differences.csv`` when they hold paired differences
-    (``diff_mean``, ``diff_p5``, ``diff_p95``); otherwise there is nothing to headline.
-    """
-    need = {"power", "diff_mean", "diff_p5", "diff_p95"}
-    region_csv, final_csv = folder / "region_differences.csv", folder / "differences.csv"
-    if not region_csv.is_file():
-        return None
-    region = pd.read_csv(region_csv)
-    if not need <= set(region.columns) or "round" not in region.columns:
+
+def compare_headline(folder: Path, manifest: Mapping[str, Any]) -> CompareHeadline | None:
+    """The comparison's headline numbers (``compare_headline`` in its manifest; see
+    :func:`sim.outcomes.compare_headline`) with names, colours and a sentence."""
+    head = manifest.get("compare_headline")
+    if not isinstance(head, Mapping):
         return None
     raw = _read_yaml(folder / "scenario_b.yaml") or _read_yaml(folder / "scenario_a.yaml")
     power_names, state_names = _scenario_names(raw)
     colours = _colours(manifest, raw)
-    end = region[region["round"] == region["round"].max()]
-    lo, hi = (manifest.get("interval") or [0.05, 0.95])[:2]
+    lo, hi = (head.get("interval") or [0.05, 0.95])[:2]
     interval = f"{round(100 * (hi - lo))}% interval"
-    powers = []
-    for row in end.itertuples():
-        code = str(row.power)
-        powers.append({
-            "name": power_names.get(code, code), "colour": colours.get(code, "#777"),
-            "big": f"{_pp(row.diff_mean)} points", "value": float(row.diff_mean),
-            "range": f"{_pp(row.diff_p5)} to {_pp(row.diff_p95)}",
-            "holds": f"{100 * row.sign_holds:.0f}%" if hasattr(row, "sign_holds") else "",
-        })
-    states = []
-    if final_csv.is_file():
-        final = pd.read_csv(final_csv)
-        if need | {"state"} <= set(final.columns):
-            for code in dict.fromkeys(final["state"]):
-                rows = final[final["state"] == code]
-                top = rows.loc[rows["diff_mean"].abs().idxmax()]
-                states.append({
-                    "name": state_names.get(code, code),
-                    "power": power_names.get(top["power"], top["power"]),
-                    "colour": colours.get(top["power"], "#777"),
-                    "diff": _pp(top["diff_mean"]),
-                    "range": f"{_pp(top['diff_p5'])} to {_pp(top['diff_p95'])}",
-                })
+    powers = [{
+        "name": power_names.get(r["code"], r["code"]), "colour": colours.get(r["code"], "#777"),
+        "big": f"{_pp(r['mean'])} points", "value": float(r["mean"]),
+        "range": f"{_pp(r['p5'])} to {_pp(r['p95'])}", "holds": _holds(r.get("sign_holds")),
+    } for r in head.get("powers", [])]
+    states = [{
+        "name": state_names.get(r["code"], r["code"]),
+        "power": power_names.get(r["power"], r["power"]),
+        "colour": colours.get(r["power"], "#777"),
+        "diff": _pp(r["mean"]), "range": f"{_pp(r['p5'])} to {_pp(r['p95'])}",
+    } for r in head.get("states", [])]
     a, b = _names(manifest) or ("A", "B")
     sentences = []
     if powers:
         gain = max(powers, key=lambda r: r["value"])
         loss = min(powers, key=lambda r: r["value"])
-        sentences.append(f"By {end['date'].iloc[0]}, {b} against {a}: {gain['name']} gains "
+        sentences.append(f"By {head['end']}, {b} against {a}: {gain['name']} gains "
                          f"{gain['big']} of the region's alignment ({interval} {gain['range']}); "
                          f"{loss['name']} loses the most, {loss['big']} ({loss['range']}).")
-    return CompareHeadline(end=str(end["date"].iloc[0]), interval=interval, powers=powers,
+    return CompareHeadline(end=str(head["end"]), interval=interval, powers=powers,
                            states=states, sentences=sentences)
 
 
@@ -495,8 +455,6 @@ def fact_groups(folder: Path, manifest: Mapping[str, Any]) -> list[FactGroup]:
         return groups
     # A folder holding resolved scenarios (e.g. scenario_a.yaml beside "scenario_a_file" in
     # the manifest): read each with the registry its original file used.
-    from sim.run import parameters  # sim.run writes reports: import here, not at the top
-
     for yml in sorted(folder.glob("*.yaml")):
         registry = _registry(folder, manifest.get(f"{yml.stem}_file"))
         if registry is None:
@@ -637,7 +595,7 @@ def render(folder: Path, *, label: str | None = None) -> str:
         meta=_meta(manifest, label),
         command=str(manifest.get("command", "")),
         headline=_headline_from_manifest(manifest),
-        run=run_headline(folder, manifest, raw) if kind == "run" else None,
+        run=run_headline(manifest, raw) if kind == "run" else None,
         compare=compare_headline(folder, manifest) if kind == "compare" else None,
         figures=figures(folder),
         state_figures=sorted(p.relative_to(folder).as_posix()

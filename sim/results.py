@@ -1,4 +1,4 @@
-"""Result folders: atomic creation, manifest, tidy Parquet tables, summary tables.
+"""Result folders: atomic creation, manifest, the tidy Parquet table of every replicate.
 
 A run writes into a hidden temporary folder beside its destination and renames it into place
 only when every file is written, so an interrupted run never leaves a folder that looks
@@ -22,17 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import rules
-from sim.engine import QUANTILES, Summary, Trajectories
+from sim.engine import Trajectories
 from sim.errors import SimError
 from sim.params import Params
 
 LIBRARIES = ("numpy", "mesa", "pandas", "pyarrow", "pydantic", "matplotlib", "typer", "pyyaml")
-QCOLS = tuple(f"p{round(q * 100)}" for q in QUANTILES)
 
 
 def now() -> str:
@@ -119,77 +117,6 @@ def tidy_table(traj: Trajectories, p: Params, scenario: str) -> pa.Table:
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Write a table as Parquet (zstd)."""
     pq.write_table(table, path, compression="zstd")
-
-
-def final_table(s: Summary, p: Params) -> pd.DataFrame:
-    """Final alignment per state and power: mean and the 5th, 50th and 95th percentiles."""
-    rows = []
-    qi = {q: i for i, q in enumerate(QUANTILES)}
-    for i, st in enumerate(p.states):
-        for j, pw in enumerate(p.powers):
-            rows.append(
-                {
-                    "state": st,
-                    "power": pw,
-                    "mean": s.align_mean[-1, i, j],
-                    "p5": s.align_q[qi[0.05], -1, i, j],
-                    "p50": s.align_q[qi[0.5], -1, i, j],
-                    "p95": s.align_q[qi[0.95], -1, i, j],
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def by_round_table(s: Summary, p: Params) -> pd.DataFrame:
-    """Alignment statistics for every round, state and power."""
-    R1 = s.align_mean.shape[0]
-    idx = pd.MultiIndex.from_product(
-        [range(R1), p.states, p.powers], names=["round", "state", "power"]
-    )
-    df = pd.DataFrame({"mean": s.align_mean.ravel()}, index=idx).reset_index()
-    for k, col in enumerate(QCOLS):
-        df[col] = s.align_q[k].ravel()
-    df["debt_usd_bn_mean"] = s.debt_mean.ravel()
-    df["delivered_usd_bn_mean"] = s.delivered_mean.ravel()
-    df.insert(1, "date", [p.dates[r].isoformat() for r in df["round"]])
-    return df
-
-
-def region_table(s: Summary, p: Params) -> pd.DataFrame:
-    """Each power's regional share for every round."""
-    R1 = s.region_mean.shape[0]
-    idx = pd.MultiIndex.from_product([range(R1), p.powers], names=["round", "power"])
-    df = pd.DataFrame({"mean": s.region_mean.ravel()}, index=idx).reset_index()
-    for k, col in enumerate(QCOLS):
-        df[col] = s.region_q[k].ravel()
-    df.insert(1, "date", [p.dates[r].isoformat() for r in df["round"]])
-    return df
-
-
-def hedging_table(s: Summary, p: Params) -> pd.DataFrame:
-    """Each state's hedging index for every round."""
-    R1 = s.hedging_mean.shape[0]
-    idx = pd.MultiIndex.from_product([range(R1), p.states], names=["round", "state"])
-    df = pd.DataFrame({"mean": s.hedging_mean.ravel()}, index=idx).reset_index()
-    for k, col in enumerate(QCOLS):
-        df[col] = s.hedging_q[k].ravel()
-    df.insert(1, "date", [p.dates[r].isoformat() for r in df["round"]])
-    return df
-
-
-def format_final(df: pd.DataFrame) -> str:
-    """A compact text table: states by powers, mean with the 5-95% range."""
-    powers = list(dict.fromkeys(df["power"]))
-    states = list(dict.fromkeys(df["state"]))
-    cell = {(r.state, r.power): f"{r.mean:.3f} ({r.p5:.3f}-{r.p95:.3f})" for r in df.itertuples()}
-    width = max(len(v) for v in cell.values())
-    lines = [
-        "final alignment: mean (5th-95th percentile)",
-        "state  " + "  ".join(p.ljust(width) for p in powers),
-    ]
-    for s in states:
-        lines.append(f"{s:<6} " + "  ".join(cell[(s, p)].ljust(width) for p in powers))
-    return "\n".join(lines)
 
 
 def command_line() -> str:

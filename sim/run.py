@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import checkpoint, engine, plots, report, results
+from sim import checkpoint, engine, outcomes, plots, report, results
 from sim.errors import SimError
 from sim.params import Params, build
-from sim.scenario import Scenario, file_digest, load, to_yaml, values
+from sim.scenario import Scenario, file_digest, load, parameters, to_yaml
 from sim.scenario import digest as scenario_digest
 
 Engine = Literal["ensemble", "mesa"]
@@ -36,21 +36,6 @@ class RunOutcome:
 def mesa_trajectories(p: Params, replicates: int, seed: int) -> engine.Trajectories:
     """Run replicates one by one through the Mesa model (the agent-by-agent path)."""
     return checkpoint.mesa_chunk(p, np.arange(replicates), seed)
-
-
-def parameters(sc: Scenario) -> dict[str, dict[str, object]]:
-    """Every resolved substantive value by field path, with its provenance."""
-    out: dict[str, dict[str, object]] = {}
-    for path, v in values(sc):
-        entry: dict[str, object] = {"value": v.value}
-        if v.ref is not None:
-            entry["ref"] = v.ref
-        if v.scale != 1.0:
-            entry["scale"] = v.scale
-        if v.why is not None:
-            entry["why"] = v.why
-        out[path] = entry
-    return out
 
 
 def run_scenario(
@@ -136,7 +121,7 @@ def run_scenario(
         raise KeyboardInterrupt(
             f"interrupted: {saved:,} of {n:,} replicates are saved in {partial}; {finish}"
         ) from None
-    final = results.final_table(summary, p)
+    final = outcomes.final_table(summary, p)
     try:
         folder = _write(partial.parent / spec["run_id"], sc, p, spec, traj, summary, final,
                         t0=t0, write_report=write_report)
@@ -175,7 +160,7 @@ def _write(
             table = results.tidy_table(traj, p, sc.name)
             results.write_parquet(table, tmp / "alignment.parquet")
             files["alignment.parquet"] = table.num_rows
-        by_round = results.by_round_table(summary, p)
+        by_round = outcomes.by_round_table(summary, p)
         results.write_parquet(
             pa.Table.from_pandas(by_round, preserve_index=False),
             tmp / "summary_by_round.parquet",
@@ -183,8 +168,8 @@ def _write(
         files["summary_by_round.parquet"] = len(by_round)
         for name, df in (
             ("summary.csv", final),
-            ("region.csv", results.region_table(summary, p)),
-            ("hedging.csv", results.hedging_table(summary, p)),
+            ("region.csv", outcomes.region_table(summary, p)),
+            ("hedging.csv", outcomes.hedging_table(summary, p)),
         ):
             df.to_csv(tmp / name, index=False, float_format="%.6g")
             files[name] = len(df)
@@ -212,6 +197,7 @@ def _write(
             "quantile_method": summary.method,
             "states": p.states,
             "powers": p.powers,
+            "run_headline": outcomes.run_headline(summary, p, sc.blocs, traj),
             "parameters": parameters(sc),
             "derived": {
                 "anchor": p.anchor.round(10).tolist(),

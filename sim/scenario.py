@@ -560,3 +560,18 @@ def values(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, Value]]:
     elif isinstance(obj, list):
         for i, item in enumerate(obj):
             yield from values(item, f"{prefix}[{i}]")
+
+
+def parameters(sc: Scenario) -> dict[str, dict[str, object]]:
+    """Every resolved substantive value by field path, with its provenance."""
+    out: dict[str, dict[str, object]] = {}
+    for path, v in values(sc):
+        entry: dict[str, object] = {"value": v.value}
+        if v.ref is not None:
+            entry["ref"] = v.ref
+        if v.scale != 1.0:
+            entry["scale"] = v.scale
+        if v.why is not None:
+            entry["why"] = v.why
+        out[path] = entry
+    return out

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
 
-from sim import engine, plots
+from sim import engine, outcomes, plots
 from sim.errors import ScenarioError
 from sim.params import build
 from sim.scenario import load
@@ -212,9 +212,9 @@ def test_end_labels_are_kept_apart_in_order():
 def test_bloc_series_sum_powers_and_gather_the_rest(flagship):
     _, p, res = flagship
     blocs = {"East": ["CHN", "RUS"], "West": ["EU", "USA"]}
-    exact = plots.bloc_series(res.summary, p, blocs, res.trajectories)
+    exact = outcomes.bloc_series(res.summary, p, blocs, res.trajectories)
     assert list(exact) == ["East", "West", "other"]  # JPN is in no bloc
-    means = plots.bloc_series(res.summary, p, blocs)
+    means = outcomes.bloc_series(res.summary, p, blocs)
     idx = [p.powers.index(c) for c in blocs["East"]]
     np.testing.assert_allclose(means["East"][1], res.summary.region_mean[:, idx].sum(1))
     total = sum(means[n][1] for n in means)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import plots, report
+from sim import outcomes, plots, report
 from sim.errors import SimError
 from sim.run import run_scenario
 from tests.conftest import CASES, TINY, run_cli
@@ -185,20 +185,22 @@ def test_a_comparison_gets_paired_headlines_and_what_differs(tmp_path: Path):
 
     (folder / "scenario_a.yaml").write_text(to_yaml(load(tmp_path / "tiny.yaml")))
     (folder / "scenario_b.yaml").write_text(to_yaml(load(tmp_path / "tiny_b.yaml")))
-    pd.DataFrame({"round": [0, 0, 8, 8], "date": ["2026-01-01"] * 2 + ["2028-01-01"] * 2,
-                  "power": ["PX", "PY"] * 2, "diff_mean": [0, 0, 0.03, -0.03],
-                  "diff_p5": [0, 0, 0.02, -0.04], "diff_p95": [0, 0, 0.04, -0.02],
-                  "sign_holds": [1, 1, 1, 1]}).to_csv(folder / "region_differences.csv",
-                                                      index=False)
-    pd.DataFrame({"state": ["AA", "AA"], "power": ["PX", "PY"], "diff_mean": [0.05, -0.05],
-                  "diff_p5": [0.04, -0.06], "diff_p95": [0.06, -0.04]}).to_csv(
-        folder / "differences.csv", index=False)
+    region = pd.DataFrame({"round": [0, 0, 8, 8], "date": ["2026-01-01"] * 2 + ["2028-01-01"] * 2,
+                           "power": ["PX", "PY"] * 2, "diff_mean": [0, 0, 0.03, -0.03],
+                           "diff_p5": [0, 0, 0.02, -0.04], "diff_p95": [0, 0, 0.04, -0.02],
+                           "sign_holds": [np.nan, np.nan, 1, 0.9]})
+    region.to_csv(folder / "region_differences.csv", index=False)
+    final = pd.DataFrame({"state": ["AA", "AA"], "power": ["PX", "PY"],
+                          "diff_mean": [0.05, -0.05], "diff_p5": [0.04, -0.06],
+                          "diff_p95": [0.06, -0.04]})
+    final.to_csv(folder / "differences.csv", index=False)
     _figure(folder, "difference")
     (folder / "manifest.json").write_text(json.dumps({
         "kind": "compare", "scenario_a": "tiny", "scenario_b": "tiny_b",
         "scenario_a_file": str(tmp_path / "tiny.yaml"),
         "scenario_b_file": str(tmp_path / "tiny_b.yaml"),
         "interval": [0.05, 0.95], "powers": ["PX", "PY"], "states": ["AA", "BB"],
+        "compare_headline": outcomes.compare_headline(region, final),
     }))
     text = " ".join(" ".join(Page(report.write_report(folder).read_text()).text).split())
     assert "Comparison: tiny_b against tiny" in text

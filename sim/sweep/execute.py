@@ -26,11 +26,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from sim import engine
+from sim import engine, outcomes
 from sim.errors import ScenarioError, SimError
 from sim.params import build
 from sim.scenario import validate
-from sim.sweep import outcomes
 from sim.sweep.spec import BoundParameter, empty_registry, with_values
 
 Row = dict[str, float]

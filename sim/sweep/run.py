@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import results
+from sim import outcomes, results
 from sim.errors import ScenarioError, SimError
 from sim.params import build
 from sim.scenario import Scenario, digest, file_digest, load, validate, values
-from sim.sweep import analyse, design, outcomes, plots, spec
+from sim.sweep import analyse, design, plots, spec
 from sim.sweep.execute import Execution, ScenarioTask, execute
 from sim.sweep.store import SweepStore, json_bytes, parquet_bytes
 from sim.yamlio import dump_yaml, read_yaml
@@ -140,7 +140,7 @@ def bind(
         for name, p in sw.parameters.items()
     )
     p0 = build(mat)
-    wanted = dict(outcomes.defaults(p0.states, p0.powers)) if defaults else {}
+    wanted = dict(outcomes.default_outcomes(p0.states, p0.powers)) if defaults else {}
     for name, o in sw.outcomes.items():
         if name in wanted and wanted[name] != o:
             raise ScenarioError(
@@ -181,7 +181,7 @@ def resolved_spec(s: Sweep) -> dict[str, Any]:
     )
     raw["outcomes"] = {}
     wanted = {
-        **outcomes.defaults(list(s.scenario.states), list(s.scenario.powers)),
+        **outcomes.default_outcomes(list(s.scenario.states), list(s.scenario.powers)),
         **s.spec.outcomes,
     }
     for m in s.measures:

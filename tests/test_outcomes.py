@@ -7,9 +7,9 @@ from datetime import date
 import numpy as np
 import pytest
 
+from sim import engine, outcomes
 from sim.engine import Trajectories
 from sim.errors import ScenarioError
-from sim.sweep import outcomes
 from sim.sweep.spec import Outcome
 
 
@@ -126,7 +126,7 @@ def test_unknown_codes_are_located_errors(tiny_params):
 
 
 def test_defaults_answer_how_much_and_where(tiny_params):
-    names = list(outcomes.defaults(tiny_params.states, tiny_params.powers))
+    names = list(outcomes.default_outcomes(tiny_params.states, tiny_params.powers))
     assert names == [
         "PX_region",
         "PX_gain",
@@ -138,3 +138,64 @@ def test_defaults_answer_how_much_and_where(tiny_params):
         "PY_BB",
         "hedging",
     ]
+
+
+# --------------------------------------------------------------------------- shares and blocs
+
+
+def test_bloc_share_is_the_sum_of_its_powers_shares(case):
+    p, _, final = case
+    w = p.region_w
+    both = outcomes.bloc_share(final, [0, 1], w)
+    np.testing.assert_allclose(both, 1.0)  # every power: the whole region
+    px = outcomes.bloc_share(final, [0], w)
+    np.testing.assert_allclose(px, (final[..., 0] * w).sum(-1))
+    assert outcomes.bloc_share(final, [1], w, state=1)[2] == 0.0
+
+
+def test_bloc_statistics_follow_the_figure_whether_or_not_trajectories_are_kept(case):
+    """One definition: the headline's bloc numbers are the figure's middle line."""
+    p, traj, final = case
+    s = engine.exact_summary(traj, p)
+    blocs = {"X": ["PX"]}
+    kept = outcomes.bloc_series(s, p, blocs, traj)
+    assert list(kept) == ["X", "other"]
+    np.testing.assert_allclose(kept["X"][1, -1],
+                               np.median(outcomes.bloc_share(final, [0], p.region_w)))
+    head = outcomes.run_headline(s, p, blocs, traj)
+    (row,) = head["blocs"]
+    assert row["statistic"] == "median" and row["end"] == kept["X"][1, -1]
+    summary_only = outcomes.bloc_series(s, p, blocs)
+    np.testing.assert_allclose(summary_only["X"][1, -1],
+                               outcomes.bloc_share(final, [0], p.region_w).mean())
+    assert outcomes.run_headline(s, p, blocs)["blocs"][0]["statistic"] == "mean"
+
+
+# --------------------------------------------------------------------------- paired differences
+
+
+def test_sign_share_counts_replicates_with_the_mean_sign():
+    d = np.array([[0.1, -0.2, 0.0], [0.3, 0.1, 0.0], [-0.1, -0.1, 0.0], [0.2, -0.3, 0.0]])
+    holds = outcomes.sign_share(d, d.mean(0))
+    assert holds[0] == 0.75 and holds[1] == 0.75
+
+
+def test_an_exactly_zero_difference_has_no_sign_share():
+    """No difference at all is 'no change', not 'the same sign in 100% of replicates'."""
+    d = np.zeros((5, 2))
+    d[:, 1] = [0.1, -0.1, 0.1, -0.1, 0.0]  # a mean of exactly zero with nonzero differences
+    holds = outcomes.sign_share(d, d.mean(0))
+    assert np.isnan(holds).all()
+    np.testing.assert_array_equal(outcomes.no_change(d), [True, False])
+
+
+def test_a_scenario_against_itself_reads_as_no_change(tiny_params):
+    p = tiny_params
+    traj = engine.simulate(p, np.arange(6))
+    pr = outcomes.paired(traj, traj, p, p)
+    table = outcomes.differences_table(pr, p)
+    assert table["sign_holds"].isna().all()
+    text = outcomes.format_differences(table, "a", "a")
+    assert "100%" not in text and text.count(" same") == len(table)
+    head = outcomes.compare_headline(outcomes.region_differences_table(pr, p), table)
+    assert all(r["sign_holds"] is None for r in head["powers"])

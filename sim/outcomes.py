@@ -1,0 +1,551 @@
+"""Every measure of the model's results, in one place.
+
+- shares: a bloc's share of a state or of the region (:func:`bloc_share`, one definition for
+  the figures, the report and the sweeps; a power alone is a bloc of one); the regional share
+  and the hedging index themselves are formulas of :mod:`sim.rules`;
+- the summary tables of a run (final alignment, by round, regional shares, hedging index);
+- paired differences of a comparison and the share of replicates whose sign holds;
+- headline numbers of a run and of a comparison (written into the manifest; the report only
+  renders them);
+- a sweep's named outcomes of one point over its replicates.
+
+Sweep outcomes. Per replicate an outcome's *quantity* is one of
+
+- a share: power ``p``'s share of state ``s``'s alignment, ``a[s, p]``, or of the region,
+  ``sum_s w[s] a[s, p]`` with the scenario's region weights ``w``; for a bloc, the powers'
+  shares summed (:func:`bloc_share`);
+- hedging: the normalised entropy of a state's alignment (``rules.hedging_index``, 1 = evenly
+  spread over the powers), or its region-weighted mean over the states;
+
+at a round boundary (a date: the last boundary on or before it), optionally minus the same
+quantity at the start (``change``). The outcome reduces the replicates' quantities to one number
+by its ``stat``; every outcome also records the 5th and 95th percentiles of the quantity over
+the replicates (columns ``NAME.p5`` and ``NAME.p95``), the bands of response curves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import rules
+from sim.engine import QUANTILES, Summary, Trajectories
+from sim.errors import ScenarioError
+from sim.params import Params
+from sim.sweep.spec import Outcome
+
+#: Interval of paired differences (5th and 95th percentiles over replicates).
+INTERVAL = (0.05, 0.95)
+QCOLS = tuple(f"p{round(q * 100)}" for q in QUANTILES)
+
+
+# --------------------------------------------------------------------------- shares
+
+
+def bloc_groups(powers: Sequence[str], blocs: Mapping[str, Sequence[str]]) -> dict[str, list[int]]:
+    """Indices of each bloc's powers, plus ``"other"`` for powers in no bloc (if any)."""
+    groups = {name: [powers.index(c) for c in members if c in powers]
+              for name, members in blocs.items()}
+    rest = [j for j, c in enumerate(powers) if not any(c in m for m in blocs.values())]
+    if rest:
+        groups["other"] = rest
+    return groups
+
+
+def bloc_share(
+    alignment: np.ndarray, powers: Sequence[int], region_w: np.ndarray, state: int | None = None
+) -> np.ndarray:
+    """A bloc's share: its powers' shares of alignment added, of one state or of the region.
+
+    ``alignment`` ``(..., state, power)``; ``powers`` the bloc's power indices (one power is a
+    bloc of one). Of the region (``state=None``) the states are weighted by ``region_w`` as in
+    :func:`sim.rules.regional_share`. Returns ``(...)``. Linear in ``alignment``, so the bloc
+    share of a mean alignment is the mean of the bloc shares.
+    """
+    x = alignment[..., list(powers)].sum(-1)
+    return (x * region_w).sum(-1) if state is None else x[..., state]
+
+
+def bloc_series(
+    s: Summary, p: Params, blocs: Mapping[str, Sequence[str]], traj: Trajectories | None = None
+) -> dict[str, np.ndarray]:
+    """Each bloc's regional share ``(3, R+1)`` as (low, middle, high), plus ``other``.
+
+    With trajectories the rows are the 5th, 50th and 95th percentiles over replicates of
+    :func:`bloc_share`; without them (summary-only runs) all three rows are its mean (the bloc
+    share of the mean alignment). Powers in no bloc form ``"other"`` (omitted when every power
+    is in a bloc).
+    """
+    out: dict[str, np.ndarray] = {}
+    for name, idx in bloc_groups(p.powers, blocs).items():
+        if traj is not None:
+            share = bloc_share(traj.alignment, idx, p.region_w)
+            out[name] = np.quantile(share, [0.05, 0.5, 0.95], axis=0)
+        else:
+            out[name] = np.repeat(bloc_share(s.align_mean, idx, p.region_w)[None], 3, axis=0)
+    return out
+
+
+def bloc_statistic(traj: Trajectories | None) -> str:
+    """What the middle row of :func:`bloc_series` is: ``median`` or ``mean``."""
+    return "median" if traj is not None else "mean"
+
+
+# --------------------------------------------------------------------------- run tables
+
+
+def final_table(s: Summary, p: Params) -> pd.DataFrame:
+    """Final alignment per state and power: mean and the 5th, 50th and 95th percentiles."""
+    rows = []
+    qi = {q: i for i, q in enumerate(QUANTILES)}
+    for i, st in enumerate(p.states):
+        for j, pw in enumerate(p.powers):
+            rows.append(
+                {
+                    "state": st,
+                    "power": pw,
+                    "mean": s.align_mean[-1, i, j],
+                    "p5": s.align_q[qi[0.05], -1, i, j],
+                    "p50": s.align_q[qi[0.5], -1, i, j],
+                    "p95": s.align_q[qi[0.95], -1, i, j],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def by_round_table(s: Summary, p: Params) -> pd.DataFrame:
+    """Alignment statistics for every round, state and power."""
+    R1 = s.align_mean.shape[0]
+    idx = pd.MultiIndex.from_product(
+        [range(R1), p.states, p.powers], names=["round", "state", "power"]
+    )
+    df = pd.DataFrame({"mean": s.align_mean.ravel()}, index=idx).reset_index()
+    for k, col in enumerate(QCOLS):
+        df[col] = s.align_q[k].ravel()
+    df["debt_usd_bn_mean"] = s.debt_mean.ravel()
+    df["delivered_usd_bn_mean"] = s.delivered_mean.ravel()
+    df.insert(1, "date", [p.dates[r].isoformat() for r in df["round"]])
+    return df
+
+
+def region_table(s: Summary, p: Params) -> pd.DataFrame:
+    """Each power's regional share for every round."""
+    R1 = s.region_mean.shape[0]
+    idx = pd.MultiIndex.from_product([range(R1), p.powers], names=["round", "power"])
+    df = pd.DataFrame({"mean": s.region_mean.ravel()}, index=idx).reset_index()
+    for k, col in enumerate(QCOLS):
+        df[col] = s.region_q[k].ravel()
+    df.insert(1, "date", [p.dates[r].isoformat() for r in df["round"]])
+    return df
+
+
+def hedging_table(s: Summary, p: Params) -> pd.DataFrame:
+    """Each state's hedging index for every round."""
+    R1 = s.hedging_mean.shape[0]
+    idx = pd.MultiIndex.from_product([range(R1), p.states], names=["round", "state"])
+    df = pd.DataFrame({"mean": s.hedging_mean.ravel()}, index=idx).reset_index()
+    for k, col in enumerate(QCOLS):
+        df[col] = s.hedging_q[k].ravel()
+    df.insert(1, "date", [p.dates[r].isoformat() for r in df["round"]])
+    return df
+
+
+def format_final(df: pd.DataFrame) -> str:
+    """A compact text table: states by powers, mean with the 5-95% range."""
+    powers = list(dict.fromkeys(df["power"]))
+    states = list(dict.fromkeys(df["state"]))
+    cell = {(r.state, r.power): f"{r.mean:.3f} ({r.p5:.3f}-{r.p95:.3f})" for r in df.itertuples()}
+    width = max(len(v) for v in cell.values())
+    lines = [
+        "final alignment: mean (5th-95th percentile)",
+        "state  " + "  ".join(p.ljust(width) for p in powers),
+    ]
+    for s in states:
+        lines.append(f"{s:<6} " + "  ".join(cell[(s, p)].ljust(width) for p in powers))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- paired differences
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Paired differences ``B - A`` per replicate.
+
+    Attributes:
+        final: final alignment differences ``(replicate, state, power)``.
+        final_a, final_b: the two final alignments ``(replicate, state, power)``.
+        region: regional-share differences per round ``(replicate, round, power)``.
+    """
+
+    final: np.ndarray
+    final_a: np.ndarray
+    final_b: np.ndarray
+    region: np.ndarray
+
+
+def _reorder(x: np.ndarray, src: Params, dst: Params) -> np.ndarray:
+    si = [src.states.index(s) for s in dst.states]
+    pi = [src.powers.index(p) for p in dst.powers]
+    return x[..., si, :][..., pi]
+
+
+def paired(ta: Trajectories, tb: Trajectories, a: Params, b: Params) -> Paired:
+    """Paired differences ``B - A`` of the same replicates, in A's order of states and powers."""
+    fa = ta.alignment[:, -1]
+    fb = _reorder(tb.alignment[:, -1], b, a)
+    ra = rules.regional_share(ta.alignment, a.region_w)
+    order = [b.powers.index(p) for p in a.powers]
+    rb = rules.regional_share(tb.alignment, b.region_w)[..., order]
+    return Paired(final=fb - fa, final_a=fa, final_b=fb, region=rb - ra)
+
+
+def join_paired(parts: Sequence[Paired]) -> Paired:
+    """Chunks of paired replicates as one."""
+    fa = np.concatenate([x.final_a for x in parts])
+    fb = np.concatenate([x.final_b for x in parts])
+    return Paired(final=fb - fa, final_a=fa, final_b=fb,
+                  region=np.concatenate([x.region for x in parts]))
+
+
+def sign_share(d: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Share of replicates whose difference ``d`` has the sign of the ``mean`` difference.
+
+    Where the mean is exactly zero there is no sign to hold: the share is NaN (not
+    applicable; with every difference zero, the scenarios do not differ there at all), never
+    "the same sign in 100% of replicates". Reductions are over the first (replicate) axis.
+    """
+    sign = np.sign(mean)
+    holds = (np.sign(d) == sign).mean(0)
+    return np.where(sign == 0, np.nan, holds)
+
+
+def no_change(d: np.ndarray) -> np.ndarray:
+    """Where every replicate's difference is exactly zero (the scenarios do not differ)."""
+    return np.all(d == 0, axis=0)
+
+
+def differences_table(pr: Paired, a: Params) -> pd.DataFrame:
+    """Per state and power: both means and the paired difference's mean, interval, sign share."""
+    mean = pr.final.mean(0)
+    lo, hi = np.quantile(pr.final, INTERVAL, axis=0)
+    holds = sign_share(pr.final, mean)
+    rows = []
+    for i, s in enumerate(a.states):
+        for j, p in enumerate(a.powers):
+            rows.append(
+                {
+                    "state": s,
+                    "power": p,
+                    "mean_a": pr.final_a[:, i, j].mean(),
+                    "mean_b": pr.final_b[:, i, j].mean(),
+                    "diff_mean": mean[i, j],
+                    "diff_p5": lo[i, j],
+                    "diff_p95": hi[i, j],
+                    "sign_holds": holds[i, j],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def region_differences_table(pr: Paired, a: Params) -> pd.DataFrame:
+    """Per round and power: the paired difference of regional share (mean, 90% interval)."""
+    mean = pr.region.mean(0)
+    lo, hi = np.quantile(pr.region, INTERVAL, axis=0)
+    holds = sign_share(pr.region, mean)
+    rows = []
+    for r, d in enumerate(a.dates):
+        for j, p in enumerate(a.powers):
+            rows.append(
+                {
+                    "round": r,
+                    "date": d.isoformat(),
+                    "power": p,
+                    "diff_mean": mean[r, j],
+                    "diff_p5": lo[r, j],
+                    "diff_p95": hi[r, j],
+                    "sign_holds": holds[r, j],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _holds(row: Any) -> str:
+    if not math.isnan(row.sign_holds):
+        return f"{row.sign_holds:.0%}"
+    return "same" if row.diff_p5 == row.diff_p95 == 0 else "n/a"
+
+
+def format_differences(df: pd.DataFrame, name_a: str, name_b: str) -> str:
+    """Text table: states by powers, paired difference mean [90% interval] and sign share."""
+    powers = list(dict.fromkeys(df["power"]))
+    states = list(dict.fromkeys(df["state"]))
+    cell = {
+        (
+            r.state,
+            r.power,
+        ): f"{r.diff_mean:+.4f} [{r.diff_p5:+.4f},{r.diff_p95:+.4f}] {_holds(r)}"
+        for r in df.itertuples()
+    }
+    width = max(len(v) for v in cell.values())
+    lines = [
+        f"final alignment, {name_b} minus {name_a} (paired): mean [5%, 95%] share of "
+        "replicates with the mean's sign ('same': no difference in any replicate)",
+        "state  " + "  ".join(p.ljust(width) for p in powers),
+    ]
+    lines += [f"{s:<6} " + "  ".join(cell[(s, p)].ljust(width) for p in powers) for s in states]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- headlines
+
+
+def _num(x: Any) -> float | None:
+    """A float for JSON (NaN becomes None)."""
+    v = float(x)
+    return None if math.isnan(v) else v
+
+
+def run_headline(
+    s: Summary, p: Params, blocs: Mapping[str, Sequence[str]] | None = None,
+    traj: Trajectories | None = None,
+) -> dict[str, Any]:
+    """Headline numbers of a run, as plain data for its manifest.
+
+    Each power's regional share (median over replicates) at the start and the end, with the
+    5-95% range at the end and its largest move from the start (``peak``, at ``peak_date``);
+    each bloc's regional share at the start and the end (:func:`bloc_series`: the median, or
+    the mean where trajectories were not kept); each state's leading power at the end (mean
+    share and its 5-95% range) and hedging index (mean).
+    """
+    lo, mid, hi = (QUANTILES.index(q) for q in (0.05, 0.5, 0.95))
+    med = s.region_q[mid]  # (R+1, P)
+    powers = []
+    for j, code in enumerate(p.powers):
+        dev = med[:, j] - med[0, j]
+        k = int(np.abs(dev).argmax())
+        powers.append({
+            "code": code, "start": float(med[0, j]), "end": float(med[-1, j]),
+            "p5": float(s.region_q[lo, -1, j]), "p95": float(s.region_q[hi, -1, j]),
+            "peak": float(dev[k]), "peak_date": p.dates[k].isoformat(),
+        })
+    series = bloc_series(s, p, blocs, traj) if blocs else {}
+    stat = bloc_statistic(traj)
+    bloc_rows = [
+        {"name": name, "members": list(blocs[name]), "start": float(v[1, 0]),
+         "end": float(v[1, -1]), "statistic": stat}
+        for name, v in series.items() if blocs and name in blocs
+    ]
+    states = []
+    final_mean = s.align_mean[-1]
+    for i, code in enumerate(p.states):
+        j = int(np.argmax(final_mean[i]))
+        states.append({
+            "code": code, "lead": p.powers[j], "share": float(final_mean[i, j]),
+            "p5": float(s.align_q[lo, -1, i, j]), "p95": float(s.align_q[hi, -1, i, j]),
+            "hedging": float(s.hedging_mean[-1, i]),
+        })
+    return {"start": p.dates[0].isoformat(), "end": p.dates[-1].isoformat(), "powers": powers,
+            "blocs": bloc_rows, "states": states}
+
+
+def compare_headline(region: pd.DataFrame, final: pd.DataFrame) -> dict[str, Any]:
+    """Headline numbers of a comparison, as plain data for its manifest.
+
+    ``region`` and ``final`` are :func:`region_differences_table` and
+    :func:`differences_table`: each power's difference in regional share at the end (mean,
+    interval, sign share; ``None`` where not applicable), and each state's largest difference
+    (by absolute mean) at the end.
+    """
+    end = region[region["round"] == region["round"].max()]
+    powers = [
+        {"code": str(r.power), "mean": float(r.diff_mean), "p5": float(r.diff_p5),
+         "p95": float(r.diff_p95), "sign_holds": _num(r.sign_holds)}
+        for r in end.itertuples()
+    ]
+    states = []
+    for code in dict.fromkeys(final["state"]):
+        rows = final[final["state"] == code]
+        top = rows.loc[rows["diff_mean"].abs().idxmax()]
+        states.append({"code": str(code), "power": str(top["power"]),
+                       "mean": float(top["diff_mean"]), "p5": float(top["diff_p5"]),
+                       "p95": float(top["diff_p95"])})
+    return {"end": str(end["date"].iloc[0]), "interval": list(INTERVAL), "powers": powers,
+            "states": states}
+
+
+# --------------------------------------------------------------------------- sweep outcomes
+
+BANDS = ("p5", "p95")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """An outcome resolved against a scenario: indices instead of codes and dates."""
+
+    name: str
+    quantity: str
+    powers: tuple[int, ...]
+    state: int | None  # None: the region
+    round: int
+    change: bool
+    stat: str
+    threshold: float | None
+    label: str
+
+
+def default_outcomes(states: list[str], powers: list[str]) -> dict[str, Outcome]:
+    """Outcomes every sweep records: how much each power holds and gains, and where.
+
+    ``P_region``: power P's regional share at the end; ``P_gain``: its change since the start;
+    ``P_S``: its share of state S at the end; ``hedging``: the regional hedging index at the end.
+    """
+    out: dict[str, Outcome] = {}
+    for p in powers:
+        out[f"{p}_region"] = Outcome(quantity="share", power=p)
+        out[f"{p}_gain"] = Outcome(quantity="share", power=p, change=True)
+    for p in powers:
+        for s in states:
+            out[f"{p}_{s}"] = Outcome(quantity="share", power=p, state=s)
+    out["hedging"] = Outcome(quantity="hedging")
+    return out
+
+
+def round_at(when: date | str, dates: list[date]) -> int:
+    """The index of the last round boundary on or before ``when`` (``start``/``end`` allowed).
+
+    Raises:
+        ValueError: if the date is before the start or after the last round.
+    """
+    if when == "start":
+        return 0
+    if when == "end":
+        return len(dates) - 1
+    assert isinstance(when, date)
+    if when < dates[0]:
+        raise ValueError(f"{when} is before the scenario starts ({dates[0]})")
+    if when > dates[-1]:
+        raise ValueError(f"{when} is after the last round ends ({dates[-1]})")
+    # one day's grace: a calendar ending on 31 December has its last boundary on 1 January
+    limit = when + timedelta(days=1)
+    return max(i for i, d in enumerate(dates) if d <= limit)
+
+
+def _label(o: Outcome, states: list[str], powers: list[str], when: date) -> str:
+    if o.description:
+        return o.description
+    who = "+".join(o.powers)
+    where = "the region" if o.state == "region" else o.state
+    what = f"{who}'s share of {where}" if o.quantity == "share" else f"hedging index of {where}"
+    what += f" at {when.isoformat()}"
+    if o.change:
+        what += " minus at the start"
+    stat = {
+        "mean": "mean",
+        "median": "median",
+        "sd": "sd",
+        "p5": "5th percentile",
+        "p95": "95th percentile",
+    }.get(o.stat)
+    if stat is not None:
+        return f"{what} ({stat} over replicates)"
+    side = ">" if o.stat == "above" else "<"
+    return f"share of replicates with {what} {side} {o.threshold:g}"
+
+
+def resolve(outcomes: Mapping[str, Outcome], p: Params, where: Path | str) -> list[Measure]:
+    """Check outcomes against the scenario (codes, dates) and resolve them to indices.
+
+    Raises:
+        ScenarioError: naming ``where`` and ``outcomes.NAME.field``.
+    """
+    si = {c: i for i, c in enumerate(p.states)}
+    pi = {c: i for i, c in enumerate(p.powers)}
+    out: list[Measure] = []
+    for name, o in outcomes.items():
+        for code in o.powers:
+            if code not in pi:
+                raise ScenarioError(
+                    where,
+                    f"outcomes.{name}.power",
+                    f"unknown power '{code}'; the scenario has {', '.join(p.powers)}",
+                )
+        if o.state != "region" and o.state not in si:
+            raise ScenarioError(
+                where,
+                f"outcomes.{name}.state",
+                f"unknown state '{o.state}'; the scenario has {', '.join(p.states)} or 'region'",
+            )
+        try:
+            r = round_at(o.date, p.dates)
+        except ValueError as err:
+            raise ScenarioError(where, f"outcomes.{name}.date", str(err)) from None
+        out.append(
+            Measure(
+                name=name,
+                quantity=o.quantity,
+                powers=tuple(pi[c] for c in o.powers),
+                state=None if o.state == "region" else si[o.state],
+                round=r,
+                change=o.change,
+                stat=o.stat,
+                threshold=o.threshold,
+                label=_label(o, p.states, p.powers, p.dates[r]),
+            )
+        )
+    return out
+
+
+def columns(measures: list[Measure]) -> list[str]:
+    """The outcome columns of a sweep's table, in order."""
+    return [c for m in measures for c in (m.name, *(f"{m.name}.{b}" for b in BANDS))]
+
+
+def quantity(m: Measure, traj: Trajectories, p: Params) -> np.ndarray:
+    """The measure's per-replicate quantity ``(replicate,)``."""
+
+    def at(r: int) -> np.ndarray:
+        a = traj.alignment[:, r]  # (n, S, P)
+        if m.quantity == "share":
+            return bloc_share(a, m.powers, p.region_w, m.state)
+        x = rules.hedging_index(a)
+        return (x * p.region_w).sum(-1) if m.state is None else x[:, m.state]
+
+    q = at(m.round)
+    return q - at(0) if m.change else q
+
+
+def reduce(m: Measure, q: np.ndarray) -> float:
+    """The measure's statistic over replicates."""
+    if m.stat == "mean":
+        return float(q.mean())
+    if m.stat == "median":
+        return float(np.median(q))
+    if m.stat == "sd":
+        return float(q.std(ddof=1)) if q.size > 1 else 0.0
+    if m.stat in ("p5", "p95"):
+        return float(np.quantile(q, 0.05 if m.stat == "p5" else 0.95))
+    assert m.threshold is not None
+    return float(np.mean(q > m.threshold) if m.stat == "above" else np.mean(q < m.threshold))
+
+
+def summarise(measures: list[Measure], q: np.ndarray) -> dict[str, float]:
+    """Every measure's statistic and bands from quantities ``q`` of shape (measure, replicate)."""
+    bands = np.quantile(q, [0.05, 0.95], axis=1)
+    out: dict[str, float] = {}
+    for i, m in enumerate(measures):
+        out[m.name] = reduce(m, q[i])
+        out[f"{m.name}.p5"], out[f"{m.name}.p95"] = float(bands[0, i]), float(bands[1, i])
+    return out
+
+
+def evaluate(measures: list[Measure], traj: Trajectories, p: Params) -> dict[str, float]:
+    """Every measure of one point: ``{NAME: stat, NAME.p5: ..., NAME.p95: ...}``."""
+    return summarise(measures, np.stack([quantity(m, traj, p) for m in measures]))
