@@ -36,6 +36,9 @@ def usage(folder: Path) -> tuple[dict[Path, dict[str, list[str]]], list[str]]:
                 used[registry_dir][v.ref].append(f"{sc.name}: {field}")
             elif v.why is None:
                 problems.append(f"{path}: {field}: number with neither a source nor a reason")
+        for name, ev in sc.events.items():
+            if ev.source is not None:
+                used[registry_dir][ev.source].append(f"{sc.name}: events.{name}.source")
     return used, problems
 
 
