@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import datasets, engine, observe, plots, results
+from sim import datasets, engine, observe, plots, report, results
 from sim.errors import SimError
 from sim.params import Params, build
 from sim.rng import named_stream
-from sim.scenario import Scenario, file_digest, load, to_yaml
+from sim.scenario import Scenario, file_digest, load, parameters, to_yaml
 from sim.scenario import digest as scenario_digest
 
 #: The shipped history scenario.
@@ -222,7 +222,39 @@ def run_hindcast(
     with results.atomic_folder(folder) as tmp:
         write(h, tmp)
         results.write_json(tmp / "manifest.json", manifest(h, req, started, t0))
+        report.write_report(tmp, label=folder.name)
     return HindcastOutcome(folder, h, time.perf_counter() - t0)
+
+
+def headline(h: Hindcast) -> list[dict[str, str]]:
+    """What a hindcast's report shows first: the years fitted, the scores, the coverage."""
+    first, last = int(h.obs.years[0]), int(h.obs.years[-1])
+    rows = [
+        {
+            "label": "fitted on",
+            "value": f"{first}-{h.until}",
+            "note": f"the link is fitted on these years only; {h.until + 1}-{last} are "
+            "predictions, not compared with any vote in this project",
+        }
+    ]
+    for s in h.scores:
+        rows.append(
+            {
+                "label": f"RMSE, {s.method}",
+                "value": f"{100 * s.rmse:.1f} points",
+                "note": f"training years, {s.cells} observations; log-likelihood "
+                f"{s.loglik:.1f} with {s.parameters} fitted parameters",
+            }
+        )
+    rows.append(
+        {
+            "label": "inside the 90% band",
+            "value": f"{coverage(h):.0%}",
+            "note": "share of training observations inside their 5-95% predictive band "
+            "(model noise, link and vote counts; not the behavioural parameters' uncertainty)",
+        }
+    )
+    return rows
 
 
 def write(h: Hindcast, folder: Path) -> None:
@@ -288,6 +320,8 @@ def manifest(
         },
         "scores": scores_table(h).to_dict(orient="records"),
         "training_coverage_90": coverage(h),
+        "headline": headline(h),
+        "parameters": parameters(h.scenario),
         "states": h.params.states,
         "powers": h.params.powers,
         "command": results.command_line(),

@@ -62,7 +62,7 @@ CAPTIONS = {
 }
 #: Figures in this order first; any others follow alphabetically.
 ORDER = tuple(CAPTIONS)
-KIND_NAMES = {"run": "Run", "compare": "Comparison", "sweep": "Sweep"}
+KIND_NAMES = {"run": "Run", "compare": "Comparison", "sweep": "Sweep", "hindcast": "Hindcast"}
 CLI_SET = "set on the command line"
 
 
