@@ -22,6 +22,7 @@ from typing import Any
 import mesa
 
 from sim import engine
+from sim.errors import SettingError
 from sim.model import AlignmentModel
 from sim.params import Params, build
 from sim.scenario import load
@@ -67,7 +68,18 @@ def bench(
     million: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Measure both paths; returns figures as a dict (see README for their meaning)."""
+    """Measure both paths; returns figures as a dict (see README for their meaning).
+
+    Raises:
+        SettingError: a replicate count below 1 (``replicates``, ``scaling``) or a negative
+            ``million``.
+    """
+    if replicates < 1:
+        raise SettingError("replicates", f"expected at least 1, found {replicates}")
+    if any(c < 1 for c in scaling):
+        raise SettingError("scaling", f"expected positive replicate counts, found {list(scaling)}")
+    if million < 0:
+        raise SettingError("million", f"expected 0 or more replicates, found {million}")
     say = progress or (lambda _msg: None)
     engine.keep_freed_memory()  # the same allocator settings for both paths
     p = build(load(path))

@@ -27,13 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from sim import engine
+from sim import engine, engines
 from sim.errors import SimError
-from sim.model import AlignmentModel
 from sim.params import Params
 
-#: Replicates per chunk: the unit of work that is saved.
-CHUNK = {"ensemble": 2048, "mesa": 100}
 #: Seconds of simulation between saves (besides the saves at the end and on Ctrl-C).
 SAVE_EVERY = 20.0
 #: Unsaved simulation (seconds) worth saving when the simulation ends, before the writing.
@@ -134,19 +131,6 @@ def _held_sigint() -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def mesa_chunk(p: Params, reps: np.ndarray, seed: int) -> engine.Trajectories:
-    """Replicates ``reps`` one by one through the Mesa model (the agent-by-agent path)."""
-    runs = []
-    for k in reps.tolist():
-        model = AlignmentModel(params=p, replicate=k, seed=seed)
-        model.run_model()
-        runs.append(model.trajectories())
-    return engine.Trajectories(
-        np.asarray(reps),
-        *(np.stack([r[key] for r in runs]) for key in ("alignment", "debt", "delivered")),
-    )
-
-
 def simulate(
     folder: Path,
     p: Params,
@@ -162,7 +146,7 @@ def simulate(
         Interrupted: on Ctrl-C, once the finished chunks are saved.
     """
     n, seed, size = int(spec["replicates"]), int(spec["seed"]), int(spec["chunk"])
-    keep, mesa = bool(spec["trajectories"]), spec["engine"] == "mesa"
+    keep, path = bool(spec["trajectories"]), engines.Engine(spec["engine"])
     todo = list(engine.chunks(n, size))
     kept: list[engine.Trajectories] = []
     stream = None if keep else engine.StreamingSummary(p)
@@ -203,7 +187,7 @@ def simulate(
     with _held_sigint() as stop_asked:
         for ci in range(done, len(todo)):
             reps = todo[ci]
-            traj = mesa_chunk(p, reps, seed) if mesa else engine.simulate(p, reps, seed)
+            traj = engines.simulate(path, p, reps, seed)
             if keep:
                 unsaved.append(traj)
             else:

@@ -1,4 +1,10 @@
-"""The command-line program ``sim``: parse, call one library function, print."""
+"""The command-line program ``sim``: parse, call one library function, print.
+
+Each command builds the library's request from its options, makes one call and prints what
+comes back; the checks, the loading and the formatting are the library's. Library errors name
+settings by their own names (``replicates``); :func:`main` names them as options
+(``--replicates``).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,13 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from types import TracebackType
+from typing import Annotated, Any, Optional
 
 import typer
 
-from sim.errors import SimError
+from sim.engines import Engine
+from sim.errors import SettingError, SimError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -25,6 +33,14 @@ SetOpt = Annotated[
     typer.Option("--set", help="Override a field: path.to.field=value (repeatable).",
                  show_default=False),
 ]
+#: Settings whose option is not ``--<setting>``.
+OPTION_NAMES = {"scenario": "SCENARIO", "sets": "--set",
+                "trajectories": "--trajectories/--summary-only"}
+
+
+def option_name(setting: str) -> str:
+    """The command line's name for a library setting (``replicates`` -> ``--replicates``)."""
+    return OPTION_NAMES.get(setting, "--" + setting.replace("_", "-"))
 
 
 @contextlib.contextmanager
@@ -39,13 +55,34 @@ def _interruptible() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-def _progress(total: int, label: str):  # type: ignore[no-untyped-def]
-    """A progress bar on stderr, or a no-op when stderr is not a terminal."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+class _Bar:
+    """Progress on stderr: the library's start line, then a bar while stderr is a terminal."""
 
-    bar = Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TimeRemainingColumn(), transient=True, disable=not sys.stderr.isatty())
-    return bar, bar.add_task(label, total=total)
+    def __init__(self, label: str) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn(label), BarColumn(),
+                            TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
+                            transient=True, disable=not sys.stderr.isatty())
+        self.task = self.bar.add_task(label, total=None)
+
+    def __enter__(self) -> _Bar:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.bar.__exit__(kind, err, tb)
+
+    def start(self, what: str, total: int) -> None:
+        typer.echo(what, err=True)
+        self.bar.update(self.task, total=total)
+
+    def advance(self, done: int) -> None:
+        self.bar.advance(self.task, done)
+
+    def points(self, done: int, total: int) -> None:
+        self.bar.update(self.task, completed=done, total=total)
 
 
 @app.command()
@@ -56,7 +93,7 @@ def run(
     rounds: Annotated[Optional[int], typer.Option(help="Rounds (default: the scenario's calendar).")] = None,  # noqa: UP045
     set_: SetOpt = None,
     out: Annotated[Path, typer.Option(help="Folder under which results/<scenario>/<run-id>/ is made.")] = Path("results"),
-    engine: Annotated[str, typer.Option(help="ensemble (vectorised) or mesa (agent by agent).")] = "ensemble",
+    engine: Annotated[Engine, typer.Option(help="ensemble (vectorised) or mesa (agent by agent).")] = Engine.ENSEMBLE,
     trajectories: Annotated[Optional[bool], typer.Option("--trajectories/--summary-only", help="Keep every replicate's path (default: yes up to 20,000 replicates).", show_default=False)] = None,  # noqa: UP045
     resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted run kept in this folder (results/<scenario>/.partial-<run-id>), with its own settings.", show_default=False)] = None,  # noqa: UP045
 ) -> None:
@@ -64,46 +101,14 @@ def run(
 
     Ctrl-C keeps the finished replicates; --resume finishes the run without redoing them.
     """
-    from sim.scenario import load
+    from sim.run import RunRequest, run_scenario
 
-    if engine not in ("ensemble", "mesa"):
-        raise SimError(f"--engine: expected 'ensemble' or 'mesa', found {engine!r}")
-    if resume is not None:
-        given = [name for name, v in (("SCENARIO", scenario), ("--replicates", replicates),
-                                      ("--seed", seed), ("--rounds", rounds), ("--set", set_),
-                                      ("--trajectories/--summary-only", trajectories))
-                 if v]
-        if engine != "ensemble":
-            given.append("--engine")
-        if given:
-            raise SimError(f"--resume: the run's settings are saved with it; expected no "
-                           f"{', '.join(given)}")
-        from sim.checkpoint import read_spec, saved_replicates
-
-        spec = read_spec(resume)
-        total, saved = int(spec["replicates"]), saved_replicates(resume, spec)
-        typer.echo(f"resuming {spec['scenario']}: {saved:,} of {total:,} replicates saved", err=True)
-    elif scenario is None:
-        raise SimError("give a scenario file, or --resume FOLDER")
-    else:
-        sc = load(scenario, set_ or [])  # validate before the heavy imports
-        total = replicates if replicates is not None else sc.replicates
-        if total >= 1:
-            typer.echo(f"running {sc.name}: {total} replicates", err=True)
-
-    from sim.outcomes import format_final
-    from sim.run import run_scenario
-
-    bar, task = _progress(total, "replicates")
-    with _interruptible(), bar:
-        outcome = run_scenario(
-            scenario, replicates=replicates, seed=seed, rounds=rounds, sets=set_ or [], out=out,
-            engine_name=engine,  # type: ignore[arg-type]
-            trajectories=trajectories, progress=lambda k: bar.advance(task, k), resume=resume,
-        )
-    typer.echo(format_final(outcome.final))
-    typer.echo(f"results: {outcome.folder}  ({outcome.seconds:.2f} s)")
-    typer.echo(f"report: {outcome.folder / 'report.html'}")
+    req = RunRequest(scenario=scenario, replicates=replicates, seed=seed, rounds=rounds,
+                     sets=tuple(set_ or ()), out=out, engine=engine, trajectories=trajectories,
+                     resume=resume)
+    with _interruptible(), _Bar("replicates") as bar:
+        outcome = run_scenario(req, progress=bar)
+    typer.echo(outcome.summary())
 
 
 @app.command()
@@ -112,12 +117,9 @@ def validate(
     set_: SetOpt = None,
 ) -> None:
     """Check scenario files against the schema and the facts registry, without running them."""
-    from sim.scenario import load
+    from sim.scenario import check_files
 
-    for path in scenario:
-        sc = load(path, set_ or [])
-        typer.echo(f"ok: {path} ({sc.name}: {len(sc.states)} states, {len(sc.powers)} powers, "
-                   f"{len(sc.events)} events)")
+    typer.echo(check_files(scenario, set_ or []))
 
 
 @app.command()
@@ -128,15 +130,15 @@ def facts(
     """List the facts and assumptions, with the scenario fields that use each."""
     from sim.factcheck import check_all, listing
 
-    if check:
-        problems, summary = check_all(scenarios)
-        typer.echo(summary)
-        for line in problems:
-            typer.echo(f"problem: {line}", err=True)
-        if problems:
-            raise typer.Exit(1)
+    if not check:
+        typer.echo(listing(scenarios))
         return
-    typer.echo(listing(scenarios))
+    problems, summary = check_all(scenarios)
+    typer.echo(summary)
+    for line in problems:
+        typer.echo(f"problem: {line}", err=True)
+    if problems:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -150,19 +152,20 @@ def compare(
     out: Annotated[Path, typer.Option(help="Folder under which compare/<A>_vs_<B>/<run-id>/ is made.")] = Path("results"),
 ) -> None:
     """Run two scenarios on common random numbers and report their paired differences."""
-    from sim.compare import compare_scenarios
-    from sim.scenario import load
+    from sim.compare import CompareRequest, compare_scenarios
 
-    sc_a, sc_b = load(scenario_a, set_ or []), load(scenario_b, set_ or [])
-    total = replicates if replicates is not None else max(sc_a.replicates, sc_b.replicates)
-    bar, task = _progress(total, "paired replicates")
-    with _interruptible(), bar:
-        outcome = compare_scenarios(scenario_a, scenario_b, replicates=replicates, seed=seed,
-                                    rounds=rounds, out=out, sets=set_ or [],
-                                    progress=lambda k: bar.advance(task, k))
-    typer.echo(outcome.text)
-    typer.echo(f"results: {outcome.folder}  ({outcome.seconds:.2f} s)")
-    typer.echo(f"report: {outcome.folder / 'report.html'}")
+    req = CompareRequest(scenario_a, scenario_b, replicates=replicates, seed=seed, rounds=rounds,
+                         sets=tuple(set_ or ()), out=out)
+    with _interruptible(), _Bar("paired replicates") as bar:
+        outcome = compare_scenarios(req, progress=bar)
+    typer.echo(outcome.summary())
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise SettingError("scaling", f"expected comma-separated integers, found {text!r}") from None
 
 
 @app.command()
@@ -178,16 +181,8 @@ def bench(
 
     from sim.bench import bench as run_bench
     from sim.bench import format_bench
-    from sim.scenario import load
 
-    load(scenario)
-    try:
-        counts = tuple(int(x) for x in scaling.split(",") if x.strip())
-    except ValueError:
-        raise SimError(f"--scaling: expected comma-separated integers, found {scaling!r}") from None
-    if replicates < 1 or any(c < 1 for c in counts) or million < 0:
-        raise SimError("--replicates and --scaling counts must be positive; --million non-negative")
-    figures = run_bench(scenario, replicates=replicates, scaling=counts, million=million,
+    figures = run_bench(scenario, replicates=replicates, scaling=_counts(scaling), million=million,
                         progress=None if json_ else lambda msg: typer.echo(f"... {msg}", err=True))
     typer.echo(json.dumps(figures, indent=2) if json_ else format_bench(figures))
 
@@ -215,17 +210,9 @@ def sweep(
     req = SweepRequest(source=source, resume=resume, params=param or [], method=method, samples=samples,
                        replicates=replicates, seed=seed, common_random_numbers=crn, report=outcome or [],
                        discover=discover, sets=set_ or [], workers=workers, scheduler=scheduler, out=out)
-    bar, task = _progress(0, "points")
-    try:
-        with bar:
-            result = run_sweep(req, progress=lambda done, total: bar.update(task, completed=done, total=total))
-    except KeyboardInterrupt as err:
-        typer.echo(str(err), err=True)  # where the saved points are and how to resume
-        raise typer.Exit(130) from None
+    with _interruptible(), _Bar("points") as bar:
+        result = run_sweep(req, progress=bar.points)
     typer.echo(result.summary())
-    from sim.report import write_report
-
-    typer.echo(f"report: {write_report(result.folder)}")
 
 
 @app.command()
@@ -247,9 +234,8 @@ def hindcast(
     req = HindcastRequest(scenario=scenario or DEFAULT_SCENARIO, sets=tuple(set_ or ()),
                           replicates=replicates, seed=seed, until=until, link=link, out=out,
                           **data)
-    bar, task = _progress(0, "replicates")
-    with _interruptible(), bar:
-        outcome = run_hindcast(req, progress=lambda k: bar.advance(task, k))
+    with _interruptible(), _Bar("replicates") as bar:
+        outcome = run_hindcast(req, progress=bar.advance)
     typer.echo(format_outcome(outcome))
 
 
@@ -268,11 +254,11 @@ def report(folder: FolderArg) -> None:
 @app.command()
 def view(folder: FolderArg) -> None:
     """Open a results folder's report.html in the web browser (writing it first if needed)."""
-    from sim.report import ensure_report, open_in_browser
+    from sim.report import view as view_report
 
-    path = ensure_report(folder)
+    path, opened = view_report(folder)
     typer.echo(path)
-    if not open_in_browser(path):
+    if not opened:
         typer.echo("no web browser found here: open the file above in one", err=True)
 
 
@@ -290,12 +276,20 @@ def explore(
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit status 2."""
+    """Entry point: user errors (ours and the parser's) become one line on stderr, exit 2."""
     try:
-        app()
+        code: Any = app(standalone_mode=False)
+    except SettingError as err:
+        typer.echo(f"error: {err.describe(option_name)}", err=True)
+        raise SystemExit(2) from None
     except SimError as err:
         typer.echo(f"error: {err}", err=True)
         raise SystemExit(2) from None
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted: nothing half-written was kept", err=True)
         raise SystemExit(130) from None
+    except typer.TyperException as err:  # the parser's: a bad option value, a missing argument
+        text = err.format_message() if hasattr(err, "format_message") else str(err)
+        typer.echo(f"error: {text}", err=True)
+        raise SystemExit(getattr(err, "exit_code", 2)) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

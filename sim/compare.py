@@ -12,13 +12,14 @@ differences, sign shares, the headline) are :mod:`sim.outcomes`'.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from sim import engine, outcomes, plots, report, results
+from sim.engines import Progress, check_counts
 from sim.errors import SimError
 from sim.params import Params, build
 from sim.scenario import digest as scenario_digest
@@ -58,6 +59,28 @@ def paired_run(
 
 
 @dataclass(frozen=True)
+class CompareRequest:
+    """What a comparison asks for.
+
+    Attributes:
+        scenario_a, scenario_b: the two scenario files (A, e.g. the counterfactual; B the policy).
+        replicates: default the larger of the two scenarios' own.
+        seed: the root seed both share (default: A's).
+        rounds: default the calendar (the two must have the same).
+        sets: ``path=value`` overrides applied to both.
+        out: folder under which ``compare/<A>_vs_<B>/<run-id>/`` is made.
+    """
+
+    scenario_a: Path
+    scenario_b: Path
+    replicates: int | None = None
+    seed: int | None = None
+    rounds: int | None = None
+    sets: tuple[str, ...] = ()
+    out: Path = Path("results")
+
+
+@dataclass(frozen=True)
 class CompareOutcome:
     """Where a comparison wrote its results, and its table."""
 
@@ -66,30 +89,26 @@ class CompareOutcome:
     text: str
     seconds: float
 
+    def summary(self) -> str:
+        """What the command line prints: the paired differences and where the results are."""
+        return (f"{self.text}\nresults: {self.folder}  ({self.seconds:.2f} s)\n"
+                f"report: {self.folder / 'report.html'}")
 
-def compare_scenarios(
-    path_a: Path,
-    path_b: Path,
-    *,
-    replicates: int | None = None,
-    seed: int | None = None,
-    rounds: int | None = None,
-    out: Path = Path("results"),
-    progress: Callable[[int], None] | None = None,
-    sets: Sequence[str] = (),
-) -> CompareOutcome:
+
+def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> CompareOutcome:
     """Run A and B on common random numbers and write ``out/compare/<A>_vs_<B>/<run-id>/``."""
     started, t0 = results.now(), time.perf_counter()
+    check_counts(req.replicates, req.seed, req.rounds)
+    path_a, path_b, sets, rounds, out = (req.scenario_a, req.scenario_b, list(req.sets),
+                                         req.rounds, req.out)
     sc_a, sc_b = load(path_a, sets), load(path_b, sets)
-    if replicates is not None and replicates < 1:
-        raise SimError(f"--replicates: expected at least 1, found {replicates}")
-    if seed is not None and seed < 0:
-        raise SimError(f"--seed: expected a non-negative integer, found {seed}")
     a, b = build(sc_a, rounds), build(sc_b, rounds)
     _check_compatible(a, b, path_a, path_b)
-    n = replicates if replicates is not None else max(sc_a.replicates, sc_b.replicates)
-    root = sc_a.seed if seed is None else seed
-    pr = paired_run(a, b, n, root, progress=progress)
+    n = req.replicates if req.replicates is not None else max(sc_a.replicates, sc_b.replicates)
+    root = sc_a.seed if req.seed is None else req.seed
+    if progress is not None:
+        progress.start(f"comparing {sc_b.name} against {sc_a.name}: {n} paired replicates", n)
+    pr = paired_run(a, b, n, root, progress=progress.advance if progress is not None else None)
     table = outcomes.differences_table(pr, a)
     text = outcomes.format_differences(table, sc_a.name, sc_b.name)
     folder = out / "compare" / f"{sc_a.name}_vs_{sc_b.name}" / results.new_run_id()

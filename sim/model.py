@@ -17,9 +17,10 @@ import mesa
 import numpy as np
 
 from sim import kernel, rules
+from sim.engine import Trajectories
 from sim.params import Params, build
-from sim.rng import NOISE_CHANNELS, noise_stream, replicate_sequence
-from sim.scenario import load
+from sim.rng import NOISE_CHANNELS, model_stream, noise_stream
+from sim.scenario import Scenario, load
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "tokyo_initiative.yaml"
 
@@ -69,8 +70,14 @@ class PowerAgent(mesa.Agent):  # type: ignore[misc]
 class AlignmentModel(mesa.Model):  # type: ignore[misc]
     """Alignment of a region's states with external powers, round by round.
 
+    Built from a frozen description of one scenario, either a loaded :class:`Scenario` or a
+    scenario file (read once per process), or its prebuilt :class:`Params`; nothing about the
+    model is set after construction. That is the shape Mesa 4's ``run_scenarios`` expects of a
+    model (see docs/ODD.md, "Running the Mesa model").
+
     Args:
-        scenario: path of a scenario file (ignored when ``params`` is given).
+        scenario: a loaded scenario, or the path of a scenario file (ignored when ``params``
+            is given).
         replicate: which replicate of the scenario's seed this model plays.
         seed: root seed (default: the scenario's).
         rounds: number of rounds (default: the scenario's calendar).
@@ -80,16 +87,21 @@ class AlignmentModel(mesa.Model):  # type: ignore[misc]
 
     def __init__(
         self,
-        scenario: str | Path = DEFAULT_SCENARIO,
+        scenario: Scenario | str | Path = DEFAULT_SCENARIO,
         replicate: int = 0,
         seed: int | None = None,
         rounds: int | None = None,
         overrides: Sequence[str] = (),
         params: Params | None = None,
     ) -> None:
-        p = params if params is not None else cached_params(str(scenario), tuple(overrides), rounds)
+        if params is not None:
+            p = params
+        elif isinstance(scenario, Scenario):
+            p = build(scenario, rounds)
+        else:
+            p = cached_params(str(scenario), tuple(overrides), rounds)
         root = p.seed if seed is None else int(seed)
-        super().__init__(rng=np.random.default_rng(replicate_sequence(root, replicate)))
+        super().__init__(rng=model_stream(root, replicate))
         self.params = p
         self.seed_root = root
         self.replicate = replicate
@@ -139,3 +151,16 @@ def _share(model: AlignmentModel, i: int) -> float:
 
 def _cell(model: AlignmentModel, s: int, q: int) -> float:
     return float(model.state.alignment[s, q])
+
+
+def run_replicates(p: Params, reps: np.ndarray, seed: int) -> Trajectories:
+    """Replicates ``reps`` one by one through the Mesa model (the agent-by-agent path)."""
+    runs = []
+    for k in reps.tolist():
+        model = AlignmentModel(params=p, replicate=k, seed=seed)
+        model.run_model()
+        runs.append(model.trajectories())
+    return Trajectories(
+        np.asarray(reps),
+        *(np.stack([r[key] for r in runs]) for key in ("alignment", "debt", "delivered")),
+    )

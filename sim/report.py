@@ -639,6 +639,13 @@ def ensure_report(folder: Path) -> Path:
     return path if path.is_file() else write_report(folder)
 
 
+def view(folder: Path) -> tuple[Path, bool]:
+    """A folder's ``report.html`` (written first if missing), opened in the web browser;
+    returns its path and whether a browser took it."""
+    path = ensure_report(folder)
+    return path, open_in_browser(path)
+
+
 def open_in_browser(path: Path) -> bool:
     """Open a report in the user's web browser; False where there is none to open it."""
     import webbrowser

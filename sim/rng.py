@@ -32,6 +32,12 @@ def replicate_sequence(seed: int, replicate: int, purpose: int = MODEL) -> np.ra
     return np.random.SeedSequence(seed, spawn_key=(replicate, purpose))
 
 
+def model_stream(seed: int, replicate: int) -> np.random.Generator:
+    """The Mesa model's own generator of one replicate (``Model.rng``; the model draws no
+    noise from it, but Mesa's scheduling helpers would)."""
+    return np.random.default_rng(replicate_sequence(seed, replicate, MODEL))
+
+
 def noise_stream(seed: int, replicate: int) -> np.random.Generator:
     """The noise generator of one replicate."""
     return np.random.Generator(np.random.PCG64(replicate_sequence(seed, replicate, NOISE)))

@@ -4,24 +4,67 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import checkpoint, engine, outcomes, plots, report, results
-from sim.errors import SimError
+from sim import checkpoint, engine, engines, outcomes, plots, report, results
+from sim.engines import Engine, Progress, check_counts
+from sim.errors import SettingError, SimError
 from sim.params import Params, build
 from sim.scenario import Scenario, file_digest, load, parameters, to_yaml
 from sim.scenario import digest as scenario_digest
 
-Engine = Literal["ensemble", "mesa"]
-#: Above this many replicates a run keeps streaming summaries, not full trajectories.
-AUTO_TRAJECTORY_LIMIT = 20_000
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a run asks for: a scenario and its settings, or an interrupted run to finish.
+
+    Attributes:
+        scenario: the scenario file (none when resuming).
+        replicates, seed, rounds: default to the scenario's own (its calendar for rounds).
+        sets: ``path=value`` overrides of scenario fields.
+        out: folder under which ``<scenario>/<run-id>/`` is made.
+        engine: which path simulates the replicates (:mod:`sim.engines`).
+        trajectories: keep every replicate's path (default: see
+            :func:`sim.engines.keeps_trajectories`).
+        resume: an interrupted run's folder, finished with its own saved settings (then every
+            other setting must be left at its default).
+        write_report: write ``report.html`` into the folder.
+    """
+
+    scenario: Path | None = None
+    replicates: int | None = None
+    seed: int | None = None
+    rounds: int | None = None
+    sets: tuple[str, ...] = ()
+    out: Path = Path("results")
+    engine: Engine = Engine.ENSEMBLE
+    trajectories: bool | None = None
+    resume: Path | None = None
+    write_report: bool = True
+
+    def check(self) -> None:
+        """Refuse settings that cannot be run, naming them.
+
+        Raises:
+            SettingError: a bad value, settings given beside ``resume``, or no scenario.
+        """
+        if self.resume is not None:
+            given = tuple(name for name, value, default in (
+                ("scenario", self.scenario, None), ("replicates", self.replicates, None),
+                ("seed", self.seed, None), ("rounds", self.rounds, None), ("sets", self.sets, ()),
+                ("trajectories", self.trajectories, None), ("engine", self.engine, Engine.ENSEMBLE),
+            ) if value != default)
+            if given:
+                raise SettingError("resume", "the run's settings are saved with it; expected no",
+                                   others=given)
+            return
+        if self.scenario is None:
+            raise SettingError("scenario", "expected a scenario file, or a run to resume")
+        check_counts(self.replicates, self.seed, self.rounds)
 
 
 @dataclass(frozen=True)
@@ -32,39 +75,31 @@ class RunOutcome:
     final: pd.DataFrame
     seconds: float
 
+    def summary(self) -> str:
+        """What the command line prints: the final alignment and where the results are."""
+        return (f"{outcomes.format_final(self.final)}\n"
+                f"results: {self.folder}  ({self.seconds:.2f} s)\n"
+                f"report: {self.folder / 'report.html'}")
 
-def mesa_trajectories(p: Params, replicates: int, seed: int) -> engine.Trajectories:
-    """Run replicates one by one through the Mesa model (the agent-by-agent path)."""
-    return checkpoint.mesa_chunk(p, np.arange(replicates), seed)
 
-
-def run_scenario(
-    path: Path | None = None,
-    *,
-    replicates: int | None = None,
-    seed: int | None = None,
-    rounds: int | None = None,
-    sets: Sequence[str] = (),
-    out: Path = Path("results"),
-    engine_name: Engine = "ensemble",
-    trajectories: bool | None = None,
-    progress: Callable[[int], None] | None = None,
-    write_report: bool = True,
-    resume: Path | None = None,
-) -> RunOutcome:
+def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcome:
     """Validate, simulate and write ``out/<scenario>/<run-id>/``; see the README for files.
 
     Finished replicates are kept in ``out/<scenario>/.partial-<run-id>/`` while the run goes
-    (:mod:`sim.checkpoint`); ``resume`` names such a folder to finish an interrupted run with
-    its own saved settings, and gives the same results an uninterrupted run would have.
+    (:mod:`sim.checkpoint`); ``req.resume`` names such a folder to finish an interrupted run
+    with its own saved settings, and gives the same results an uninterrupted run would have.
 
     Raises:
+        SimError: bad settings or scenario, or a resumed scenario that changed.
         KeyboardInterrupt: on Ctrl-C, with a one-line message saying what was kept and how to
             finish the run.
     """
+    req.check()
+    resume, out, write_report = req.resume, req.out, req.write_report
     t0 = time.perf_counter()
     if resume is not None:
         spec = checkpoint.read_spec(resume)
+        total, saved = int(spec["replicates"]), checkpoint.saved_replicates(resume, spec)
         partial = resume
         path, sets = Path(spec["scenario_file"]), spec["overrides"]
         sc = load(path, sets)
@@ -76,18 +111,13 @@ def run_scenario(
         p = build(sc, spec["rounds_asked"])
         spec["resumed"] = [*spec.get("resumed", []), {"at": results.now(),
                                                       "command": results.command_line()}]
+        what = f"resuming {spec['scenario']}: {saved:,} of {total:,} replicates saved"
     else:
-        if path is None:
-            raise SimError("give a scenario file, or --resume FOLDER")
+        assert req.scenario is not None  # checked by req.check()
+        path, sets, rounds, seed = req.scenario, list(req.sets), req.rounds, req.seed
         sc = load(path, sets)
-        if rounds is not None and rounds < 1:
-            raise SimError(f"--rounds: expected a positive number of rounds, found {rounds}")
-        if replicates is not None and replicates < 1:
-            raise SimError(f"--replicates: expected at least 1, found {replicates}")
-        if seed is not None and seed < 0:
-            raise SimError(f"--seed: expected a non-negative integer, found {seed}")
         p = build(sc, rounds)
-        n = sc.replicates if replicates is None else replicates
+        n = sc.replicates if req.replicates is None else req.replicates
         spec = {
             "run_id": results.new_run_id(),
             "scenario": sc.name,
@@ -98,19 +128,22 @@ def run_scenario(
             "replicates": n,
             "seed": sc.seed if seed is None else seed,
             "rounds_asked": rounds,
-            "engine": engine_name,
-            "trajectories": True
-            if engine_name == "mesa"
-            else (n <= AUTO_TRAJECTORY_LIMIT if trajectories is None else trajectories),
-            "chunk": checkpoint.CHUNK[engine_name],
+            "engine": str(req.engine),
+            "trajectories": engines.keeps_trajectories(req.engine, n, req.trajectories),
+            "chunk": engines.CHUNK[req.engine],
             "started": results.now(),
             "command": results.command_line(),
         }
         partial = checkpoint.create(out / sc.name, spec["run_id"], spec)
+        what = f"running {sc.name}: {n} replicates"
     n = int(spec["replicates"])
     finish = f"finish with: sim run --resume {partial}"
     try:
-        traj, summary = checkpoint.simulate(partial, p, spec, progress)
+        if progress is not None:
+            progress.start(what, n)
+        traj, summary = checkpoint.simulate(
+            partial, p, spec, progress.advance if progress is not None else None
+        )
     except KeyboardInterrupt:
         saved = checkpoint.saved_replicates(partial, spec)
         if saved == 0 and resume is None:

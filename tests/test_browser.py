@@ -104,11 +104,11 @@ def scenario_copy(tmp: Path, *, title: str | None = None, blocs: bool = False) -
 
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from sim.run import run_scenario
+    from sim.run import RunRequest, run_scenario
 
     tmp = tmp_path_factory.mktemp("report")
     path = scenario_copy(tmp, title=HOSTILE, blocs=True)
-    return run_scenario(path, replicates=16, out=tmp / "results").folder
+    return run_scenario(RunRequest(path, replicates=16, out=tmp / "results")).folder
 
 
 @pytest.mark.browser

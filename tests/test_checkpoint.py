@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from sim import checkpoint, engine
+from sim import checkpoint, engine, engines, model
 from sim.errors import SimError
-from sim.run import run_scenario
+from sim.run import RunRequest, run_scenario
 
 from .conftest import TINY, run_cli
 
 REPLICATES, CHUNK = 50, 8  # 7 chunks, the last one short
 
 
-def _interrupt_after(chunks: int):  # type: ignore[no-untyped-def]
-    """A progress callback that sends this process a real SIGINT after ``chunks`` chunks."""
+class Advance:
+    """A run's progress that calls ``on_chunk`` with each chunk's replicates."""
+
+    def __init__(self, on_chunk: Callable[[int], None]) -> None:
+        self.on_chunk = on_chunk
+
+    def start(self, what: str, total: int) -> None:
+        assert what and total > 0
+
+    def advance(self, done: int) -> None:
+        self.on_chunk(done)
+
+
+def _interrupt_after(chunks: int) -> Advance:
+    """A run's progress that sends this process a real SIGINT after ``chunks`` chunks."""
     seen: list[int] = []
 
     def progress(k: int) -> None:
@@ -26,7 +40,7 @@ def _interrupt_after(chunks: int):  # type: ignore[no-untyped-def]
         if len(seen) == chunks:
             signal.raise_signal(signal.SIGINT)
 
-    return progress
+    return Advance(progress)
 
 
 def _files(folder: Path, keep: bool) -> dict[str, object]:
@@ -45,31 +59,31 @@ def _files(folder: Path, keep: bool) -> dict[str, object]:
     ids=["trajectories", "summary-only", "mesa"],
 )
 def test_resumed_run_equals_an_uninterrupted_one(tmp_path, monkeypatch, engine_name, keep):
-    monkeypatch.setitem(checkpoint.CHUNK, engine_name, CHUNK)
-    opts = dict(replicates=REPLICATES, trajectories=keep, engine_name=engine_name,
+    monkeypatch.setitem(engines.CHUNK, engine_name, CHUNK)
+    opts = dict(replicates=REPLICATES, trajectories=keep, engine=engines.Engine(engine_name),
                 write_report=False)
     with pytest.raises(KeyboardInterrupt, match=r"24 of 50 replicates are saved in .*--resume"):
-        run_scenario(TINY, out=tmp_path / "a", progress=_interrupt_after(3), **opts)
+        run_scenario(RunRequest(TINY, out=tmp_path / "a", **opts), progress=_interrupt_after(3))
     (partial,) = (tmp_path / "a" / "tiny").iterdir()
     assert partial.name.startswith(checkpoint.PREFIX)
 
     calls: list[int] = []
-    real_simulate, real_mesa = engine.simulate, checkpoint.mesa_chunk
+    real_simulate, real_mesa = engine.simulate, model.run_replicates
     monkeypatch.setattr(engine, "simulate", lambda p, reps, seed=None: (
         calls.append(len(reps)), real_simulate(p, reps, seed))[1])
-    monkeypatch.setattr(checkpoint, "mesa_chunk", lambda p, reps, seed: (
+    monkeypatch.setattr(model, "run_replicates", lambda p, reps, seed: (
         calls.append(len(reps)), real_mesa(p, reps, seed))[1])
-    done = run_scenario(resume=partial, write_report=False).folder
+    done = run_scenario(RunRequest(resume=partial, write_report=False)).folder
     assert calls == [8, 8, 8, 2]  # only the four chunks that were not saved
     assert not partial.exists() and done.parent == partial.parent
 
-    whole = run_scenario(TINY, out=tmp_path / "b", **opts).folder
+    whole = run_scenario(RunRequest(TINY, out=tmp_path / "b", **opts)).folder
     assert _files(done, keep) == _files(whole, keep)
 
 
 def test_second_interrupt_keeps_what_was_saved(tmp_path, monkeypatch):
     """Ctrl-C twice stops at once: the chunk in hand is lost, those saved before are kept."""
-    monkeypatch.setitem(checkpoint.CHUNK, "ensemble", CHUNK)
+    monkeypatch.setitem(engines.CHUNK, "ensemble", CHUNK)
     monkeypatch.setattr(checkpoint, "SAVE_EVERY", 0.0)  # save after every chunk
 
     def progress(k: int, seen: list[int] = []) -> None:  # noqa: B006 - a counter
@@ -79,10 +93,10 @@ def test_second_interrupt_keeps_what_was_saved(tmp_path, monkeypatch):
             signal.raise_signal(signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt, match="8 of 50 replicates are saved"):
-        run_scenario(TINY, replicates=REPLICATES, out=tmp_path, progress=progress,
-                     write_report=False)
+        run_scenario(RunRequest(TINY, replicates=REPLICATES, out=tmp_path, write_report=False),
+                     progress=Advance(progress))
     (partial,) = (tmp_path / "tiny").iterdir()
-    assert run_scenario(resume=partial, write_report=False).folder.is_dir()
+    assert run_scenario(RunRequest(resume=partial, write_report=False)).folder.is_dir()
 
 
 def test_interrupt_before_any_chunk_keeps_nothing(tmp_path, monkeypatch):
@@ -91,25 +105,25 @@ def test_interrupt_before_any_chunk_keeps_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine, "simulate", boom)
     with pytest.raises(KeyboardInterrupt, match="nothing half-written was kept"):
-        run_scenario(TINY, replicates=5, out=tmp_path, write_report=False)
+        run_scenario(RunRequest(TINY, replicates=5, out=tmp_path, write_report=False))
     assert [p for p in tmp_path.rglob("*") if p.is_file() or p.name.startswith(".")] == []
 
 
 def test_resume_refuses_a_changed_scenario(tmp_path, monkeypatch):
-    monkeypatch.setitem(checkpoint.CHUNK, "ensemble", CHUNK)
+    monkeypatch.setitem(engines.CHUNK, "ensemble", CHUNK)
     copy = tmp_path / "tiny.yaml"
     copy.write_text(TINY.read_text(encoding="utf-8"), encoding="utf-8")
     for extra in TINY.parent.glob("*"):  # the scenario's facts and parents, beside it
         if extra.is_dir() and not (tmp_path / extra.name).exists():
             (tmp_path / extra.name).symlink_to(extra)
     with pytest.raises(KeyboardInterrupt):
-        run_scenario(copy, replicates=REPLICATES, out=tmp_path / "r",
-                     progress=_interrupt_after(1), write_report=False)
+        run_scenario(RunRequest(copy, replicates=REPLICATES, out=tmp_path / "r",
+                                write_report=False), progress=_interrupt_after(1))
     (partial,) = (tmp_path / "r" / "tiny").iterdir()
     copy.write_text(copy.read_text(encoding="utf-8").replace("seed: ", "seed: 1", 1),
                     encoding="utf-8")
     with pytest.raises(SimError, match="changed since the run"):
-        run_scenario(resume=partial, write_report=False)
+        run_scenario(RunRequest(resume=partial, write_report=False))
     assert partial.is_dir()  # refused, and kept for a resume once the file is put back
 
 
@@ -120,7 +134,7 @@ def test_resume_refuses_a_changed_scenario(tmp_path, monkeypatch):
         (["--resume", "scenarios"], "expected an interrupted run's run.json"),
         (["scenarios/no_japan.yaml", "--resume", "scenarios"], "expected no SCENARIO"),
         (["--resume", "scenarios", "--replicates", "3"], "expected no --replicates"),
-        ([], "give a scenario file, or --resume FOLDER"),
+        ([], "SCENARIO: expected a scenario file, or a run to resume"),
     ],
 )
 def test_bad_resume_gets_one_line_and_exit_2(args, expected):
@@ -144,7 +158,7 @@ def test_interrupt_while_writing(tmp_path, monkeypatch, worth_saving):
     monkeypatch.setattr(sim.run, "_write", interrupted)
     expected = "every replicate is saved" if worth_saving else "nothing half-written was kept"
     with pytest.raises(KeyboardInterrupt, match=expected):
-        run_scenario(TINY, replicates=REPLICATES, out=tmp_path, write_report=False)
+        run_scenario(RunRequest(TINY, replicates=REPLICATES, out=tmp_path, write_report=False))
     left = list((tmp_path / "tiny").iterdir())
     if not worth_saving:
         assert left == []
@@ -152,4 +166,4 @@ def test_interrupt_while_writing(tmp_path, monkeypatch, worth_saving):
     (partial,) = left
     monkeypatch.setattr(sim.run, "_write", real_write)
     monkeypatch.setattr(engine, "simulate", lambda *a: pytest.fail("simulated again"))
-    assert run_scenario(resume=partial, write_report=False).folder.is_dir()
+    assert run_scenario(RunRequest(resume=partial, write_report=False)).folder.is_dir()

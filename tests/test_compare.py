@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import compare_scenarios, paired_run
+from sim.compare import CompareRequest, compare_scenarios, paired_run
 from sim.params import build
 from sim.scenario import load
 
@@ -17,7 +17,7 @@ from .conftest import CASES, TINY, run_cli
 
 
 def test_scenario_against_itself_gives_exactly_zero(tmp_path: Path):
-    out = compare_scenarios(TINY, TINY, replicates=20, out=tmp_path)
+    out = compare_scenarios(CompareRequest(TINY, TINY, replicates=20, out=tmp_path))
     assert (out.table["diff_mean"] == 0).all()
     assert (out.table["diff_p5"] == 0).all() and (out.table["diff_p95"] == 0).all()
     region = pd.read_csv(out.folder / "region_differences.csv")

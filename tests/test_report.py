@@ -15,7 +15,7 @@ import pytest
 
 from sim import outcomes, plots, report
 from sim.errors import SimError
-from sim.run import run_scenario
+from sim.run import RunRequest, run_scenario
 from tests.conftest import CASES, TINY, run_cli
 
 EVIL = "<img src=x onerror=alert(1)> & \"quoted\" <script>alert('x')</script>"
@@ -60,8 +60,8 @@ def hostile_scenario(tmp: Path) -> Path:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("run")
     path = hostile_scenario(tmp)
-    sets = ["dynamics.sharpness=2.5"]
-    return run_scenario(path, replicates=12, sets=sets, out=tmp / "results").folder
+    sets = ("dynamics.sharpness=2.5",)
+    return run_scenario(RunRequest(path, replicates=12, sets=sets, out=tmp / "results")).folder
 
 
 @pytest.fixture(scope="module")

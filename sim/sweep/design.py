@@ -27,13 +27,13 @@ points on one set of draws).
 from __future__ import annotations
 
 import itertools
-import zlib
 from collections.abc import Sequence
 
 import numpy as np
 from SALib.sample import latin, morris, sobol
 from SALib.util import scale_samples
 
+from sim import rng
 from sim.errors import SimError
 from sim.sweep.spec import BoundParameter, LogUniform, Triangular, TruncNormal, Uniform
 
@@ -41,21 +41,15 @@ DEFAULT_SAMPLES = {"grid": 5, "lhs": 100, "sobol": 256, "morris": 10}
 MAX_POINTS = 2_000_000
 
 
-def _key(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8"))
-
-
-DESIGN_KEY, POINT_KEY, ANALYSIS_KEY = (
-    _key("sweep-design"),
-    _key("sweep-point"),
-    _key("sweep-analysis"),
-)
+#: The spawn-key word of every point's root seed.
+POINT_KEY = rng.name_key("sweep-point")
 
 
 def generator(seed: int, purpose: str) -> np.random.Generator:
-    """A generator for one purpose of a sweep (``design`` or ``analysis``)."""
-    key = {"design": DESIGN_KEY, "analysis": ANALYSIS_KEY}[purpose]
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key,))))
+    """The generator of one purpose of a sweep (``design`` or ``analysis``), from
+    :func:`sim.rng.named_stream` (spawn key ``crc32("sweep-design")`` or ``"sweep-analysis"``)."""
+    name = {"design": "sweep-design", "analysis": "sweep-analysis"}[purpose]
+    return rng.named_stream(seed, name)
 
 
 def analysis_seed(seed: int) -> int:
@@ -132,7 +126,7 @@ def sample(
             "lower samples or levels"
         )
     prob = problem(params)
-    rng = generator(seed, "design")
+    gen = generator(seed, "design")
     if method == "grid":
         levels = [p.levels or samples for p in params]
         idx = np.array(list(itertools.product(*[range(n) for n in levels])), dtype=np.int64)
@@ -142,11 +136,11 @@ def sample(
                 x[:, j] = np.linspace(p.low, p.high, levels[j])[idx[:, j]]
         return x
     if method == "lhs":
-        return np.asarray(latin.sample(prob, samples, seed=rng))
+        return np.asarray(latin.sample(prob, samples, seed=gen))
     if method == "sobol":
         return np.asarray(
-            sobol.sample(prob, samples, calc_second_order=False, scramble=True, seed=rng)
+            sobol.sample(prob, samples, calc_second_order=False, scramble=True, seed=gen)
         )
     if method == "morris":
-        return np.asarray(morris.sample(prob, samples, num_levels=morris_levels, seed=rng))
+        return np.asarray(morris.sample(prob, samples, num_levels=morris_levels, seed=gen))
     raise SimError(f"unknown method '{method}'")

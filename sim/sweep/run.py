@@ -21,6 +21,7 @@ import pyarrow as pa
 from sim import outcomes, results
 from sim.errors import ScenarioError, SimError
 from sim.params import build
+from sim.report import write_report
 from sim.scenario import Scenario, digest, file_digest, load, validate, values
 from sim.sweep import analyse, design, plots, spec
 from sim.sweep.execute import Execution, ScenarioTask, execute
@@ -101,7 +102,8 @@ class SweepOutcome:
         return (
             f"{self.report}\n"
             f"ran {self.ran} of {self.points} points in {self.seconds:.1f} s{rate}{how}\n"
-            f"results: {self.folder}"
+            f"results: {self.folder}\n"
+            f"report: {self.folder / 'report.html'}"
         )
 
 
@@ -396,6 +398,7 @@ def _run(
             analysis=files,
         )
         store.write_manifest(manifest)
+    write_report(store.folder)
     return SweepOutcome(
         store.folder, total, len(todo), time.perf_counter() - t0, execution, report, files
     )
