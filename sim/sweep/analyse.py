@@ -17,6 +17,7 @@ no parameter explains (S1 summing to less than 1) and widens the intervals.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,6 +153,21 @@ def _prim_module() -> Any:
     return prim
 
 
+def _prim(prim: Any, x: pd.DataFrame, y: np.ndarray) -> Any:
+    """PRIM on the points ``x`` with cases of interest ``y`` (0/1), for EMA Workbench 2.5 or 3.
+
+    Version 2.5 takes a ``threshold``: it marks the cases of interest (``y >= threshold``) and
+    is the density a final box must reach to be kept. We choose the box from the whole
+    peeling trajectory, so there the threshold only has to mark the points where the condition
+    holds (``y = 1``) and keep every trajectory: any small positive number does both. Version 3
+    dropped it: ``y`` itself (0/1) marks the cases of interest, and every box is kept.
+    """
+    kwargs: dict[str, Any] = {"peel_alpha": 0.05, "paste_alpha": 0.05, "mass_min": 0.05}
+    if "threshold" in inspect.signature(prim.Prim).parameters:  # EMA Workbench 2.x
+        kwargs["threshold"] = _CASE
+    return prim.Prim(x, y.astype(float), **kwargs)
+
+
 def discover(x: pd.DataFrame, y: np.ndarray, condition: str, density_target: float) -> Discovery:
     """Find the box of parameter space where ``y`` (bool per point) holds, with PRIM.
 
@@ -181,13 +197,7 @@ def discover(x: pd.DataFrame, y: np.ndarray, condition: str, density_target: flo
     with warnings.catch_warnings():
         # the workbench 2.5 calls DataFrame.drop(inplace=True), deprecated in pandas 3
         warnings.filterwarnings("ignore", message=r".*inplace keyword.*")
-        # PRIM's threshold marks the cases of interest (y >= threshold) and is the density the
-        # final box must reach to be kept. We choose the box from the whole trajectory below, so
-        # the threshold only has to mark the points where the condition holds (y = 1) and keep
-        # every trajectory: any small positive number does both.
-        alg = prim.Prim(
-            xf, y.astype(float), threshold=_CASE, peel_alpha=0.05, paste_alpha=0.05, mass_min=0.05
-        )
+        alg = _prim(prim, xf, y)
         box = alg.find_box()
     traj = box.peeling_trajectory[["coverage", "density", "mass", "res_dim", "n", "k"]].reset_index(
         drop=True
@@ -202,7 +212,8 @@ def discover(x: pd.DataFrame, y: np.ndarray, condition: str, density_target: flo
         note = f"no box reaches density {density_target:g}; the densest is shown"
     lims = box.box_lims[chosen]
     init = alg.box_init
-    qp = box.qp[chosen]
+    # each box's quasi-p values, by parameter: "qp" in the EMA Workbench 2.5, "p_values" in 3
+    qp = (box.p_values if hasattr(box, "p_values") else box.qp)[chosen]
     rows = []
     for name in xf.columns:
         lo, hi = float(lims[name].iloc[0]), float(lims[name].iloc[1])
