@@ -216,6 +216,35 @@ def sweep(
 
 
 @app.command()
+def calibrate(
+    priors: Annotated[Optional[Path], typer.Argument(help="Priors file (default: scenarios/priors/central_asia.yaml); it names the history scenario.", show_default=False)] = None,  # noqa: UP045
+    until: Annotated[Optional[int], typer.Option(help="Last training year (default: the priors file's).", show_default=False)] = None,  # noqa: UP045
+    method: Annotated[str, typer.Option(help="Sampler: smc (sequential Monte Carlo with likelihood tempering).")] = "smc",
+    draws: Annotated[int, typer.Option(help="Posterior draws (particles).")] = 2000,
+    replicates: Annotated[int, typer.Option(help="Replicates per draw, on common random numbers.")] = 4,
+    seed: Annotated[Optional[int], typer.Option(help="Seed (default: the scenario's).", show_default=False)] = None,  # noqa: UP045
+    select: Annotated[Optional[list[str]], typer.Option("--select", help="Calibrate these quantities instead of the screen's choice (repeatable).", show_default=False)] = None,  # noqa: UP045
+    resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted calibration kept in this folder.", show_default=False)] = None,  # noqa: UP045
+    out: Annotated[Path, typer.Option(help="Folder under which <scenario>/calibrations/<id>/ is made.")] = Path("results"),
+) -> None:
+    """Fit the behavioural constants to the training years' UN votes: a posterior folder."""
+    from sim.calibrate import DEFAULT_PRIORS, CalibrateRequest, Interrupted, format_summary
+    from sim.calibrate import calibrate as run_calibration
+
+    if method != "smc":
+        raise SimError(f"--method: expected 'smc', found {method!r}")
+    req = CalibrateRequest(priors=priors or DEFAULT_PRIORS, until=until, draws=draws,
+                           replicates=replicates, seed=seed, select=tuple(select or ()),
+                           out=out, resume=resume)
+    try:
+        outcome = run_calibration(req, progress=lambda msg: typer.echo(msg, err=True))
+    except Interrupted as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(130) from None
+    typer.echo(format_summary(outcome))
+
+
+@app.command()
 def hindcast(
     scenario: Annotated[Optional[Path], typer.Argument(help="History scenario (default: the shipped 1992-2012 Central Asia scenario).", show_default=False)] = None,  # noqa: UP045
     replicates: Annotated[Optional[int], typer.Option(help="Replicates (default: the scenario's).", show_default=False)] = None,  # noqa: UP045

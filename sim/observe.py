@@ -66,6 +66,8 @@ class Observed:
             where there is one, else the power's roll calls that year times the state's
             average participation in the observed years.
         training: ``(Y,)`` True for the years the fit may use.
+        logits, variances: observations given directly on the logit scale with their sampling
+            variances (synthetic data); by default both come from ``agree`` and ``n``.
     """
 
     years: np.ndarray
@@ -76,10 +78,14 @@ class Observed:
     alpha: np.ndarray
     n_expected: np.ndarray
     training: np.ndarray
+    logits: np.ndarray | None = None
+    variances: np.ndarray | None = None
 
     @property
     def y(self) -> np.ndarray:
         """Empirical logits ``(Y, S, P)`` (NaN where there is no observation)."""
+        if self.logits is not None:
+            return self.logits
         k = np.round(self.agree * self.n)
         with np.errstate(invalid="ignore", divide="ignore"):
             out: np.ndarray = np.log((k + 0.5) / (self.n - k + 0.5))
@@ -88,6 +94,8 @@ class Observed:
     @property
     def v(self) -> np.ndarray:
         """Sampling variances of the empirical logits ``(Y, S, P)`` (NaN where none)."""
+        if self.variances is not None:
+            return self.variances
         k = np.round(self.agree * self.n)
         with np.errstate(invalid="ignore", divide="ignore"):
             out: np.ndarray = 1.0 / (k + 0.5) + 1.0 / (self.n - k + 0.5)
@@ -276,13 +284,13 @@ def _cells(obs: Observed) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     return mask, idx, p, y, v
 
 
-def _wls(
+def _normal(
     x: np.ndarray, p: np.ndarray, y: np.ndarray, v: np.ndarray, sigma: np.ndarray, n_powers: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted least squares of ``y`` on power dummies and ``x`` for each leading index.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The weighted normal equations of ``y`` on power dummies and ``x``, per leading index.
 
-    ``x`` ``(..., n)``; returns coefficients ``(..., P + 1)``, the log-likelihood ``(...)`` and
-    the inverse of the normal matrix ``(..., P + 1, P + 1)``.
+    ``x`` ``(..., n)``; returns ``A = X'WX`` ``(..., k, k)``, ``b = X'Wy`` ``(..., k)``,
+    ``y'Wy`` and ``sum(log w)`` ``(...)``, with ``k = P + 1`` and ``w = 1 / (sigma^2 + v)``.
     """
     P = n_powers
     w = 1.0 / (sigma[..., None] ** 2 + v)  # (..., n)
@@ -297,12 +305,21 @@ def _wls(
     A[..., P, P] = (w * x * x).sum(-1)
     b[..., :P] = np.einsum("...n,np->...p", w * y, onehot)
     b[..., P] = (w * x * y).sum(-1)
+    return A, b, (w * y * y).sum(-1), np.log(w).sum(-1)
+
+
+def _wls(
+    x: np.ndarray, p: np.ndarray, y: np.ndarray, v: np.ndarray, sigma: np.ndarray, n_powers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted least squares: coefficients ``(..., k)``, the log-likelihood at them ``(...)``
+    and the inverse normal matrix ``(..., k, k)`` (see :func:`_normal`)."""
+    A, b, ywy, logw = _normal(x, p, y, v, sigma, n_powers)
     # a covariate with no spread leaves gamma unidentified: a tiny ridge keeps it at 0
-    A[..., P, P] += 1e-12
+    A[..., -1, -1] += 1e-12
     inv = np.linalg.inv(A)
     coef = np.einsum("...ij,...j->...i", inv, b)
-    resid = y - coef[..., :P][..., p] - coef[..., P, None] * x
-    loglik = -0.5 * (len(y) * LOG_2PI - np.log(w).sum(-1) + (w * resid * resid).sum(-1))
+    quad = ywy - np.einsum("...i,...i->...", coef, b)
+    loglik = -0.5 * (len(y) * LOG_2PI - logw + quad)
     return coef, loglik, inv
 
 
@@ -482,3 +499,64 @@ def scores(model_point: np.ndarray, obs: Observed, parameters: int) -> list[Scor
         )
         for name, k, pred in rows
     ]
+
+
+@dataclass(frozen=True)
+class LinkPrior:
+    """Independent normal priors on the link's offsets ``delta[p]`` and slope ``gamma``."""
+
+    delta_mean: float
+    delta_sd: float
+    gamma_mean: float
+    gamma_sd: float
+
+    def arrays(self, n_powers: int) -> tuple[np.ndarray, np.ndarray]:
+        """Prior mean ``(k,)`` and precision diagonal ``(k,)`` of ``(delta, gamma)``."""
+        mean = np.append(np.full(n_powers, self.delta_mean), self.gamma_mean)
+        sd = np.append(np.full(n_powers, self.delta_sd), self.gamma_sd)
+        return mean, 1.0 / sd**2
+
+
+def _posterior(
+    x: np.ndarray, obs: Observed, sigma: np.ndarray, prior: LinkPrior
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Posterior mean ``(..., k)`` and covariance ``(..., k, k)`` of ``(delta, gamma)`` given
+    the covariate and ``sigma``, and the log marginal likelihood ``(...)`` (conjugate normal)."""
+    _, idx, p, y, v = _cells(obs)
+    P = len(obs.powers)
+    xs = x.reshape(*x.shape[:-3], -1)[..., idx]
+    A, b, ywy, logw = _normal(xs, p, y, v, sigma, P)
+    m0, prec0 = prior.arrays(P)
+    lam = A + np.diag(prec0)
+    cov = np.linalg.inv(lam)
+    mean = np.einsum("...ij,...j->...i", cov, b + prec0 * m0)
+    _, logdet_lam = np.linalg.slogdet(lam)
+    quad = ywy + float((prec0 * m0 * m0).sum()) - np.einsum("...i,...ij,...j->...", mean, lam,
+                                                             mean)
+    log_ml = -0.5 * (len(y) * LOG_2PI - logw + quad - np.log(prec0).sum() + logdet_lam)
+    return mean, cov, log_ml
+
+
+def marginal_loglik(
+    x: np.ndarray, obs: Observed, sigma: np.ndarray, prior: LinkPrior
+) -> np.ndarray:
+    """Log-likelihood of the training observations with ``delta`` and ``gamma`` integrated out
+    under their normal priors (exact: the model is Gaussian in them).
+
+    ``log p(y | x, sigma) = log Normal(y; X m0, W^-1 + X S0 X')``, computed through the
+    posterior precision ``A + S0^-1``. Shapes: ``x`` ``(..., Y, S, P)``, ``sigma`` ``(...)``.
+    """
+    return _posterior(x, obs, sigma, prior)[2]
+
+
+def link_posterior(
+    x: np.ndarray, obs: Observed, sigma: np.ndarray, prior: LinkPrior,
+    gen: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One draw of ``(delta, gamma)`` from their posterior given ``x`` and ``sigma``, for each
+    leading index: ``delta`` ``(..., P)``, ``gamma`` ``(...)``."""
+    mean, cov, _ = _posterior(x, obs, sigma, prior)
+    chol = np.linalg.cholesky(cov)
+    draw = mean + np.einsum("...ij,...j->...i", chol, gen.standard_normal(mean.shape))
+    P = len(obs.powers)
+    return draw[..., :P], draw[..., P]

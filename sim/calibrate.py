@@ -1,0 +1,460 @@
+"""``sim calibrate``: a posterior over the behavioural constants from the training years' votes.
+
+The likelihood (docs/ODD.md, section 8): for a parameter set, the history scenario runs
+``replicates`` replicates on common random numbers (the same streams for every set, so the
+likelihood is a smooth, deterministic function of the parameters); its alignment, averaged
+over each year's rounds and over the replicates, meets the observation model; the link's
+offsets and slope are integrated out exactly (flat priors) and its yearly deviation ``sigma``
+is calibrated with the rest (:func:`sim.observe.marginal_loglik`). A Morris screen of the
+profile likelihood over every candidate quantity picks the ``select`` the data inform most;
+the others stay at their registry values. The posterior is sampled by sequential Monte Carlo
+with likelihood tempering (:mod:`sim.smc`).
+
+A calibration works in ``<out>/<scenario>/calibrations/.partial-<id>/`` and saves each
+finished stage there; Ctrl-C keeps them, ``--resume`` continues from the last (with the same
+result as a run that never stopped), and the folder is renamed to ``<id>`` only when the
+posterior is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from sim import datasets, engine, observe, priors, results, smc
+from sim.errors import SimError
+from sim.params import Params, build
+from sim.rng import named_stream
+from sim.scenario import Scenario, load, values
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PRIORS = ROOT / "scenarios" / "priors" / "central_asia.yaml"
+SIGMA = "observation.sigma"
+PARTIAL = ".partial-"
+SPEC = "calibration.json"
+#: Morris trajectories of the screen.
+SCREEN_TRAJECTORIES = 10
+
+
+@dataclass(frozen=True)
+class CalibrateRequest:
+    """What a calibration runs (``None``: the priors file's value or the default)."""
+
+    priors: Path = DEFAULT_PRIORS
+    until: int | None = None
+    draws: int = 2000
+    replicates: int = 4
+    seed: int | None = None
+    select: tuple[str, ...] = ()
+    moves: int = 5
+    target_ess: float = 0.5
+    out: Path = Path("results")
+    resume: Path | None = None
+
+
+# --------------------------------------------------------------------------- the problem
+
+
+@dataclass(frozen=True)
+class Column:
+    """Scenario fields one calibrated quantity moves, all with one scale (``field = x * scale``)."""
+
+    quantity: str
+    scale: float
+    paths: tuple[str, ...]
+
+
+def columns_of(sc: Scenario, quantities: Sequence[str]) -> list[Column]:
+    """For each quantity (a registry id), the fields that refer to it, grouped by their scale.
+
+    Raises:
+        SimError: a quantity that no field of the scenario uses.
+    """
+    found: dict[tuple[str, float], list[str]] = {}
+    for path, v in values(sc):
+        if v.ref is not None and v.ref in quantities:
+            found.setdefault((v.ref, v.scale), []).append(path)
+    for q in quantities:
+        if not any(k[0] == q for k in found):
+            raise SimError(f"{sc.name}: no field uses '{q}'; expected a quantity of the scenario")
+    return [Column(q, s, tuple(p)) for (q, s), p in found.items()]
+
+
+def scenario_at(sc: Scenario, cols: Sequence[Column], x: dict[str, float]) -> Scenario:
+    """``sc`` with every field of each column set to its quantity's value times its scale."""
+    from sim.quantity import Value
+
+    out = sc
+    for col in cols:
+        v = Value(x[col.quantity] * col.scale, ref=col.quantity, why="calibration draw",
+                  scale=col.scale)
+        for path in col.paths:
+            out = _replace(out, path.split("."), v)
+    return out
+
+
+def _replace(node: Any, parts: Sequence[str], leaf: Any) -> Any:
+    from pydantic import BaseModel
+
+    key, rest = parts[0], parts[1:]
+    if isinstance(node, BaseModel):
+        return node.model_copy(update={key: _replace(getattr(node, key), rest, leaf)
+                                       if rest else leaf})
+    if isinstance(node, dict):
+        return {**node, key: _replace(node[key], rest, leaf) if rest else leaf}
+    raise KeyError(".".join(parts))
+
+
+@dataclass
+class Problem:
+    """The history scenario, its observations and the quantities being calibrated.
+
+    ``model`` quantities move scenario fields; ``observation.sigma`` is the link's own. The
+    likelihood of a parameter set is :meth:`loglik`.
+    """
+
+    scenario: Scenario
+    params: Params
+    obs: observe.Observed
+    years: list[int]
+    link: str
+    bloc: np.ndarray
+    prior: priors.Prior
+    link_prior: observe.LinkPrior
+    replicates: int
+    seed: int
+    columns: list[Column] = field(default_factory=list)
+    data: dict[str, Path] = field(default_factory=dict)
+    evaluations: int = 0
+
+    @property
+    def model_quantities(self) -> list[str]:
+        return [n for n in self.prior.names if n != SIGMA]
+
+    def covariates(self, x: np.ndarray) -> np.ndarray:
+        """The link's covariate ``(n, Y, S, P)`` of parameter sets ``x`` ``(n, D_model)``
+        (natural scale), from the replicate-mean yearly alignment on common random numbers."""
+        names = self.model_quantities
+        reps = np.arange(self.replicates)
+        out = np.empty((len(x), len(self.years), len(self.params.states),
+                        len(self.params.powers)))
+        for i, row in enumerate(x):
+            sc = scenario_at(self.scenario, self.columns, dict(zip(names, row, strict=True)))
+            traj = engine.simulate(build(sc), reps, self.seed)
+            yearly = observe.yearly(traj.alignment, self.params.dates, self.years).mean(axis=0)
+            out[i] = observe.covariate(yearly, self.link, self.bloc)
+        self.evaluations += len(x)
+        return out
+
+    def split(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Natural-scale model values ``(n, D_model)`` and sigma ``(n,)`` of particles ``u``."""
+        nat = self.prior.to_natural(u)
+        names = self.prior.names
+        model = nat[:, [names.index(n) for n in self.model_quantities]]
+        sigma = nat[:, names.index(SIGMA)]
+        return model, sigma
+
+    def loglik(self, u: np.ndarray) -> np.ndarray:
+        """Log-likelihood ``(n,)`` of particles ``u`` ``(n, D)`` (unconstrained scale)."""
+        model, sigma = self.split(u)
+        x = self.covariates(model)
+        out: np.ndarray = observe.marginal_loglik(x, self.obs, sigma, self.link_prior)
+        return out
+
+
+def problem(
+    pri: priors.Priors, prior: priors.Prior, *, until: int, replicates: int, seed: int
+) -> Problem:
+    """Load the history scenario and the observations of its training years."""
+    sc = load(pri.scenario_path)
+    p = build(sc)
+    years = observe.calendar_years(p.dates)
+    a_path, w_path = pri.data_path("agreement"), pri.data_path("world")
+    agreement, world = datasets.load_agreement(a_path), datasets.load_world(w_path)
+    last = int(agreement["year"].max())
+    if until > last:
+        raise SimError(f"until: the observations end in {last}, found {until}")
+    if until < years[0]:
+        raise SimError(f"until: expected a year from {years[0]}, found {until}")
+    obs = observe.observed(agreement, world, years=years, states=p.states, powers=p.powers,
+                           until=until, source=str(a_path), world_source=str(w_path))
+    pr = Problem(sc, p, obs, years, pri.spec.link, observe.bloc_index(p.powers, sc.blocs),
+                 prior, pri.link_prior, replicates, seed)
+    pr.columns = columns_of(sc, pr.model_quantities)
+    pr.data = {"agreement": a_path, "world": w_path}
+    return pr
+
+
+# --------------------------------------------------------------------------- the screen
+
+
+def screen(pr: Problem, seed: int, trajectories: int = SCREEN_TRAJECTORIES) -> pd.DataFrame:
+    """Morris elementary effects of the profile log-likelihood over the model quantities.
+
+    Each quantity moves over the central 90% of its prior (on its unconstrained scale); the
+    link's parameters are fitted at each point. Returns one row per quantity: ``mu_star``,
+    ``sigma`` (of the elementary effects, in log-likelihood units), ranked.
+    """
+    from SALib.analyze import morris as morris_analyze
+    from SALib.sample import morris as morris_sample
+
+    names = pr.model_quantities
+    dims = [pr.prior.subset([n]).dims[0] for n in names]
+    bounds = []
+    for d in dims:
+        if d.distribution in ("lognormal", "logitnormal"):
+            bounds.append([d.loc - priors.Z90 * d.scale, d.loc + priors.Z90 * d.scale])
+        else:
+            bounds.append([float(np.log(0.05 / 0.95)), float(np.log(0.95 / 0.05))])
+    problem_def = {"num_vars": len(names), "names": names, "bounds": bounds}
+    gen_seed = int(named_stream(seed, "screen").integers(1, 2**31 - 1))
+    u = morris_sample.sample(problem_def, trajectories, num_levels=4, seed=gen_seed)
+    nat = np.stack([d.to_natural(u[:, j]) for j, d in enumerate(dims)], axis=1)
+    x = pr.covariates(nat)
+    y = np.asarray(observe.fit(x, pr.obs).loglik, dtype=float)
+    res = morris_analyze.analyze(problem_def, u, y, num_levels=4, seed=gen_seed)
+    table = pd.DataFrame({"quantity": names, "mu_star": res["mu_star"], "sigma": res["sigma"],
+                          "mu_star_conf": res["mu_star_conf"]})
+    return table.sort_values("mu_star", ascending=False, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- stages on disk
+
+
+def _save_stage(folder: Path, pop: smc.Population) -> None:
+    path = folder / f"stage-{pop.stage:03d}.npz"
+    tmp = folder / f".{path.name}.tmp"
+    with tmp.open("wb") as fh:
+        np.savez(fh, u=pop.u, loglik=pop.loglik, logprior=pop.logprior,
+                 meta=np.array([pop.stage, pop.phi, pop.ess, pop.acceptance, pop.scale,
+                                pop.evaluations, pop.log_evidence]))
+    tmp.replace(path)
+
+
+def load_stages(folder: Path) -> list[smc.Population]:
+    """Every saved stage of a calibration folder, in order."""
+    out = []
+    for path in sorted(folder.glob("stage-*.npz")):
+        with np.load(path) as z:
+            m = z["meta"]
+            out.append(smc.Population(int(m[0]), float(m[1]), z["u"], z["loglik"],
+                                      z["logprior"], float(m[2]), float(m[3]), float(m[4]),
+                                      int(m[5]), float(m[6])))
+    return out
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a calibration, after the finished stages were saved."""
+
+
+@dataclass(frozen=True)
+class CalibrateOutcome:
+    """Where a calibration wrote its posterior, and its summary table."""
+
+    folder: Path
+    summary: pd.DataFrame
+    seconds: float
+
+
+def calibrate(
+    req: CalibrateRequest, progress: Callable[[str], None] | None = None
+) -> CalibrateOutcome:
+    """Screen, sample and write a posterior folder (see the module docstring)."""
+    t0 = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    if req.resume is not None:
+        folder = req.resume
+        spec_path = folder / SPEC
+        if not spec_path.is_file():
+            raise SimError(f"{folder}: --resume: expected a calibration's {SPEC}, found none")
+        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        req = CalibrateRequest(
+            priors=Path(spec["priors"]), until=spec["until"], draws=spec["draws"],
+            replicates=spec["replicates"], seed=spec["seed"],
+            select=tuple(spec["calibrated"][:-1]), moves=spec["moves"],
+            target_ess=spec["target_ess"], out=req.out,
+        )
+    _check(req)
+    pri = priors.load(req.priors)
+    until = req.until if req.until is not None else pri.spec.until
+    sc0 = load(pri.scenario_path)
+    seed = req.seed if req.seed is not None else sc0.seed
+    full = problem(pri, pri.prior, until=until, replicates=req.replicates, seed=seed)
+    if req.resume is None:
+        if req.select:
+            unknown = [n for n in req.select if n not in full.model_quantities]
+            if unknown:
+                raise SimError(f"select: '{unknown[0]}' is not a model quantity of "
+                               f"{req.priors}; expected one of {', '.join(full.model_quantities)}")
+            chosen, table = list(req.select), None
+        else:
+            say(f"screening {len(full.model_quantities)} quantities (Morris)")
+            table = screen(full, seed)
+            chosen = list(table.quantity[: pri.spec.select])
+        calibrated = [*chosen, SIGMA]
+        run_id = results.new_run_id()
+        folder = req.out / sc0.name / "calibrations" / f"{PARTIAL}{run_id}"
+        folder.mkdir(parents=True)
+        if table is not None:
+            table.assign(selected=table.quantity.isin(chosen)).to_csv(
+                folder / "screen.csv", index=False, float_format="%.6g")
+        spec = {
+            "run_id": run_id, "priors": str(req.priors), "until": until, "draws": req.draws,
+            "replicates": req.replicates, "seed": seed, "moves": req.moves,
+            "target_ess": req.target_ess, "calibrated": calibrated,
+            "started": results.now(), "command": results.command_line(),
+        }
+        results.write_json(folder / SPEC, spec)
+    calibrated = list(spec["calibrated"])
+    pr = problem(pri, pri.prior.subset(calibrated), until=until, replicates=req.replicates,
+                 seed=seed)
+    stages = load_stages(folder)
+    last = stages[-1] if stages else None
+
+    def saved(pop: smc.Population) -> None:
+        _save_stage(folder, pop)
+        say(f"stage {pop.stage}: phi {pop.phi:.4f}, ESS {pop.ess:.0f}, "
+            f"acceptance {pop.acceptance:.2f}, {pop.evaluations:,} evaluations")
+
+    try:
+        post = smc.run(pr.loglik, pr.prior, req.draws, seed, target_ess=req.target_ess,
+                       moves=req.moves, resume=last, on_stage=saved)
+    except KeyboardInterrupt:
+        done = len(load_stages(folder))
+        raise Interrupted(f"interrupted: {done} stages are saved in {folder}; finish with "
+                          f"sim calibrate --resume {folder}") from None
+    final = folder.parent / str(spec["run_id"])
+    summary = write_posterior(folder, pr, post, load_stages(folder), spec, t0)
+    folder.rename(final)
+    return CalibrateOutcome(final, summary, time.perf_counter() - t0)
+
+
+def _check(req: CalibrateRequest) -> None:
+    if req.draws < 50:
+        raise SimError(f"draws: expected at least 50 particles, found {req.draws}")
+    if req.replicates < 1:
+        raise SimError(f"replicates: expected at least 1, found {req.replicates}")
+    if req.moves < 1:
+        raise SimError(f"moves: expected at least 1, found {req.moves}")
+    if not 0 < req.target_ess < 1:
+        raise SimError(f"target_ess: expected a share in (0, 1), found {req.target_ess}")
+
+
+# --------------------------------------------------------------------------- the posterior
+
+
+def summary_table(pr: Problem, post: smc.Population) -> pd.DataFrame:
+    """Prior and posterior median and 90% interval of each calibrated quantity, and the
+    contraction ``1 - var(post) / var(prior)`` on the unconstrained scale."""
+    rows = []
+    nat = pr.prior.to_natural(post.u)
+    for j, d in enumerate(pr.prior.dims):
+        lo_p, hi_p = _prior_interval(d)
+        q = np.quantile(nat[:, j], [0.05, 0.5, 0.95])
+        prior_var = d.scale**2 if d.distribution in ("lognormal", "logitnormal") else np.pi**2 / 3
+        rows.append({
+            "quantity": d.name, "prior": priors.describe(d), "prior_median": d.median,
+            "prior_p5": lo_p, "prior_p95": hi_p, "post_median": q[1], "post_p5": q[0],
+            "post_p95": q[2], "contraction": 1.0 - float(np.var(post.u[:, j])) / prior_var,
+        })
+    return pd.DataFrame(rows)
+
+
+def _prior_interval(d: priors.Dimension) -> tuple[float, float]:
+    if d.distribution in ("lognormal", "logitnormal"):
+        half = priors.Z90 * d.scale
+        lo, hi = d.to_natural(np.array([d.loc - half, d.loc + half]))
+    else:
+        lo, hi = d.to_natural(np.log(np.array([0.05, 0.95]) / np.array([0.95, 0.05])))
+    return float(lo), float(hi)
+
+
+def write_posterior(
+    folder: Path, pr: Problem, post: smc.Population, stages: list[smc.Population],
+    spec: dict[str, Any], t0: float,
+) -> pd.DataFrame:
+    """Draws, diagnostics, figures, manifest and report into the (partial) folder."""
+    from sim import plots, report
+
+    nat = pr.prior.to_natural(post.u)
+    draws = pd.DataFrame(nat, columns=pr.prior.names)
+    draws.insert(0, "draw", np.arange(len(draws)))
+    draws["loglik"] = post.loglik
+    results.write_parquet(pa.Table.from_pandas(draws, preserve_index=False),
+                          folder / "draws.parquet")
+    summary = summary_table(pr, post)
+    summary.to_csv(folder / "posterior.csv", index=False, float_format="%.6g")
+    diag = pd.DataFrame([{"stage": s.stage, "phi": s.phi, "ess": s.ess,
+                          "acceptance": s.acceptance, "proposal_scale": s.scale,
+                          "evaluations": s.evaluations, "log_evidence": s.log_evidence}
+                         for s in stages])
+    diag.to_csv(folder / "stages.csv", index=False, float_format="%.6g")
+    plots.save(plots.posterior_pairs(nat, pr.prior, title=pr.scenario.title),
+               folder / "plots", "posterior_pairs")
+    manifest = {
+        "kind": "calibration",
+        "scenario": pr.scenario.name,
+        "title": f"Calibration of {pr.scenario.title}",
+        "question": "What do the training years' UN votes say about the model's behavioural "
+        "constants?",
+        "priors": spec["priors"],
+        "training_years": [pr.years[0], int(spec["until"])],
+        "held_out": f"no observation after {spec['until']} was used",
+        "data": {k: {"file": str(v), "sha256": datasets.sha256(v)}
+                 for k, v in pr.data.items()},
+        "scenario_structure": structure(pr.scenario),
+        "calibrated": pr.prior.names,
+        "prior": [priors.as_dict(d) for d in pr.prior.dims],
+        "method": "sequential Monte Carlo, adaptive likelihood tempering, random-walk moves",
+        "likelihood": ("observation model with the link's offsets and slope integrated out; "
+                       f"{pr.replicates} replicates on common random numbers per draw"),
+        "draws": len(draws),
+        "stages": len(stages) - 1,
+        "evaluations": int(post.evaluations),
+        "final_ess_before_resampling": post.ess,
+        "log_evidence": post.log_evidence,
+        "settings": {k: spec[k] for k in ("draws", "replicates", "seed", "moves", "target_ess")},
+        "link": pr.link,
+        "headline": [{"label": r.quantity, "value": f"{r.post_median:.3g} "
+                      f"[{r.post_p5:.3g}, {r.post_p95:.3g}]",
+                      "note": f"prior {r.prior}; contraction {r.contraction:.0%}"}
+                     for r in summary.itertuples()],
+        "command": spec["command"],
+        "versions": results.versions(),
+        "started": spec["started"],
+        "finished": results.now(),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    results.write_json(folder / "manifest.json", manifest)
+    report.write_report(folder, label=str(spec["run_id"]))
+    return summary
+
+
+def structure(sc: Scenario) -> dict[str, Any]:
+    """What a posterior must match in a scenario it is applied to: the codes of its actors."""
+    return {"states": sorted(sc.states), "powers": sorted(sc.powers)}
+
+
+def format_summary(out: CalibrateOutcome) -> str:
+    """What ``sim calibrate`` prints."""
+    lines = ["posterior (median [5%, 95%]) against the prior:"]
+    width = max(len(q) for q in out.summary.quantity)
+    for r in out.summary.itertuples():
+        lines.append(f"  {r.quantity:<{width}}  {r.post_median:8.3g} [{r.post_p5:.3g}, "
+                     f"{r.post_p95:.3g}]   prior {r.prior}; contraction {r.contraction:.0%}")
+    lines.append(f"posterior: {out.folder}  ({out.seconds:.0f} s)")
+    return "\n".join(lines)
+
+
+def remove_partial(folder: Path) -> None:
+    """Delete an abandoned calibration's partial folder."""
+    shutil.rmtree(folder, ignore_errors=True)
