@@ -878,7 +878,7 @@ def _marginal(ax: Axes, x: np.ndarray, dim: Dimension, log: bool) -> None:
         edges = np.exp(np.linspace(np.log(nat[0]), np.log(nat[-1]), 40))
     else:
         edges = np.linspace(nat[0], nat[-1], 40)
-    ax.hist(x, bins=edges, density=True, color=OKABE_ITO["sky_blue"], alpha=0.8)
+    ax.hist(x, bins=edges.tolist(), density=True, color=OKABE_ITO["sky_blue"], alpha=0.8)
     # the prior's density on the natural scale: p(u) / |dx/du|
     dxdu = np.gradient(nat, u)
     ax.plot(nat, np.exp(dim.logpdf(u)) / np.abs(dxdu), color=INK, linewidth=1.4)

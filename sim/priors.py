@@ -282,14 +282,14 @@ def load(path: Path | str, registry: Registry | None = None) -> Priors:
         spec = PriorsFile.model_validate(raw)
     except ValidationError as err:
         first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-"))
+        where = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-"))
         more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
         msg = str(first["msg"]).removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             msg = "unknown key"
         elif first["type"] == "missing":
             msg = "required field is missing"
-        raise ScenarioError(path, loc, msg + more) from None
+        raise ScenarioError(path, where, msg + more) from None
     scenario = (path.parent / spec.scenario)
     if not scenario.is_file():
         raise ScenarioError(path, "scenario", f"file not found: {scenario}")
