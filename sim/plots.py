@@ -851,9 +851,9 @@ def posterior_pairs(draws: np.ndarray, prior: Prior, *, title: str) -> Figure:
                     ax.plot(draws[:, j], draws[:, i], ".", color=OKABE_ITO["blue"],
                             markersize=1.5, alpha=0.35, rasterized=True)
                     if logs[j]:
-                        ax.set_xscale("log")
+                        _log_axis(ax.xaxis, ax.set_xscale)
                     if logs[i]:
-                        ax.set_yscale("log")
+                        _log_axis(ax.yaxis, ax.set_yscale)
                     r = np.corrcoef(draws[:, j], draws[:, i])[0, 1]
                     ax.text(0.03, 0.92, f"r = {r:+.2f}", transform=ax.transAxes, fontsize=9,
                             color=MUTED, va="top")
@@ -883,6 +883,18 @@ def _marginal(ax: Axes, x: np.ndarray, dim: Dimension, log: bool) -> None:
     dxdu = np.gradient(nat, u)
     ax.plot(nat, np.exp(dim.logpdf(u)) / np.abs(dxdu), color=INK, linewidth=1.4)
     if log:
-        ax.set_xscale("log")
+        _log_axis(ax.xaxis, ax.set_xscale)
     ax.set_yticks([])
     ax.set_title(dim.name, fontsize=10)
+
+
+def _log_axis(axis: object, set_scale: object) -> None:
+    """A log-scaled axis labelled with plain numbers (0.1, 0.3, 1), no minor labels."""
+    from matplotlib.axis import Axis
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    assert isinstance(axis, Axis) and callable(set_scale)
+    set_scale("log")
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
