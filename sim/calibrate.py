@@ -39,6 +39,8 @@ from sim.scenario import Scenario, load, values
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PRIORS = ROOT / "scenarios" / "priors" / "central_asia.yaml"
 SIGMA = "observation.sigma"
+TAU = "observation.tau"
+LINK_QUANTITIES = (SIGMA, TAU)
 PARTIAL = ".partial-"
 SPEC = "calibration.json"
 #: Morris trajectories of the screen.
@@ -126,10 +128,9 @@ class Problem:
     params: Params
     obs: observe.Observed
     years: list[int]
-    link: str
+    link: observe.Link
     bloc: np.ndarray
     prior: priors.Prior
-    link_prior: observe.LinkPrior
     replicates: int
     seed: int
     columns: list[Column] = field(default_factory=list)
@@ -138,7 +139,7 @@ class Problem:
 
     @property
     def model_quantities(self) -> list[str]:
-        return [n for n in self.prior.names if n != SIGMA]
+        return [n for n in self.prior.names if n not in LINK_QUANTITIES]
 
     def covariates(self, x: np.ndarray) -> np.ndarray:
         """The link's covariate ``(n, Y, S, P)`` of parameter sets ``x`` ``(n, D_model)``
@@ -151,23 +152,25 @@ class Problem:
             sc = scenario_at(self.scenario, self.columns, dict(zip(names, row, strict=True)))
             traj = engine.simulate(build(sc), reps, self.seed)
             yearly = observe.yearly(traj.alignment, self.params.dates, self.years).mean(axis=0)
-            out[i] = observe.covariate(yearly, self.link, self.bloc)
+            out[i] = observe.covariate(yearly, self.link.covariate, self.bloc)
         self.evaluations += len(x)
         return out
 
-    def split(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Natural-scale model values ``(n, D_model)`` and sigma ``(n,)`` of particles ``u``."""
+    def split(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Natural-scale model values ``(n, D_model)``, ``sigma`` and ``tau`` ``(n,)`` of
+        particles ``u`` (``tau`` is 1, unused, without state offsets)."""
         nat = self.prior.to_natural(u)
         names = self.prior.names
         model = nat[:, [names.index(n) for n in self.model_quantities]]
         sigma = nat[:, names.index(SIGMA)]
-        return model, sigma
+        tau = nat[:, names.index(TAU)] if TAU in names else np.ones(len(u))
+        return model, sigma, tau
 
     def loglik(self, u: np.ndarray) -> np.ndarray:
         """Log-likelihood ``(n,)`` of particles ``u`` ``(n, D)`` (unconstrained scale)."""
-        model, sigma = self.split(u)
+        model, sigma, tau = self.split(u)
         x = self.covariates(model)
-        out: np.ndarray = observe.marginal_loglik(x, self.obs, sigma, self.link_prior)
+        out: np.ndarray = observe.posterior(x, self.obs, self.link, sigma, tau).log_ml
         return out
 
 
@@ -187,8 +190,14 @@ def problem(
         raise SimError(f"until: expected a year from {years[0]}, found {until}")
     obs = observe.observed(agreement, world, years=years, states=p.states, powers=p.powers,
                            until=until, source=str(a_path), world_source=str(w_path))
-    pr = Problem(sc, p, obs, years, pri.spec.link, observe.bloc_index(p.powers, sc.blocs),
-                 prior, pri.link_prior, replicates, seed)
+    link = pri.link
+    missing = [q for q in ((SIGMA, TAU) if link.offsets == "state" else (SIGMA,))
+               if q not in pri.prior.names]
+    if missing:
+        raise SimError(f"{pri.path}: quantities: expected a prior for {missing[0]} (the "
+                       f"link with {link.offsets} offsets needs it)")
+    pr = Problem(sc, p, obs, years, link, observe.bloc_index(p.powers, sc.blocs), prior,
+                 replicates, seed)
     pr.columns = columns_of(sc, pr.model_quantities)
     pr.data = {"agreement": a_path, "world": w_path}
     return pr
@@ -198,11 +207,12 @@ def problem(
 
 
 def screen(pr: Problem, seed: int, trajectories: int = SCREEN_TRAJECTORIES) -> pd.DataFrame:
-    """Morris elementary effects of the profile log-likelihood over the model quantities.
+    """Morris elementary effects of the marginal log-likelihood over the model quantities.
 
     Each quantity moves over the central 90% of its prior (on its unconstrained scale); the
-    link's parameters are fitted at each point. Returns one row per quantity: ``mu_star``,
-    ``sigma`` (of the elementary effects, in log-likelihood units), ranked.
+    link's coefficients are integrated out, its variances held at their prior medians. Returns
+    one row per quantity: ``mu_star``, ``sigma`` (of the elementary effects, in log-likelihood
+    units), ranked.
     """
     from SALib.analyze import morris as morris_analyze
     from SALib.sample import morris as morris_sample
@@ -220,7 +230,9 @@ def screen(pr: Problem, seed: int, trajectories: int = SCREEN_TRAJECTORIES) -> p
     u = morris_sample.sample(problem_def, trajectories, num_levels=4, seed=gen_seed)
     nat = np.stack([d.to_natural(u[:, j]) for j, d in enumerate(dims)], axis=1)
     x = pr.covariates(nat)
-    y = np.asarray(observe.fit(x, pr.obs).loglik, dtype=float)
+    medians = {d.name: d.median for d in pr.prior.dims}
+    fit = observe.posterior(x, pr.obs, pr.link, medians[SIGMA], medians.get(TAU, 1.0))
+    y = np.asarray(fit.log_ml, dtype=float)
     res = morris_analyze.analyze(problem_def, u, y, num_levels=4, seed=gen_seed)
     table = pd.DataFrame({"quantity": names, "mu_star": res["mu_star"], "sigma": res["sigma"],
                           "mu_star_conf": res["mu_star_conf"]})
@@ -280,7 +292,8 @@ def calibrate(
         req = CalibrateRequest(
             priors=Path(spec["priors"]), until=spec["until"], draws=spec["draws"],
             replicates=spec["replicates"], seed=spec["seed"],
-            select=tuple(spec["calibrated"][:-1]), moves=spec["moves"],
+            select=tuple(q for q in spec["calibrated"] if q not in LINK_QUANTITIES),
+            moves=spec["moves"],
             target_ess=spec["target_ess"], out=req.out,
         )
     _check(req)
@@ -300,7 +313,7 @@ def calibrate(
             say(f"screening {len(full.model_quantities)} quantities (Morris)")
             table = screen(full, seed)
             chosen = list(table.quantity[: pri.spec.select])
-        calibrated = [*chosen, SIGMA]
+        calibrated = [*chosen, *(q for q in LINK_QUANTITIES if q in full.prior.names)]
         run_id = results.new_run_id()
         folder = req.out / sc0.name / "calibrations" / f"{PARTIAL}{run_id}"
         folder.mkdir(parents=True)
@@ -423,7 +436,9 @@ def write_posterior(
         "final_ess_before_resampling": post.ess,
         "log_evidence": post.log_evidence,
         "settings": {k: spec[k] for k in ("draws", "replicates", "seed", "moves", "target_ess")},
-        "link": pr.link,
+        "link": {"covariate": pr.link.covariate, "offsets": pr.link.offsets,
+                 "delta_sd": pr.link.delta_sd, "gamma_mean": pr.link.gamma_mean,
+                 "gamma_sd": pr.link.gamma_sd},
         "headline": [{"label": r.quantity, "value": f"{r.post_median:.3g} "
                       f"[{r.post_p5:.3g}, {r.post_p95:.3g}]",
                       "note": f"prior {r.prior}; contraction {r.contraction:.0%}"}

@@ -251,6 +251,7 @@ def hindcast(
     seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).", show_default=False)] = None,  # noqa: UP045
     until: Annotated[int, typer.Option(help="Last year used for fitting the observation model; later years are predicted only.")] = 2003,
     link: Annotated[str, typer.Option(help="Observation link: 'bloc' (agreement follows the state's alignment with the power's bloc) or 'power'.")] = "bloc",
+    offsets: Annotated[str, typer.Option(help="Offsets of the link: 'state' (each state and power its own, shrunk toward the power's) or 'power'.")] = "state",
     agreement: Annotated[Optional[Path], typer.Option(help="Observed agreement table (default: the shipped UN votes, 1992-2003).", show_default=False)] = None,  # noqa: UP045
     world: Annotated[Optional[Path], typer.Option(help="The world's agreement with each power (default: the shipped table).", show_default=False)] = None,  # noqa: UP045
     set_: SetOpt = None,
@@ -261,8 +262,8 @@ def hindcast(
 
     data = {k: v for k, v in (("agreement", agreement), ("world", world)) if v is not None}
     req = HindcastRequest(scenario=scenario or DEFAULT_SCENARIO, sets=tuple(set_ or ()),
-                          replicates=replicates, seed=seed, until=until, link=link, out=out,
-                          **data)
+                          replicates=replicates, seed=seed, until=until, link=link,
+                          offsets=offsets, out=out, **data)
     with _interruptible(), _Bar("replicates") as bar:
         outcome = run_hindcast(req, progress=bar.advance)
     typer.echo(format_outcome(outcome))

@@ -43,6 +43,7 @@ class HindcastRequest:
     seed: int | None = None
     until: int = 2003
     link: str = "bloc"
+    offsets: str = "state"
     agreement: Path = datasets.AGREEMENT
     world: Path = datasets.WORLD
     draws: int = DRAWS
@@ -57,7 +58,8 @@ class Hindcast:
         scenario, params: the history scenario and its arrays.
         obs: the observations on the scenario's grid of years.
         yearly: ``(replicate, year, state, power)`` alignment averaged over each year.
-        fit: the link fitted on the training years (replicate-mean covariate).
+        fit: the link's coefficients on the training years, at the ``sigma`` and ``tau`` that
+            maximise the marginal likelihood (replicate-mean covariate).
         predicted: one row per year, state and power: p5, p50, p95, observed, n_votes, training.
         scores: training-years scores of the model and the two baselines.
     """
@@ -66,7 +68,7 @@ class Hindcast:
     params: Params
     obs: observe.Observed
     yearly: np.ndarray
-    fit: observe.Fit
+    fit: observe.LinkFit
     predicted: pd.DataFrame
     scores: list[observe.Score]
     replicates: int
@@ -84,8 +86,7 @@ def _check(req: HindcastRequest) -> None:
         raise SimError(f"seed: expected a non-negative integer, found {req.seed}")
     if req.draws < 1:
         raise SimError(f"draws: expected at least 1, found {req.draws}")
-    if req.link not in observe.LINKS:
-        raise SimError(f"link: expected one of {', '.join(observe.LINKS)}, found {req.link!r}")
+    observe.Link(req.link, req.offsets)  # checks both
 
 
 def simulate(
@@ -122,18 +123,18 @@ def simulate(
         if progress is not None:
             progress(len(reps))
     yearly = np.concatenate(parts)
-    x = observe.covariate(yearly, req.link, bloc)  # (N, Y, S, P)
-    fit = observe.fit(x.mean(axis=0), obs)
+    link = observe.Link(req.link, req.offsets)
+    x = observe.covariate(yearly, link.covariate, bloc)  # (N, Y, S, P)
+    fit = observe.empirical_bayes(x.mean(axis=0), obs, link)
     gen = named_stream(seed, "observation")
-    # one draw of the link's estimated (delta, gamma) per replicate: its estimation error
-    theta = gen.multivariate_normal(
-        np.append(fit.delta, fit.gamma), fit.cov, size=n, method="cholesky"
-    )
-    mu = observe.mean_logit(x, obs, theta[:, :-1], theta[:, -1])
+    # one draw of the link's coefficients per replicate: their posterior uncertainty
+    chol = np.linalg.cholesky(fit.cov)
+    beta = fit.mean + gen.standard_normal((n, len(fit.mean))) @ chol.T
+    mu = observe.mean_logit(x, obs, fit, beta)
     draws = observe.predictive(mu, np.full(n, float(fit.sigma)), obs, gen, req.draws)
     q = observe.quantiles(draws)
-    point = observe.expit(observe.mean_logit(x.mean(axis=0), obs, fit.delta, fit.gamma))
-    scores = observe.scores(point, obs, parameters=len(p.powers) + 2)
+    point = observe.expit(observe.mean_logit(x.mean(axis=0), obs, fit, fit.mean))
+    scores = observe.scores(point, obs, parameters=len(fit.mean) + 2)
     return Hindcast(
         scenario=sc,
         params=p,
@@ -144,7 +145,7 @@ def simulate(
         scores=scores,
         replicates=n,
         seed=seed,
-        link=req.link,
+        link=f"{req.link} covariate, {req.offsets} offsets",
         until=req.until,
         draws=req.draws,
         data={
@@ -181,14 +182,24 @@ def coverage(h: Hindcast) -> float:
 
 
 def fit_table(h: Hindcast) -> pd.DataFrame:
-    """The link's fitted parameters with their standard errors."""
-    err = np.sqrt(np.diag(h.fit.cov))
+    """The link's coefficients (posterior mean and sd) and its two variances' fitted values."""
+    sd = np.sqrt(np.diag(h.fit.cov))
+    S, P = h.fit.states, h.fit.powers
     rows = [
-        {"parameter": f"delta[{p}]", "value": float(h.fit.delta[j]), "std_error": float(err[j])}
+        {"parameter": f"delta[{p}]", "value": float(h.fit.mean[j]), "sd": float(sd[j])}
         for j, p in enumerate(h.obs.powers)
     ]
-    rows.append({"parameter": "gamma", "value": float(h.fit.gamma), "std_error": float(err[-1])})
-    rows.append({"parameter": "sigma", "value": float(h.fit.sigma), "std_error": np.nan})
+    if h.fit.link.offsets == "state":
+        for i, s in enumerate(h.obs.states):
+            for j, p in enumerate(h.obs.powers):
+                k = P + i * P + j
+                rows.append({"parameter": f"eps[{s},{p}]", "value": float(h.fit.mean[k]),
+                             "sd": float(sd[k])})
+    rows.append({"parameter": "gamma", "value": float(h.fit.gamma), "sd": float(sd[-1])})
+    rows.append({"parameter": "sigma", "value": float(h.fit.sigma), "sd": np.nan})
+    if h.fit.link.offsets == "state":
+        rows.append({"parameter": "tau", "value": float(h.fit.tau), "sd": np.nan})
+    assert len(rows) == len(h.fit.mean) + 1 + (h.fit.link.offsets == "state") and S > 0
     return pd.DataFrame(rows)
 
 
@@ -243,7 +254,9 @@ def headline(h: Hindcast) -> list[dict[str, str]]:
                 "label": f"RMSE, {s.method}",
                 "value": f"{100 * s.rmse:.1f} points",
                 "note": f"training years, {s.cells} observations; log-likelihood "
-                f"{s.loglik:.1f} with {s.parameters} fitted parameters",
+                f"{s.loglik:.1f} with {s.parameters} fitted parameters"
+                + (" (state offsets shrunk toward the power's)" if s.method == "model"
+                   and h.fit.link.offsets == "state" else ""),
             }
         )
     rows.append(
@@ -315,7 +328,8 @@ def manifest(
             "delta": dict(zip(h.obs.powers, map(float, h.fit.delta), strict=True)),
             "gamma": float(h.fit.gamma),
             "sigma": float(h.fit.sigma),
-            "loglik": float(h.fit.loglik),
+            "tau": float(h.fit.tau) if h.fit.link.offsets == "state" else None,
+            "log_marginal_likelihood": float(h.fit.log_ml),
             "observations": h.fit.n_obs,
         },
         "scores": scores_table(h).to_dict(orient="records"),
@@ -338,8 +352,12 @@ def format_outcome(outcome: HindcastOutcome) -> str:
     lines = [
         f"hindcast of {h.scenario.name}: fitted on {int(h.obs.years[0])}-{h.until} "
         f"({h.fit.n_obs} observations), predicted to {int(h.obs.years[-1])}; {h.link} link",
-        f"link: gamma {float(h.fit.gamma):+.3f}, sigma {float(h.fit.sigma):.3f}, delta "
+        f"link: gamma {float(h.fit.gamma):+.3f} (sd {float(np.sqrt(h.fit.cov[-1, -1])):.3f}), "
+        f"sigma {float(h.fit.sigma):.3f}"
+        + (f", tau {float(h.fit.tau):.3f}" if h.fit.link.offsets == "state" else "")
+        + ", delta "
         + ", ".join(f"{p} {d:+.2f}" for p, d in zip(h.obs.powers, h.fit.delta, strict=True)),
+        f"log marginal likelihood of the training years: {float(h.fit.log_ml):.1f}",
         "training-years scores (same cells for every method):",
     ]
     width = max(len(s.method) for s in h.scores)

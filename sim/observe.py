@@ -31,11 +31,13 @@ import pandas as pd
 from sim.errors import SimError
 
 LINKS = ("bloc", "power")
+OFFSETS = ("state", "power")
 #: The interval of the predictive bands, and the quantiles written.
 QUANTILES = (0.05, 0.5, 0.95)
 #: Bounds of the profiled observation sd (logit units).
 SIGMA_RANGE = (1e-3, 5.0)
-_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+#: Bounds of the state offsets' sd searched by :func:`empirical_bayes` (logit units).
+TAU_RANGE = (1e-3, 5.0)
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
@@ -249,140 +251,207 @@ def covariate(abar: np.ndarray, link: str, bloc: np.ndarray) -> np.ndarray:
     raise SimError(f"link: expected one of {', '.join(LINKS)}, found {link!r}")
 
 
-# --------------------------------------------------------------------------- fitting
+# --------------------------------------------------------------------------- the link
 
 
 @dataclass(frozen=True)
-class Fit:
-    """Fitted observation parameters; leading axes follow the covariate's.
+class Link:
+    """How agreement follows alignment, and the priors of its coefficients.
 
     Attributes:
-        delta: ``(..., P)`` power offsets (logit).
-        gamma: ``(...)`` slope on the covariate.
-        sigma: ``(...)`` sd of the year-to-year deviation beyond vote-count noise (logit).
-        loglik: ``(...)`` log-likelihood of the training observations at the fit.
-        cov: ``(..., P + 1, P + 1)`` asymptotic covariance of ``(delta, gamma)`` at ``sigma``.
-        n_obs: number of training observations.
+        covariate: ``bloc`` (the logit of the state's alignment with the power's bloc) or
+            ``power`` (with the power alone).
+        offsets: ``power`` (one offset per power, ``delta[p]``) or ``state`` (also an offset
+            per state and power, ``eps[s, p] ~ Normal(0, tau^2)``, so that the model explains a
+            pair's movements rather than its level).
+        delta_sd, gamma_mean, gamma_sd: normal priors of the power offsets (mean 0) and of the
+            slope on the covariate.
     """
 
-    delta: np.ndarray
-    gamma: np.ndarray
-    sigma: np.ndarray
-    loglik: np.ndarray
+    covariate: str = "bloc"
+    offsets: str = "state"
+    delta_sd: float = 2.0
+    gamma_mean: float = 0.0
+    gamma_sd: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.covariate not in LINKS:
+            raise SimError(f"link: expected one of {', '.join(LINKS)}, found {self.covariate!r}")
+        if self.offsets not in OFFSETS:
+            raise SimError(
+                f"offsets: expected one of {', '.join(OFFSETS)}, found {self.offsets!r}"
+            )
+
+    def size(self, n_states: int, n_powers: int) -> int:
+        """Number of coefficients: power offsets, state offsets if any, and the slope."""
+        return n_powers + (n_states * n_powers if self.offsets == "state" else 0) + 1
+
+
+@dataclass(frozen=True)
+class LinkFit:
+    """The link's coefficients given a covariate, ``sigma`` and ``tau``; leading axes follow
+    the covariate's.
+
+    The coefficients are ``(delta[P], eps[S, P] if offsets == "state", gamma)``; given the
+    covariate their posterior is normal (conjugate): ``mean`` ``(..., k)``, ``cov``
+    ``(..., k, k)``. ``log_ml`` is the log marginal likelihood of the training observations,
+    the coefficients integrated out.
+    """
+
+    link: Link
+    states: int
+    powers: int
+    mean: np.ndarray
     cov: np.ndarray
+    log_ml: np.ndarray
+    sigma: np.ndarray
+    tau: np.ndarray
     n_obs: int
+
+    @property
+    def delta(self) -> np.ndarray:
+        """Power offsets ``(..., P)`` (posterior mean)."""
+        out: np.ndarray = self.mean[..., : self.powers]
+        return out
+
+    @property
+    def gamma(self) -> np.ndarray:
+        """Slope on the covariate ``(...)`` (posterior mean)."""
+        out: np.ndarray = self.mean[..., -1]
+        return out
+
+    def offsets_of(self, beta: np.ndarray) -> np.ndarray:
+        """Total offset ``delta[p] + eps[s, p]`` ``(..., S, P)`` of coefficients ``beta``."""
+        S, P = self.states, self.powers
+        total = np.broadcast_to(beta[..., None, :P], (*beta.shape[:-1], S, P)).copy()
+        if self.link.offsets == "state":
+            total += beta[..., P : P + S * P].reshape(*beta.shape[:-1], S, P)
+        return total
+
+    def draw(self, gen: np.random.Generator) -> np.ndarray:
+        """One draw of the coefficients from their posterior, per leading index ``(..., k)``."""
+        chol = np.linalg.cholesky(self.cov)
+        z = gen.standard_normal(self.mean.shape)
+        out: np.ndarray = self.mean + np.einsum("...ij,...j->...i", chol, z)
+        return out
 
 
 def _cells(obs: Observed) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Training cells as flat arrays: index into (Y,S,P), power, y - alpha, v."""
+    """Training cells as flat arrays: index into (Y,S,P), state-power cell, y - alpha, v."""
     mask = obs.fit_mask
     idx = np.flatnonzero(mask.ravel())
-    p = np.broadcast_to(np.arange(len(obs.powers)), mask.shape).ravel()[idx]
+    S, P = len(obs.states), len(obs.powers)
+    sp = np.broadcast_to(np.arange(S * P).reshape(S, P), mask.shape).ravel()[idx]
     alpha = np.broadcast_to(obs.alpha[:, None, :], mask.shape).ravel()[idx]
     y = obs.y.ravel()[idx] - alpha
     v = obs.v.ravel()[idx]
-    return mask, idx, p, y, v
+    return mask, idx, sp, y, v
 
 
-def _normal(
-    x: np.ndarray, p: np.ndarray, y: np.ndarray, v: np.ndarray, sigma: np.ndarray, n_powers: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The weighted normal equations of ``y`` on power dummies and ``x``, per leading index.
+def _prior(
+    link: Link, n_states: int, n_powers: int, tau: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prior mean ``(k,)`` and precision diagonal ``(..., k)`` of the coefficients."""
+    S, P = n_states, n_powers
+    k = link.size(S, P)
+    mean = np.zeros(k)
+    mean[-1] = link.gamma_mean
+    prec = np.empty((*tau.shape, k))
+    prec[..., :P] = 1.0 / link.delta_sd**2
+    if link.offsets == "state":
+        prec[..., P : P + S * P] = (1.0 / tau**2)[..., None]
+    prec[..., -1] = 1.0 / link.gamma_sd**2
+    return mean, prec
 
-    ``x`` ``(..., n)``; returns ``A = X'WX`` ``(..., k, k)``, ``b = X'Wy`` ``(..., k)``,
-    ``y'Wy`` and ``sum(log w)`` ``(...)``, with ``k = P + 1`` and ``w = 1 / (sigma^2 + v)``.
+
+def posterior(
+    x: np.ndarray,
+    obs: Observed,
+    link: Link,
+    sigma: np.ndarray | float,
+    tau: np.ndarray | float | None = None,
+) -> LinkFit:
+    """The conjugate posterior of the link's coefficients and the log marginal likelihood.
+
+    With ``y_i = delta[p_i] (+ eps[s_i, p_i]) + gamma x_i + e_i`` on the training cells (``y``
+    the empirical logit less the world's), ``e_i ~ Normal(0, sigma^2 + v_i)`` and normal priors
+    on the coefficients (:class:`Link`; ``eps ~ Normal(0, tau^2)``), the posterior precision is
+    ``X'WX + S0^-1`` and ``log p(y) = -1/2 [n log 2 pi - sum log w + y'Wy + m0'S0^-1 m0 -
+    mu'(X'WX + S0^-1) mu - log det S0^-1 + log det(X'WX + S0^-1)]``.
+
+    Shapes: ``x`` ``(..., Y, S, P)``; ``sigma`` and ``tau`` ``(...)`` or scalars.
     """
-    P = n_powers
-    w = 1.0 / (sigma[..., None] ** 2 + v)  # (..., n)
-    onehot = np.eye(P)[p]  # (n, P)
-    lead = x.shape[:-1]
-    A = np.zeros((*lead, P + 1, P + 1))
-    b = np.zeros((*lead, P + 1))
-    A[..., :P, :P] = np.einsum("...n,np,nq->...pq", w, onehot, onehot)
-    cross = np.einsum("...n,np->...p", w * x, onehot)
-    A[..., :P, P] = cross
-    A[..., P, :P] = cross
-    A[..., P, P] = (w * x * x).sum(-1)
-    b[..., :P] = np.einsum("...n,np->...p", w * y, onehot)
-    b[..., P] = (w * x * y).sum(-1)
-    return A, b, (w * y * y).sum(-1), np.log(w).sum(-1)
-
-
-def _wls(
-    x: np.ndarray, p: np.ndarray, y: np.ndarray, v: np.ndarray, sigma: np.ndarray, n_powers: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted least squares: coefficients ``(..., k)``, the log-likelihood at them ``(...)``
-    and the inverse normal matrix ``(..., k, k)`` (see :func:`_normal`)."""
-    A, b, ywy, logw = _normal(x, p, y, v, sigma, n_powers)
-    # a covariate with no spread leaves gamma unidentified: a tiny ridge keeps it at 0
-    A[..., -1, -1] += 1e-12
-    inv = np.linalg.inv(A)
-    coef = np.einsum("...ij,...j->...i", inv, b)
-    quad = ywy - np.einsum("...i,...i->...", coef, b)
-    loglik = -0.5 * (len(y) * LOG_2PI - logw + quad)
-    return coef, loglik, inv
-
-
-def fit(x: np.ndarray, obs: Observed, iterations: int = 60) -> Fit:
-    """Maximum-likelihood ``delta, gamma, sigma`` on the training years.
-
-    ``x``: the covariate ``(..., Y, S, P)`` (e.g. of the replicate-mean alignment, or one per
-    parameter set). ``sigma`` is found by golden-section search on its logarithm (the profile
-    log-likelihood is unimodal in practice), the rest in closed form at each ``sigma``.
-    """
-    _, idx, p, y, v = _cells(obs)
-    P = len(obs.powers)
-    xs = x.reshape(*x.shape[:-3], -1)[..., idx]
+    _, idx, sp, y, v = _cells(obs)
+    S, P = len(obs.states), len(obs.powers)
+    xs = x.reshape(*x.shape[:-3], -1)[..., idx]  # (..., n)
     lead = xs.shape[:-1]
-    lo = np.full(lead, np.log(SIGMA_RANGE[0]))
-    hi = np.full(lead, np.log(SIGMA_RANGE[1]))
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), lead)
+    tau_a = np.broadcast_to(np.asarray(1.0 if tau is None else tau, dtype=float), lead)
+    k = link.size(S, P)
+    w = 1.0 / (sigma[..., None] ** 2 + v)  # (..., n)
+    g_sp = np.eye(S * P)[sp]  # (n, S*P) one-hot state-power cells
+    g_p = g_sp.reshape(-1, S, P).sum(axis=1)  # (n, P) one-hot powers
+    w_sp = w @ g_sp  # (..., S*P) weight per cell
+    w_p = w @ g_p
+    wx, wy = w * xs, w * y
+    A = np.zeros((*lead, k, k))
+    b = np.empty((*lead, k))
+    diag = np.arange(P)
+    A[..., diag, diag] = w_p
+    b[..., :P] = wy @ g_p
+    A[..., :P, -1] = A[..., -1, :P] = wx @ g_p
+    if link.offsets == "state":
+        e = P + np.arange(S * P)
+        A[..., e, e] = w_sp
+        power_of = np.tile(np.arange(P), S)
+        A[..., power_of, e] = A[..., e, power_of] = w_sp
+        b[..., P:-1] = wy @ g_sp
+        A[..., P:-1, -1] = A[..., -1, P:-1] = wx @ g_sp
+    A[..., -1, -1] = (wx * xs).sum(-1)
+    b[..., -1] = (wy * xs).sum(-1)
+    m0, prec0 = _prior(link, S, P, tau_a)
+    lam = A + prec0[..., None] * np.eye(k)
+    chol = np.linalg.cholesky(lam)
+    cov = np.linalg.inv(lam)
+    mean = np.einsum("...ij,...j->...i", cov, b + prec0 * m0)
+    logdet = 2.0 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(-1)
+    quad = (wy * y).sum(-1) + (prec0 * m0 * m0).sum(-1) - np.einsum("...i,...i->...", mean,
+                                                                    b + prec0 * m0)
+    log_ml = -0.5 * (len(y) * LOG_2PI - np.log(w).sum(-1) + quad - np.log(prec0).sum(-1)
+                     + logdet)
+    return LinkFit(link, S, P, mean, cov, log_ml, sigma, tau_a, len(idx))
 
-    def profile(log_sigma: np.ndarray) -> np.ndarray:
-        return _wls(xs, p, y, v, np.exp(log_sigma), P)[1]
 
-    c = hi - _GOLDEN * (hi - lo)
-    d = lo + _GOLDEN * (hi - lo)
-    fc, fd = profile(c), profile(d)
-    for _ in range(iterations):
-        left = fc > fd  # the maximum lies in [lo, d]
-        hi = np.where(left, d, hi)
-        lo = np.where(left, lo, c)
-        c_new = hi - _GOLDEN * (hi - lo)
-        d_new = lo + _GOLDEN * (hi - lo)
-        c, d = np.where(left, c_new, d), np.where(left, c, d_new)
-        fc, fd = np.where(left, profile(c_new), fd), np.where(left, fc, profile(d_new))
-    sigma = np.exp(0.5 * (lo + hi))
-    coef, loglik, inv = _wls(xs, p, y, v, sigma, P)
-    return Fit(
-        delta=coef[..., :P],
-        gamma=coef[..., P],
-        sigma=sigma,
-        loglik=loglik,
-        cov=inv,
-        n_obs=len(idx),
-    )
+def empirical_bayes(x: np.ndarray, obs: Observed, link: Link, points: int = 41) -> LinkFit:
+    """The posterior at the ``sigma`` (and ``tau``) that maximise the marginal likelihood.
 
-
-def loglik(x: np.ndarray, obs: Observed, delta: np.ndarray, gamma: np.ndarray,
-           sigma: np.ndarray) -> np.ndarray:
-    """Log-likelihood of the training observations given the covariate and link parameters.
-
-    Shapes: ``x`` ``(..., Y, S, P)``, ``delta`` ``(..., P)``, ``gamma`` and ``sigma`` ``(...)``.
+    For one covariate ``(Y, S, P)`` (e.g. of the replicate-mean alignment): a search over a
+    log-spaced grid of ``sigma`` in :data:`SIGMA_RANGE` (and ``tau`` in :data:`TAU_RANGE` with
+    state offsets), refined once around the best point.
     """
-    _, idx, p, y, v = _cells(obs)
-    xs = x.reshape(*x.shape[:-3], -1)[..., idx]
-    var = sigma[..., None] ** 2 + v
-    resid = y - delta[..., p] - gamma[..., None] * xs
-    out: np.ndarray = -0.5 * (
-        len(y) * LOG_2PI + np.log(var).sum(-1) + (resid * resid / var).sum(-1)
-    )
-    return out
+    def grid(lo: float, hi: float) -> np.ndarray:
+        return np.exp(np.linspace(np.log(lo), np.log(hi), points))
+
+    sig, ta = grid(*SIGMA_RANGE), grid(*TAU_RANGE) if link.offsets == "state" else np.ones(1)
+    for _ in range(2):
+        S_, T_ = np.meshgrid(sig, ta, indexing="ij")
+        fits = posterior(np.broadcast_to(x, (*S_.shape, *x.shape)), obs, link, S_, T_)
+        i, j = np.unravel_index(int(np.argmax(fits.log_ml)), S_.shape)
+        step_s = np.log(sig[1] / sig[0]) if len(sig) > 1 else 0.0
+        step_t = np.log(ta[1] / ta[0]) if len(ta) > 1 else 0.0
+        sig = np.exp(np.linspace(np.log(sig[i]) - step_s, np.log(sig[i]) + step_s, points))
+        if link.offsets == "state":
+            ta = np.exp(np.linspace(np.log(ta[j]) - step_t, np.log(ta[j]) + step_t, points))
+    return posterior(x, obs, link, np.array(S_[i, j]), np.array(T_[i, j]))
 
 
-def mean_logit(x: np.ndarray, obs: Observed, delta: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """``mu = alpha + delta + gamma * x``: ``(..., Y, S, P)``."""
+def mean_logit(x: np.ndarray, obs: Observed, fit: LinkFit, beta: np.ndarray) -> np.ndarray:
+    """``mu = alpha + delta[p] (+ eps[s, p]) + gamma * x`` for every cell ``(..., Y, S, P)``,
+    with coefficients ``beta`` ``(..., k)`` (e.g. :attr:`LinkFit.mean` or a draw)."""
     out: np.ndarray = (
-        obs.alpha[:, None, :] + delta[..., None, None, :] + gamma[..., None, None, None] * x
+        obs.alpha[:, None, :]
+        + fit.offsets_of(beta)[..., None, :, :]
+        + beta[..., -1, None, None, None] * x
     )
     return out
 
@@ -499,64 +568,3 @@ def scores(model_point: np.ndarray, obs: Observed, parameters: int) -> list[Scor
         )
         for name, k, pred in rows
     ]
-
-
-@dataclass(frozen=True)
-class LinkPrior:
-    """Independent normal priors on the link's offsets ``delta[p]`` and slope ``gamma``."""
-
-    delta_mean: float
-    delta_sd: float
-    gamma_mean: float
-    gamma_sd: float
-
-    def arrays(self, n_powers: int) -> tuple[np.ndarray, np.ndarray]:
-        """Prior mean ``(k,)`` and precision diagonal ``(k,)`` of ``(delta, gamma)``."""
-        mean = np.append(np.full(n_powers, self.delta_mean), self.gamma_mean)
-        sd = np.append(np.full(n_powers, self.delta_sd), self.gamma_sd)
-        return mean, 1.0 / sd**2
-
-
-def _posterior(
-    x: np.ndarray, obs: Observed, sigma: np.ndarray, prior: LinkPrior
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Posterior mean ``(..., k)`` and covariance ``(..., k, k)`` of ``(delta, gamma)`` given
-    the covariate and ``sigma``, and the log marginal likelihood ``(...)`` (conjugate normal)."""
-    _, idx, p, y, v = _cells(obs)
-    P = len(obs.powers)
-    xs = x.reshape(*x.shape[:-3], -1)[..., idx]
-    A, b, ywy, logw = _normal(xs, p, y, v, sigma, P)
-    m0, prec0 = prior.arrays(P)
-    lam = A + np.diag(prec0)
-    cov = np.linalg.inv(lam)
-    mean = np.einsum("...ij,...j->...i", cov, b + prec0 * m0)
-    _, logdet_lam = np.linalg.slogdet(lam)
-    quad = ywy + float((prec0 * m0 * m0).sum()) - np.einsum("...i,...ij,...j->...", mean, lam,
-                                                             mean)
-    log_ml = -0.5 * (len(y) * LOG_2PI - logw + quad - np.log(prec0).sum() + logdet_lam)
-    return mean, cov, log_ml
-
-
-def marginal_loglik(
-    x: np.ndarray, obs: Observed, sigma: np.ndarray, prior: LinkPrior
-) -> np.ndarray:
-    """Log-likelihood of the training observations with ``delta`` and ``gamma`` integrated out
-    under their normal priors (exact: the model is Gaussian in them).
-
-    ``log p(y | x, sigma) = log Normal(y; X m0, W^-1 + X S0 X')``, computed through the
-    posterior precision ``A + S0^-1``. Shapes: ``x`` ``(..., Y, S, P)``, ``sigma`` ``(...)``.
-    """
-    return _posterior(x, obs, sigma, prior)[2]
-
-
-def link_posterior(
-    x: np.ndarray, obs: Observed, sigma: np.ndarray, prior: LinkPrior,
-    gen: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One draw of ``(delta, gamma)`` from their posterior given ``x`` and ``sigma``, for each
-    leading index: ``delta`` ``(..., P)``, ``gamma`` ``(...)``."""
-    mean, cov, _ = _posterior(x, obs, sigma, prior)
-    chol = np.linalg.cholesky(cov)
-    draw = mean + np.einsum("...ij,...j->...i", chol, gen.standard_normal(mean.shape))
-    P = len(obs.powers)
-    return draw[..., :P], draw[..., P]

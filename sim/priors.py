@@ -36,12 +36,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import ScenarioError
 from sim.facts import Registry, find_registry, load_registry
-from sim.observe import LinkPrior
+from sim.observe import Link
 from sim.yamlio import read_yaml
 
 #: z of the 95th percentile of a standard normal: ``factor`` spans the central 90%.
 Z90 = 1.6448536269514722
-OBSERVATION = ("observation.sigma",)
+OBSERVATION = ("observation.sigma", "observation.tau")
 
 
 class _Frozen(BaseModel):
@@ -92,9 +92,12 @@ class Normal(_Frozen):
 
 
 class LinkPriors(_Frozen):
-    """Normal priors of the observation link's offsets and slope (integrated out exactly)."""
+    """The observation link (docs/ODD.md, section 11) and the normal priors of its offsets
+    and slope, which are integrated out exactly."""
 
-    delta: Normal
+    covariate: Literal["bloc", "power"] = "bloc"
+    offsets: Literal["state", "power"] = "state"
+    delta_sd: float = Field(gt=0, description="sd of the power offsets' prior (mean 0)")
     gamma: Normal
     why: str = Field(min_length=10)
 
@@ -112,7 +115,6 @@ class PriorsFile(_Frozen):
     scenario: str = Field(description="history scenario, relative to this file")
     data: Data = Data()
     until: int = Field(ge=1900, le=2100, description="last year of the training data")
-    link: Literal["bloc", "power"] = "bloc"
     select: int = Field(ge=1, description="how many screened quantities to calibrate")
     quantities: dict[str, Quantity] = Field(min_length=1)
     observation: LinkPriors
@@ -256,9 +258,9 @@ class Priors:
         return (self.path.parent / given).resolve()
 
     @property
-    def link_prior(self) -> LinkPrior:
+    def link(self) -> Link:
         o = self.spec.observation
-        return LinkPrior(o.delta.mean, o.delta.sd, o.gamma.mean, o.gamma.sd)
+        return Link(o.covariate, o.offsets, o.delta_sd, o.gamma.mean, o.gamma.sd)
 
 
 def _median(q: Quantity, name: str, registry: Registry, path: Path) -> float:

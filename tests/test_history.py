@@ -128,7 +128,7 @@ def test_the_shipped_hindcast(tmp_path):
     assert len(table) == 21 * 5 * 5
     assert table[table.year > 2003].observed.isna().all()  # nothing held out is shipped
     assert h.fit.n_obs == 270
-    assert np.isfinite(h.fit.loglik)
+    assert np.isfinite(h.fit.log_ml)
 
 
 def test_odd_lists_every_event_with_its_source():

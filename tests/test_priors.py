@@ -60,7 +60,7 @@ def write(tmp_path, text):
 BASE = "scenario: " + str(CASES / "calib" / "history.yaml") + """
 until: 2031
 select: 1
-observation: {delta: {mean: 0, sd: 1}, gamma: {mean: 0, sd: 1}, why: "weak test priors here"}
+observation: {offsets: power, delta_sd: 1, gamma: {mean: 0, sd: 1}, why: "weak test priors"}
 quantities:
 """
 
