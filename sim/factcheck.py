@@ -12,11 +12,14 @@ from sim.scenario import load, values
 
 
 def scenario_files(folder: Path) -> list[Path]:
-    """Every scenario YAML under ``folder`` (facts folders and sweep files excluded)."""
+    """Every scenario YAML under ``folder`` (the registry, sweep files, priors and posteriors
+    excluded)."""
     if not folder.is_dir():
         raise SimError(f"{folder}: not a folder of scenarios")
     return sorted(
-        p for p in folder.rglob("*.yaml") if "facts" not in p.parts and "sweeps" not in p.parts
+        p
+        for p in folder.rglob("*.yaml")
+        if not {"facts", "sweeps", "priors", "posteriors"} & set(p.parts)
     )
 
 
