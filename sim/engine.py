@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,18 +67,66 @@ def simulate(p: Params, replicates: np.ndarray, seed: int | None = None) -> Traj
     keep_freed_memory()
     seed = p.seed if seed is None else seed
     reps = np.asarray(replicates, dtype=np.int64)
-    n, R = len(reps), p.rounds
-    z = draw_block(seed, reps, R, len(p.powers), len(p.states))
-    state = kernel.initial_state(p, (n,))
-    shape = (n, R + 1, len(p.states), len(p.powers))
-    align, debt, delivered = np.empty(shape), np.empty(shape), np.empty(shape)
-    align[:, 0], debt[:, 0], delivered[:, 0] = state.alignment, kernel.debt(p, state, 0), 0.0
+    z = draw_block(seed, reps, p.rounds, len(p.powers), len(p.states))
+    out = _run(p, z, (len(reps),), TRAJECTORIES)
+    return Trajectories(reps, out["alignment"], out["debt"], out["delivered"])
+
+
+#: What a run can record each round.
+TRAJECTORIES = ("alignment", "debt", "delivered")
+
+
+def simulate_points(
+    p: Params,
+    seeds: np.ndarray,
+    replicates: np.ndarray,
+    keep: Sequence[str] = TRAJECTORIES,
+) -> dict[str, np.ndarray]:
+    """Replicates of many points at once: point ``i``'s replicate ``k`` on its own seed.
+
+    ``p`` is a batch of ``len(seeds)`` points (:mod:`sim.batch`), or one scenario shared by
+    every point. Point ``i`` draws ``noise_stream(seeds[i], k)`` for replicate ``k``, so each
+    (replicate, point) equals ``simulate(p.point(i), [k], seeds[i])`` bit for bit, whatever
+    else is in the block. Returns the arrays named in ``keep``, each
+    ``(replicate, point, round, state, power)``: replicates lead and the points come last
+    among the leading axes, where a batch's parameters ``(point, ...)`` broadcast against
+    them; in memory the points are fastest (:func:`sim.kernel.initial_state`).
+    """
+    keep_freed_memory()
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    reps = np.asarray(replicates, dtype=np.int64)
+    n, k = len(seeds), len(reps)
+    if p.points is not None and p.points != n:
+        raise ValueError(f"{n} seeds for a batch of {p.points} points")
+    z = draw_block(np.tile(seeds, k), np.repeat(reps, n), p.rounds, len(p.powers), len(p.states))
+    return _run(p, z.reshape(k, n, *z.shape[1:]), (k, n), keep)
+
+
+def _run(
+    p: Params, z: np.ndarray, lead: tuple[int, ...], keep: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Play every round from the anchor on draws ``z`` ``(*lead, round, ...)``; record ``keep``."""
+    unknown = set(keep) - set(TRAJECTORIES)
+    if unknown:
+        raise ValueError(f"cannot record {sorted(unknown)}; expected some of {TRAJECTORIES}")
+    R = p.rounds
+    state = kernel.initial_state(p, lead)
+    shape = (*lead, R + 1, len(p.states), len(p.powers))
+    out = {name: np.empty(shape) for name in keep}
+
+    def record(r: int, state: kernel.State) -> None:
+        if "alignment" in out:
+            out["alignment"][..., r, :, :] = state.alignment
+        if "debt" in out:
+            out["debt"][..., r, :, :] = kernel.debt(p, state, r)
+        if "delivered" in out:
+            out["delivered"][..., r, :, :] = state.delivered
+
+    record(0, state)
     for r in range(1, R + 1):
-        state = kernel.advance(p, state, r, kernel.shocks(p, z[:, r - 1]))
-        align[:, r] = state.alignment
-        debt[:, r] = kernel.debt(p, state, r)
-        delivered[:, r] = state.delivered
-    return Trajectories(reps, align, debt, delivered)
+        state = kernel.advance(p, state, r, kernel.shocks(p, z[..., r - 1, :, :, :]))
+        record(r, state)
+    return out
 
 
 class _Hist:

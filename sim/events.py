@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 import numpy as np
 from pydantic import Field, model_validator
 
+from sim import rules
 from sim.calendar import add_months, years_between
 from sim.quantity import Code, Factor, Frozen, Money, PositiveMoney, Share, Shift, SourceId, Utility
 
@@ -64,11 +65,18 @@ class Timeline:
     :meth:`EventKind.apply` changes the rows from its first round on. ``S`` states, ``P``
     powers, ``R`` rounds.
 
+    For a batch of parameter sets (:mod:`sim.batch`) every array but ``neutral`` carries one
+    more axis, last, over the points (``points``: its length, 1 or the batch's), and an event's
+    values may be arrays over the points. An event then indexes the leading axes only, so its
+    values apply point by point; a vector over rounds goes through :meth:`per_round` to meet
+    them, and a number is raised to a power with :func:`sim.rules.power`. Every event kind is
+    checked this way (a batch must equal its points built one by one, bit for bit).
+
     Attributes:
         dates: the ``R + 1`` round boundaries.
         months_per_round: length of a round.
         states, powers: codes, in scenario order (the arrays' axes).
-        summit_decay: share of a summit's boost lost each round.
+        summit_decay: share of a summit's boost lost each round (see :meth:`faded`).
         capacity: ``(R+1, P)`` multiplier on each power's capacity to deliver.
         security: ``(R+1, S, P)`` security ties in [0, 1].
         sec_salience, debt_salience: ``(R+1, S)`` multipliers on the security and debt weights.
@@ -83,13 +91,15 @@ class Timeline:
             levels that ``gdp`` events set (geometric interpolation between them).
         growth: ``(S,)`` yearly growth of GDP after its last known level.
         neutral: ``(R+1, S)`` whether each state is neutral (``neutrality`` events).
+        points: the axes over points of a batch (``()`` for one scenario, else ``(1,)`` or
+            ``(N,)``).
     """
 
     dates: list[date]
     months_per_round: int
     states: list[str]
     powers: list[str]
-    summit_decay: float
+    summit_decay: float | np.ndarray
     capacity: np.ndarray
     security: np.ndarray
     sec_salience: np.ndarray
@@ -101,16 +111,23 @@ class Timeline:
     gdp: np.ndarray
     growth: np.ndarray
     neutral: np.ndarray
+    points: tuple[int, ...] = ()
     trade_level: np.ndarray = field(init=False)
     remittance_level: np.ndarray = field(init=False)
     #: per state, the last GDP level known: (years since the start, USD bn)
-    gdp_known: list[tuple[float, float]] = field(init=False)
+    gdp_known: list[tuple[float, float | np.ndarray]] = field(init=False)
 
     def __post_init__(self) -> None:
         S, P = len(self.states), len(self.powers)
-        self.trade_level = np.full((self.rounds + 1, S, P), np.nan)
-        self.remittance_level = np.full((self.rounds + 1, S, P), np.nan)
-        self.gdp_known = [(0.0, float(self.gdp[0, s])) for s in range(S)]
+        self.trade_level = np.full((self.rounds + 1, S, P, *self.points), np.nan)
+        self.remittance_level = np.full((self.rounds + 1, S, P, *self.points), np.nan)
+        self.gdp_known = [
+            (0.0, self.gdp[0, s].copy() if self.points else float(self.gdp[0, s])) for s in range(S)
+        ]
+
+    def per_round(self, x: np.ndarray) -> np.ndarray:
+        """A vector over rounds ``(k,)`` shaped to meet a batch's values: ``(k, 1)``."""
+        return x.reshape(-1, *(1,) * len(self.points))
 
     @property
     def years(self) -> np.ndarray:
@@ -120,6 +137,10 @@ class Timeline:
     @property
     def rounds(self) -> int:
         return len(self.dates) - 1
+
+    def faded(self, rounds: int) -> float | np.ndarray:
+        """Share of a summit's boost left after ``rounds`` rounds: ``(1 - decay) ** rounds``."""
+        return rules.power(1 - self.summit_decay, rounds)
 
     def state(self, code: str) -> int:
         """Index of a state code."""
@@ -216,7 +237,7 @@ class Summit(EventKind):
         for s, att in self.attendance.items():
             for r in range(r0, tl.rounds + 1):
                 tl.boost[r, tl.state(s), host] += (
-                    self.boost.value * att.value * (1 - tl.summit_decay) ** (r - r0 + age)
+                    self.boost.value * att.value * tl.faded(r - r0 + age)
                 )
 
 
@@ -361,7 +382,7 @@ class Relation(EventKind):
         age = tl.rounds_before_start(self.date)
         s, p = tl.state(self.state), tl.power(self.power)
         for r in range(r0, tl.rounds + 1):
-            tl.boost[r, s, p] += self.shift.value * (1.0 - fade) ** (r - r0 + age)
+            tl.boost[r, s, p] += self.shift.value * rules.power(1.0 - fade, r - r0 + age)
 
 
 @event_kind
@@ -414,11 +435,11 @@ class GdpLevel(EventKind):
         t_new = years_between(tl.dates[0], self.date)
         years = tl.years
         between = (years > t_prev) & (years < t_new)
-        tl.gdp[between, s] = v_prev * (level / v_prev) ** (
+        tl.gdp[between, s] = v_prev * (level / v_prev) ** tl.per_round(
             (years[between] - t_prev) / (t_new - t_prev)
         )
         after = years >= t_new
-        tl.gdp[after, s] = level * (1.0 + tl.growth[s]) ** (years[after] - t_new)
+        tl.gdp[after, s] = level * (1.0 + tl.growth[s]) ** tl.per_round(years[after] - t_new)
         tl.gdp_known[s] = (t_new, level)
 
 

@@ -65,9 +65,9 @@ def initial_state(p: Params, lead: tuple[int, ...] = ()) -> State:
     S, P = len(p.states), len(p.powers)
 
     def filled(value: np.ndarray | float) -> np.ndarray:
-        block = np.empty((S, P, *lead))
-        block[...] = np.reshape(value, (S, P) + (1,) * len(lead)) if np.ndim(value) else value
-        return np.moveaxis(block, (0, 1), (-2, -1))
+        out = np.moveaxis(np.empty((S, P, *lead)), (0, 1), (-2, -1))
+        out[...] = value  # a parameter set's own value, or one shared by all
+        return out
 
     return State(
         alignment=filled(p.anchor),
@@ -83,7 +83,7 @@ def debt(p: Params, state: State, r: int) -> np.ndarray:
     The starting stock is held at its share of GDP (rolled over); loans made during the run
     add to it and are repaid at the scenario's rate.
     """
-    return p.debt0 * (p.gdp[r] / p.gdp[0])[:, None] + state.new_debt
+    return p.debt0 * (p.gdp[r] / p.gdp[0])[..., None] + state.new_debt
 
 
 def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
@@ -106,9 +106,9 @@ def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
     P = len(p.powers)
     planned = p.planned[r]
     if p.is_gap.any():
-        budget = p.amount[r] * p.delivery * p.capacity[r, p.inst_power]
+        budget = p.amount[r] * p.delivery * p.capacity[r][..., p.inst_power]
         split = rules.allocate(p.static_alloc, p.is_gap, a, p.inst_power)
-        planned = planned + rules.by_power(budget * split * p.is_gap, p.routing)
+        planned = planned + rules.by_power(budget[..., None, :] * split * p.is_gap, p.routing)
     factor = shock.delivery
     if p.reactivity.any():  # powers answering their rivals' gains
         share = rules.regional_share(a, p.region_w)
@@ -119,7 +119,7 @@ def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
     engagement = rules.smooth(state.engagement, value * p.rounds_per_year, p.memory)
     new_debt = state.new_debt * (1.0 - p.repay_per_round) + loans
     # 3. Valuation: utility now against utility at the start, plus this round's shock.
-    gdp = p.gdp[r][:, None]
+    gdp = p.gdp[r][..., None]
     d_u = (
         p.u_fixed[r]
         + rules.utility_varying(

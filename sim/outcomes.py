@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -508,41 +508,71 @@ def columns(measures: list[Measure]) -> list[str]:
     return [c for m in measures for c in (m.name, *(f"{m.name}.{b}" for b in BANDS))]
 
 
-def quantity(m: Measure, traj: Trajectories, p: Params) -> np.ndarray:
-    """The measure's per-replicate quantity ``(replicate,)``."""
+class HasAlignment(Protocol):
+    """Trajectories of a run, or a block of a batch (:class:`sim.batch.Block`)."""
+
+    @property
+    def alignment(self) -> np.ndarray: ...
+
+
+def quantity(m: Measure, traj: HasAlignment, p: Params) -> np.ndarray:
+    """The measure's quantity per replicate.
+
+    ``traj.alignment`` is ``(..., round, state, power)``: a run's ``(replicate, ...)``, or a
+    batch block's ``(replicate, point, ...)`` with its batch ``p``; returns ``(...)``.
+    """
+    w = np.ascontiguousarray(p.region_w)  # sums below run along contiguous rows, in one order
 
     def at(r: int) -> np.ndarray:
-        a = traj.alignment[:, r]  # (n, S, P)
+        a = traj.alignment[..., r, :, :]
         if m.quantity == "share":
-            return bloc_share(a, m.powers, p.region_w, m.state)
+            return bloc_share(a, m.powers, w, m.state)
         x = rules.hedging_index(a)
-        return (x * p.region_w).sum(-1) if m.state is None else x[:, m.state]
+        return (x * w).sum(-1) if m.state is None else x[..., m.state]
 
     q = at(m.round)
     return q - at(0) if m.change else q
 
 
-def reduce(m: Measure, q: np.ndarray) -> float:
-    """The measure's statistic over replicates."""
+def reduce(m: Measure, q: np.ndarray) -> np.ndarray:
+    """The measure's statistic over replicates: ``q`` ``(..., replicate)`` -> ``(...)``."""
     if m.stat == "mean":
-        return float(q.mean())
+        return np.asarray(q.mean(axis=-1))
     if m.stat == "median":
-        return float(np.median(q))
+        return np.asarray(np.median(q, axis=-1))
     if m.stat == "sd":
-        return float(q.std(ddof=1)) if q.size > 1 else 0.0
+        if q.shape[-1] > 1:
+            return np.asarray(q.std(ddof=1, axis=-1))
+        return np.zeros(q.shape[:-1])
     if m.stat in ("p5", "p95"):
-        return float(np.quantile(q, 0.05 if m.stat == "p5" else 0.95))
+        return np.asarray(np.quantile(q, 0.05 if m.stat == "p5" else 0.95, axis=-1))
     assert m.threshold is not None
-    return float(np.mean(q > m.threshold) if m.stat == "above" else np.mean(q < m.threshold))
+    above = q > m.threshold if m.stat == "above" else q < m.threshold
+    return np.asarray(np.mean(above, axis=-1))
+
+
+def statistics(measures: list[Measure], q: np.ndarray) -> np.ndarray:
+    """Each measure's statistic and bands (p5, p95) over the replicates.
+
+    ``q`` ``(..., measure, replicate)`` -> ``(..., measure, 3)``; with leading axes (the points
+    of a batch) each point's numbers are those of its quantities alone.
+    """
+    q = np.ascontiguousarray(q)  # every statistic runs along contiguous rows, in one order
+    bands = np.quantile(q, [0.05, 0.95], axis=-1)
+    out = np.empty((*q.shape[:-1], 3))
+    for i, m in enumerate(measures):
+        out[..., i, 0] = reduce(m, q[..., i, :])
+    out[..., 1], out[..., 2] = bands[0], bands[1]
+    return out
 
 
 def summarise(measures: list[Measure], q: np.ndarray) -> dict[str, float]:
     """Every measure's statistic and bands from quantities ``q`` of shape (measure, replicate)."""
-    bands = np.quantile(q, [0.05, 0.95], axis=1)
+    stats = statistics(measures, q)
     out: dict[str, float] = {}
     for i, m in enumerate(measures):
-        out[m.name] = reduce(m, q[i])
-        out[f"{m.name}.p5"], out[f"{m.name}.p95"] = float(bands[0, i]), float(bands[1, i])
+        out[m.name] = float(stats[i, 0])
+        out[f"{m.name}.p5"], out[f"{m.name}.p95"] = float(stats[i, 1]), float(stats[i, 2])
     return out
 
 

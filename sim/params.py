@@ -6,10 +6,24 @@ rounds, so the round itself only does what depends on the state and on chance.
 
 Shapes: ``S`` states, ``P`` powers, ``I`` instruments, ``R`` rounds; arrays over time have
 ``R + 1`` rows (row 0 is the starting point, row ``r`` the end of round ``r``).
+
+Batches. A scenario whose varied values hold one number per parameter set ("point") instead of
+a number (:func:`sim.batch.patched`) builds into one :class:`Params` for ``N`` points at once.
+Every array but the structural ones (:data:`STRUCTURAL`) gains an axis over the points, after
+its axis over rounds if it has one and before the rest: ``(N, ...)`` or ``(R+1, N, ...)``, of
+length 1 where it is the same for every point; every number of :data:`NUMBERS` becomes an
+array ``(N, 1, 1)``. These broadcast against the engine's ``(replicate, point, state, power)``
+arrays. The expressions are the same as for one scenario, evaluated element by element over the
+points, sums run in the same order, and every power of a single number is taken with Python's
+own ``**`` as for one scenario: :meth:`Params.point` is exactly ``build`` of point ``i``'s own
+scenario (a test checks every field, bit for bit).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -18,14 +32,32 @@ import numpy as np
 
 from sim import events, rng, rules
 from sim.calendar import round_dates, years_between
-from sim.scenario import Allocation, Scenario
+from sim.scenario import Allocation, Scenario, values
 
 KINDS = ("grant", "loan", "investment", "corridor")
+
+#: Arrays over rounds (their first axis): in a batch ``(R+1, N, ...)``.
+OVER_ROUNDS = frozenset(
+    {
+        "gdp", "econ_ratio", "security", "institutions", "neutral_factor", "sec_salience",
+        "debt_salience", "boost", "capacity", "amount", "u_fixed", "planned",
+    }
+)  # fmt: skip
+#: Numbers of the round: in a batch ``(N, 1, 1)`` arrays.
+NUMBERS = frozenset(
+    {"beta", "sd_utility", "sd_delivery", "memory", "econ_scale", "repay_per_round"}
+)
+#: Arrays fixed by the scenario's structure (codes, kinds, strategies): never batched.
+STRUCTURAL = frozenset(
+    {"inst_power", "onehot", "is_loan", "is_gap", "noise_power_pos", "noise_state_pos"}
+)
+
+Number = float | np.ndarray  # one number, or one per point of a batch
 
 
 @dataclass(frozen=True)
 class Params:
-    """Arrays of one scenario (see module docstring for shapes)."""
+    """Arrays of one scenario, or of a batch of points (see module docstring for shapes)."""
 
     name: str
     seed: int
@@ -72,32 +104,55 @@ class Params:
     is_loan: np.ndarray  # (I,) float 0/1
     is_gap: np.ndarray  # (I,) bool
     static_alloc: np.ndarray  # (S, I) each column sums to 1
-    # dynamics
-    beta: float
-    sd_utility: float
-    sd_delivery: float
-    memory: float
-    econ_scale: float
-    repay_per_round: float
+    # dynamics (numbers; arrays (N, 1, 1) in a batch)
+    beta: Number
+    sd_utility: Number
+    sd_delivery: Number
+    memory: Number
+    econ_scale: Number
+    repay_per_round: Number
     u0: np.ndarray = field(repr=False)  # (S, P) utility at the start
     u_fixed: np.ndarray = field(
         repr=False
     )  # (R+1, S, P) utility terms fixed by the timeline, less u0
     noise_power_pos: np.ndarray = field(repr=False)  # (P,) rank of each power code
     noise_state_pos: np.ndarray = field(repr=False)  # (S,) rank of each state code
+    #: number of points of a batch (None: one scenario)
+    points: int | None = None
     # derived on construction (also after dataclasses.replace): planned money of the
     # instruments with a fixed split, by round, state and measure-power (delivered, value,
     # loans), before the delivery shock
     planned: np.ndarray = field(init=False, repr=False)  # (R+1, S, 3P)
 
     def __post_init__(self) -> None:
-        budget = self.amount * self.delivery * self.capacity[:, self.inst_power]  # (R+1, I)
-        fixed = budget[:, None, :] * self.static_alloc * ~self.is_gap
+        budget = self.amount * self.delivery * self.capacity[..., self.inst_power]  # (R+1, I)
+        fixed = budget[..., None, :] * self.static_alloc * ~self.is_gap
         object.__setattr__(self, "planned", fixed @ self.routing)
 
     @property
     def rounds(self) -> int:
         return len(self.dates) - 1
+
+    def point(self, i: int) -> Params:
+        """Point ``i`` of a batch as the arrays of one scenario (itself if not a batch)."""
+        if self.points is None:
+            return self
+        if not 0 <= i < self.points:
+            raise IndexError(f"point {i} of a batch of {self.points}")
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if not f.init:
+                continue
+            v = getattr(self, f.name)
+            if f.name == "points":
+                v = None
+            elif f.name in NUMBERS:
+                v = float(v.reshape(-1)[min(i, v.size - 1)])
+            elif isinstance(v, np.ndarray) and f.name not in STRUCTURAL:
+                axis = 1 if f.name in OVER_ROUNDS else 0
+                v = np.ascontiguousarray(np.take(v, min(i, v.shape[axis] - 1), axis=axis))
+            out[f.name] = v
+        return Params(**out)
 
     def resolved(self) -> dict[str, Any]:
         """Every derived array as plain lists (for the manifest)."""
@@ -112,24 +167,54 @@ class Params:
         return out
 
 
-def _static_alloc(alloc: Allocation, sc: Scenario) -> np.ndarray:
+def points_of(sc: Scenario) -> int | None:
+    """The number of points of a batch scenario (None: every value is a number).
+
+    Raises:
+        ValueError: if two values hold different numbers of points.
+    """
+    found: set[int] = set()
+    for _, v in values(sc):
+        number: object = v.value  # an array over points in a batch (sim.batch.patched)
+        if isinstance(number, np.ndarray):
+            found.add(len(number))
+    if len(found) > 1:
+        raise ValueError(f"values of a batch hold different numbers of points: {sorted(found)}")
+    return found.pop() if found else None
+
+
+def _weights(alloc: Allocation, sc: Scenario) -> list[Number]:
+    """A static allocation's weights over the states, before they are scaled to sum to 1."""
     codes = sc.state_codes
     if alloc.strategy == "fixed":
         assert alloc.shares is not None  # checked by the schema
-        w = np.array([alloc.shares[c].value if c in alloc.shares else 0.0 for c in codes])
-    elif alloc.strategy == "gdp":
-        w = np.array([sc.states[c].gdp_usd_bn.value for c in codes])
-    elif alloc.strategy == "resources":
-        w = np.array([sc.states[c].resources.value for c in codes])
-    else:  # equal, and the starting point of gap
-        w = np.ones(len(codes))
-    if w.sum() <= 0:
-        w = np.ones(len(codes))
-    return w / w.sum()
+        return [alloc.shares[c].value if c in alloc.shares else 0.0 for c in codes]
+    if alloc.strategy == "gdp":
+        return [sc.states[c].gdp_usd_bn.value for c in codes]
+    if alloc.strategy == "resources":
+        return [sc.states[c].resources.value for c in codes]
+    return [1.0] * len(codes)  # equal, and the starting point of gap
+
+
+def _split(w: np.ndarray) -> np.ndarray:
+    """Weights over the states ``(..., S)`` scaled to sum to 1 (equal shares if they are 0)."""
+    total = w.sum(axis=-1, keepdims=True)
+    even = np.ones(w.shape[-1])
+    even = even / even.sum()
+    out: np.ndarray = np.divide(
+        w, total, out=np.broadcast_to(even, w.shape).copy(), where=total > 0
+    )
+    return out
 
 
 def build(sc: Scenario, rounds: int | None = None) -> Params:
-    """Arrays for a scenario; ``rounds`` overrides the number of rounds the calendar gives."""
+    """Arrays for a scenario; ``rounds`` overrides the number of rounds the calendar gives.
+
+    A batch scenario (values holding one number per point) builds into a batch (see the module
+    docstring). Its instruments' periods must be numbers: a period moves an end date, which
+    changes which rounds carry money (:mod:`sim.batch` builds such points one by one).
+    """
+    N = points_of(sc)
     S, P = len(sc.states), len(sc.powers)
     states, powers = sc.state_codes, sc.power_codes
     si = {c: i for i, c in enumerate(states)}
@@ -138,57 +223,89 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     dates = round_dates(t.start, t.end, t.months_per_round, rounds)
     R = len(dates) - 1
     rpy = 12.0 / t.months_per_round
-    years = np.array([years_between(t.start, d) for d in dates])
     d = sc.dynamics
 
-    def per_state(fn: Any) -> np.ndarray:
-        return np.array([float(fn(sc.states[c])) for c in states])
+    # Leaves and timeline. In a batch every array here has the points as its last axis, of
+    # length N where a value it depends on varies (1 elsewhere), so that a value over points
+    # meets each array it changes element by element, in the events' code too.
+    B: tuple[int, ...] = () if N is None else (1,)  # the points' axis of a constant
 
+    def width(xs: Sequence[Number]) -> tuple[int, ...]:
+        if N is None:
+            return ()
+        return (N,) if any(isinstance(x, np.ndarray) for x in xs) else (1,)
+
+    def stack(xs: Sequence[Number]) -> np.ndarray:
+        """Numbers (or arrays over points) as one array ``(len(xs), *points)``."""
+        if N is None:
+            return np.array([float(x) for x in xs])
+        out = np.empty((len(xs), *width(xs)))
+        for i, x in enumerate(xs):
+            out[i] = x
+        return out
+
+    def per_state(fn: Callable[[Any], Number]) -> np.ndarray:
+        return stack([fn(sc.states[c]) for c in states])
+
+    years = np.array([years_between(t.start, d) for d in dates]).reshape(-1, *B)
     gdp0 = per_state(lambda s: s.gdp_usd_bn.value)
     growth = per_state(lambda s: s.growth_per_year.value)
 
     def tie(field_name: str) -> np.ndarray:
-        out = np.zeros((S, P))
+        cells: dict[tuple[int, int], Number] = {}
         for s, st in sc.states.items():
             for p, tie_ in st.ties.items():
                 v = getattr(tie_, field_name)
                 if v is not None:
-                    out[si[s], pi[p]] = v.value
+                    cells[si[s], pi[p]] = v.value
+        out = np.zeros((S, P, *width(list(cells.values()))))
+        for cell, v in cells.items():
+            out[cell] = v
         return out
 
     trade, remit = tie("trade_usd_bn"), tie("remittances_usd_bn")
     sec0, debt0, prio = tie("security"), tie("debt_usd_bn"), tie("priority")
 
-    # Timeline: every row at its starting value, then the events' changes (sim.events).
+    # Timeline: every row at its starting value, then the events' changes (sim.events). In a
+    # batch its arrays are as wide as the widest of what it starts from and what events set.
+    read = [v.value for _, v in values(sc.events)] + [d.summit_decay.value]
+    Tl = width(read + [x for x in (gdp0, growth, sec0) if x.shape[-1:] != (1,)])
     members = {c: set(sc.states[c].memberships) for c in states}
+    neutral0 = np.array([[sc.states[c].neutral for c in states]])
     tl = events.Timeline(
         dates=dates,
         months_per_round=t.months_per_round,
         states=states,
         powers=powers,
         summit_decay=d.summit_decay.value,
-        capacity=np.ones((R + 1, P)),
-        security=np.repeat(sec0[None], R + 1, axis=0),
-        sec_salience=np.ones((R + 1, S)),
-        debt_salience=np.ones((R + 1, S)),
-        boost=np.zeros((R + 1, S, P)),
-        trade=np.ones((R + 1, S, P)),
-        remittances=np.ones((R + 1, S, P)),
+        capacity=np.ones((R + 1, P, *Tl)),
+        security=np.repeat(np.broadcast_to(sec0, (S, P, *Tl))[None], R + 1, axis=0),
+        sec_salience=np.ones((R + 1, S, *Tl)),
+        debt_salience=np.ones((R + 1, S, *Tl)),
+        boost=np.zeros((R + 1, S, P, *Tl)),
+        trade=np.ones((R + 1, S, P, *Tl)),
+        remittances=np.ones((R + 1, S, P, *Tl)),
         memberships=[{c: set(m) for c, m in members.items()} for _ in range(R + 1)],
-        gdp=gdp0[None, :] * (1.0 + growth[None, :]) ** years[:, None],
+        gdp=np.broadcast_to(
+            gdp0[None, :] * (1.0 + growth[None, :]) ** years[:, None], (R + 1, S, *Tl)
+        ).copy(),
         growth=growth,
-        neutral=np.repeat(np.array([[sc.states[c].neutral for c in states]]), R + 1, axis=0),
+        neutral=np.repeat(neutral0, R + 1, axis=0),
+        points=Tl,
     )
     events.play(sc.events.values(), tl)
     gdp = tl.gdp
     # (R+1, S): the share of security and bloc ties each state weighs (less when neutral)
-    neutral_factor = np.where(tl.neutral, 1.0 - d.neutral_discount.value, 1.0)
-    security, sec_sal, debt_sal, boost = tl.security, tl.sec_salience, tl.debt_salience, tl.boost
-    capacity = tl.capacity
-    trend = np.array([sc.powers[p].capacity_trend_per_year.value for p in powers])
-    capacity *= (1.0 + trend[None, :]) ** years[:, None]
+    discount = d.neutral_discount.value
+    neutral_factor = np.where(tl.neutral.reshape(R + 1, S, *B), 1.0 - discount, 1.0)
+    trend = stack([sc.powers[p].capacity_trend_per_year.value for p in powers])
+    capacity = tl.capacity * (1.0 + trend[None, :]) ** years[:, None]
+    # ties after events: the starting tie, or the level an event set, times later factors
+    trade_t = np.where(np.isnan(tl.trade_level), trade[None], tl.trade_level)
+    remit_t = np.where(np.isnan(tl.remittance_level), remit[None], tl.remittance_level)
+    econ_ratio = (trade_t * tl.trade + remit_t * tl.remittances) / gdp0[None, :, None]
 
-    institutions = np.zeros((R + 1, S, P))
+    institutions: np.ndarray = np.zeros((R + 1, S, P))
     for r in range(R + 1):
         for s in states:
             mine = tl.memberships[r][s]
@@ -198,16 +315,12 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
                 shared = mine & set(sc.powers[p].memberships)
                 institutions[r, si[s], pi[p]] = len(shared) / len(mine)
 
-    iw = {k: v.value for k, v in sc.initial.weights}
-    anchor = rules.initial_alignment(
-        trade, remit, sec0, institutions[0], prio, neutral_factor[0], iw
-    )
-    log_anchor = np.log(anchor)
-
-    peers = np.zeros((S, S))
+    lw: Number = 0.0
+    if sc.peers.leader_weight is not None:
+        lw = sc.peers.leader_weight.value
+    peers = np.zeros((S, S, *width([lw])))
     if S > 1:
         leader = sc.peers.leader
-        lw = sc.peers.leader_weight.value if sc.peers.leader_weight is not None else 0.0
         for s in states:
             others = [r for r in states if r != s]
             for r in others:
@@ -215,26 +328,17 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
                     peers[si[s], si[r]] = lw if r == leader else (1 - lw) / max(len(others) - 1, 1)
                 else:
                     peers[si[s], si[r]] = 1.0 / len(others)
-        peers = rules.normalise(peers)
-
-    if sc.region_weighting == "gdp":
-        region_w = gdp0 / gdp0.sum()
-    elif sc.region_weighting == "population":
-        pop = per_state(lambda s: s.population_m.value if s.population_m is not None else 0.0)
-        region_w = pop / pop.sum() if pop.sum() > 0 else np.full(S, 1.0 / S)
-    else:
-        region_w = np.full(S, 1.0 / S)
 
     # instruments
     names: list[str] = []
     inst_power: list[int] = []
     amount_cols: list[np.ndarray] = []
-    delivery: list[float] = []
-    value_factor: list[float] = []
+    delivery: list[Number] = []
+    value_factor: list[Number] = []
     is_loan: list[float] = []
     is_gap: list[bool] = []
     static: list[np.ndarray] = []
-    vf = {
+    vf: dict[str, Number] = {
         "grant": 1.0,
         "loan": d.grant_element_loan.value,
         "investment": d.value_investment.value,
@@ -245,34 +349,88 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
             alloc = ins.allocation or pw.allocation
             names.append(f"{p}.{name}")
             inst_power.append(pi[p])
-            end = ins.start + timedelta(days=ins.period_years.value * 365.25)
-            col = np.zeros(R + 1)
+            period = ins.period_years.value
+            if isinstance(period, np.ndarray):
+                raise ValueError(
+                    f"powers.{p}.instruments.{name}.period_years moves an end date: "
+                    "build each point's scenario on its own"
+                )
+            end = ins.start + timedelta(days=period * 365.25)
+            col = np.zeros((R + 1, *width([ins.pledged_usd_bn.value])))
             for r in range(1, R + 1):
                 lo, hi = max(dates[r - 1], ins.start), min(dates[r], end)
                 if hi > lo:
                     share = years_between(lo, hi)
-                    col[r] = ins.pledged_usd_bn.value * share / ins.period_years.value
+                    col[r] = ins.pledged_usd_bn.value * share / period
             amount_cols.append(col)
             delivery.append(ins.delivery_rate.value)
             value_factor.append(vf[ins.kind])
             is_loan.append(1.0 if ins.kind == "loan" else 0.0)
             is_gap.append(alloc.strategy == "gap")
-            static.append(_static_alloc(alloc, sc))
+            static.append(stack(_weights(alloc, sc)))
     n_inst = len(names)
     inst_power_a = np.array(inst_power, dtype=np.intp)
     onehot = np.zeros((n_inst, P))
     onehot[np.arange(n_inst), inst_power_a] = 1.0
+    w_names = ("econ", "security", "institutions", "debt", "hedge", "peers")
+    w = {k: per_state(lambda s, k=k: getattr(s.weights, k).value) for k in w_names}
+    pop = per_state(lambda s: s.population_m.value if s.population_m is not None else 0.0)
+    amount = (
+        np.stack(np.broadcast_arrays(*amount_cols), axis=1) if n_inst else np.zeros((R + 1, 0, *B))
+    )
 
-    w = {
-        k: per_state(lambda s, k=k: getattr(s.weights, k).value)
-        for k in ("econ", "security", "institutions", "debt", "hedge", "peers")
-    }
-    econ0_ratio = (trade + remit) / gdp0[:, None]
-    # ties after events: the starting tie, or the level an event set, times later factors
-    trade_t = np.where(np.isnan(tl.trade_level), trade[None], tl.trade_level)
-    remit_t = np.where(np.isnan(tl.remittance_level), remit[None], tl.remittance_level)
-    econ_ratio = (trade_t * tl.trade + remit_t * tl.remittances) / gdp0[None, :, None]
-    debt0_ratio = debt0 / gdp0[:, None]
+    # Derived arrays. A batch's points now move in front of the entity axes (after the axis
+    # over rounds), so the rules see the shapes they are written for, with leading axes; the
+    # arrays are C-ordered here, so that every sum runs in the order of a single scenario's.
+    def lead(x: np.ndarray, over_rounds: bool = False) -> np.ndarray:
+        if N is None:
+            return x
+        return np.ascontiguousarray(np.moveaxis(x, -1, 1 if over_rounds else 0))
+
+    def lead_number(x: Number) -> Number:
+        if N is None:
+            return x
+        return np.asarray(x, dtype=float).reshape(-1, 1, 1).copy()
+
+    gdp0, trade, remit, sec0, debt0, prio, pop, peers = (
+        lead(x) for x in (gdp0, trade, remit, sec0, debt0, prio, pop, peers)
+    )
+    gdp, econ_ratio, neutral_factor, capacity, amount = (
+        lead(x, True) for x in (gdp, econ_ratio, neutral_factor, capacity, amount)
+    )
+    security, sec_sal, debt_sal, boost = (
+        lead(x, True) for x in (tl.security, tl.sec_salience, tl.debt_salience, tl.boost)
+    )
+    if N is not None:
+        institutions = institutions.reshape(R + 1, 1, S, P)
+    w = {k: lead(v) for k, v in w.items()}
+    if S > 1:
+        peers = rules.normalise(peers)
+
+    iw = {k: lead_number(v.value) for k, v in sc.initial.weights}
+    anchor = rules.initial_alignment(
+        trade, remit, sec0, institutions[0], prio, neutral_factor[0], iw
+    )
+    log_anchor = np.log(anchor)
+
+    if sc.region_weighting == "gdp":
+        region_w = gdp0 / gdp0.sum(axis=-1, keepdims=True)
+    elif sc.region_weighting == "population":
+        total = pop.sum(axis=-1, keepdims=True)
+        region_w = np.divide(pop, total, out=np.full(pop.shape, 1.0 / S), where=total > 0)
+    else:
+        region_w = np.full((*B, S), 1.0 / S)
+
+    splits = np.broadcast_arrays(*(_split(lead(c)) for c in static))
+    static_alloc = np.stack(splits, axis=-1) if n_inst else np.zeros((*B, S, 0))
+    delivery_a, value_factor_a = lead(stack(delivery)), lead(stack(value_factor))
+    is_loan_a = np.array(is_loan)
+    parts = [onehot, onehot * value_factor_a[..., None], onehot * is_loan_a[:, None]]
+    routing = np.concatenate(np.broadcast_arrays(*parts), axis=-1)
+
+    econ_scale = lead_number(d.econ_scale.value)
+    econ0_ratio = (trade + remit) / gdp0[..., None]
+    debt0_ratio = debt0 / gdp0[..., None]
     u0 = rules.utility(
         anchor,
         econ0_ratio,
@@ -289,7 +447,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         sec_salience=np.ones(S),
         debt_salience=np.ones(S),
         capacity=np.ones(P),
-        econ_scale=d.econ_scale.value,
+        econ_scale=econ_scale,
     )
     # Utility terms the timeline fixes in advance (security, institutions, summits, start debt),
     # less the utility at the start: the round adds what depends on the state.
@@ -309,7 +467,8 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         )
         - u0
     )
-    return Params(
+    repay = 1.0 - rules.power(1.0 - d.loan_repayment_per_year.value, 1.0 / rpy)
+    params = Params(
         name=sc.name,
         seed=sc.seed,
         states=states,
@@ -330,8 +489,8 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         w_debt=w["debt"],
         w_hedge=w["hedge"],
         kappa=w["peers"],
-        lam=per_state(lambda s: s.inertia.value),
-        theta=per_state(lambda s: s.stubbornness.value),
+        lam=lead(per_state(lambda s: s.inertia.value)),
+        theta=lead(per_state(lambda s: s.stubbornness.value)),
         sec_salience=sec_sal,
         debt_salience=debt_sal,
         boost=boost,
@@ -340,29 +499,46 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         peers=peers,
         region_w=region_w,
         capacity=capacity,
-        reactivity=np.array([sc.powers[p].reactivity.value for p in powers]),
+        reactivity=lead(stack([sc.powers[p].reactivity.value for p in powers])),
         share0=rules.regional_share(anchor, region_w),
         instruments=names,
         inst_power=inst_power_a,
         onehot=onehot,
-        routing=np.concatenate(
-            [onehot, onehot * np.array(value_factor)[:, None], onehot * np.array(is_loan)[:, None]],
-            axis=1,
-        ),
-        amount=np.stack(amount_cols, axis=1) if n_inst else np.zeros((R + 1, 0)),
-        delivery=np.array(delivery),
-        value_factor=np.array(value_factor),
-        is_loan=np.array(is_loan),
+        routing=routing,
+        amount=amount,
+        delivery=delivery_a,
+        value_factor=value_factor_a,
+        is_loan=is_loan_a,
         is_gap=np.array(is_gap, dtype=bool),
-        static_alloc=np.stack(static, axis=1) if n_inst else np.zeros((S, 0)),
-        beta=d.sharpness.value,
-        sd_utility=d.utility_noise_sd.value,
-        sd_delivery=d.delivery_noise_sd.value,
-        memory=d.engagement_memory.value,
-        econ_scale=d.econ_scale.value,
-        repay_per_round=1.0 - (1.0 - d.loan_repayment_per_year.value) ** (1.0 / rpy),
+        static_alloc=static_alloc,
+        beta=lead_number(d.sharpness.value),
+        sd_utility=lead_number(d.utility_noise_sd.value),
+        sd_delivery=lead_number(d.delivery_noise_sd.value),
+        memory=lead_number(d.engagement_memory.value),
+        econ_scale=econ_scale,
+        repay_per_round=lead_number(repay),
         u0=u0,
         u_fixed=u_fixed,
         noise_power_pos=rng.canonical_positions(powers),
         noise_state_pos=rng.canonical_positions(states),
+        points=N,
     )
+    return params if N is None else _points_fastest(params)
+
+
+def _points_fastest(p: Params) -> Params:
+    """The batch with each array laid out points-fastest in memory (same shapes and numbers).
+
+    The engine's arrays are laid out with the points fastest (:func:`sim.kernel.initial_state`):
+    a parameter laid out the same way meets them in long contiguous loops.
+    """
+    out = copy.copy(p)
+    for f in dataclasses.fields(p):
+        v = getattr(p, f.name)
+        if not isinstance(v, np.ndarray) or f.name in STRUCTURAL or f.name in NUMBERS:
+            continue
+        axis = 1 if f.name in OVER_ROUNDS else 0
+        if v.shape[axis] > 1:
+            v = np.moveaxis(np.ascontiguousarray(np.moveaxis(v, axis, -1)), -1, axis)
+        object.__setattr__(out, f.name, v)
+    return out

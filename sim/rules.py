@@ -1,11 +1,16 @@
 """The model's maths: pure numpy functions, one per submodel of docs/ODD.md section 7.
 
 Every array may carry leading axes (the ensemble engine uses a replicate axis); the last two
-axes of an alignment-shaped array are ``(state, power)``. Nothing here draws random numbers or
-knows about Mesa: noise comes in as arrays. Imports numpy only.
+axes of an alignment-shaped array are ``(state, power)``. Parameters may carry leading axes too
+(a parameter ``(state,)`` as ``(..., state)``, a number as an array ``(..., 1, 1)``), which
+broadcast against the state's: many parameter sets then run at once (:mod:`sim.batch`).
+Nothing here draws random numbers or knows about Mesa: noise comes in as arrays. Imports numpy
+only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -35,6 +40,18 @@ def row_max(x: np.ndarray) -> np.ndarray:
     return top[..., None]
 
 
+def power(base: float | np.ndarray, exponent: float) -> float | np.ndarray:
+    """``base ** exponent`` with Python's own power, for a number or each number of an array.
+
+    numpy's vectorised power may differ from Python's in the last bit. A scenario's numbers are
+    raised to powers with Python's; so is each parameter set's in a batch (:mod:`sim.batch`),
+    which therefore gives the same bits as its scenario alone.
+    """
+    if isinstance(base, np.ndarray):
+        return np.array([b**exponent for b in base.ravel().tolist()]).reshape(base.shape)
+    return float(base**exponent)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax over the last axis (numerically stable)."""
     e = np.exp(logits - row_max(logits))
@@ -54,7 +71,7 @@ def initial_alignment(
     institutions: np.ndarray,
     priority: np.ndarray,
     neutral_factor: np.ndarray,
-    w: dict[str, float],
+    w: Mapping[str, float | np.ndarray],
 ) -> np.ndarray:
     """The anchor: each state's starting orientation from indicators (ODD 5).
 
@@ -62,10 +79,11 @@ def initial_alignment(
     + nf[s]·(w_sec·security + w_inst·institutions) + w_prio·priority``, where
     ``F[s] = sum_p (trade + remittances)`` is the state's economic flows with the modelled
     powers (so remittances weigh by their size against trade) and ``nf`` discounts security
-    and bloc ties of a neutral state. All inputs are ``(state, power)``; ``neutral_factor`` is
-    ``(state,)``.
+    and bloc ties of a neutral state. All inputs are ``(..., state, power)``;
+    ``neutral_factor`` is ``(..., state)`` and the weights are numbers or arrays that broadcast
+    against ``(..., state, power)`` (one weight per parameter set).
     """
-    nf = neutral_factor[:, None]
+    nf = neutral_factor[..., None]
     flows = (trade + remittances).sum(axis=-1, keepdims=True)
     safe = np.where(flows > 0, flows, 1.0)
     score = (
@@ -80,7 +98,8 @@ def initial_alignment(
 
 def regional_share(a: np.ndarray, region_w: np.ndarray) -> np.ndarray:
     """Each power's share of the region: ``sum_s region_w[s] a[..., s, p]`` -> ``(..., power)``."""
-    return np.swapaxes(row_sum(np.swapaxes(a, -1, -2) * region_w), -1, -2)[..., 0, :]
+    weighted = np.swapaxes(a, -1, -2) * region_w[..., None, :]
+    return np.swapaxes(row_sum(weighted), -1, -2)[..., 0, :]
 
 
 def hedging_index(a: np.ndarray) -> np.ndarray:
@@ -119,7 +138,7 @@ def allocate(
     return np.where(is_gap[None, :], gap, static)
 
 
-def delivery_factor(z: np.ndarray, sd: float) -> np.ndarray:
+def delivery_factor(z: np.ndarray, sd: float | np.ndarray) -> np.ndarray:
     """Mean-one lognormal factor ``exp(sd·z - sd²/2)`` on planned money."""
     return np.exp(sd * z - 0.5 * sd * sd)
 
@@ -134,12 +153,14 @@ def by_power(flows: np.ndarray, routing: np.ndarray) -> np.ndarray:
     return flows @ routing
 
 
-def smooth(stock: np.ndarray, inflow: np.ndarray, memory: float) -> np.ndarray:
+def smooth(stock: np.ndarray, inflow: np.ndarray, memory: float | np.ndarray) -> np.ndarray:
     """Exponential smoothing: ``(1 - memory)·stock + memory·inflow``."""
     return (1.0 - memory) * stock + memory * inflow
 
 
-def econ_term(econ_ratio: np.ndarray, w_econ: np.ndarray, econ_scale: float) -> np.ndarray:
+def econ_term(
+    econ_ratio: np.ndarray, w_econ: np.ndarray, econ_scale: float | np.ndarray
+) -> np.ndarray:
     """Economic pull ``w_econ·log1p(k·econ/GDP)`` -> ``(..., state, power)`` (ODD 7.3)."""
     return w_econ[..., None] * np.log1p(econ_scale * econ_ratio)
 
@@ -235,7 +256,7 @@ def utility(
     sec_salience: np.ndarray,
     debt_salience: np.ndarray,
     capacity: np.ndarray,
-    econ_scale: float,
+    econ_scale: float | np.ndarray,
 ) -> np.ndarray:
     """Utility of each power to each state (ODD 7.3) -> ``(..., state, power)``.
 
@@ -290,7 +311,7 @@ def utility_varying(
     w_debt: np.ndarray,
     debt_salience: np.ndarray,
     w_hedge: np.ndarray,
-    econ_scale: float,
+    econ_scale: float | np.ndarray,
 ) -> np.ndarray:
     """The terms of :func:`utility` that change with the state of a run.
 
@@ -308,12 +329,12 @@ def peer_shift(a: np.ndarray, log_anchor: np.ndarray, peers: np.ndarray) -> np.n
     """Peers' pull ``sum_r W[s, r] (log a[r, p] - log anchor[r, p])``: ``(..., state, power)``.
     """
     moved = np.log(np.maximum(a, TINY)) - log_anchor
-    if peers.shape[0] > UNROLL:
+    if peers.shape[-1] > UNROLL:
         return peers @ moved
     # added peer by peer: keeps the memory order of ``a`` (see sim.engine), same sum everywhere
-    total = peers[:, 0, None] * moved[..., 0:1, :]
-    for r in range(1, peers.shape[1]):
-        total += peers[:, r, None] * moved[..., r : r + 1, :]
+    total = peers[..., :, 0, None] * moved[..., 0:1, :]
+    for r in range(1, peers.shape[-1]):
+        total += peers[..., :, r, None] * moved[..., r : r + 1, :]
     return total
 
 
@@ -321,7 +342,7 @@ def target_alignment(
     log_anchor: np.ndarray,
     d_utility: np.ndarray,
     shift: np.ndarray,
-    beta: float,
+    beta: float | np.ndarray,
     kappa: np.ndarray,
 ) -> np.ndarray:
     """Target orientation: ``softmax(log anchor + beta·ΔU + kappa·shift)`` (ODD 7.4).
@@ -329,7 +350,7 @@ def target_alignment(
     The anchor's logarithm acts as calibrated alternative-specific constants, so a state with
     no change in utility and unmoved peers targets its anchor exactly.
     """
-    return softmax(log_anchor + beta * d_utility + kappa[:, None] * shift)
+    return softmax(log_anchor + beta * d_utility + kappa[..., None] * shift)
 
 
 def step_alignment(
@@ -340,5 +361,5 @@ def step_alignment(
     ``a' = θ·anchor + (1 − θ)·((1 − λ)·a + λ·target)``: a convex combination of points of
     the simplex, so ``a'`` stays on it. Friedkin & Johnsen (1990); ODD 7.5.
     """
-    th, la = theta[:, None], lam[:, None]
+    th, la = theta[..., None], lam[..., None]
     return th * anchor + (1.0 - th) * ((1.0 - la) * a + la * target)

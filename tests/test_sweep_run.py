@@ -27,6 +27,9 @@ PARAMS = (
     "states.*.weights.debt=0:3",
 )
 DEADLINE = 120.0  # seconds any wait for a subprocess may take before the test fails
+#: Replicates per point of the sweeps stopped part way: enough that each of their batches takes
+#: a good fraction of a second, so a sweep is still running when the test stops it.
+KILLED_REPLICATES = 256
 
 
 def sweep(out: Path, **kw) -> tuple[pd.DataFrame, Path]:
@@ -120,7 +123,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path: Path):
         "--samples",
         "300",
         "--replicates",
-        "32",
+        str(KILLED_REPLICATES),
         "--workers",
         "2",
         "--out",
@@ -157,7 +160,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path: Path):
     )  # none redone
     assert not (folder / "chunks").exists()
 
-    whole, _ = sweep(tmp_path / "whole", samples=300, replicates=32, workers=2)
+    whole, _ = sweep(tmp_path / "whole", samples=300, replicates=KILLED_REPLICATES, workers=2)
     pd.testing.assert_frame_equal(table, whole, check_exact=True)
 
 
@@ -172,7 +175,7 @@ def test_ctrl_c_says_how_to_resume_in_one_line(tmp_path: Path):
         "--samples",
         "300",
         "--replicates",
-        "32",
+        str(KILLED_REPLICATES),
         "--workers",
         "2",
         "--out",

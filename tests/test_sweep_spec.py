@@ -217,8 +217,9 @@ def test_workers_and_scheduler_together_are_refused(tmp_path: Path):
 def test_setting_a_point_leaves_the_base_scenario_untouched():
     import copy
 
+    from sim.batch import materialise, with_values
     from sim.scenario import load
-    from sim.sweep.spec import Parameter, bind_parameter, materialise, with_values
+    from sim.sweep.spec import Parameter, bind_parameter
 
     base = materialise(load(TINY))
     before = copy.deepcopy(base)
@@ -227,7 +228,7 @@ def test_setting_a_point_leaves_the_base_scenario_untouched():
         "w", Parameter(path="states.*.weights.debt", range=(0.0, 3.0)), base, sc, "test"
     )
     assert param.paths == ("states.AA.weights.debt", "states.BB.weights.debt")
-    raw = with_values(base, [param], [2.5])
+    raw = with_values(base, [param.paths], [2.5])
     assert base == before
     assert raw["states"]["AA"]["weights"]["debt"]["value"] == 2.5
     assert raw["states"]["BB"]["weights"]["debt"]["value"] == 2.5

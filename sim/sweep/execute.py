@@ -1,7 +1,7 @@
 """Running sweep points: in this process, on local worker processes, or on a Dask cluster.
 
-A *task* turns a batch of points (index, parameter values, root seed) into one row of outcomes
-per point. Its result depends only on the batch, so the executor (how many workers, which
+A *task* turns a batch of points (index, parameter values, root seed) into columns of outcomes,
+one row per point. Its result depends only on the batch, so the executor (how many workers, which
 machine, in which order) never changes a number. Executors keep a bounded number of batches in
 flight and hand each finished batch to ``on_done`` at once, which writes it to disk: a killed
 sweep loses at most the batches in flight.
@@ -12,6 +12,7 @@ so they inherit no threads or locks from the parent (progress bars, Dask clients
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing as mp
 import os
@@ -26,41 +27,57 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from sim import engine, outcomes
+from sim import outcomes
+from sim.batch import Block, Patch, empty_registry, simulate_batch
+from sim.calendar import round_dates
 from sim.errors import ScenarioError, SimError
-from sim.params import build
 from sim.scenario import validate
-from sim.sweep.spec import BoundParameter, empty_registry, with_values
+from sim.sweep.spec import BoundParameter
 
-Row = dict[str, float]
-#: Replicates simulated at once within a point (bounds memory for large ensembles).
-REPLICATE_CHUNK = 1024
+#: A finished batch: ``point`` (int64) and one float64 column per outcome, one row per point.
+Columns = dict[str, np.ndarray]
+#: Replicate-rounds a batch of points aims at: enough work to make its fixed costs (building
+#: the batch, writing its chunk, handing it to a worker) small, little enough to lose on a kill.
+BATCH_WORK = 200_000
 #: Batches in flight per worker slot: enough to keep every slot busy, few enough to lose little.
 IN_FLIGHT_PER_SLOT = 2
-MAX_BATCH = 16
+#: Batches per worker slot at least, when that leaves each enough work: they balance the load.
+BATCHES_PER_SLOT = 4
+#: Replicate-rounds below which a sweep runs in this process unless told otherwise: starting
+#: worker processes takes a second or two, about what a million replicate-rounds take.
+SMALL_WORK = 1_000_000
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Points to run together: indices, parameter values ``(k, D)`` and root seeds."""
+    """Points to run together: indices ``(k,)``, parameter values ``(k, D)`` and root seeds
+    ``(k,)`` (uint64)."""
 
-    points: tuple[int, ...]
-    values: tuple[tuple[float, ...], ...]
-    seeds: tuple[int, ...]
+    points: np.ndarray
+    values: np.ndarray
+    seeds: np.ndarray
 
 
 class Task(Protocol):
-    """Anything that turns a batch into one row per point (with its ``point`` index)."""
+    """Anything that turns a batch into columns with one row per point (and ``point``).
 
-    def __call__(self, batch: Batch) -> list[Row]: ...
+    ``work`` is a point's cost in replicate-rounds (what batches are sized by).
+    """
+
+    @property
+    def work(self) -> int: ...
+
+    def __call__(self, batch: Batch) -> Columns: ...
 
 
 @dataclass(frozen=True)
 class ScenarioTask:
-    """Simulate a scenario at each point: set the swept values, validate, build, run, measure.
+    """Simulate a scenario at a batch of points at once and measure each point.
 
-    Each point goes through the same validation as a scenario file (``sim.scenario.validate``),
-    so a swept value meets every range check a hand-written one does.
+    The points' values vary the scenario through a :class:`sim.batch.Patch`: one engine call
+    runs every replicate of every point (:func:`sim.batch.simulate_batch`), with the numbers
+    of each point run alone. The sweep's bounds were checked against every field's range when
+    it was defined, so every point of the design is a valid scenario.
     """
 
     base_raw: dict[str, Any]
@@ -69,25 +86,43 @@ class ScenarioTask:
     replicates: int
     where: str
 
-    def __call__(self, batch: Batch) -> list[Row]:
+    @functools.cached_property
+    def patch(self) -> Patch:
+        """The base scenario and the parameters' paths (made once per worker)."""
         registry = empty_registry(Path(self.where))
-        rows: list[Row] = []
-        for point, xs, seed in zip(batch.points, batch.values, batch.seeds, strict=True):
-            try:
-                sc = validate(with_values(self.base_raw, self.params, xs), registry, self.where)
-            except ScenarioError as err:
-                raise SimError(f"point {point}: {err}") from None
-            p = build(sc)
-            qs: dict[str, list[np.ndarray]] = {m.name: [] for m in self.measures}
-            for reps in engine.chunks(self.replicates, REPLICATE_CHUNK):
-                traj = engine.simulate(p, reps, seed)
-                for m in self.measures:
-                    qs[m.name].append(outcomes.quantity(m, traj, p))
-            q = np.stack(
-                [np.concatenate(qs[m.name]) for m in self.measures]
-            )  # (measure, replicate)
-            rows.append({"point": point, **outcomes.summarise(list(self.measures), q)})
-        return rows
+        sc = validate(self.base_raw, registry, self.where)
+        return Patch(self.base_raw, sc, tuple(p.name for p in self.params),
+                     tuple(p.paths for p in self.params), self.where)  # fmt: skip
+
+    @property
+    def work(self) -> int:
+        t = self.patch.scenario.time
+        return self.replicates * (len(round_dates(t.start, t.end, t.months_per_round)) - 1)
+
+    def __call__(self, batch: Batch) -> Columns:
+        measures = list(self.measures)
+
+        def quantities(block: Block) -> np.ndarray:  # (replicate, point, measure)
+            return np.stack([outcomes.quantity(m, block, block.params) for m in measures], -1)
+
+        def summarise(q: np.ndarray) -> np.ndarray:  # (point, measure, 3)
+            return outcomes.statistics(measures, np.moveaxis(q, 0, -1))
+
+        try:
+            stats = simulate_batch(
+                self.patch,
+                batch.values,
+                self.replicates,
+                batch.seeds,
+                reduce=quantities,
+                summarise=summarise,
+            )
+        except ScenarioError as err:
+            raise SimError(f"points {batch.points[0]}-{batch.points[-1]}: {err}") from None
+        out: Columns = {"point": np.asarray(batch.points, dtype=np.int64)}
+        for i, name in enumerate(outcomes.columns(measures)):
+            out[name] = stats.reshape(len(stats), -1)[:, i]
+        return out
 
 
 @dataclass(frozen=True)
@@ -101,18 +136,18 @@ class FunctionTask:
 
     func: Callable[[np.ndarray], np.ndarray]
     name: str
+    work: int = 1
 
-    def __call__(self, batch: Batch) -> list[Row]:
-        y = np.asarray(self.func(np.array(batch.values, dtype=float)), dtype=float)
-        return [
-            {
-                "point": i,
-                self.name: float(v),
-                f"{self.name}.p5": float(v),
-                f"{self.name}.p95": float(v),
-            }
-            for i, v in zip(batch.points, y, strict=True)
-        ]
+    def __call__(self, batch: Batch) -> Columns:
+        y = np.asarray(self.func(np.asarray(batch.values, dtype=float)), dtype=float)
+        if y.shape != (len(batch.points),):
+            raise ValueError(f"{self.name}: expected one value per point, found shape {y.shape}")
+        return {
+            "point": np.asarray(batch.points, dtype=np.int64),
+            self.name: y,
+            f"{self.name}.p5": y,
+            f"{self.name}.p95": y,
+        }
 
 
 @dataclass(frozen=True)
@@ -124,22 +159,22 @@ class Execution:
 
 
 def make_batches(
-    points: np.ndarray, values: np.ndarray, seeds: np.ndarray, slots: int
+    points: np.ndarray, values: np.ndarray, seeds: np.ndarray, slots: int, work: int = 1
 ) -> list[Batch]:
-    """Points cut into batches: small enough to balance ``slots`` workers, at most 16 points."""
+    """Points cut into batches of about :data:`BATCH_WORK` replicate-rounds (``work``: a point's).
+
+    With several worker slots a batch is made smaller if that leaves each slot
+    :data:`BATCHES_PER_SLOT` batches to balance the load.
+    """
     n = len(points)
-    size = max(1, min(MAX_BATCH, math.ceil(n / (slots * 8))))
-    out = []
-    for lo in range(0, n, size):
-        sl = slice(lo, lo + size)
-        out.append(
-            Batch(
-                tuple(int(i) for i in points[sl]),
-                tuple(tuple(float(x) for x in row) for row in values[sl]),
-                tuple(int(s) for s in seeds[sl]),
-            )
-        )
-    return out
+    size = max(1, math.ceil(BATCH_WORK / max(work, 1)))
+    if slots > 1:
+        size = max(1, min(size, math.ceil(n / (slots * BATCHES_PER_SLOT))))
+    pts = np.asarray(points, dtype=np.int64)
+    vals = np.asarray(values, dtype=float).reshape(n, -1)
+    sds = np.asarray(seeds, dtype=np.uint64)
+    return [Batch(pts[lo : lo + size], vals[lo : lo + size], sds[lo : lo + size])
+            for lo in range(0, n, size)]  # fmt: skip
 
 
 def default_workers() -> int:
@@ -157,12 +192,13 @@ def execute(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
-    on_done: Callable[[list[Row]], None],
+    on_done: Callable[[Columns], None],
 ) -> Execution:
-    """Run every point and pass each finished batch's rows to ``on_done`` as it completes.
+    """Run every point and pass each finished batch's columns to ``on_done`` as it completes.
 
     ``scheduler`` (``tcp://HOST:PORT``) runs on an existing Dask cluster; otherwise ``workers``
-    local processes (default: all cores; 1 runs in this process).
+    local processes (1 runs in this process). By default: all cores, or this process alone if
+    the whole sweep is less work (:data:`SMALL_WORK`) than starting workers would save.
 
     Raises:
         SimError: a point's scenario fails validation, the cluster cannot be reached, or a
@@ -173,13 +209,15 @@ def execute(
             raise SimError("--workers: not with --scheduler; the cluster's workers run the points")
         return _dask(task, points, values, seeds, scheduler, on_done)
     n = workers if workers is not None else default_workers()
+    if workers is None and len(points) * task.work < SMALL_WORK:
+        n = 1
     if n < 1:
         raise SimError(f"--workers: expected at least 1, found {n}")
     if n == 1 or len(points) <= 1:
-        for batch in make_batches(points, values, seeds, 1):
+        for batch in make_batches(points, values, seeds, 1, task.work):
             on_done(task(batch))
         return Execution("this process", 1)
-    return _local(task, make_batches(points, values, seeds, n), n, on_done)
+    return _local(task, make_batches(points, values, seeds, n, task.work), n, on_done)
 
 
 _TASK: Task | None = None
@@ -197,13 +235,13 @@ def _install(task: Task) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _run_installed(batch: Batch) -> list[Row]:
+def _run_installed(batch: Batch) -> Columns:
     assert _TASK is not None, "worker started without a task"
     return _TASK(batch)
 
 
 def _local(
-    task: Task, batches: list[Batch], workers: int, on_done: Callable[[list[Row]], None]
+    task: Task, batches: list[Batch], workers: int, on_done: Callable[[Columns], None]
 ) -> Execution:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.sweep.execute"])
@@ -212,7 +250,7 @@ def _local(
     with ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_install, initargs=(task,)
     ) as pool:
-        inflight: set[Future[list[Row]]] = set()
+        inflight: set[Future[Columns]] = set()
         try:
             for batch in queue:
                 inflight.add(pool.submit(_run_installed, batch))
@@ -251,7 +289,7 @@ def _probe(scheduler: str) -> None:
         ) from None
 
 
-def _apply(task: Task, batch: Batch) -> list[Row]:
+def _apply(task: Task, batch: Batch) -> Columns:
     return task(batch)
 
 
@@ -261,7 +299,7 @@ def _dask(
     values: np.ndarray,
     seeds: np.ndarray,
     scheduler: str,
-    on_done: Callable[[list[Row]], None],
+    on_done: Callable[[Columns], None],
 ) -> Execution:
     _probe(scheduler)
     from distributed import Client, as_completed
@@ -276,7 +314,7 @@ def _dask(
         except TimeoutError:
             raise SimError(f"--scheduler: {scheduler} has no workers (waited 60 s)") from None
         slots = max(1, sum(client.nthreads().values()))
-        batches = make_batches(points, values, seeds, slots)
+        batches = make_batches(points, values, seeds, slots, task.work)
         shared = client.scatter(task, broadcast=True, hash=False)
         queue = iter(batches)
         running = as_completed(loop=client.loop)

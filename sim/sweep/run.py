@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sim import outcomes, results
+from sim.batch import empty_registry, materialise, overlap
 from sim.errors import ScenarioError, SimError
 from sim.params import build
 from sim.report import write_report
@@ -132,15 +133,20 @@ def bind(
     Raises:
         ScenarioError: a bad path, bound, outcome or name, located in the sweep file.
     """
-    base_raw = spec.materialise(sc)
+    base_raw = materialise(sc)
     label = Path(str(where))
-    mat = validate(base_raw, spec.empty_registry(label), label)
+    mat = validate(base_raw, empty_registry(label), label)
     if [v.value for _, v in values(mat)] != [v.value for _, v in values(sc)]:
         raise AssertionError("materialised scenario differs from the scenario")
     params = tuple(
         spec.bind_parameter(name, p, base_raw, mat, where, cli=cli)
         for name, p in sw.parameters.items()
     )
+    clash = overlap({p.name: p.paths for p in params})
+    if clash is not None:
+        _, second, message = clash
+        field = ("--param", second) if cli else (str(where), f"parameters.{second}.path")
+        raise ScenarioError(*field, message)
     p0 = build(mat)
     wanted = dict(outcomes.default_outcomes(p0.states, p0.powers)) if defaults else {}
     for name, o in sw.outcomes.items():
@@ -324,7 +330,7 @@ def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
     store = SweepStore.open(req.resume)
     sw = spec.read(store.folder / "sweep.yaml")
     raw = read_yaml(store.folder / "scenario.yaml")
-    sc = validate(raw, spec.empty_registry(store.folder), store.folder / "scenario.yaml")
+    sc = validate(raw, empty_registry(store.folder), store.folder / "scenario.yaml")
     sweep = bind(sw, sc, store.folder / "sweep.yaml", cli=False, defaults=False)
     return _run(store, sweep, req, progress)
 
@@ -359,10 +365,10 @@ def _run(
             values_ = d.set_index("point").loc[idx, [p.name for p in sweep.params]].to_numpy(float)
             seeds = d.set_index("point").loc[idx, "seed"].to_numpy(np.uint64)
 
-            def on_done(rows: list[dict[str, float]]) -> None:
+            def on_done(columns: dict[str, np.ndarray]) -> None:
                 nonlocal finished
-                store.write_chunk(rows)
-                finished += len(rows)
+                store.write_chunk(columns)
+                finished += len(columns["point"])
                 if progress:
                     progress(finished, total)
 

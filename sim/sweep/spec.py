@@ -25,9 +25,7 @@ A sweep file::
 
 from __future__ import annotations
 
-import copy
 import difflib
-import fnmatch
 import re
 import typing
 from dataclasses import dataclass
@@ -37,10 +35,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.batch import empty_registry, resolve_paths, with_values
 from sim.errors import ScenarioError
-from sim.facts import Registry
-from sim.quantity import Value
-from sim.scenario import Scenario, apply_override, to_raw, validate, values
+from sim.scenario import Scenario, validate, values
 from sim.yamlio import read_yaml
 
 METHODS = ("grid", "lhs", "sobol", "morris")
@@ -517,86 +514,6 @@ class BoundParameter:
         return self.dist.high
 
 
-def provenance(v: Value) -> str:
-    """A ``why`` for a value written out as a plain number, keeping where it came from."""
-    if v.ref is None:
-        return v.why or "inline value"
-    text = f"registry entry '{v.ref}'"
-    if v.scale != 1.0:
-        text += f" x {v.scale:g}"
-    return f"{text}: {v.why}" if v.why else text
-
-
-def materialise(sc: Scenario) -> dict[str, Any]:
-    """The scenario as raw data with every value a plain number (``{value, why}``).
-
-    The result validates without the facts registry, so a sweep folder holds all it needs to
-    resume even if the scenario or its facts change later; the ``why`` keeps the provenance.
-    """
-    raw = to_raw(sc)
-    for path, v in values(sc):
-        if "[" in path:
-            raise AssertionError(f"value inside a list at {path}: not addressable by path")
-        node = raw
-        *parents, last = path.split(".")
-        for key in parents:
-            node = node[key]
-        node[last] = {"value": v.value, "why": provenance(v)}
-    return raw
-
-
-def set_values(
-    raw: dict[str, Any], params: typing.Sequence[BoundParameter], xs: typing.Sequence[float]
-) -> None:
-    """Set every path of each parameter to its value in ``xs`` (in place)."""
-    for param, x in zip(params, xs, strict=True):
-        for path in param.paths:
-            apply_override(raw, path.split("."), float(x), why=SWEPT_WHY)
-
-
-def with_values(
-    base: dict[str, Any],
-    params: typing.Sequence[BoundParameter],
-    xs: typing.Sequence[float],
-) -> dict[str, Any]:
-    """A copy of ``base`` with each parameter's paths set to its value in ``xs``.
-
-    Only the mappings along the swept paths are copied (the rest is shared with ``base``,
-    which validation only reads), so a point costs a few small copies, not a deep copy.
-    """
-    raw = dict(base)
-    for param in params:
-        for path in param.paths:
-            node = raw
-            for key in path.split(".")[:-1]:
-                child = node.get(key)
-                if not isinstance(child, dict):
-                    break
-                node[key] = node = dict(child)
-    set_values(raw, params, xs)
-    return raw
-
-
-def empty_registry(where: Path) -> Registry:
-    """A registry with no entries (for materialised scenarios, which refer to none)."""
-    return Registry(folder=where, entries={}, files={})
-
-
-def _expand(pattern: str, known: list[str]) -> list[str]:
-    parts = pattern.split(".")
-    return [
-        k
-        for k in known
-        if len(k.split(".")) == len(parts)
-        and all(fnmatch.fnmatchcase(a, b) for a, b in zip(k.split("."), parts, strict=True))
-    ]
-
-
-def _hint(path: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(path, known, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 def bind_parameter(
     name: str,
     param: Parameter,
@@ -614,65 +531,28 @@ def bind_parameter(
     Raises:
         ScenarioError: a path that names no numeric value, or a bound the field refuses.
     """
-    current = {p: v.value for p, v in values(sc)}
-    known = list(current)
     label = Path(str(where))
     registry = empty_registry(label)
 
     def field(sub: str) -> tuple[str, str]:
         return ("--param", name) if cli else (str(where), f"parameters.{name}.{sub}")
 
-    paths: list[str] = []
-    for pattern in param.paths:
-        if "*" in pattern:
-            matched = _expand(pattern, known)
-            if not matched:
-                raise ScenarioError(
-                    *field("path"), f"'{pattern}' matches no scenario value{_hint(pattern, known)}"
-                )
-            paths.extend(matched)
-            continue
-        if pattern not in current:
-            # a field the schema has but this scenario leaves out (e.g. a tie's debt) is fine
-            trial = copy.deepcopy(raw)
-            try:
-                apply_override(trial, pattern.split("."), param.dist.low, why=SWEPT_WHY)
-                ok = pattern in dict(values(validate(trial, registry, label)))
-            except ScenarioError:
-                ok = False
-            if not ok:
-                what = (
-                    (
-                        "is not a numeric scenario value (sweeps vary quantities: "
-                        "fields given as a fact id or {value, why})"
-                    )
-                    if _exists(raw, pattern)
-                    else "is not a scenario value"
-                )
-                raise ScenarioError(*field("path"), f"'{pattern}' {what}{_hint(pattern, known)}")
-        paths.append(pattern)
-    paths = list(dict.fromkeys(paths))
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError(*field("path"), message)
+
+    paths = resolve_paths(param.paths, raw, sc, param.dist.low, fail)
     for bound in sorted({param.dist.low, param.dist.high}):
-        bp = BoundParameter(name, tuple(paths), param.dist, param.levels, ())
         try:
-            validate(with_values(raw, [bp], [bound]), registry, label)
+            validate(with_values(raw, [paths], [bound], SWEPT_WHY), registry, label)
         except ScenarioError as err:
             raise ScenarioError(
                 *field("range" if param.range is not None else "distribution"),
                 f"{bound:g} is outside what {err.field or 'the scenario'} accepts: {err.message}",
             ) from None
+    current = {p: v.value for p, v in values(sc)}
     return BoundParameter(
-        name, tuple(paths), param.dist, param.levels, tuple(current.get(p) for p in paths)
+        name, paths, param.dist, param.levels, tuple(current.get(p) for p in paths)
     )
-
-
-def _exists(raw: dict[str, Any], path: str) -> bool:
-    node: Any = raw
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return False
-        node = node[key]
-    return True
 
 
 def check_names(spec: SweepFile, outcome_names: typing.Iterable[str], where: Path | str) -> None:

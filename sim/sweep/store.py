@@ -23,7 +23,7 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -153,18 +153,18 @@ class SweepStore:
     def complete(self) -> bool:
         return (self.folder / "outcomes.parquet").is_file()
 
-    def write_chunk(self, rows: list[dict[str, float]]) -> None:
-        """Write finished points' rows as one chunk file."""
-        if not rows:
+    def write_chunk(self, columns: Mapping[str, np.ndarray]) -> None:
+        """Write finished points' outcomes (``point`` and one column per outcome) as one chunk
+        file."""
+        if not len(columns["point"]):
             return
-        columns = list(rows[0])
         table = pa.table(
             {
-                c: pa.array([r[c] for r in rows], pa.int64() if c == "point" else pa.float64())
-                for c in columns
+                c: pa.array(np.asarray(v), pa.int64() if c == "point" else pa.float64())
+                for c, v in columns.items()
             }
         )
-        first = min(int(r["point"]) for r in rows)
+        first = int(np.min(columns["point"]))
         self.write_file(
             f"{CHUNKS}/points-{first:09d}-{uuid.uuid4().hex[:8]}.parquet", parquet_bytes(table)
         )
