@@ -6,10 +6,10 @@ Runs the flagship sweep file's parameters as an LHS design of ``--points`` point
 process (1 worker), 2 local worker processes, and a Dask cluster of 2 single-threaded workers
 started here on loopback. A run's time is its points' run as the manifest records it (workers
 started, every point run and written; not the set-up or the analysis). The *work* is the time
-the task itself takes per point (validate, build, simulate, measure) in this process with no
-executor or store; a run's overhead per point is ``slots x run time per point - work``: what
-the executor, the chunk writes and the start of workers add. Numbers depend on the machine and
-on what else runs on it.
+the task itself takes per point (building its batch of points, simulating and measuring them
+at once) in this process with no executor or store; a run's overhead per point is
+``slots x run time per point - work``: what the executor, the chunk writes and the start of
+workers add. Numbers depend on the machine and on what else runs on it.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def work_per_point(points: int, replicates: int) -> float:
     x = design.sample("lhs", sweep.params, points, sweep.seed)
     seeds = design.point_seeds(sweep.seed, points)
     task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, replicates, sweep.where)
-    batches = make_batches(np.arange(points), x, seeds, 1)
+    batches = make_batches(np.arange(points), x, seeds, 1, task.work)
     t0 = time.perf_counter()
     for b in batches:
         task(b)

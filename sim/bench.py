@@ -1,4 +1,5 @@
-"""``sim bench``: the ensemble engine against ``mesa.batch_run`` on the same work.
+"""``sim bench``: the ensemble engine against ``mesa.batch_run`` on the same work, and the
+batched path (many parameter sets at once) against the engine.
 
 Both paths run the flagship scenario for the same replicates and rounds in this process, one
 after the other, on one core, and produce every replicate's alignment for every round. The
@@ -7,12 +8,23 @@ load on the machine); ``batch_run`` runs once. Figures are replicate-rounds per 
 their ratio; peak memory is measured with tracemalloc in a separate pass (so tracing does not
 slow the timed pass), and for the million-replicate summary run as the peak resident size of a
 child process doing only that.
+
+The batched figures vary two values of the scenario (:data:`BATCH_PARAMS`) over a Latin
+hypercube of many points with few replicates each (:data:`BATCH_REPLICATES`): the whole
+``sim sweep`` in this process (its points' run, as its manifest records it: reading the design,
+simulating, measuring, writing the outcomes) and :func:`sim.batch.simulate_batch` alone on the
+same points. They are timed in turns with the engine's passes, best of three each, so the
+ratios compare like with like. A calibration-sized batch (points x 10 replicates, each point
+reduced to its mean final alignment) runs in child processes, at a tenth of the size and at
+full size, so that their peak resident sizes show memory bounded by the block, not the batch.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import resource
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -20,12 +32,22 @@ from pathlib import Path
 from typing import Any
 
 import mesa
+import numpy as np
 
 from sim import engine
+from sim.batch import Block, Patch, empty_registry, simulate_batch
 from sim.errors import SettingError
 from sim.model import AlignmentModel
 from sim.params import Params, build
-from sim.scenario import load
+from sim.scenario import load, validate
+from sim.yamlio import read_yaml
+
+#: The values a batched figure varies (``--param`` expressions of ``sim sweep``).
+BATCH_PARAMS = ("dynamics.sharpness=0.5:3", "states.*.weights.econ=0.2:1")
+#: Replicates per point of the batched figures.
+BATCH_REPLICATES = 5
+#: Replicates per point of the calibration-sized batch.
+CALIBRATION_REPLICATES = 10
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -60,12 +82,86 @@ def _million(path: str, replicates: int, queue: Any) -> None:
     queue.put((t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
+def _sweep(path: Path, points: int, out: Path) -> tuple[float, Path]:
+    """``sim sweep`` of :data:`BATCH_PARAMS` in this process: its points' run time and folder."""
+    from sim.sweep import SweepRequest, run_sweep
+
+    result = run_sweep(
+        SweepRequest(
+            source=path,
+            params=BATCH_PARAMS,
+            method="lhs",
+            samples=points,
+            replicates=BATCH_REPLICATES,
+            workers=1,
+            out=out,
+        )
+    )
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    return float(manifest["runs"][-1]["seconds"]), result.folder
+
+
+def _design(folder: Path) -> tuple[Patch, np.ndarray, np.ndarray]:
+    """A sweep's patch, values and seeds (to run its points through the batch alone)."""
+    import pyarrow.parquet as pq
+
+    from sim.sweep.spec import parse_param
+
+    where = folder / "scenario.yaml"
+    sc = validate(read_yaml(where), empty_registry(folder), where)
+    names = [parse_param(expr)[0] for expr in BATCH_PARAMS]
+    patch = Patch.bind(sc, {name: name for name in names})
+    design = pq.read_table(folder / "design.parquet").to_pandas()
+    return patch, design[names].to_numpy(float), design["seed"].to_numpy(np.uint64)
+
+
+def _final(block: Block) -> np.ndarray:
+    return np.asarray(block.alignment[:, :, -1])
+
+
+def _calibration(path: str, points: int, queue: Any) -> None:
+    """A calibration-sized batch in a child process: seconds and peak resident size."""
+    from sim.sweep import design, spec
+
+    sc = load(Path(path))
+    sw = spec.from_options(Path(path), BATCH_PARAMS, method="lhs", samples=points)
+    names = list(sw.parameters)
+    patch = Patch.bind(sc, {name: name for name in names})
+    lows = [sw.parameters[n].dist.low for n in names]
+    highs = [sw.parameters[n].dist.high for n in names]
+    u = design.generator(sc.seed, "design").random((points, len(names)))
+    x = np.asarray(lows) + u * (np.asarray(highs) - np.asarray(lows))
+    seeds = design.point_seeds(sc.seed, points)
+    t = _timed(
+        lambda: simulate_batch(
+            patch, x, CALIBRATION_REPLICATES, seeds, reduce=_final, summarise=_mean
+        )
+    )
+    queue.put((t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def _mean(q: np.ndarray) -> np.ndarray:
+    return np.asarray(q.mean(axis=0))
+
+
+def _child(target: Callable[..., None], *args: Any) -> tuple[float, float]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=target, args=(*args, queue))
+    child.start()
+    seconds, rss = queue.get()
+    child.join()
+    return float(seconds), float(rss)
+
+
 def bench(
     path: Path,
     *,
     replicates: int = 1000,
     scaling: tuple[int, ...] = (),
     million: int = 0,
+    batch: int = 1000,
+    calibration: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Measure both paths; returns figures as a dict (see README for their meaning).
@@ -78,8 +174,9 @@ def bench(
         raise SettingError("replicates", f"expected at least 1, found {replicates}")
     if any(c < 1 for c in scaling):
         raise SettingError("scaling", f"expected positive replicate counts, found {list(scaling)}")
-    if million < 0:
-        raise SettingError("million", f"expected 0 or more replicates, found {million}")
+    for name, count in (("million", million), ("batch", batch), ("calibration", calibration)):
+        if count < 0:
+            raise SettingError(name, f"expected 0 or more, found {count}")
     say = progress or (lambda _msg: None)
     engine.keep_freed_memory()  # the same allocator settings for both paths
     p = build(load(path))
@@ -88,8 +185,26 @@ def bench(
     t_mesa = _timed(lambda: _batch_run(path, p, replicates))
     say("ensemble engine, same work")
     engine.trajectories(p, min(replicates, 64))  # warm-up (imports, caches)
-    # best of three: the engine's run is short, so one pass is at the mercy of other load
-    t_engine = min(_timed(lambda: engine.trajectories(p, replicates)) for _ in range(3))
+    # best of three: the engine's run is short, so one pass is at the mercy of other load;
+    # the batched figures take their turns between the engine's passes
+    engine_times: list[float] = []
+    sweep_times: list[float] = []
+    batch_times: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(3):
+            engine_times.append(_timed(lambda: engine.trajectories(p, replicates)))
+            if not batch:
+                continue
+            if i == 0:
+                say(f"batched: sim sweep of {batch} LHS points x {BATCH_REPLICATES} replicates")
+                _sweep(path, min(batch, 50), Path(tmp) / "warm-up")
+            seconds, folder = _sweep(path, batch, Path(tmp) / str(i))
+            sweep_times.append(seconds)
+            patch, x, seeds = _design(folder)
+            t0 = time.perf_counter()
+            simulate_batch(patch, x, BATCH_REPLICATES, seeds, reduce=_final)
+            batch_times.append(time.perf_counter() - t0)
+    t_engine = min(engine_times)
     say("peak memory (traced pass)")
     mem_mesa = _traced_peak_mib(lambda: _batch_run(path, p, min(replicates, 200)))
     mem_engine = _traced_peak_mib(lambda: engine.trajectories(p, replicates))
@@ -110,6 +225,37 @@ def bench(
         },
         "speedup": t_mesa / t_engine,
     }
+    if batch:
+        batch_work = batch * BATCH_REPLICATES * p.rounds
+        engine_rate = work / t_engine
+        out["batched"] = {
+            "points": batch,
+            "replicates": BATCH_REPLICATES,
+            "parameters": list(BATCH_PARAMS),
+            **{
+                name: {
+                    "seconds": t,
+                    "replicate_rounds_per_s": batch_work / t,
+                    "of_engine": batch_work / t / engine_rate,
+                }
+                for name, t in (("sweep", min(sweep_times)), ("simulate_batch", min(batch_times)))
+            },
+        }
+    if calibration:
+        rows = []
+        for n in sorted({max(1, calibration // 10), calibration}):
+            say(f"calibration-sized batch: {n} points x {CALIBRATION_REPLICATES} replicates")
+            seconds, rss = _child(_calibration, str(path), n)
+            rows.append(
+                {
+                    "points": n,
+                    "replicates": CALIBRATION_REPLICATES,
+                    "seconds": seconds,
+                    "replicate_rounds_per_s": n * CALIBRATION_REPLICATES * p.rounds / seconds,
+                    "peak_rss_mib": rss,
+                }
+            )
+        out["calibration"] = rows
     rows = []
     for n in scaling:
         for rounds in (p.rounds, 2 * p.rounds):
@@ -127,12 +273,7 @@ def bench(
     out["scaling"] = rows
     if million:
         say(f"summary-only run of {million} replicates in a child process")
-        ctx = mp.get_context("spawn")
-        queue = ctx.Queue()
-        child = ctx.Process(target=_million, args=(str(path), million, queue))
-        child.start()
-        seconds, rss = queue.get()
-        child.join()
+        seconds, rss = _child(_million, str(path), million)
         out["million"] = {"replicates": million, "seconds": seconds, "peak_rss_mib": rss}
     return out
 
@@ -150,6 +291,21 @@ def format_bench(b: dict[str, Any]) -> str:
         f"  traced peak {e['traced_peak_mib']:.1f} MiB",
         f"  speed-up: {b['speedup']:.0f}x",
     ]
+    if "batched" in b:
+        bb = b["batched"]
+        lines.append(
+            f"  batched: {bb['points']:,} LHS points x {bb['replicates']} replicates "
+            f"({', '.join(bb['parameters'])}), in this process:"
+        )
+        for name, label in (
+            ("sweep", "sim sweep (points' run)"),
+            ("simulate_batch", "simulate_batch"),
+        ):
+            r = bb[name]
+            lines.append(
+                f"    {label:<24} {r['seconds']:8.3f} s  {r['replicate_rounds_per_s']:12,.0f} "
+                f"replicate-rounds/s  {r['of_engine']:.2f} of the ensemble engine's"
+            )
     if b["scaling"]:
         lines.append("  scaling (summary-only runs):")
         base = b["scaling"][0]
@@ -162,6 +318,12 @@ def format_bench(b: dict[str, Any]) -> str:
                 f"{r['replicate_rounds_per_s']:12,.0f} /s  "
                 f"time per unit of work vs first: {rel:.2f}"
             )
+    for r in b.get("calibration", []):
+        lines.append(
+            f"  calibration-sized batch: {r['points']:,} points x {r['replicates']} replicates "
+            f"in {r['seconds']:.1f} s ({r['replicate_rounds_per_s']:,.0f} replicate-rounds/s), "
+            f"peak RSS {r['peak_rss_mib']:.0f} MiB"
+        )
     if "million" in b:
         mm = b["million"]
         lines.append(

@@ -174,15 +174,19 @@ def bench(
     replicates: Annotated[int, typer.Option(help="Replicates for the head-to-head timing.")] = 1000,
     scaling: Annotated[str, typer.Option(help="Comma-separated replicate counts for the scaling table ('' to skip).")] = "1000,10000,100000",
     million: Annotated[int, typer.Option(help="Replicates of a summary-only run whose peak memory is measured (0 to skip).")] = 0,
+    batch: Annotated[int, typer.Option(help="Points of the batched figures: a sweep of that many points x 5 replicates (0 to skip).")] = 1000,
+    calibration: Annotated[int, typer.Option(help="Points of a calibration-sized batch x 10 replicates, timed with its peak memory (0 to skip).")] = 0,
     json_: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Time the ensemble engine against mesa.batch_run on the same work; print the figures."""
+    """Time the ensemble engine against mesa.batch_run on the same work, and the batched path
+    against the engine; print the figures."""
     import json
 
     from sim.bench import bench as run_bench
     from sim.bench import format_bench
 
     figures = run_bench(scenario, replicates=replicates, scaling=_counts(scaling), million=million,
+                        batch=batch, calibration=calibration,
                         progress=None if json_ else lambda msg: typer.echo(f"... {msg}", err=True))
     typer.echo(json.dumps(figures, indent=2) if json_ else format_bench(figures))
 

@@ -78,7 +78,10 @@ def test_compare_refuses_scenarios_of_different_regions(tmp_path: Path):
 
 
 def test_bench_prints_both_paths_and_their_ratio():
-    proc = run_cli("bench", str(TINY), "--replicates", "5", "--scaling", "10,20", "--json")
+    proc = run_cli(
+        "bench", str(TINY), "--replicates", "5", "--scaling", "10,20",
+        "--batch", "40", "--calibration", "20", "--json",
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     figures = json.loads(proc.stdout)
     assert figures["mesa_batch_run"]["replicate_rounds_per_s"] > 0
@@ -92,6 +95,14 @@ def test_bench_prints_both_paths_and_their_ratio():
         (20, 8),
         (20, 16),
     ]
+    batched, engine_rate = figures["batched"], figures["ensemble"]["replicate_rounds_per_s"]
+    assert batched["points"] == 40 and batched["replicates"] == 5
+    for name in ("sweep", "simulate_batch"):
+        r = batched[name]
+        assert r["replicate_rounds_per_s"] == pytest.approx(40 * 5 * 8 / r["seconds"])
+        assert r["of_engine"] == pytest.approx(r["replicate_rounds_per_s"] / engine_rate)
+    assert [(r["points"], r["replicates"]) for r in figures["calibration"]] == [(2, 10), (20, 10)]
+    assert all(r["peak_rss_mib"] > 0 for r in figures["calibration"])
 
 
 def test_streaming_summary_matches_exact_summary():
