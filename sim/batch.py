@@ -156,15 +156,17 @@ def resolve_paths(
     sc: Scenario,
     trial: float,
     fail: Callable[[str], SimError],
+    registry: Registry | None = None,
 ) -> tuple[str, ...]:
     """Concrete value paths of some patterns, checked against the (materialised) scenario.
 
     A path the schema has but the scenario leaves out (e.g. a tie's debt) is accepted if the
-    scenario validates with it set to ``trial``. ``fail(message)`` makes the error to raise.
+    scenario validates with it set to ``trial`` (against ``registry``, by default an empty
+    one). ``fail(message)`` makes the error to raise.
     """
     known = [p for p, _ in values(sc)]  # in the scenario's order
     current = set(known)
-    registry = empty_registry(Path("batch"))
+    registry = registry or empty_registry(Path("batch"))
     paths: list[str] = []
     for pattern in patterns:
         if "*" in pattern:
@@ -223,6 +225,8 @@ class Patch:
         names: one name per column (for messages).
         columns: the concrete paths each column sets.
         where: what error messages name (a file, an option, or ``batch``).
+        registry: what ``raw`` is validated against: empty (every value is a number), or the
+            scenario's own where it names facts beyond its values (events' sources).
     """
 
     raw: dict[str, Any]
@@ -230,18 +234,26 @@ class Patch:
     names: tuple[str, ...]
     columns: tuple[tuple[str, ...], ...]
     where: str = "batch"
+    registry: Registry | None = None
 
     @classmethod
     def bind(
-        cls, sc: Scenario, columns: Mapping[str, str | Sequence[str]], where: str = "batch"
+        cls,
+        sc: Scenario,
+        columns: Mapping[str, str | Sequence[str]],
+        where: str = "batch",
+        registry: Registry | None = None,
     ) -> Patch:
         """Resolve each column's paths (patterns allowed) against a scenario.
+
+        A scenario whose events name their sources (facts of the registry) needs its
+        ``registry`` (:func:`sim.facts.load_registry`); its values need none.
 
         Raises:
             ScenarioError: a path that names no numeric value, or two columns on one path.
         """
         raw = materialise(sc)
-        mat = validate(raw, empty_registry(Path(where)), where)
+        mat = validate(raw, registry or empty_registry(Path(where)), where)
         bound: dict[str, tuple[str, ...]] = {}
         for name, given in columns.items():
             patterns = [given] if isinstance(given, str) else list(given)
@@ -249,11 +261,11 @@ class Patch:
             def fail(message: str, name: str = name) -> SimError:
                 return ScenarioError(where, name, message)
 
-            bound[name] = resolve_paths(patterns, raw, mat, 0.0, fail)
+            bound[name] = resolve_paths(patterns, raw, mat, 0.0, fail, registry)
         clash = overlap(bound)
         if clash is not None:
             raise ScenarioError(where, clash[1], clash[2])
-        return cls(raw, mat, tuple(bound), tuple(bound.values()), where)
+        return cls(raw, mat, tuple(bound), tuple(bound.values()), where, registry)
 
     @property
     def structural(self) -> str | None:
@@ -309,9 +321,8 @@ class Patch:
 
     def scenario_at(self, xs: Sequence[float]) -> Scenario:
         """One point's own scenario (validated: the per-point path)."""
-        return validate(
-            with_values(self.raw, self.columns, xs), empty_registry(Path(self.where)), self.where
-        )
+        registry = self.registry or empty_registry(Path(self.where))
+        return validate(with_values(self.raw, self.columns, xs), registry, self.where)
 
     def params(self, x: np.ndarray) -> Params:
         """A batch of points ``x`` ``(points, columns)`` built at once (not checked: see

@@ -29,6 +29,7 @@ from .conftest import CASES, FLAGSHIP, ROOT, TINY, run_cli
 
 EVERY = CASES / "every_event.yaml"
 ARCHIPELAGO = ROOT / "scenarios" / "examples" / "archipelago.yaml"
+HISTORY = ROOT / "scenarios" / "history" / "central_asia_1992.yaml"
 
 # one- and two-word seeds (sweep points' seeds are 64-bit), a repeated seed, a huge one
 SEEDS = np.array([0, 20251220, 2**32, 2**63 + 5, 2**64 - 1, 20251220], dtype=np.uint64)
@@ -100,7 +101,12 @@ def scenarios(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scenario]:
         "flagship": load(FLAGSHIP),
         "archipelago": load(ARCHIPELAGO),  # gap allocation, population weights
         "wide": wide(tmp_path_factory.mktemp("wide")),
+        "history": load(HISTORY),  # 84 rounds, events naming their sources
     }
+
+
+#: Scenarios whose events name facts of their registry (a batch validates against it).
+REGISTRIES = {"central_asia_1992": load_registry(find_registry(HISTORY))}
 
 
 def nudged(v: float, k: int) -> float:
@@ -124,7 +130,7 @@ def assert_same_params(got: Params, want: Params, what: str) -> None:
 
 def points(sc: Scenario, paths: list[str], n: int = 3) -> tuple[Patch, np.ndarray]:
     base = dict(values(sc))
-    patch = Patch.bind(sc, {p: p for p in paths})
+    patch = Patch.bind(sc, {p: p for p in paths}, registry=REGISTRIES.get(sc.name))
     x = np.array([[nudged(base[p].value, k) for p in paths] for k in range(n)])
     return patch, x
 
@@ -132,7 +138,9 @@ def points(sc: Scenario, paths: list[str], n: int = 3) -> tuple[Patch, np.ndarra
 # --------------------------------------------------------------------------- params
 
 
-@pytest.mark.parametrize("name", ["tiny", "every_event", "flagship", "archipelago", "wide"])
+@pytest.mark.parametrize(
+    "name", ["tiny", "every_event", "flagship", "archipelago", "wide", "history"]
+)
 def test_every_value_varied_at_once_builds_as_each_point_alone(scenarios, name):
     sc = scenarios[name]
     patch, x = points(sc, batchable(sc))
@@ -175,7 +183,7 @@ def one_by_one(patch: Patch, x: np.ndarray, seeds: np.ndarray, replicates: int) 
     return np.stack(out)
 
 
-@pytest.mark.parametrize("name", ["every_event", "flagship", "archipelago", "wide"])
+@pytest.mark.parametrize("name", ["every_event", "flagship", "archipelago", "wide", "history"])
 def test_replicate_k_of_point_i_is_the_same_in_a_batch_as_alone(scenarios, name):
     sc = scenarios[name]
     patch, x = points(sc, batchable(sc), 4)
@@ -214,6 +222,39 @@ def test_summaries_are_per_point_and_memory_is_bounded_by_the_chunk(scenarios):
     full = simulate_batch(patch, x, 10, seeds)
     np.testing.assert_array_equal(means, full[:, :, -1].mean(1))
     assert max(seen) <= 8 and means.shape == (7, 2, 2)
+
+
+def test_a_registry_entry_at_several_scales_on_common_random_numbers(scenarios):
+    """As calibration varies a quantity: every field that uses a registry entry, each scaled
+    by its own factor (one column per scale), every point on the same seed, and each point
+    reduced to its replicates' mean yearly alignment."""
+    from sim import observe
+
+    sc = scenarios["history"]
+    groups: dict[tuple[str, float], list[str]] = {}
+    for path, v in values(sc):
+        if v.ref in ("sharpness", "w_hedge", "kaz_nonfsu_trade_1992"):
+            groups.setdefault((v.ref, v.scale), []).append(path)
+    assert len(groups) == 5
+    patch = Patch.bind(sc, {f"{q} x {s:g}": p for (q, s), p in groups.items()},
+                       registry=REGISTRIES[sc.name])  # fmt: skip
+    draws = {
+        "sharpness": np.array([1.0, 2.5, 4.0]),
+        "w_hedge": np.array([0.5, 1.0, 2.0]),
+        "kaz_nonfsu_trade_1992": np.array([0.3, 0.5, 0.7]),  # used at three scales
+    }
+    x = np.column_stack([draws[q] * s for q, s in groups])
+    seeds = np.full(3, sc.seed, dtype=np.uint64)
+    dates = build(sc).dates
+    years = observe.calendar_years(dates)
+
+    def yearly(block: Block) -> np.ndarray:
+        return observe.yearly(block.alignment, dates, years)
+
+    got = simulate_batch(patch, x, 4, seeds, reduce=yearly, summarise=lambda q: q.mean(0))
+    for i in range(3):
+        t = engine.simulate(build(patch.scenario_at(x[i])), np.arange(4), sc.seed)
+        np.testing.assert_array_equal(got[i], observe.yearly(t.alignment, dates, years).mean(0))
 
 
 def test_a_period_is_structural_built_point_by_point_and_said_once(scenarios):
