@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -376,3 +377,19 @@ def test_a_batched_sweep_equals_its_points_run_one_by_one(tmp_path: Path, reques
     want = per_point_outcomes(result.folder)
     got = table[want.columns]
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_a_sweep_of_a_period_says_once_that_its_points_are_built_one_by_one(tmp_path: Path):
+    period = "powers.PX.instruments.grants.period_years=1:3"
+    result = run_sweep(
+        SweepRequest(source=TINY, params=[period, "dynamics.sharpness=1:6"], method="lhs",
+                     samples=6, replicates=4, out=tmp_path)
+    )  # fmt: skip
+    lines = result.summary().splitlines()
+    notes = [line for line in lines if line.startswith("note: ")]
+    assert len(notes) == 1 and "period_years" in notes[0] and "one by one" in notes[0]
+    run = json.loads((result.folder / "manifest.json").read_text())["runs"][-1]
+    assert run["batched"] is False and "one by one" in run["note"]
+    table = pq.read_table(result.folder / "outcomes.parquet").to_pandas()
+    want = per_point_outcomes(result.folder)
+    pd.testing.assert_frame_equal(table[want.columns], want, check_exact=True)

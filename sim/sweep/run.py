@@ -95,13 +95,16 @@ class SweepOutcome:
     execution: Execution | None
     report: str
     files: list[str] = field(default_factory=list)
+    note: str | None = None  # why the points were built one by one, if they were
 
     def summary(self) -> str:
         """The lines ``sim sweep`` prints."""
         rate = f" ({self.ran / self.seconds:.1f} points/s)" if self.ran and self.seconds > 0 else ""
         how = f" on {self.execution.executor}" if self.execution and self.ran else ""
+        note = f"note: {self.note}\n" if self.note and self.ran else ""
         return (
             f"{self.report}\n"
+            f"{note}"
             f"ran {self.ran} of {self.points} points in {self.seconds:.1f} s{rate}{how}\n"
             f"results: {self.folder}\n"
             f"report: {self.folder / 'report.html'}"
@@ -345,6 +348,7 @@ def _run(
         done = store.done_points()
         todo = np.setdiff1d(d["point"].to_numpy(), done)
         execution = None
+        task: ScenarioTask | None = None
         if len(todo):
             manifest = store.read_manifest()
             run_info: dict[str, Any] = {
@@ -392,7 +396,10 @@ def _run(
                 points_per_second=round(len(todo) / seconds, 3),
                 executor=execution.executor,
                 slots=execution.slots,
+                batched=task.patch.structural is None,
             )
+            if task.patch.structural is not None:
+                run_info["note"] = task.patch.structural
             store.write_manifest(manifest)
         table = _table(store, d, sweep)
         report, files = analyse_sweep(store, sweep, table)
@@ -405,8 +412,9 @@ def _run(
         )
         store.write_manifest(manifest)
     write_report(store.folder)
+    note = task.patch.structural if task is not None else None
     return SweepOutcome(
-        store.folder, total, len(todo), time.perf_counter() - t0, execution, report, files
+        store.folder, total, len(todo), time.perf_counter() - t0, execution, report, files, note
     )
 
 
