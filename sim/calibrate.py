@@ -18,6 +18,8 @@ posterior is complete.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import shutil
 import time
@@ -30,11 +32,22 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import datasets, engine, observe, priors, results, smc
+from sim import datasets, observe, priors, results, smc
+from sim.batch import Patch, simulate_batch
 from sim.errors import SimError
+from sim.facts import find_registry, load_registry
 from sim.params import Params, build
 from sim.rng import named_stream
 from sim.scenario import Scenario, load, values
+from sim.sweep.execute import (
+    Batch,
+    Columns,
+    default_workers,
+    execute,
+    make_batches,
+    submit,
+    worker_pool,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PRIORS = ROOT / "scenarios" / "priors" / "central_asia.yaml"
@@ -61,6 +74,8 @@ class CalibrateRequest:
     target_ess: float = 0.5
     out: Path = Path("results")
     resume: Path | None = None
+    workers: int | None = None
+    scheduler: str | None = None
 
 
 # --------------------------------------------------------------------------- the problem
@@ -91,31 +106,6 @@ def columns_of(sc: Scenario, quantities: Sequence[str]) -> list[Column]:
     return [Column(q, s, tuple(p)) for (q, s), p in found.items()]
 
 
-def scenario_at(sc: Scenario, cols: Sequence[Column], x: dict[str, float]) -> Scenario:
-    """``sc`` with every field of each column set to its quantity's value times its scale."""
-    from sim.quantity import Value
-
-    out = sc
-    for col in cols:
-        v = Value(x[col.quantity] * col.scale, ref=col.quantity, why="calibration draw",
-                  scale=col.scale)
-        for path in col.paths:
-            out = _replace(out, path.split("."), v)
-    return out
-
-
-def _replace(node: Any, parts: Sequence[str], leaf: Any) -> Any:
-    from pydantic import BaseModel
-
-    key, rest = parts[0], parts[1:]
-    if isinstance(node, BaseModel):
-        return node.model_copy(update={key: _replace(getattr(node, key), rest, leaf)
-                                       if rest else leaf})
-    if isinstance(node, dict):
-        return {**node, key: _replace(node[key], rest, leaf) if rest else leaf}
-    raise KeyError(".".join(parts))
-
-
 @dataclass
 class Problem:
     """The history scenario, its observations and the quantities being calibrated.
@@ -134,6 +124,7 @@ class Problem:
     replicates: int
     seed: int
     columns: list[Column] = field(default_factory=list)
+    patch: Patch | None = None
     data: dict[str, Path] = field(default_factory=dict)
     evaluations: int = 0
 
@@ -143,17 +134,23 @@ class Problem:
 
     def covariates(self, x: np.ndarray) -> np.ndarray:
         """The link's covariate ``(n, Y, S, P)`` of parameter sets ``x`` ``(n, D_model)``
-        (natural scale), from the replicate-mean yearly alignment on common random numbers."""
+        (natural scale), from the replicate-mean yearly alignment on common random numbers:
+        every set runs replicates ``0 .. replicates - 1`` of the calibration's seed, in
+        batches (:func:`sim.batch.simulate_batch`)."""
         names = self.model_quantities
-        reps = np.arange(self.replicates)
-        out = np.empty((len(x), len(self.years), len(self.params.states),
-                        len(self.params.powers)))
-        for i, row in enumerate(x):
-            sc = scenario_at(self.scenario, self.columns, dict(zip(names, row, strict=True)))
-            traj = engine.simulate(build(sc), reps, self.seed)
-            yearly = observe.yearly(traj.alignment, self.params.dates, self.years).mean(axis=0)
-            out[i] = observe.covariate(yearly, self.link.covariate, self.bloc)
+        cols = np.stack([x[:, names.index(c.quantity)] * c.scale for c in self.columns], axis=1)
+        dates, years = self.params.dates, self.years
+        assert self.patch is not None  # bound by problem()
+        yearly = simulate_batch(
+            self.patch,
+            cols,
+            self.replicates,
+            np.full(len(x), self.seed, dtype=np.int64),
+            reduce=lambda block: observe.yearly(block.alignment, dates, years),
+            summarise=lambda q: q.mean(axis=0),
+        )
         self.evaluations += len(x)
+        out: np.ndarray = observe.covariate(yearly, self.link.covariate, self.bloc)
         return out
 
     def split(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -199,8 +196,81 @@ def problem(
     pr = Problem(sc, p, obs, years, link, observe.bloc_index(p.powers, sc.blocs), prior,
                  replicates, seed)
     pr.columns = columns_of(sc, pr.model_quantities)
+    pr.patch = Patch.bind(
+        sc, {f"{c.quantity}*{c.scale:g}": c.paths for c in pr.columns},
+        where=str(pri.scenario_path), registry=load_registry(find_registry(pri.scenario_path)),
+    )
     pr.data = {"agreement": a_path, "world": w_path}
     return pr
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class LikelihoodTask:
+    """The log-likelihood of a batch of particles, as a sweep task (for local workers or a
+    Dask cluster): the problem is built once per worker from the priors file."""
+
+    priors_file: str
+    names: tuple[str, ...]
+    until: int
+    replicates: int
+    seed: int
+
+    @functools.cached_property
+    def problem(self) -> Problem:
+        pri = priors.load(Path(self.priors_file))
+        return problem(pri, pri.prior.subset(list(self.names)), until=self.until,
+                       replicates=self.replicates, seed=self.seed)
+
+    @property
+    def work(self) -> int:
+        return self.replicates * self.problem.params.rounds
+
+    def __call__(self, batch: Batch) -> Columns:
+        return {"point": np.asarray(batch.points, dtype=np.int64),
+                "loglik": self.problem.loglik(np.asarray(batch.values, dtype=float))}
+
+
+class Evaluator:
+    """Evaluates a :class:`LikelihoodTask` on arrays of particles: in this process, on local
+    worker processes kept for the whole calibration, or on a Dask cluster. The numbers do not
+    depend on which: every particle's likelihood is a function of its values alone."""
+
+    def __init__(self, task: LikelihoodTask, workers: int, scheduler: str | None) -> None:
+        self.task, self.workers, self.scheduler = task, workers, scheduler
+        self._stack = contextlib.ExitStack()
+        self._pool: Any = None
+
+    def __enter__(self) -> Evaluator:
+        if self.scheduler is None and self.workers > 1:
+            self._pool = self._stack.enter_context(worker_pool(self.task, self.workers))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        n = len(u)
+        slots = 1 if self._pool is None and self.scheduler is None else max(self.workers, 2)
+        batches = make_batches(np.arange(n), u, np.zeros(n, dtype=np.uint64), slots,
+                               self.task.work)
+        out = np.empty(n)
+
+        def keep(cols: Columns) -> None:
+            out[cols["point"]] = cols["loglik"]
+
+        if self.scheduler is not None:
+            execute(self.task, np.arange(n), u, np.zeros(n, dtype=np.uint64),
+                    scheduler=self.scheduler, on_done=keep)
+        elif self._pool is not None:
+            for fut in [submit(self._pool, b) for b in batches]:
+                keep(fut.result())
+        else:
+            for b in batches:
+                keep(self.task(b))
+        return out
 
 
 # --------------------------------------------------------------------------- the screen
@@ -293,8 +363,8 @@ def calibrate(
             priors=Path(spec["priors"]), until=spec["until"], draws=spec["draws"],
             replicates=spec["replicates"], seed=spec["seed"],
             select=tuple(q for q in spec["calibrated"] if q not in LINK_QUANTITIES),
-            moves=spec["moves"],
-            target_ess=spec["target_ess"], out=req.out,
+            moves=spec["moves"], target_ess=spec["target_ess"], out=req.out,
+            resume=req.resume, workers=req.workers, scheduler=req.scheduler,
         )
     _check(req)
     pri = priors.load(req.priors)
@@ -338,9 +408,12 @@ def calibrate(
         say(f"stage {pop.stage}: phi {pop.phi:.4f}, ESS {pop.ess:.0f}, "
             f"acceptance {pop.acceptance:.2f}, {pop.evaluations:,} evaluations")
 
+    task = LikelihoodTask(str(req.priors), tuple(calibrated), until, req.replicates, seed)
+    workers = req.workers if req.workers is not None else default_workers()
     try:
-        post = smc.run(pr.loglik, pr.prior, req.draws, seed, target_ess=req.target_ess,
-                       moves=req.moves, resume=last, on_stage=saved)
+        with Evaluator(task, workers, req.scheduler) as evaluate:
+            post = smc.run(evaluate, pr.prior, req.draws, seed, target_ess=req.target_ess,
+                           moves=req.moves, resume=last, on_stage=saved)
     except KeyboardInterrupt:
         done = len(load_stages(folder))
         raise Interrupted(f"interrupted: {done} stages are saved in {folder}; finish with "
@@ -352,6 +425,10 @@ def calibrate(
 
 
 def _check(req: CalibrateRequest) -> None:
+    if req.workers is not None and req.workers < 1:
+        raise SimError(f"workers: expected at least 1, found {req.workers}")
+    if req.workers is not None and req.scheduler is not None:
+        raise SimError("workers: not with a scheduler; the cluster's workers evaluate the draws")
     if req.draws < 50:
         raise SimError(f"draws: expected at least 50 particles, found {req.draws}")
     if req.replicates < 1:

@@ -229,6 +229,8 @@ def calibrate(
     seed: Annotated[Optional[int], typer.Option(help="Seed (default: the scenario's).", show_default=False)] = None,  # noqa: UP045
     select: Annotated[Optional[list[str]], typer.Option("--select", help="Calibrate these quantities instead of the screen's choice (repeatable).", show_default=False)] = None,  # noqa: UP045
     resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted calibration kept in this folder.", show_default=False)] = None,  # noqa: UP045
+    workers: Annotated[Optional[int], typer.Option(help="Local worker processes (default: all cores).", show_default=False)] = None,  # noqa: UP045
+    scheduler: Annotated[Optional[str], typer.Option(help="Evaluate the draws on a Dask cluster at tcp://HOST:PORT.", show_default=False)] = None,  # noqa: UP045
     out: Annotated[Path, typer.Option(help="Folder under which <scenario>/calibrations/<id>/ is made.")] = Path("results"),
 ) -> None:
     """Fit the behavioural constants to the training years' UN votes: a posterior folder."""
@@ -239,7 +241,7 @@ def calibrate(
         raise SimError(f"--method: expected 'smc', found {method!r}")
     req = CalibrateRequest(priors=priors or DEFAULT_PRIORS, until=until, draws=draws,
                            replicates=replicates, seed=seed, select=tuple(select or ()),
-                           out=out, resume=resume)
+                           out=out, resume=resume, workers=workers, scheduler=scheduler)
     try:
         outcome = run_calibration(req, progress=lambda msg: typer.echo(msg, err=True))
     except Interrupted as err:

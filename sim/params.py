@@ -125,7 +125,13 @@ class Params:
     planned: np.ndarray = field(init=False, repr=False)  # (R+1, S, 3P)
 
     def __post_init__(self) -> None:
-        budget = self.amount * self.delivery * self.capacity[..., self.inst_power]  # (R+1, I)
+        capacity = self.capacity
+        constant = self.points is not None and capacity.shape[1] > 1
+        if constant and (capacity == capacity[:, :1]).all():
+            # the same capacity at every point (nothing swept moves it): plan the money once,
+            # with the same numbers each point would get, and let it broadcast over the points
+            capacity = capacity[:, :1]
+        budget = self.amount * self.delivery * capacity[..., self.inst_power]  # (R+1, I)
         fixed = budget[..., None, :] * self.static_alloc * ~self.is_gap
         object.__setattr__(self, "planned", fixed @ self.routing)
 

@@ -12,13 +12,14 @@ so they inherit no threads or locks from the parent (progress bars, Dask clients
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import multiprocessing as mp
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -240,20 +241,36 @@ def _run_installed(batch: Batch) -> Columns:
     return _TASK(batch)
 
 
-def _local(
-    task: Task, batches: list[Batch], workers: int, on_done: Callable[[Columns], None]
-) -> Execution:
+@contextlib.contextmanager
+def worker_pool(task: Task, workers: int) -> Iterator[ProcessPoolExecutor]:
+    """``workers`` local processes, each with ``task`` installed once; shut down on exit.
+
+    Submit batches with :func:`submit`. Workers are forked by a clean ``forkserver``, use one
+    BLAS thread each and ignore Ctrl-C (the parent handles it).
+    """
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.sweep.execute"])
-    limit = workers * IN_FLIGHT_PER_SLOT
-    queue = iter(batches)
     with ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_install, initargs=(task,)
     ) as pool:
+        yield pool
+
+
+def submit(pool: ProcessPoolExecutor, batch: Batch) -> Future[Columns]:
+    """Run a batch on a :func:`worker_pool`'s installed task."""
+    return pool.submit(_run_installed, batch)
+
+
+def _local(
+    task: Task, batches: list[Batch], workers: int, on_done: Callable[[Columns], None]
+) -> Execution:
+    limit = workers * IN_FLIGHT_PER_SLOT
+    queue = iter(batches)
+    with worker_pool(task, workers) as pool:
         inflight: set[Future[Columns]] = set()
         try:
             for batch in queue:
-                inflight.add(pool.submit(_run_installed, batch))
+                inflight.add(submit(pool, batch))
                 if len(inflight) >= limit:
                     break
             while inflight:
@@ -262,7 +279,7 @@ def _local(
                     on_done(fut.result())
                     nxt = next(queue, None)
                     if nxt is not None:
-                        inflight.add(pool.submit(_run_installed, nxt))
+                        inflight.add(submit(pool, nxt))
         except BrokenProcessPool:
             raise SimError(
                 "a worker process died (out of memory?); the points finished so far are kept"
