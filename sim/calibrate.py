@@ -25,6 +25,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,44 @@ def columns_of(sc: Scenario, quantities: Sequence[str]) -> list[Column]:
     return [Column(q, s, tuple(p)) for (q, s), p in found.items()]
 
 
+def bind(sc: Scenario, quantities: Sequence[str], where: Path) -> tuple[list[Column], Patch]:
+    """The fields each quantity moves, and a batch patch over them (one column per scale)."""
+    cols = columns_of(sc, quantities)
+    patch = Patch.bind(sc, {f"{c.quantity}*{c.scale:g}": c.paths for c in cols}, where=str(where),
+                       registry=load_registry(find_registry(where)))
+    return cols, patch
+
+
+def covariates(
+    patch: Patch,
+    cols: Sequence[Column],
+    names: Sequence[str],
+    x: np.ndarray,
+    *,
+    replicates: int,
+    seed: int,
+    dates: Sequence[date],
+    years: Sequence[int],
+    covariate: str,
+    bloc: np.ndarray,
+) -> np.ndarray:
+    """The observation link's covariate ``(n, Y, S, P)`` at parameter sets ``x`` ``(n, len(
+    names))`` (natural scale): the yearly alignment averaged over replicates ``0 ..
+    replicates - 1`` of ``seed`` (common random numbers: the same streams for every set), in
+    batches (:func:`sim.batch.simulate_batch`)."""
+    values = np.stack([x[:, list(names).index(c.quantity)] * c.scale for c in cols], axis=1)
+    yearly = simulate_batch(
+        patch,
+        values,
+        replicates,
+        np.full(len(x), seed, dtype=np.int64),
+        reduce=lambda block: observe.yearly(block.alignment, dates, years),
+        summarise=lambda q: q.mean(axis=0),
+    )
+    out: np.ndarray = observe.covariate(yearly, covariate, bloc)
+    return out
+
+
 @dataclass
 class Problem:
     """The history scenario, its observations and the quantities being calibrated.
@@ -134,24 +173,12 @@ class Problem:
 
     def covariates(self, x: np.ndarray) -> np.ndarray:
         """The link's covariate ``(n, Y, S, P)`` of parameter sets ``x`` ``(n, D_model)``
-        (natural scale), from the replicate-mean yearly alignment on common random numbers:
-        every set runs replicates ``0 .. replicates - 1`` of the calibration's seed, in
-        batches (:func:`sim.batch.simulate_batch`)."""
-        names = self.model_quantities
-        cols = np.stack([x[:, names.index(c.quantity)] * c.scale for c in self.columns], axis=1)
-        dates, years = self.params.dates, self.years
+        (natural scale): :func:`covariates` on this problem's scenario and seed."""
         assert self.patch is not None  # bound by problem()
-        yearly = simulate_batch(
-            self.patch,
-            cols,
-            self.replicates,
-            np.full(len(x), self.seed, dtype=np.int64),
-            reduce=lambda block: observe.yearly(block.alignment, dates, years),
-            summarise=lambda q: q.mean(axis=0),
-        )
         self.evaluations += len(x)
-        out: np.ndarray = observe.covariate(yearly, self.link.covariate, self.bloc)
-        return out
+        return covariates(self.patch, self.columns, self.model_quantities, x,
+                          replicates=self.replicates, seed=self.seed, dates=self.params.dates,
+                          years=self.years, covariate=self.link.covariate, bloc=self.bloc)
 
     def split(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Natural-scale model values ``(n, D_model)``, ``sigma`` and ``tau`` ``(n,)`` of
@@ -195,11 +222,7 @@ def problem(
                        f"link with {link.offsets} offsets needs it)")
     pr = Problem(sc, p, obs, years, link, observe.bloc_index(p.powers, sc.blocs), prior,
                  replicates, seed)
-    pr.columns = columns_of(sc, pr.model_quantities)
-    pr.patch = Patch.bind(
-        sc, {f"{c.quantity}*{c.scale:g}": c.paths for c in pr.columns},
-        where=str(pri.scenario_path), registry=load_registry(find_registry(pri.scenario_path)),
-    )
+    pr.columns, pr.patch = bind(sc, pr.model_quantities, pri.scenario_path)
     pr.data = {"agreement": a_path, "world": w_path}
     return pr
 
@@ -360,7 +383,7 @@ def calibrate(
             raise SimError(f"{folder}: --resume: expected a calibration's {SPEC}, found none")
         spec = json.loads(spec_path.read_text(encoding="utf-8"))
         req = CalibrateRequest(
-            priors=Path(spec["priors"]), until=spec["until"], draws=spec["draws"],
+            priors=_located(spec["priors"]), until=spec["until"], draws=spec["draws"],
             replicates=spec["replicates"], seed=spec["seed"],
             select=tuple(q for q in spec["calibrated"] if q not in LINK_QUANTITIES),
             moves=spec["moves"], target_ess=spec["target_ess"], out=req.out,
@@ -391,7 +414,7 @@ def calibrate(
             table.assign(selected=table.quantity.isin(chosen)).to_csv(
                 folder / "screen.csv", index=False, float_format="%.6g")
         spec = {
-            "run_id": run_id, "priors": str(req.priors), "until": until, "draws": req.draws,
+            "run_id": run_id, "priors": _shown(req.priors), "until": until, "draws": req.draws,
             "replicates": req.replicates, "seed": seed, "moves": req.moves,
             "target_ess": req.target_ess, "calibrated": calibrated,
             "started": results.now(), "command": results.command_line(),
@@ -422,6 +445,20 @@ def calibrate(
     summary = write_posterior(folder, pr, post, load_stages(folder), spec, t0)
     folder.rename(final)
     return CalibrateOutcome(final, summary, time.perf_counter() - t0)
+
+
+def _located(shown: str) -> Path:
+    """The path a manifest shows: absolute, or relative to the project."""
+    p = Path(shown)
+    return p if p.is_absolute() or p.exists() else ROOT / p
+
+
+def _shown(path: Path) -> str:
+    """A path as manifests show it: relative to the project when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _check(req: CalibrateRequest) -> None:
@@ -499,7 +536,7 @@ def write_posterior(
         "priors": spec["priors"],
         "training_years": [pr.years[0], int(spec["until"])],
         "held_out": f"no observation after {spec['until']} was used",
-        "data": {k: {"file": str(v), "sha256": datasets.sha256(v)}
+        "data": {k: {"file": _shown(v), "sha256": datasets.sha256(v)}
                  for k, v in pr.data.items()},
         "scenario_structure": structure(pr.scenario),
         "calibrated": pr.prior.names,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import datasets, engine, observe, plots, report, results
+from sim import calibrate, datasets, engine, observe, plots, posterior, report, results
 from sim.errors import SimError
 from sim.params import Params, build
 from sim.rng import named_stream
@@ -42,8 +42,10 @@ class HindcastRequest:
     replicates: int | None = None
     seed: int | None = None
     until: int = 2003
-    link: str = "bloc"
+    link: str = "power"
     offsets: str = "state"
+    posterior: Path | None = None
+    posterior_draws: int = 400
     agreement: Path = datasets.AGREEMENT
     world: Path = datasets.WORLD
     draws: int = DRAWS
@@ -57,9 +59,10 @@ class Hindcast:
     Attributes:
         scenario, params: the history scenario and its arrays.
         obs: the observations on the scenario's grid of years.
-        yearly: ``(replicate, year, state, power)`` alignment averaged over each year.
-        fit: the link's coefficients on the training years, at the ``sigma`` and ``tau`` that
-            maximise the marginal likelihood (replicate-mean covariate).
+        fit: the link's coefficients on the training years: at the ``sigma`` and ``tau`` that
+            maximise the marginal likelihood (replicate-mean covariate), or one posterior per
+            draw of a calibration (a leading axis over draws).
+        posterior: the calibration's draws the hindcast ran over, if any.
         predicted: one row per year, state and power: p5, p50, p95, observed, n_votes, training.
         scores: training-years scores of the model and the two baselines.
     """
@@ -67,8 +70,8 @@ class Hindcast:
     scenario: Scenario
     params: Params
     obs: observe.Observed
-    yearly: np.ndarray
     fit: observe.LinkFit
+    posterior: posterior.Posterior | None
     predicted: pd.DataFrame
     scores: list[observe.Score]
     replicates: int
@@ -113,39 +116,57 @@ def simulate(
         agreement, world, years=years, states=p.states, powers=p.powers, until=req.until,
         source=str(req.agreement), world_source=str(req.world),
     )
-    n = sc.replicates if req.replicates is None else req.replicates
-    seed = sc.seed if req.seed is None else req.seed
     bloc = observe.bloc_index(p.powers, sc.blocs)
-    parts = []
-    for reps in engine.chunks(n, 1024):
-        traj = engine.simulate(p, reps, seed)
-        parts.append(observe.yearly(traj.alignment, p.dates, years))
+    if req.posterior is not None:
+        post = posterior.load(req.posterior).thin(req.posterior_draws)
+        posterior.check_scenario(post, sc, req.scenario)
+        link = post.link
+        cols, patch = calibrate.bind(sc, post.model_quantities, req.scenario)
+        x = calibrate.covariates(
+            patch, cols, post.model_quantities, post.values(), replicates=post.replicates,
+            seed=post.seed, dates=p.dates, years=years, covariate=link.covariate, bloc=bloc,
+        )  # (D, Y, S, P): one covariate per draw, as its likelihood saw it
         if progress is not None:
-            progress(len(reps))
-    yearly = np.concatenate(parts)
-    link = observe.Link(req.link, req.offsets)
-    x = observe.covariate(yearly, link.covariate, bloc)  # (N, Y, S, P)
-    fit = observe.empirical_bayes(x.mean(axis=0), obs, link)
+            progress(len(x))
+        sigma = post.draws["observation.sigma"].to_numpy(dtype=float)
+        tau = (post.draws["observation.tau"].to_numpy(dtype=float)
+               if "observation.tau" in post.draws else np.ones(len(x)))
+        fit = observe.posterior(x, obs, link, sigma, tau)
+        n, seed = len(x), post.seed
+    else:
+        post = None
+        n = sc.replicates if req.replicates is None else req.replicates
+        seed = sc.seed if req.seed is None else req.seed
+        parts = []
+        for reps in engine.chunks(n, 1024):
+            traj = engine.simulate(p, reps, seed)
+            parts.append(observe.yearly(traj.alignment, p.dates, years))
+            if progress is not None:
+                progress(len(reps))
+        link = observe.Link(req.link, req.offsets)
+        x = observe.covariate(np.concatenate(parts), link.covariate, bloc)  # (N, Y, S, P)
+        fit = observe.empirical_bayes(x.mean(axis=0), obs, link)
+        sigma = np.full(n, float(fit.sigma))
     gen = named_stream(seed, "observation")
-    # one draw of the link's coefficients per replicate: their posterior uncertainty
+    # one draw of the link's coefficients per replicate (or posterior draw): their uncertainty
     chol = np.linalg.cholesky(fit.cov)
-    beta = fit.mean + gen.standard_normal((n, len(fit.mean))) @ chol.T
+    beta = fit.mean + np.einsum("...ij,...j->...i", chol,
+                                gen.standard_normal((n, fit.mean.shape[-1])))
     mu = observe.mean_logit(x, obs, fit, beta)
-    draws = observe.predictive(mu, np.full(n, float(fit.sigma)), obs, gen, req.draws)
+    draws = observe.predictive(mu, sigma, obs, gen, req.draws)
     q = observe.quantiles(draws)
-    point = observe.expit(observe.mean_logit(x.mean(axis=0), obs, fit, fit.mean))
-    scores = observe.scores(point, obs, parameters=len(fit.mean) + 2)
+    scores = observe.scores(q[1], obs, parameters=fit.mean.shape[-1] + 2)
     return Hindcast(
         scenario=sc,
         params=p,
         obs=obs,
-        yearly=yearly,
         fit=fit,
+        posterior=post,
         predicted=predicted_table(obs, q),
         scores=scores,
         replicates=n,
         seed=seed,
-        link=f"{req.link} covariate, {req.offsets} offsets",
+        link=f"{link.covariate} covariate, {link.offsets} offsets",
         until=req.until,
         draws=req.draws,
         data={
@@ -181,25 +202,50 @@ def coverage(h: Hindcast) -> float:
     return float(((d.observed >= d.p5) & (d.observed <= d.p95)).mean())
 
 
+@dataclass(frozen=True)
+class LinkSummary:
+    """The link's coefficients summarised over the posterior draws (if any): mean and sd (law
+    of total variance), and the variances' medians."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    sigma: float
+    tau: float
+    log_ml: float
+
+
+def link_summary(h: Hindcast) -> LinkSummary:
+    """Summarise ``h.fit`` over its leading draw axis (or take it as it is)."""
+    f = h.fit
+    mean = f.mean.reshape(-1, f.mean.shape[-1])
+    var = np.diagonal(f.cov, axis1=-2, axis2=-1).reshape(mean.shape)
+    return LinkSummary(
+        mean=mean.mean(axis=0),
+        sd=np.sqrt(var.mean(axis=0) + mean.var(axis=0)),
+        sigma=float(np.median(f.sigma)),
+        tau=float(np.median(f.tau)),
+        log_ml=float(np.mean(f.log_ml)),
+    )
+
+
 def fit_table(h: Hindcast) -> pd.DataFrame:
-    """The link's coefficients (posterior mean and sd) and its two variances' fitted values."""
-    sd = np.sqrt(np.diag(h.fit.cov))
-    S, P = h.fit.states, h.fit.powers
+    """The link's coefficients (posterior mean and sd) and its two variances."""
+    ls = link_summary(h)
+    P = h.fit.powers
     rows = [
-        {"parameter": f"delta[{p}]", "value": float(h.fit.mean[j]), "sd": float(sd[j])}
+        {"parameter": f"delta[{p}]", "value": float(ls.mean[j]), "sd": float(ls.sd[j])}
         for j, p in enumerate(h.obs.powers)
     ]
     if h.fit.link.offsets == "state":
         for i, s in enumerate(h.obs.states):
             for j, p in enumerate(h.obs.powers):
                 k = P + i * P + j
-                rows.append({"parameter": f"eps[{s},{p}]", "value": float(h.fit.mean[k]),
-                             "sd": float(sd[k])})
-    rows.append({"parameter": "gamma", "value": float(h.fit.gamma), "sd": float(sd[-1])})
-    rows.append({"parameter": "sigma", "value": float(h.fit.sigma), "sd": np.nan})
+                rows.append({"parameter": f"eps[{s},{p}]", "value": float(ls.mean[k]),
+                             "sd": float(ls.sd[k])})
+    rows.append({"parameter": "gamma", "value": float(ls.mean[-1]), "sd": float(ls.sd[-1])})
+    rows.append({"parameter": "sigma", "value": ls.sigma, "sd": np.nan})
     if h.fit.link.offsets == "state":
-        rows.append({"parameter": "tau", "value": float(h.fit.tau), "sd": np.nan})
-    assert len(rows) == len(h.fit.mean) + 1 + (h.fit.link.offsets == "state") and S > 0
+        rows.append({"parameter": "tau", "value": ls.tau, "sd": np.nan})
     return pd.DataFrame(rows)
 
 
@@ -296,6 +342,7 @@ def manifest(
     h: Hindcast, req: HindcastRequest, started: str, t0: float
 ) -> dict[str, object]:
     """What produced a hindcast, and its headline figures."""
+    ls = link_summary(h)
     return {
         "kind": "hindcast",
         "scenario": h.scenario.name,
@@ -319,18 +366,27 @@ def manifest(
         "link": h.link,
         "interval": (
             "5-95% of the predictive distribution of the observed share of identical votes: "
-            "model noise over replicates, the link's estimation error, its yearly deviation "
-            "(sigma) and the vote count's binomial noise; the behavioural parameters are the "
-            "scenario's, without their own uncertainty"
+            + ("the calibrated parameters' posterior (each draw with its own link, sigma and "
+               "tau), the link's coefficients, their yearly deviation and the vote count's "
+               "binomial noise" if h.posterior is not None else
+               "model noise over replicates, the link's coefficients, their yearly deviation "
+               "(sigma) and the vote count's binomial noise; the behavioural parameters are the "
+               "scenario's, without their own uncertainty")
         ),
         "data": h.data,
         "fit": {
-            "delta": dict(zip(h.obs.powers, map(float, h.fit.delta), strict=True)),
-            "gamma": float(h.fit.gamma),
-            "sigma": float(h.fit.sigma),
-            "tau": float(h.fit.tau) if h.fit.link.offsets == "state" else None,
-            "log_marginal_likelihood": float(h.fit.log_ml),
+            "delta": dict(zip(h.obs.powers, map(float, ls.mean[: h.fit.powers]), strict=True)),
+            "gamma": float(ls.mean[-1]),
+            "sigma": ls.sigma,
+            "tau": ls.tau if h.fit.link.offsets == "state" else None,
+            "log_marginal_likelihood": ls.log_ml,
             "observations": h.fit.n_obs,
+        },
+        "posterior": None if h.posterior is None else {
+            "folder": str(h.posterior.folder),
+            "draws_used": len(h.posterior.draws),
+            "quantities": h.posterior.quantities,
+            "training_years": h.posterior.manifest.get("training_years"),
         },
         "scores": scores_table(h).to_dict(orient="records"),
         "training_coverage_90": coverage(h),
@@ -349,15 +405,17 @@ def manifest(
 def format_outcome(outcome: HindcastOutcome) -> str:
     """What a hindcast prints: the fit, the scores against the baselines, where it wrote."""
     h = outcome.hindcast
+    ls = link_summary(h)
+    over = ("the posterior: " + h.posterior.describe() if h.posterior is not None
+            else "the scenario's own constants")
     lines = [
         f"hindcast of {h.scenario.name}: fitted on {int(h.obs.years[0])}-{h.until} "
         f"({h.fit.n_obs} observations), predicted to {int(h.obs.years[-1])}; {h.link} link",
-        f"link: gamma {float(h.fit.gamma):+.3f} (sd {float(np.sqrt(h.fit.cov[-1, -1])):.3f}), "
-        f"sigma {float(h.fit.sigma):.3f}"
-        + (f", tau {float(h.fit.tau):.3f}" if h.fit.link.offsets == "state" else "")
+        f"over {over}",
+        f"link: gamma {ls.mean[-1]:+.3f} (sd {ls.sd[-1]:.3f}), sigma {ls.sigma:.3f}"
+        + (f", tau {ls.tau:.3f}" if h.fit.link.offsets == "state" else "")
         + ", delta "
-        + ", ".join(f"{p} {d:+.2f}" for p, d in zip(h.obs.powers, h.fit.delta, strict=True)),
-        f"log marginal likelihood of the training years: {float(h.fit.log_ml):.1f}",
+        + ", ".join(f"{p} {d:+.2f}" for p, d in zip(h.obs.powers, ls.mean, strict=False)),
         "training-years scores (same cells for every method):",
     ]
     width = max(len(s.method) for s in h.scores)

@@ -835,6 +835,8 @@ def posterior_pairs(draws: np.ndarray, prior: Prior, *, title: str) -> Figure:
     d = draws.shape[1]
     names = prior.names
     logs = [dim.distribution in ("lognormal", "loguniform") for dim in prior.dims]
+    # at most 800 draws in the scatter plots (the histograms use them all)
+    few = draws[np.linspace(0, len(draws) - 1, min(len(draws), 800)).round().astype(int)]
     size = max(1.7, min(2.4, 13.0 / d))
     with _style():
         fig = Figure(figsize=(size * d + 0.6, size * d + 1.2), layout="constrained")
@@ -848,7 +850,7 @@ def posterior_pairs(draws: np.ndarray, prior: Prior, *, title: str) -> Figure:
                 if i == j:
                     _marginal(ax, draws[:, i], prior.dims[i], logs[i])
                 else:
-                    ax.plot(draws[:, j], draws[:, i], ".", color=OKABE_ITO["blue"],
+                    ax.plot(few[:, j], few[:, i], ".", color=OKABE_ITO["blue"],
                             markersize=1.5, alpha=0.35, rasterized=True)
                     if logs[j]:
                         _log_axis(ax.xaxis, ax.set_xscale)

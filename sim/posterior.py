@@ -1,0 +1,162 @@
+"""A calibration's posterior folder, read and checked, and its draws applied to a scenario.
+
+A posterior folder (``sim calibrate``'s output, or the shipped ``scenarios/posteriors/``) holds
+``manifest.json`` (what produced it: the calibrated quantities and their priors, the link, the
+seed and replicates of its likelihood, the actors' codes) and ``draws.parquet`` (one row per
+draw, one column per quantity on its natural scale). :func:`load` refuses, in one line naming
+the folder and the problem, a folder that is missing, truncated, or holds draws outside their
+prior's support; :func:`check_scenario` refuses a scenario it was not made for (other actors,
+or a calibrated quantity no field of the scenario uses).
+
+The quantities are registry ids: applied to a scenario, a draw's value replaces every field
+that refers to the id (scaled as the field scales it), so a posterior fitted on the history of
+1992-2012 moves the same behavioural constants in the 2025 scenarios.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import observe, priors
+from sim.errors import SimError
+from sim.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The posterior shipped with the project, calibrated on the UN votes of 1992-2003.
+SHIPPED = ROOT / "scenarios" / "posteriors" / "central_asia"
+LINK_QUANTITIES = ("observation.sigma", "observation.tau")
+#: What an interval over a posterior covers (the label every table and figure shows).
+COVERS = "noise and parameters"
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Draws of the calibrated quantities, with what produced them."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    draws: pd.DataFrame
+    prior: priors.Prior
+
+    @property
+    def quantities(self) -> list[str]:
+        """Every calibrated quantity, in the folder's order."""
+        return self.prior.names
+
+    @property
+    def model_quantities(self) -> list[str]:
+        """The calibrated quantities that are scenario values (registry ids)."""
+        return [q for q in self.quantities if q not in LINK_QUANTITIES]
+
+    @property
+    def link(self) -> observe.Link:
+        """The observation link the posterior was fitted with."""
+        lk = self.manifest["link"]
+        return observe.Link(lk["covariate"], lk["offsets"], float(lk["delta_sd"]),
+                            float(lk["gamma_mean"]), float(lk["gamma_sd"]))
+
+    @property
+    def seed(self) -> int:
+        return int(self.manifest["settings"]["seed"])
+
+    @property
+    def replicates(self) -> int:
+        """Replicates per draw of the calibration's likelihood (common random numbers)."""
+        return int(self.manifest["settings"]["replicates"])
+
+    def values(self, names: list[str] | None = None) -> np.ndarray:
+        """``(draws, len(names))`` natural-scale values (default: the model quantities)."""
+        out: np.ndarray = self.draws[names or self.model_quantities].to_numpy(dtype=float)
+        return out
+
+    def thin(self, n: int) -> Posterior:
+        """``n`` draws spread evenly over the posterior (all of them if it has fewer)."""
+        if n >= len(self.draws):
+            return self
+        idx = np.linspace(0, len(self.draws) - 1, n).round().astype(int)
+        return replace(self, draws=self.draws.iloc[idx].reset_index(drop=True))
+
+    def describe(self) -> str:
+        """One line: where it comes from and what it calibrates."""
+        years = self.manifest.get("training_years", ["?", "?"])
+        return (f"{len(self.draws)} draws of {', '.join(self.model_quantities)} calibrated on "
+                f"{years[0]}-{years[1]} ({self.folder})")
+
+
+def _fail(folder: Path, what: str) -> SimError:
+    return SimError(f"{folder}: posterior: {what}")
+
+
+def load(folder: Path | str) -> Posterior:
+    """Read and check a posterior folder (see the module docstring)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise _fail(folder, "expected a posterior folder (written by sim calibrate), found none")
+    mpath, dpath = folder / "manifest.json", folder / "draws.parquet"
+    if not mpath.is_file():
+        raise _fail(folder, "expected manifest.json, found none (an unfinished calibration?)")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise _fail(folder, f"manifest.json is not valid JSON ({err})") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") != "calibration":
+        raise _fail(folder, "expected the manifest of a calibration (kind: calibration)")
+    for key in ("prior", "link", "settings", "draws", "scenario_structure"):
+        if key not in manifest:
+            raise _fail(folder, f"manifest.json: missing '{key}'")
+    try:
+        dims = tuple(priors.Dimension(**d) for d in manifest["prior"])
+    except TypeError as err:
+        raise _fail(folder, f"manifest.json: prior: {err}") from None
+    if not dpath.is_file():
+        raise _fail(folder, "expected draws.parquet, found none")
+    try:
+        draws = pd.read_parquet(dpath)
+    except Exception as err:  # pyarrow raises several kinds for a damaged file
+        raise _fail(folder, f"draws.parquet cannot be read ({type(err).__name__}: truncated or "
+                    "damaged?)") from None
+    names = [d.name for d in dims]
+    missing = [n for n in names if n not in draws.columns]
+    if missing:
+        raise _fail(folder, f"draws.parquet: expected a column '{missing[0]}', found "
+                    f"{', '.join(map(str, draws.columns))}")
+    if len(draws) != int(manifest["draws"]):
+        raise _fail(folder, f"draws.parquet: expected {manifest['draws']} draws, found "
+                    f"{len(draws)} (truncated?)")
+    for d in dims:
+        col = draws[d.name].to_numpy(dtype=float)
+        bad = [i for i, v in enumerate(col) if not d.contains(float(v))]
+        if bad:
+            raise _fail(folder, f"draws.parquet: draw {bad[0]}: {d.name} = {col[bad[0]]:g} is "
+                        f"outside its prior's support ({priors.describe(d)})")
+    return Posterior(folder, manifest, draws, priors.Prior(dims))
+
+
+def check_scenario(post: Posterior, sc: Scenario, where: Path | str) -> None:
+    """Refuse a scenario the posterior was not made for (one line, naming both).
+
+    Its states and powers must be those the posterior was calibrated with, and every
+    calibrated quantity must be a registry id some field of the scenario uses.
+    """
+    from sim.scenario import values
+
+    want = post.manifest["scenario_structure"]
+    have = {"states": sorted(sc.states), "powers": sorted(sc.powers)}
+    if have != want:
+        raise SimError(
+            f"{where}: posterior {post.folder} was made for states {want['states']} and powers "
+            f"{want['powers']}; this scenario has {have['states']} and {have['powers']}"
+        )
+    used = {v.ref for _, v in values(sc) if v.ref is not None}
+    unused = [q for q in post.model_quantities if q not in used]
+    if unused:
+        raise SimError(
+            f"{where}: posterior {post.folder} calibrates '{unused[0]}', which no field of this "
+            "scenario uses; expected a scenario of the structure it was made for"
+        )
