@@ -55,7 +55,7 @@ def test_a_missing_or_unfinished_folder(tmp_path):
     with pytest.raises(SimError, match="expected a posterior folder"):
         posterior.load(tmp_path / "none")
     (tmp_path / "half").mkdir()
-    with pytest.raises(SimError, match="expected manifest.json, found none"):
+    with pytest.raises(SimError, match=r"expected manifest\.json, found none"):
         posterior.load(tmp_path / "half")
 
 
@@ -63,7 +63,7 @@ def test_a_truncated_draws_file(tmp_path, tiny_posterior):
     folder = copy(tiny_posterior, tmp_path)
     data = (folder / "draws.parquet").read_bytes()
     (folder / "draws.parquet").write_bytes(data[: len(data) // 2])
-    with pytest.raises(SimError, match="draws.parquet cannot be read"):
+    with pytest.raises(SimError, match=r"draws\.parquet cannot be read"):
         posterior.load(folder)
 
 
