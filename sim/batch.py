@@ -304,7 +304,7 @@ class Patch:
         if len(arr):
             for xs in (arr.min(axis=0), arr.max(axis=0)):
                 try:
-                    self.scenario_at(xs)
+                    self.scenario_at(xs.tolist())
                 except ScenarioError as err:
                     col = next(
                         (j for j, paths in enumerate(self.columns) if err.field in paths), None

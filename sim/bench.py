@@ -21,6 +21,7 @@ full size, so that their peak resident sizes show memory bounded by the block, n
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing as mp
 import resource
@@ -69,7 +70,6 @@ def _batch_run(path: Path, p: Params, replicates: int) -> None:
     mesa.batch_run(
         AlignmentModel,
         parameters={"scenario": str(path), "replicate": range(replicates), "rounds": p.rounds},
-        iterations=1,
         max_steps=p.rounds,
         number_processes=1,
         display_progress=False,
@@ -261,7 +261,7 @@ def bench(
         for rounds in (p.rounds, 2 * p.rounds):
             say(f"scaling: {n} replicates x {rounds} rounds")
             q = p if rounds == p.rounds else build(load(path), rounds)
-            t = _timed(lambda q=q, n=n: engine.run(q, n, keep=False))
+            t = _timed(functools.partial(engine.run, q, n, keep=False))
             rows.append(
                 {
                     "replicates": n,

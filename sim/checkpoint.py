@@ -105,7 +105,7 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+def _write_npz(path: Path, arrays: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.stem}.tmp.npz")
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
@@ -146,7 +146,7 @@ def simulate(
         Interrupted: on Ctrl-C, once the finished chunks are saved.
     """
     n, seed, size = int(spec["replicates"]), int(spec["seed"]), int(spec["chunk"])
-    keep, path = bool(spec["trajectories"]), engines.Engine(spec["engine"])
+    keep, how = bool(spec["trajectories"]), engines.Engine(spec["engine"])
     todo = list(engine.chunks(n, size))
     kept: list[engine.Trajectories] = []
     stream = None if keep else engine.StreamingSummary(p)
@@ -187,7 +187,7 @@ def simulate(
     with _held_sigint() as stop_asked:
         for ci in range(done, len(todo)):
             reps = todo[ci]
-            traj = engines.simulate(path, p, reps, seed)
+            traj = engines.simulate(how, p, reps, seed)
             if keep:
                 unsaved.append(traj)
             else:

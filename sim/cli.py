@@ -273,7 +273,8 @@ def hindcast(
         raise SimError("--posterior: not with --without-posterior")
     if posterior is None and scenario is None and not without_posterior:
         posterior = SHIPPED
-    data = {k: v for k, v in (("agreement", agreement), ("world", world)) if v is not None}
+    data: dict[str, Any] = {k: v for k, v in (("agreement", agreement), ("world", world))
+                            if v is not None}
     req = HindcastRequest(scenario=scenario or DEFAULT_SCENARIO, sets=tuple(set_ or ()),
                           posterior=posterior,
                           replicates=replicates, seed=seed, until=until, link=link,

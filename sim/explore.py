@@ -87,21 +87,25 @@ class ExploreModel(AlignmentModel):
     """:class:`AlignmentModel` with multipliers on budgets and weights, as SolaraViz sets them.
 
     Args:
-        scenario: path of the scenario file.
+        scenario_file: path of the scenario file.
         replicate: which replicate's random numbers to use.
         seed: root seed (default: the scenario's).
+        scenario: ignored unless a path. Mesa 3.5's SolaraViz passes a ``mesa`` scenario
+            object of its own under this name on Reset; the replicate and seed alone decide
+            the model's random numbers.
         **kwargs: ``budget_<POWER>`` and ``weight_<name>`` multipliers (default 1); SolaraViz
             passes its sliders by these names.
     """
 
     def __init__(
         self,
-        scenario: str | Path = DEFAULT_SCENARIO,
+        scenario_file: str | Path = DEFAULT_SCENARIO,
         replicate: int = 0,
         seed: int | None = None,
+        scenario: object = None,
         **kwargs: float,
     ) -> None:
-        path = str(scenario)
+        path = str(scenario if isinstance(scenario, str | Path) else scenario_file)
         sc = load_scenario(path)
         budgets, weights = {}, {}
         for key, value in kwargs.items():
@@ -130,15 +134,16 @@ class ExploreModel(AlignmentModel):
 
     def region_so_far(self) -> np.ndarray:
         """Each power's regional share ``(t, power)`` so far."""
-        return (self.params.region_w[None, :, None] * self.alignment_so_far()).sum(1)
+        out: np.ndarray = (self.params.region_w[None, :, None] * self.alignment_so_far()).sum(1)
+        return out
 
 
 def model_params(path: str) -> dict[str, Any]:
-    """SolaraViz's ``model_params``: the fixed scenario path, then one slider per knob."""
+    """SolaraViz's ``model_params``: the fixed scenario file, then one slider per knob."""
     from mesa.visualization import Slider
 
     sc = load_scenario(path)
-    out: dict[str, Any] = {"scenario": path}
+    out: dict[str, Any] = {"scenario_file": path}
     for code, pw in sc.powers.items():
         out[budget_key(code)] = Slider(f"Budget {TIMES}, {pw.name}", 1.0, FACTOR_MIN,
                                        FACTOR_MAX, FACTOR_STEP)
@@ -204,10 +209,10 @@ def _page_component() -> Any:
     import solara
     from mesa.visualization import SolaraViz
 
-    @solara.component
+    @solara.component  # type: ignore[untyped-decorator]  # solara is read untyped
     def Page() -> None:  # noqa: N802 - the name solara looks for
         path = os.environ.get(ENV) or str(DEFAULT_SCENARIO)
-        model = solara.use_memo(lambda: ExploreModel(scenario=path), [])
+        model = solara.use_memo(lambda: ExploreModel(scenario_file=path), [])
         SolaraViz(model, components=_components(), model_params=model_params(path),
                   name=f"Explore: {model.title}")
 

@@ -83,11 +83,15 @@ def debt(p: Params, state: State, r: int) -> np.ndarray:
     The starting stock is held at its share of GDP (rolled over); loans made during the run
     add to it and are repaid at the scenario's rate.
     """
-    return p.debt0 * (p.gdp[r] / p.gdp[0])[..., None] + state.new_debt
+    out: np.ndarray = p.debt0 * (p.gdp[r] / p.gdp[0])[..., None] + state.new_debt
+    return out
 
 
 def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
     """Play round ``r`` (1-based) from ``state``.
+
+    The numbered comments are the steps of docs/ODD.md section 3; step 7 (record) is the
+    caller's (the engine's arrays, the Mesa model's history).
 
     Args:
         p: the scenario's arrays.
@@ -99,7 +103,7 @@ def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
         The state at the end of round ``r``.
     """
     a = state.alignment
-    # 1. Events are precomputed by the timeline: capacity, salience, boosts, ties at row r.
+    # 1. Events: precomputed by the timeline (capacity, salience, boosts, ties at row r).
     # 2. Offers: each power's money to each state, by measure (delivered, value, loans).
     # Money under a fixed split is planned by the timeline; gap-targeting money follows the
     # room each state leaves its power. One delivery shock per power and state scales both.
@@ -116,9 +120,11 @@ def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
     delivered = factor * planned[..., :P]
     value = factor * planned[..., P : 2 * P]
     loans = factor * planned[..., 2 * P :]
+    # 3. Engagement and debt: delivered value enters the smoothed engagement; loans add to
+    # new debt, which is repaid at a constant rate.
     engagement = rules.smooth(state.engagement, value * p.rounds_per_year, p.memory)
     new_debt = state.new_debt * (1.0 - p.repay_per_round) + loans
-    # 3. Valuation: utility now against utility at the start, plus this round's shock.
+    # 4. Valuation: utility now against utility at the start, plus this round's shock.
     gdp = p.gdp[r][..., None]
     d_u = (
         p.u_fixed[r]
@@ -134,10 +140,10 @@ def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
         )
         + shock.utility
     )
-    # 4. Target orientation.
+    # 5. Target: softmax of log-anchor, sharpness x utility change and the peers' pull.
     target = rules.target_alignment(
         p.log_anchor, d_u, rules.peer_shift(a, p.log_anchor, p.peers), p.beta, p.kappa
     )
-    # 5. Alignment moves toward the target, pulled back to the anchor.
+    # 6. Update: alignment moves toward the target, pulled back to the anchor.
     a_new = rules.step_alignment(a, target, p.anchor, p.theta, p.lam)
     return State(a_new, engagement, new_debt, delivered)

@@ -44,7 +44,8 @@ class StateAgent(mesa.Agent):  # type: ignore[misc]
         """This state's alignment over the powers (read-only view)."""
         view = self.model.state.alignment[self.idx]
         view.flags.writeable = False
-        return view
+        out: np.ndarray = view
+        return out
 
     @property
     def hedging(self) -> float:

@@ -475,7 +475,8 @@ def predictive(
     prob = expit(mu[:, None] + e)
     n = np.broadcast_to(obs.n_expected, prob.shape).astype(np.int64)
     k = gen.binomial(n, prob)
-    return (k / n).reshape(N * draws, *mu.shape[1:])
+    out: np.ndarray = (k / n).reshape(N * draws, *mu.shape[1:])
+    return out
 
 
 def quantiles(samples: np.ndarray, qs: Sequence[float] = QUANTILES) -> np.ndarray:

@@ -70,7 +70,8 @@ def bloc_share(
     share of a mean alignment is the mean of the bloc shares.
     """
     x = alignment[..., list(powers)].sum(-1)
-    return (x * region_w).sum(-1) if state is None else x[..., state]
+    out: np.ndarray = (x * region_w).sum(-1) if state is None else x[..., state]
+    return out
 
 
 def bloc_series(
@@ -229,7 +230,8 @@ def sign_share(d: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
 def no_change(d: np.ndarray) -> np.ndarray:
     """Where every replicate's difference is exactly zero (the scenarios do not differ)."""
-    return np.all(d == 0, axis=0)
+    out: np.ndarray = np.all(d == 0, axis=0)
+    return out
 
 
 def differences_table(pr: Paired, a: Params) -> pd.DataFrame:

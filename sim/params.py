@@ -26,6 +26,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -328,12 +329,12 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     if S > 1:
         leader = sc.peers.leader
         for s in states:
-            others = [r for r in states if r != s]
-            for r in others:
+            others = [q for q in states if q != s]
+            for q in others:
                 if leader is not None and s != leader:
-                    peers[si[s], si[r]] = lw if r == leader else (1 - lw) / max(len(others) - 1, 1)
+                    peers[si[s], si[q]] = lw if q == leader else (1 - lw) / max(len(others) - 1, 1)
                 else:
-                    peers[si[s], si[r]] = 1.0 / len(others)
+                    peers[si[s], si[q]] = 1.0 / len(others)
 
     # instruments
     names: list[str] = []
@@ -379,7 +380,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     onehot = np.zeros((n_inst, P))
     onehot[np.arange(n_inst), inst_power_a] = 1.0
     w_names = ("econ", "security", "institutions", "debt", "hedge", "peers")
-    w = {k: per_state(lambda s, k=k: getattr(s.weights, k).value) for k in w_names}
+    w = {k: per_state(attrgetter(f"weights.{k}.value")) for k in w_names}
     pop = per_state(lambda s: s.population_m.value if s.population_m is not None else 0.0)
     amount = (
         np.stack(np.broadcast_arrays(*amount_cols), axis=1) if n_inst else np.zeros((R + 1, 0, *B))

@@ -15,16 +15,18 @@ from __future__ import annotations
 import contextlib
 import re
 import textwrap
+import typing
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -154,7 +156,7 @@ def colour(p: Params, power: str) -> str:
 
 @contextlib.contextmanager
 def _style() -> Iterator[None]:
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(typing.cast(Any, RC)):  # keys are checked by matplotlib
         yield
 
 
@@ -206,10 +208,10 @@ def _grid(n: int, cols: int = 3) -> tuple[int, int]:
     return int(np.ceil(n / cols)), cols
 
 
-def _panels(fig: Figure, n: int, cols: int = 3, **kw: object) -> tuple[list[Axes], Axes | None]:
+def _panels(fig: Figure, n: int, cols: int = 3, **kw: Any) -> tuple[list[Axes], Axes | None]:
     """``n`` panels in rows of ``cols``; also the first unused slot (for the legend), if any."""
     rows, cols = _grid(n, cols)
-    axes = fig.subplots(rows, cols, squeeze=False, **kw)  # type: ignore[arg-type]
+    axes = fig.subplots(rows, cols, squeeze=False, **kw)
     flat = [ax for row in axes for ax in row]
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -217,7 +219,8 @@ def _panels(fig: Figure, n: int, cols: int = 3, **kw: object) -> tuple[list[Axes
 
 
 def _legend(
-    fig: Figure, handles: list, labels: list[str], spare: Axes | None = None, ax: Axes | None = None
+    fig: Figure, handles: list[Artist], labels: list[str], spare: Axes | None = None,
+    ax: Axes | None = None,
 ) -> None:
     """The legend in an unused panel, else above ``ax`` (under the heading), else at the right."""
     if spare is not None:
@@ -270,11 +273,15 @@ def _end_labels(ax: Axes, ys: Sequence[float], texts: Sequence[str], colours: Se
                                 "shrinkB": 0} if moved else None)
 
 
-def _handles(lk: Look, powers: Sequence[str], patch: bool = False) -> tuple[list, list[str]]:
+def _handles(
+    lk: Look, powers: Sequence[str], patch: bool = False
+) -> tuple[list[Artist], list[str]]:
     from matplotlib.lines import Line2D
 
-    handles = [Patch(color=lk.colours[c]) if patch else Line2D([], [], color=lk.colours[c], lw=2.5)
-               for c in powers]
+    handles: list[Artist] = [
+        Patch(color=lk.colours[c]) if patch else Line2D([], [], color=lk.colours[c], lw=2.5)
+        for c in powers
+    ]
     return handles, [lk.power(c) for c in powers]
 
 

@@ -180,11 +180,13 @@ def png_css_width(data: bytes) -> int | None:
     """A PNG's width in CSS pixels (96 per inch) from its own resolution, if it states one."""
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         return None
-    width = struct.unpack(">I", data[16:20])[0]
+    width: int = struct.unpack(">I", data[16:20])[0]
     pos = 8
     while pos + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[pos:pos + 8])
         if kind == b"pHYs":
+            ppm: int
+            unit: int
             ppm, _, unit = struct.unpack(">IIB", data[pos + 8:pos + 17])
             return round(width * 96 / (ppm * 0.0254)) if unit == 1 and ppm else width
         if kind == b"IDAT":
@@ -279,7 +281,7 @@ def run_headline(manifest: Mapping[str, Any], raw: Mapping[str, Any]) -> RunHead
         return None
     power_names, state_names = _scenario_names(raw)
     colours = _colours(manifest, raw)
-    powers = []
+    powers: list[dict[str, Any]] = []
     for r in head.get("powers", []):
         code = str(r["code"])
         change = r["end"] - r["start"]

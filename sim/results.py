@@ -100,16 +100,18 @@ def tidy_table(traj: Trajectories, p: Params, scenario: str) -> pa.Table:
     hedging = np.repeat(rules.hedging_index(traj.alignment).ravel(), P)
     return pa.table(
         {
-            "scenario": pa.DictionaryArray.from_arrays(np.zeros(rep.size, np.int32), [scenario]),
+            "scenario": pa.DictionaryArray.from_arrays(
+                np.zeros(rep.size, np.int32), pa.array([scenario])
+            ),
             "replicate": pa.array(rep, pa.int64()),
             "round": pa.array(rnd, pa.int32()),
             "date": pa.array(dates[rnd]),
-            "state": pa.DictionaryArray.from_arrays(st.astype(np.int32), p.states),
-            "power": pa.DictionaryArray.from_arrays(pw.astype(np.int32), p.powers),
-            "alignment": traj.alignment.ravel(),
-            "debt_usd_bn": traj.debt.ravel(),
-            "delivered_usd_bn": traj.delivered.ravel(),
-            "hedging": hedging,
+            "state": pa.DictionaryArray.from_arrays(st.astype(np.int32), pa.array(p.states)),
+            "power": pa.DictionaryArray.from_arrays(pw.astype(np.int32), pa.array(p.powers)),
+            "alignment": pa.array(traj.alignment.ravel()),
+            "debt_usd_bn": pa.array(traj.debt.ravel()),
+            "delivered_usd_bn": pa.array(traj.delivered.ravel()),
+            "hedging": pa.array(hedging),
         }
     )
 

@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 NOISE_CHANNELS = 2
 UTILITY, DELIVERY = 0, 1
@@ -80,18 +81,20 @@ _MIX_L, _MIX_R, _XSHIFT = 0xCA01F9DD, 0x4973F715, 16
 _POOL = 4
 _GROUP = 64  # replicates drawn before each transpose (a 256 KB block for the flagship)
 _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
+U32 = npt.NDArray[np.uint32]
 
 
-def _hashmix(value: np.ndarray, const: int) -> tuple[np.ndarray, int]:
+def _hashmix(value: U32, const: int) -> tuple[U32, int]:
     value = value ^ np.uint32(const)
     const = (const * _MULT_A) & _M32
     value = value * np.uint32(const)
     return value ^ (value >> np.uint32(_XSHIFT)), const
 
 
-def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _mix(x: U32, y: U32) -> U32:
     r = x * np.uint32(_MIX_L) - y * np.uint32(_MIX_R)
-    return r ^ (r >> np.uint32(_XSHIFT))
+    out: U32 = r ^ (r >> np.uint32(_XSHIFT))
+    return out
 
 
 def _spawn_pools(

@@ -23,7 +23,8 @@ UNROLL = 16  # last axes up to this length are reduced column by column (much fa
 def row_sum(x: np.ndarray) -> np.ndarray:
     """Sum over the last axis, keeping it (columns added left to right)."""
     if x.shape[-1] > UNROLL or x.shape[-1] == 0:
-        return x.sum(axis=-1, keepdims=True)
+        out: np.ndarray = x.sum(axis=-1, keepdims=True)
+        return out
     total = np.copy(x[..., 0])  # keeps the memory order of x (see sim.engine)
     for j in range(1, x.shape[-1]):
         total += x[..., j]
@@ -33,7 +34,8 @@ def row_sum(x: np.ndarray) -> np.ndarray:
 def row_max(x: np.ndarray) -> np.ndarray:
     """Maximum over the last axis, keeping it."""
     if x.shape[-1] > UNROLL:
-        return x.max(axis=-1, keepdims=True)
+        out: np.ndarray = x.max(axis=-1, keepdims=True)
+        return out
     top = np.copy(x[..., 0])
     for j in range(1, x.shape[-1]):
         np.maximum(top, x[..., j], out=top)
@@ -55,13 +57,15 @@ def power(base: float | np.ndarray, exponent: float) -> float | np.ndarray:
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax over the last axis (numerically stable)."""
     e = np.exp(logits - row_max(logits))
-    return e / row_sum(e)
+    out: np.ndarray = e / row_sum(e)
+    return out
 
 
 def normalise(weights: np.ndarray) -> np.ndarray:
     """Rows of non-negative weights scaled to sum to 1 (all-zero rows stay zero)."""
     total = row_sum(weights)
-    return np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+    out: np.ndarray = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+    return out
 
 
 def initial_alignment(
@@ -106,7 +110,8 @@ def hedging_index(a: np.ndarray) -> np.ndarray:
     """Normalised entropy of each state's alignment in [0, 1] (1 = evenly hedged)."""
     n = a.shape[-1]
     safe = np.maximum(a, TINY)
-    return -row_sum(a * np.log(safe))[..., 0] / np.log(n)
+    out: np.ndarray = -row_sum(a * np.log(safe))[..., 0] / np.log(n)
+    return out
 
 
 def reactive_multiplier(
@@ -118,7 +123,8 @@ def reactive_multiplier(
     """
     gain = np.maximum(share - share0, 0.0)
     rivals = row_sum(gain) - gain
-    return 1.0 + reactivity * rivals
+    out: np.ndarray = 1.0 + reactivity * rivals
+    return out
 
 
 def allocate(
@@ -150,7 +156,8 @@ def by_power(flows: np.ndarray, routing: np.ndarray) -> np.ndarray:
     weight in its own power's column (e.g. 1 for money delivered, the value factor for
     value, 1 for loans only): one matrix product sums every measure at once.
     """
-    return flows @ routing
+    out: np.ndarray = flows @ routing
+    return out
 
 
 def smooth(stock: np.ndarray, inflow: np.ndarray, memory: float | np.ndarray) -> np.ndarray:
@@ -177,9 +184,9 @@ def security_term(
     ``w_sec`` ``(state,)``; ``neutral_factor`` and ``salience`` ``(..., state)``; ``capacity``
     ``(..., power)``: a power's security tie counts as much as it can still deliver.
     """
-    return (w_sec * salience)[..., None] * neutral_factor[..., None] * security * capacity[
-        ..., None, :
-    ]
+    cap = capacity[..., None, :]
+    out: np.ndarray = (w_sec * salience)[..., None] * neutral_factor[..., None] * security * cap
+    return out
 
 
 def institutions_term(
@@ -187,7 +194,8 @@ def institutions_term(
 ) -> np.ndarray:
     """Bloc pull ``w_inst·nf·INST`` -> ``(..., state, power)`` (ODD 7.3); ``nf`` ``(..., state)``.
     """
-    return w_inst[..., None] * neutral_factor[..., None] * institutions
+    out: np.ndarray = w_inst[..., None] * neutral_factor[..., None] * institutions
+    return out
 
 
 def debt_term(debt_ratio: np.ndarray, w_debt: np.ndarray, salience: np.ndarray) -> np.ndarray:
@@ -195,12 +203,14 @@ def debt_term(debt_ratio: np.ndarray, w_debt: np.ndarray, salience: np.ndarray) 
 
     ``w_debt`` ``(state,)``, ``salience`` ``(..., state)``.
     """
-    return (w_debt * salience)[..., None] * debt_ratio
+    out: np.ndarray = (w_debt * salience)[..., None] * debt_ratio
+    return out
 
 
 def hedge_term(a: np.ndarray, w_hedge: np.ndarray) -> np.ndarray:
     """Hedging ``w_hedge·a`` (subtracted): the more a power already holds, the less it adds."""
-    return w_hedge[..., None] * a
+    out: np.ndarray = w_hedge[..., None] * a
+    return out
 
 
 def utility_sum(
@@ -330,12 +340,14 @@ def peer_shift(a: np.ndarray, log_anchor: np.ndarray, peers: np.ndarray) -> np.n
     """
     moved = np.log(np.maximum(a, TINY)) - log_anchor
     if peers.shape[-1] > UNROLL:
-        return peers @ moved
+        product: np.ndarray = peers @ moved
+        return product
     # added peer by peer: keeps the memory order of ``a`` (see sim.engine), same sum everywhere
     total = peers[..., :, 0, None] * moved[..., 0:1, :]
     for r in range(1, peers.shape[-1]):
         total += peers[..., :, r, None] * moved[..., r : r + 1, :]
-    return total
+    out: np.ndarray = total
+    return out
 
 
 def target_alignment(
@@ -362,4 +374,5 @@ def step_alignment(
     the simplex, so ``a'`` stays on it. Friedkin & Johnsen (1990); ODD 7.5.
     """
     th, la = theta[..., None], lam[..., None]
-    return th * anchor + (1.0 - th) * ((1.0 - la) * a + la * target)
+    out: np.ndarray = th * anchor + (1.0 - th) * ((1.0 - la) * a + la * target)
+    return out

@@ -25,13 +25,17 @@ from sim.events import TAGS, Event
 from sim.facts import Registry, find_registry, load_registry
 from sim.quantity import (
     Code,
+    EconScale,
     Factor,
+    Fraction,
     Frozen,
     Money,
+    Noise,
     Persons,
     PerYear,
     PositiveMoney,
     Share,
+    Sharpness,
     Value,
     Weight,
     Years,
@@ -39,10 +43,6 @@ from sim.quantity import (
 )
 from sim.yamlio import dump_yaml, read_yaml
 
-Sharpness = quantity("index", ge=0, le=100)
-Noise = quantity("index", ge=0, le=10)
-Fraction = quantity("share", gt=0, le=1)
-EconScale = quantity("index", gt=0, le=1e6)
 #: Names of the Okabe-Ito colour-blind-safe palette (hex values in :data:`sim.plots.OKABE_ITO`).
 ColourName = Literal[
     "orange", "sky_blue", "bluish_green", "yellow", "blue", "vermillion", "reddish_purple", "black"
@@ -529,7 +529,7 @@ def load(
 
 def to_raw(scenario: Scenario) -> dict[str, Any]:
     """The scenario as plain data (values back in their YAML forms)."""
-    return typing.cast(dict[str, Any], scenario.model_dump(mode="json", exclude_none=True))
+    return scenario.model_dump(mode="json", exclude_none=True)
 
 
 def to_yaml(scenario: Scenario) -> str:

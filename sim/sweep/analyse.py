@@ -261,7 +261,7 @@ def format_sobol(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray) -
             [*head, "  the outcome is constant over the design: no parameter moves it"]
         )
     rows = [
-        [r.parameter, f"{r.S1:.3f} ± {r.S1_conf:.3f}", f"{r.ST:.3f} ± {r.ST_conf:.3f}"]
+        [str(r.parameter), f"{r.S1:.3f} ± {r.S1_conf:.3f}", f"{r.ST:.3f} ± {r.ST_conf:.3f}"]
         for r in t.itertuples()
     ]
     s1 = t["S1"].sum()
@@ -278,7 +278,8 @@ def format_morris(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray) 
     """Morris indices of one outcome, most influential first."""
     t = table[table["outcome"] == outcome].sort_values("mu_star", ascending=False)
     rows = [
-        [r.parameter, f"{r.mu_star:.4g} ± {r.mu_star_conf:.2g}", f"{r.sigma:.4g}", f"{r.mu:.4g}"]
+        [str(r.parameter), f"{r.mu_star:.4g} ± {r.mu_star_conf:.2g}", f"{r.sigma:.4g}",
+         f"{r.mu:.4g}"]
         for r in t.itertuples()
     ]
     return "\n".join(
@@ -316,8 +317,9 @@ def format_discovery(d: Discovery) -> str:
     restricted = d.box[d.box["restricted"]]
     if restricted.empty:
         lines.append("  no parameter is restricted: the condition is spread over the whole space")
-    for r in restricted.itertuples():
-        qps = [v for v in (r.qp_low, r.qp_high) if not np.isnan(v)]
+    quasi_p = restricted[["qp_low", "qp_high"]].to_numpy(float)
+    for r, pair in zip(restricted.itertuples(), quasi_p, strict=True):
+        qps = [float(v) for v in pair if not np.isnan(v)]
         qp = "/".join(f"{v:.2g}" for v in qps) or "n/a"
         weak = ", not significant" if qps and min(qps) >= SIGNIFICANT else ""
         lines.append(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.collections import Collection
 from matplotlib.figure import Figure
 
 from sim.sweep.analyse import Discovery
@@ -54,6 +55,7 @@ def heatmap(table: pd.DataFrame, px: str, py: str, outcome: str, label: str) -> 
     fig = Figure(figsize=(6.5, 5), layout="constrained")
     ax = fig.add_subplot()
     xs, ys = np.unique(table[px]), np.unique(table[py])
+    mesh: Collection
     if len(xs) * len(ys) == len(table):
         grid = table.pivot_table(index=py, columns=px, values=outcome, aggfunc="mean")
         mesh = ax.pcolormesh(
@@ -121,7 +123,8 @@ def morris_plot(table: pd.DataFrame, outcome: str, label: str) -> Figure:
     ax.errorbar(t["mu_star"], t["sigma"], xerr=t["mu_star_conf"], fmt="o", color=BLUE, capsize=2)
     for r in t.itertuples():
         ax.annotate(
-            r.parameter, (r.mu_star, r.sigma), fontsize=7, xytext=(4, 3), textcoords="offset points"
+            str(r.parameter), (r.mu_star, r.sigma), fontsize=7, xytext=(4, 3),
+            textcoords="offset points",
         )
     top = float(max(t["mu_star"].max(), t["sigma"].max(), 1e-12)) * 1.1
     ax.plot([0, top], [0, top], color=GREY, linewidth=0.8, linestyle="--", label="sigma = mu*")

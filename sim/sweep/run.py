@@ -26,6 +26,7 @@ from sim.report import write_report
 from sim.scenario import Scenario, digest, file_digest, load, validate, values
 from sim.sweep import analyse, design, plots, spec
 from sim.sweep.execute import Execution, ScenarioTask, execute
+from sim.sweep.spec import BoundParameter, SweepFile
 from sim.sweep.store import SweepStore, json_bytes, parquet_bytes
 from sim.yamlio import dump_yaml, read_yaml
 
@@ -67,10 +68,10 @@ class SweepRequest:
 class Sweep:
     """A sweep bound to its scenario: everything needed to run and analyse it."""
 
-    spec: spec.SweepFile
+    spec: SweepFile
     scenario: Scenario
     base_raw: dict[str, Any]
-    params: tuple[spec.BoundParameter, ...]
+    params: tuple[BoundParameter, ...]
     measures: tuple[outcomes.Measure, ...]
     method: str
     samples: int
@@ -204,7 +205,7 @@ def _from_request(req: SweepRequest) -> tuple[Sweep, Path]:
     if req.source is None:
         raise SimError("give a scenario or sweep file, or --resume FOLDER")
     source = req.source
-    opts = dict(
+    opts: dict[str, Any] = dict(
         method=req.method,
         samples=req.samples,
         replicates=req.replicates,
@@ -501,7 +502,7 @@ def analyse_sweep(store: SweepStore, sweep: Sweep, table: pd.DataFrame) -> tuple
     if sweep.spec.discover is not None:
         disc = sweep.spec.discover
         y = ys[disc.outcome]
-        holds = y > disc.above if disc.above is not None else y < disc.below  # type: ignore[operator]
+        holds = y > disc.above if disc.above is not None else y < disc.below
         found = analyse.discover(t[names], holds, disc.describe(), disc.density)
         write_csv("prim_trajectory.csv", found.trajectory)
         write_csv("prim_box.csv", found.box)
