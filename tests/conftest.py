@@ -37,3 +37,28 @@ def tiny_params():
     from sim.scenario import load
 
     return build(load(TINY))
+
+
+def _source_files() -> dict[str, tuple[int, int]]:
+    """Every file of the source tree (not caches, virtual environments or git): path ->
+    (size, modification time)."""
+    out: dict[str, tuple[int, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(ROOT):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"
+                       and not d.endswith(".egg-info")]
+        for name in filenames:
+            path = Path(dirpath) / name
+            stat = path.stat()
+            out[str(path.relative_to(ROOT))] = (stat.st_size, stat.st_mtime_ns)
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def source_tree_untouched():
+    """No test writes into the source tree: results and scratch files go under tmp_path."""
+    before = _source_files()
+    yield
+    after = _source_files()
+    changed = sorted(k for k in after if before.get(k) != after[k])
+    gone = sorted(set(before) - set(after))
+    assert not changed and not gone, f"tests changed the source tree: {changed + gone}"

@@ -301,12 +301,21 @@ def test_explorer_parameters_are_what_solaraviz_expects(tmp_path: Path):
     params = model_params(path)
     _check_model_params(ExploreModel.__init__, params)
     sliders, fixed = split_model_params(params)
-    assert fixed == {"scenario": path}
+    assert fixed == {"scenario_file": path}
     assert set(sliders) == {"budget_PX", "budget_PY"} | {f"weight_{k}" for k in WEIGHTS}
     assert all(isinstance(v, Slider) and v.value == 1.0 for v in sliders.values())
-    # what SolaraViz does on Reset: the class called with every parameter's value
-    model = ExploreModel(**fixed, **{k: v.value for k, v in sliders.items()})
-    assert model.settings == []
+    # what SolaraViz does on Reset: the class called with every parameter's value (and, from
+    # Mesa 3.5, a mesa scenario object of its own under 'scenario')
+    values = {**fixed, **{k: v.value for k, v in sliders.items()}, "budget_PX": 2.0}
+    model = ExploreModel(**values)
+    assert model.settings == ["Power X budget \u00d72.0"]
+    from mesa.visualization import solara_viz
+
+    if hasattr(solara_viz, "_build_model_init_kwargs"):  # Mesa 3.5
+        kwargs = solara_viz._build_model_init_kwargs(
+            model, values, add_scenario_when_empty=True, require_model_accepts_scenario=True)
+        again = type(model)(**kwargs)
+        assert again.settings == model.settings and again.params.name == model.params.name
 
 
 def test_explorer_readout_escapes_scenario_text(tmp_path: Path):

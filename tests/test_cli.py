@@ -32,9 +32,21 @@ def test_bad_scenario_gives_one_line_exit_2_and_writes_nothing(case: Path, tmp_p
     assert not out.exists()
 
 
-def test_every_bad_case_is_caught_by_validate_too():
-    proc = run_cli("validate", str(BAD[0]))
+@pytest.mark.parametrize("case", BAD, ids=[p.stem for p in BAD])
+def test_every_bad_case_is_caught_by_validate_too(case: Path):
+    """What sim validate checks (sim.scenario.check_files) refuses every bad case alike."""
+    from sim.errors import SimError
+    from sim.scenario import check_files
+
+    with pytest.raises(SimError) as err:
+        check_files([case])
+    assert case.name in str(err.value) and expectation(case) in str(err.value)
+
+
+def test_validate_prints_one_error_line_and_exits_2():
+    proc = run_cli("validate", str(TINY), str(BAD[0]))
     assert proc.returncode == 2 and proc.stderr.startswith("error: ")
+    assert len(proc.stderr.strip().splitlines()) == 1 and BAD[0].name in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -57,10 +69,17 @@ def test_bad_override_gives_one_line_exit_2(override: str, expect: str, tmp_path
 
 
 def test_bad_options_exit_2(tmp_path: Path):
-    for args in (["--replicates", "0"], ["--rounds", "0"], ["--engine", "fast"]):
+    for args, expect in (
+        (["--replicates", "0"], "error: --replicates: expected at least 1, found 0"),
+        (["--rounds", "0"], "error: --rounds: expected a positive number of rounds"),
+        (["--seed", "-1"], "error: --seed: expected a non-negative integer"),
+        (["--engine", "fast"], "'fast' is not one of 'ensemble', 'mesa'"),
+        (["--bogus"], "No such option: --bogus"),
+    ):
         proc = run_cli("run", str(TINY), *args, "--out", str(tmp_path))
         assert proc.returncode == 2, args
-        assert "Traceback" not in proc.stderr
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+        assert expect in proc.stderr, proc.stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -125,28 +144,6 @@ def test_same_seed_same_numbers_through_the_cli(tmp_path: Path):
     tables = [pq.read_table(r / "alignment.parquet").to_pandas() for r in runs]
     for other in tables[1:]:
         assert (abs(other["alignment"] - tables[0]["alignment"]) < 1e-12).all()
-
-
-def test_existing_results_folder_is_never_overwritten(tmp_path: Path):
-    from sim.errors import SimError
-    from sim.results import atomic_folder
-
-    target = tmp_path / "x"
-    target.mkdir()
-    (target / "keep.txt").write_text("precious")
-    with pytest.raises(SimError), atomic_folder(target):
-        pass
-    assert (target / "keep.txt").read_text() == "precious"
-
-
-def test_interrupted_write_leaves_no_folder(tmp_path: Path):
-    from sim.results import atomic_folder
-
-    target = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt), atomic_folder(target) as tmp:
-        (tmp / "half.csv").write_text("a,b\n")
-        raise KeyboardInterrupt
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_help_explains_every_command():

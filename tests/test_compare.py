@@ -104,14 +104,3 @@ def test_bench_prints_both_paths_and_their_ratio():
     assert [(r["points"], r["replicates"]) for r in figures["calibration"]] == [(2, 10), (20, 10)]
     assert all(r["peak_rss_mib"] > 0 for r in figures["calibration"])
 
-
-def test_streaming_summary_matches_exact_summary():
-    from sim import engine
-
-    p = build(load(TINY))
-    exact = engine.run(p, 400, keep=True).summary
-    stream = engine.run(p, 400, keep=False, chunk=64).summary
-    np.testing.assert_allclose(stream.align_mean, exact.align_mean, atol=1e-12)
-    np.testing.assert_allclose(stream.region_mean, exact.region_mean, atol=1e-12)
-    # histogram quantiles: within a couple of bins of the exact ones
-    np.testing.assert_allclose(stream.align_q, exact.align_q, atol=3 / engine.HIST_BINS + 2e-3)

@@ -10,7 +10,7 @@ from sim.errors import ScenarioError
 from sim.params import build
 from sim.scenario import load, to_yaml, values
 
-from .conftest import CASES, TINY
+from .conftest import CASES, FLAGSHIP, TINY
 
 
 def test_fact_in_yen_converts_to_dollars_through_the_registry_rate():
@@ -68,3 +68,7 @@ def test_instrument_money_is_spread_over_its_period():
     i = p.instruments.index("PX.grants")
     assert p.amount[:, i].sum() == pytest.approx(5.0, rel=1e-3)
     assert p.amount[0, i] == 0.0
+
+
+def test_events_null_removes_all_events():
+    assert load(FLAGSHIP, ["events=null"]).events == {}
