@@ -1,15 +1,21 @@
 # Two commands set everything up on a fresh machine with Python 3.11+ and git:
 #   make demo   installs into .venv and runs the flagship scenario
-#   make test   installs into .venv (with test tools) and runs the tests
+#   make test   installs .venv (Python 3.11+) and .venv313 (Python 3.13, found through pyenv),
+#               checks lint and types, and runs the tests on both (what CI runs)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The second interpreter the suite runs on: Python 3.13 (Mesa 3.5, EMA Workbench 3), found
+# under `pyenv root` by tools/find-python (which says so in one line if there is none).
+VENV313 := .venv313
+BIN313 := $(VENV313)/bin
+STAMP313 := $(VENV313)/.installed
 # The browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install clean
+.PHONY: demo test check install install313 clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +23,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+$(STAMP313): pyproject.toml
+	python313="$$(tools/find-python 3.13)" && "$$python313" -m venv $(VENV313)
+	$(BIN313)/python -m pip install --quiet --upgrade pip
+	$(BIN313)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP313)
+
 install: $(STAMP)
+
+install313: $(STAMP313)
 
 demo: $(STAMP)
 	$(BIN)/sim run scenarios/tokyo_initiative.yaml --replicates 200
@@ -26,8 +40,15 @@ $(CHROMIUM):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
-test: $(STAMP) $(CHROMIUM)
+# lint and strict types, on both interpreters (their libraries differ: Mesa, EMA Workbench)
+check: $(STAMP) $(STAMP313)
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/mypy sim
+	$(BIN313)/mypy sim
+
+test: check $(CHROMIUM)
 	$(BIN)/python -m pytest
+	$(BIN313)/python -m pytest
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VENV313)
