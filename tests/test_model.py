@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 
 from sim import engine
+from sim.factcheck import scenario_files
 from sim.model import AlignmentModel, run_replicates
 from sim.params import build
 from sim.scenario import load
 
 from .conftest import CASES, ROOT, TINY
 
-SHIPPED = sorted(ROOT.glob("scenarios/**/*.yaml"))
-SCENARIOS = [p for p in SHIPPED if "facts" not in p.parts and "sweeps" not in p.parts
-             and not p.name.startswith("base_")] + [TINY, CASES / "every_event.yaml"]
+SCENARIOS = [*scenario_files(ROOT / "scenarios"), TINY, CASES / "every_event.yaml"]
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
