@@ -96,6 +96,9 @@ def run(
     engine: Annotated[Engine, typer.Option(help="ensemble (vectorised) or mesa (agent by agent).")] = Engine.ENSEMBLE,
     trajectories: Annotated[Optional[bool], typer.Option("--trajectories/--summary-only", help="Keep every replicate's path (default: yes up to 20,000 replicates).", show_default=False)] = None,  # noqa: UP045
     resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted run kept in this folder (results/<scenario>/.partial-<run-id>), with its own settings.", show_default=False)] = None,  # noqa: UP045
+    posterior: Annotated[Optional[Path], typer.Option(help="Run over a calibration's posterior: each draw a block of --replicates replicates (default: the shipped posterior for scenarios it was made for).", show_default=False)] = None,  # noqa: UP045
+    without_posterior: Annotated[bool, typer.Option("--without-posterior", help="Run the scenario's own constants only: intervals over noise only.")] = False,
+    draws: Annotated[int, typer.Option(help="Posterior draws used (spread evenly over the posterior).")] = 200,
 ) -> None:
     """Simulate a scenario and write data, summary tables and plots to a new results folder.
 
@@ -103,9 +106,12 @@ def run(
     """
     from sim.run import RunRequest, run_scenario
 
+    post = None
+    if resume is None and scenario is not None and engine == Engine.ENSEMBLE and rounds is None:
+        post = _posterior(posterior, without_posterior, [scenario], set_)
     req = RunRequest(scenario=scenario, replicates=replicates, seed=seed, rounds=rounds,
                      sets=tuple(set_ or ()), out=out, engine=engine, trajectories=trajectories,
-                     resume=resume)
+                     resume=resume, posterior=post, draws=draws)
     with _interruptible(), _Bar("replicates") as bar:
         outcome = run_scenario(req, progress=bar)
     typer.echo(outcome.summary())
@@ -150,15 +156,39 @@ def compare(
     rounds: Annotated[Optional[int], typer.Option(help="Rounds (default: the calendar).")] = None,  # noqa: UP045
     set_: SetOpt = None,
     out: Annotated[Path, typer.Option(help="Folder under which compare/<A>_vs_<B>/<run-id>/ is made.")] = Path("results"),
+    posterior: Annotated[Optional[Path], typer.Option(help="Run over a calibration's posterior: each draw a block of --replicates replicates (default: the shipped posterior for scenarios it was made for).", show_default=False)] = None,  # noqa: UP045
+    without_posterior: Annotated[bool, typer.Option("--without-posterior", help="Run the scenario's own constants only: intervals over noise only.")] = False,
+    draws: Annotated[int, typer.Option(help="Posterior draws used (spread evenly over the posterior).")] = 200,
 ) -> None:
     """Run two scenarios on common random numbers and report their paired differences."""
     from sim.compare import CompareRequest, compare_scenarios
 
+    post = None if rounds is not None else _posterior(posterior, without_posterior,
+                                                      [scenario_a, scenario_b], set_)
     req = CompareRequest(scenario_a, scenario_b, replicates=replicates, seed=seed, rounds=rounds,
-                         sets=tuple(set_ or ()), out=out)
+                         sets=tuple(set_ or ()), out=out, posterior=post, draws=draws)
     with _interruptible(), _Bar("paired replicates") as bar:
         outcome = compare_scenarios(req, progress=bar)
     typer.echo(outcome.summary())
+
+
+def _posterior(given: Path | None, without: bool, scenarios: list[Path],
+               sets: list[str] | None) -> Path | None:
+    """The posterior a run or comparison uses: the one given, none, or by default the shipped
+    one where it was made for every scenario of the command (said on stderr)."""
+    if given is not None and without:
+        raise SettingError("posterior", "not with --without-posterior")
+    if given is not None or without:
+        return given
+    from sim.posterior import default_for
+    from sim.scenario import load
+
+    found = [default_for(load(p, sets or []), p) for p in scenarios]
+    if found and all(f is not None for f in found):
+        typer.echo(f"over the shipped posterior {found[0]} (intervals cover noise and "
+                   "parameters; --without-posterior for the scenario's own constants)", err=True)
+        return found[0]
+    return None
 
 
 def _counts(text: str) -> tuple[int, ...]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import engine, outcomes, plots, report, results
+from sim import posterior as posteriors
 from sim.engines import Progress, check_counts
 from sim.errors import SimError
 from sim.params import Params, build
@@ -69,6 +70,11 @@ class CompareRequest:
         rounds: default the calendar (the two must have the same).
         sets: ``path=value`` overrides applied to both.
         out: folder under which ``compare/<A>_vs_<B>/<run-id>/`` is made.
+        posterior: a calibration's posterior folder: each of ``draws`` draws runs a block of
+            ``replicates`` paired replicates (default :data:`sim.posterior.REPLICATES_PER_DRAW`),
+            so the intervals cover noise and parameters; a noise-only comparison at the
+            registry's values is written beside it.
+        draws: posterior draws used (spread evenly over the posterior).
     """
 
     scenario_a: Path
@@ -78,6 +84,8 @@ class CompareRequest:
     rounds: int | None = None
     sets: tuple[str, ...] = ()
     out: Path = Path("results")
+    posterior: Path | None = None
+    draws: int = posteriors.DRAWS
 
 
 @dataclass(frozen=True)
@@ -104,18 +112,60 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
     sc_a, sc_b = load(path_a, sets), load(path_b, sets)
     a, b = build(sc_a, rounds), build(sc_b, rounds)
     _check_compatible(a, b, path_a, path_b)
-    n = req.replicates if req.replicates is not None else max(sc_a.replicates, sc_b.replicates)
     root = sc_a.seed if req.seed is None else req.seed
-    if progress is not None:
-        progress.start(f"comparing {sc_b.name} against {sc_a.name}: {n} paired replicates", n)
-    pr = paired_run(a, b, n, root, progress=progress.advance if progress is not None else None)
+    post = None
+    if req.posterior is not None:
+        if req.draws < 1:
+            raise SimError(f"draws: expected at least 1, found {req.draws}")
+        if rounds is not None:
+            raise SimError("rounds: not with a posterior; it runs each scenario's own calendar")
+        post = posteriors.load(req.posterior).thin(req.draws)
+        per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
+        n = len(post.draws) * per
+        if progress is not None:
+            progress.start(f"comparing {sc_b.name} against {sc_a.name}: {len(post.draws)} "
+                           f"posterior draws x {per} paired replicates", n)
+        ta, _ = posteriors.ensemble(post, sc_a, path_a, per, root, keep=("alignment",))
+        tb, _ = posteriors.ensemble(post, sc_b, path_b, per, root, keep=("alignment",))
+        pr = outcomes.paired(ta, tb, a, b)
+        if progress is not None:
+            progress.advance(n)
+        n_noise = max(sc_a.replicates, sc_b.replicates)
+        noise = paired_run(a, b, n_noise, root)
+    else:
+        n = req.replicates if req.replicates is not None else max(sc_a.replicates,
+                                                                  sc_b.replicates)
+        if progress is not None:
+            progress.start(f"comparing {sc_b.name} against {sc_a.name}: {n} paired replicates",
+                           n)
+        pr = paired_run(a, b, n, root,
+                        progress=progress.advance if progress is not None else None)
+        noise = None
     table = outcomes.differences_table(pr, a)
+    covers = posteriors.COVERS if post is not None else "noise only"
     text = outcomes.format_differences(table, sc_a.name, sc_b.name)
+    if post is not None:
+        text = f"over {post.describe()}; intervals cover {covers}\n{text}"
     folder = out / "compare" / f"{sc_a.name}_vs_{sc_b.name}" / results.new_run_id()
     with results.atomic_folder(folder) as tmp:
         table.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
         region = outcomes.region_differences_table(pr, a)
         region.to_csv(tmp / "region_differences.csv", index=False, float_format="%.6g")
+        extra: dict[str, object] = {"covers": covers}
+        if noise is not None and post is not None:
+            t0n = outcomes.differences_table(noise, a)
+            r0n = outcomes.region_differences_table(noise, a)
+            t0n.to_csv(tmp / "differences_noise_only.csv", index=False, float_format="%.6g")
+            r0n.to_csv(tmp / "region_differences_noise_only.csv", index=False,
+                       float_format="%.6g")
+            extra.update(
+                posterior={"folder": str(post.folder), "draws_used": len(post.draws),
+                           "replicates_per_draw": n // len(post.draws),
+                           "quantities": post.model_quantities,
+                           "training_years": post.manifest.get("training_years")},
+                compare_headline_noise_only=outcomes.compare_headline(r0n, t0n),
+                noise_only_replicates=len(noise.final),
+            )
         (tmp / "scenario_a.yaml").write_text(to_yaml(sc_a), encoding="utf-8")
         (tmp / "scenario_b.yaml").write_text(to_yaml(sc_b), encoding="utf-8")
         title = f"{sc_b.title} against {sc_a.title}"
@@ -123,7 +173,9 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
         mean = table["diff_mean"].to_numpy().reshape(len(a.states), len(a.powers))
         lo = table["diff_p5"].to_numpy().reshape(mean.shape)
         hi = table["diff_p95"].to_numpy().reshape(mean.shape)
-        note = f"{n} paired replicates on common random numbers."
+        note = (f"{n} paired replicates on common random numbers" + (
+            f" ({len(post.draws)} posterior draws x {n // len(post.draws)}); intervals cover "
+            "noise and parameters." if post is not None else "; intervals cover noise only."))
         plots.save(
             plots.difference_final(
                 a.states,
@@ -181,6 +233,7 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
                 ),
                 "interval": list(outcomes.INTERVAL),
                 "compare_headline": outcomes.compare_headline(region, table),
+                **extra,
                 "states": a.states,
                 "powers": a.powers,
                 "rows": {"differences.csv": len(table), "region_differences.csv": len(region)},

@@ -160,3 +160,76 @@ def check_scenario(post: Posterior, sc: Scenario, where: Path | str) -> None:
             f"{where}: posterior {post.folder} calibrates '{unused[0]}', which no field of this "
             "scenario uses; expected a scenario of the structure it was made for"
         )
+
+
+# --------------------------------------------------------------------------- running over draws
+
+#: Posterior draws an answer runs by default (spread evenly over the posterior).
+DRAWS = 200
+#: Replicates per draw by default.
+REPLICATES_PER_DRAW = 10
+
+
+def draw_seeds(root: int, n: int) -> np.ndarray:
+    """Root seed of each draw's block of replicates: ``SeedSequence(root, spawn_key=(crc32(
+    "posterior-draw"), d))``. Two scenarios run with the same root share them, so their
+    replicates are paired within a draw."""
+    from sim.rng import name_key
+
+    key = name_key("posterior-draw")
+    return np.array(
+        [np.random.SeedSequence(root, spawn_key=(key, d)).generate_state(1, np.uint64)[0]
+         for d in range(n)],
+        dtype=np.uint64,
+    )
+
+
+def ensemble(
+    post: Posterior,
+    sc: Scenario,
+    where: Path | str,
+    replicates: int,
+    root: int,
+    keep: tuple[str, ...] = ("alignment", "debt", "delivered"),
+) -> tuple[Any, np.ndarray]:
+    """Every draw's block of ``replicates`` replicates of a scenario, as one ensemble.
+
+    Draw ``d`` sets every field that refers to a calibrated quantity to its value (scaled as
+    the field scales it) and runs replicates ``0 .. replicates - 1`` of its own seed
+    (:func:`draw_seeds`); the result is :class:`sim.engine.Trajectories` over ``draws x
+    replicates`` (draw-major), and the draw of each.
+    """
+    from sim import engine
+    from sim.batch import simulate_batch
+    from sim.calibrate import bind
+
+    check_scenario(post, sc, where)
+    cols, patch = bind(sc, post.model_quantities, Path(where))
+    x = post.values()
+    values = np.stack([x[:, post.model_quantities.index(c.quantity)] * c.scale for c in cols],
+                      axis=1)
+
+    def trajectories(block: Any) -> np.ndarray:
+        return np.stack([getattr(block, k) for k in keep], axis=-1)
+
+    out = simulate_batch(patch, values, replicates, draw_seeds(root, len(x)),
+                         reduce=trajectories, keep=keep)
+    flat = out.reshape(len(x) * replicates, *out.shape[2:])
+    arrays = {k: flat[..., i] for i, k in enumerate(keep)}
+    empty = np.zeros_like(arrays["alignment"])
+    traj = engine.Trajectories(
+        np.arange(len(flat)), arrays["alignment"], arrays.get("debt", empty),
+        arrays.get("delivered", empty),
+    )
+    return traj, np.repeat(np.arange(len(x)), replicates)
+
+
+def default_for(sc: Scenario, where: Path | str) -> Path | None:
+    """The shipped posterior, if it was made for this scenario's structure (else None)."""
+    if not (SHIPPED / "manifest.json").is_file():
+        return None
+    try:
+        check_scenario(load(SHIPPED), sc, where)
+    except SimError:
+        return None
+    return SHIPPED

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sim import checkpoint, engine, engines, outcomes, plots, report, results
+from sim import posterior as posteriors
 from sim.engines import Engine, Progress, check_counts
 from sim.errors import SettingError, SimError
 from sim.params import Params, build
@@ -33,6 +34,10 @@ class RunRequest:
         resume: an interrupted run's folder, finished with its own saved settings (then every
             other setting must be left at its default).
         write_report: write ``report.html`` into the folder.
+        posterior: a calibration's posterior folder: each of ``draws`` draws runs a block of
+            ``replicates`` replicates (default :data:`sim.posterior.REPLICATES_PER_DRAW`), so
+            every interval covers noise and parameters.
+        draws: posterior draws used (spread evenly over the posterior).
     """
 
     scenario: Path | None = None
@@ -45,6 +50,8 @@ class RunRequest:
     trajectories: bool | None = None
     resume: Path | None = None
     write_report: bool = True
+    posterior: Path | None = None
+    draws: int = posteriors.DRAWS
 
     def check(self) -> None:
         """Refuse settings that cannot be run, naming them.
@@ -65,6 +72,14 @@ class RunRequest:
         if self.scenario is None:
             raise SettingError("scenario", "expected a scenario file, or a run to resume")
         check_counts(self.replicates, self.seed, self.rounds)
+        if self.posterior is not None:
+            if self.draws < 1:
+                raise SettingError("draws", f"expected at least 1, found {self.draws}")
+            for name, value, default in (("rounds", self.rounds, None),
+                                         ("engine", self.engine, Engine.ENSEMBLE)):
+                if value != default:
+                    raise SettingError(name, "not with a posterior; it runs the ensemble engine "
+                                       "over each scenario's own calendar")
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,8 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
             finish the run.
     """
     req.check()
+    if req.posterior is not None:
+        return _run_posterior(req, progress)
     resume, out, write_report = req.resume, req.out, req.write_report
     t0 = time.perf_counter()
     if resume is not None:
@@ -173,6 +190,42 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
     return RunOutcome(folder, final, time.perf_counter() - t0)
 
 
+def _run_posterior(req: RunRequest, progress: Progress | None) -> RunOutcome:
+    """A run over a posterior: every draw's block of replicates, written as one ensemble."""
+    assert req.scenario is not None and req.posterior is not None  # checked by req.check()
+    t0 = time.perf_counter()
+    path, sets = req.scenario, list(req.sets)
+    sc = load(path, sets)
+    p = build(sc)
+    post = posteriors.load(req.posterior).thin(req.draws)
+    per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
+    seed = sc.seed if req.seed is None else req.seed
+    n = len(post.draws) * per
+    if progress is not None:
+        progress.start(f"running {sc.name} over {len(post.draws)} posterior draws x {per} "
+                       "replicates", n)
+    traj, _ = posteriors.ensemble(post, sc, path, per, seed)
+    if progress is not None:
+        progress.advance(n)
+    summary = engine.exact_summary(traj, p)
+    final = outcomes.final_table(summary, p)
+    spec: dict[str, object] = {
+        "run_id": results.new_run_id(), "scenario": sc.name, "scenario_file": str(path),
+        "scenario_file_sha256": file_digest(path),
+        "resolved_scenario_sha256": scenario_digest(sc), "overrides": sets, "replicates": n,
+        "seed": seed, "engine": str(Engine.ENSEMBLE), "chunk": n, "started": results.now(),
+        "command": results.command_line(),
+        "covers": posteriors.COVERS,
+        "posterior": {"folder": str(post.folder), "draws_used": len(post.draws),
+                      "replicates_per_draw": per, "quantities": post.model_quantities,
+                      "training_years": post.manifest.get("training_years"),
+                      "replicate_index": "draw x replicates_per_draw + replicate"},
+    }
+    folder = _write(req.out / sc.name / str(spec["run_id"]), sc, p, spec, traj, summary, final,
+                    t0=t0, write_report=req.write_report)
+    return RunOutcome(folder, final, time.perf_counter() - t0)
+
+
 def _write(
     folder: Path,
     sc: Scenario,
@@ -241,6 +294,8 @@ def _write(
             "chunk": spec["chunk"],
             "command": spec["command"],
             "resumed": spec.get("resumed", []),
+            "covers": spec.get("covers", "noise only"),
+            "posterior": spec.get("posterior"),
             "versions": results.versions(),
             "started": spec["started"],
             "finished": results.now(),

@@ -174,7 +174,8 @@ def test_ctrl_c_keeps_finished_replicates_and_resume_finishes_the_run(tmp_path: 
 
     from .conftest import FLAGSHIP, ROOT
 
-    args = ["run", str(FLAGSHIP), "--replicates", "100000", "--summary-only"]
+    args = ["run", str(FLAGSHIP), "--replicates", "100000", "--summary-only",
+            "--without-posterior"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", *args, "--out", str(tmp_path / "a")],
         cwd=ROOT,

@@ -117,3 +117,42 @@ def test_the_hindcast_over_a_posterior(tmp_path, tiny_posterior):
     manifest = json.loads((out.folder / "manifest.json").read_text())
     assert manifest["posterior"]["draws_used"] == 30
     assert "posterior" in manifest["interval"]
+
+
+def test_a_comparison_over_a_posterior_is_paired_within_each_draw(tmp_path, tiny_posterior):
+    from sim.compare import CompareRequest, compare_scenarios
+
+    calib = CASES / "calib"
+    same = compare_scenarios(CompareRequest(calib / "history.yaml", calib / "history.yaml",
+                                            replicates=3, posterior=tiny_posterior, draws=12,
+                                            out=tmp_path))
+    assert (same.table.diff_mean == 0).all() and (same.table.diff_p95 == 0).all()
+    out = compare_scenarios(CompareRequest(calib / "history.yaml", calib / "policy.yaml",
+                                           replicates=3, posterior=tiny_posterior, draws=12,
+                                           out=tmp_path))
+    manifest = json.loads((out.folder / "manifest.json").read_text())
+    assert manifest["covers"] == "noise and parameters"
+    assert manifest["replicates"] == 36 and manifest["posterior"]["draws_used"] == 12
+    assert (out.folder / "differences_noise_only.csv").is_file()
+    px = out.table[out.table.power == "PX"]
+    assert (px.diff_mean > 0).all()  # the grant raises PX's share in both states
+    # parameters widen the interval beyond the noise-only one
+    noise = pd.read_csv(out.folder / "differences_noise_only.csv")
+    wide = (px.diff_p95 - px.diff_p5).to_numpy()
+    narrow = (noise[noise.power == "PX"].diff_p95 - noise[noise.power == "PX"].diff_p5).to_numpy()
+    assert np.all(wide > narrow)
+
+
+def test_a_run_over_a_posterior(tmp_path, tiny_posterior):
+    from sim.run import RunRequest, run_scenario
+
+    req = RunRequest(CASES / "calib" / "history.yaml", replicates=2, posterior=tiny_posterior,
+                     draws=5, out=tmp_path)
+    out = run_scenario(req)
+    manifest = json.loads((out.folder / "manifest.json").read_text())
+    assert manifest["replicates"] == 10 and manifest["covers"] == "noise and parameters"
+    table = pd.read_parquet(out.folder / "alignment.parquet")
+    assert table.replicate.nunique() == 10
+    with pytest.raises(SimError, match="rounds: not with a posterior"):
+        run_scenario(RunRequest(CASES / "calib" / "history.yaml", rounds=4,
+                                posterior=tiny_posterior, out=tmp_path))
