@@ -23,7 +23,7 @@ import functools
 import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from sim import datasets, observe, priors, results, smc
 from sim.batch import Patch, simulate_batch
+from sim.engines import Progress
 from sim.errors import SimError
 from sim.facts import find_registry, load_registry
 from sim.params import Params, build
@@ -371,11 +372,20 @@ class CalibrateOutcome:
 
 
 def calibrate(
-    req: CalibrateRequest, progress: Callable[[str], None] | None = None
+    req: CalibrateRequest, progress: Progress | None = None
 ) -> CalibrateOutcome:
     """Screen, sample and write a posterior folder (see the module docstring)."""
     t0 = time.perf_counter()
-    say = progress or (lambda _msg: None)
+    done = 0  # thousandths of the way from the prior (phi = 0) to the posterior (phi = 1)
+
+    def say(what: str, phi: float | None = None) -> None:
+        nonlocal done
+        if progress is None:
+            return
+        progress.start(what, 1000)
+        if phi is not None and int(phi * 1000) > done:
+            progress.advance(int(phi * 1000) - done)
+            done = int(phi * 1000)
     if req.resume is not None:
         folder = req.resume
         spec_path = folder / SPEC
@@ -429,7 +439,7 @@ def calibrate(
     def saved(pop: smc.Population) -> None:
         _save_stage(folder, pop)
         say(f"stage {pop.stage}: phi {pop.phi:.4f}, ESS {pop.ess:.0f}, "
-            f"acceptance {pop.acceptance:.2f}, {pop.evaluations:,} evaluations")
+            f"acceptance {pop.acceptance:.2f}, {pop.evaluations:,} evaluations", pop.phi)
 
     task = LikelihoodTask(str(req.priors), tuple(calibrated), until, req.replicates, seed)
     workers = req.workers if req.workers is not None else default_workers()

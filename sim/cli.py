@@ -273,7 +273,8 @@ def calibrate(
                            replicates=replicates, seed=seed, select=tuple(select or ()),
                            out=out, resume=resume, workers=workers, scheduler=scheduler)
     try:
-        outcome = run_calibration(req, progress=lambda msg: typer.echo(msg, err=True))
+        with _Bar("tempering (thousandths of the way to the posterior)") as bar:
+            outcome = run_calibration(req, progress=bar)
     except Interrupted as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(130) from None

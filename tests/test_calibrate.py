@@ -52,12 +52,17 @@ def test_the_posterior_folder(tmp_path):
 def test_a_resumed_calibration_equals_an_uninterrupted_one(tmp_path):
     full = calibrate.calibrate(request(tmp_path / "a", select=("calib_w_security",)))
 
-    def stop(msg: str) -> None:
-        if msg.startswith("stage 1:"):
-            raise KeyboardInterrupt
+    class Stop:
+        def start(self, what: str, total: int) -> None:
+            if what.startswith("stage 1:"):
+                raise KeyboardInterrupt
+
+        def advance(self, done: int) -> None:
+            pass
 
     with pytest.raises(calibrate.Interrupted, match="finish with sim calibrate --resume"):
-        calibrate.calibrate(request(tmp_path / "b", select=("calib_w_security",)), progress=stop)
+        calibrate.calibrate(request(tmp_path / "b", select=("calib_w_security",)),
+                            progress=Stop())
     folder = tmp_path / "b" / "results" / "tiny_history" / "calibrations"
     partial = next(folder.glob(".partial-*"))
     assert not (partial / "manifest.json").exists()  # nothing looks complete
