@@ -132,3 +132,16 @@ def test_simulation_based_calibration_recovers_known_parameters():
     for j, name in enumerate(names):
         counts = np.bincount(ranks[:, j] * 4 // (thin + 1), minlength=4)
         assert stats.chisquare(counts).pvalue > 0.001, (name, counts)
+
+
+def test_the_same_posterior_in_one_process_on_workers_and_on_dask(tmp_path):
+    from sim.sweep.cluster import loopback_cluster
+
+    one = calibrate.calibrate(request(tmp_path / "one", select=("calib_w_security",), workers=1))
+    two = calibrate.calibrate(request(tmp_path / "two", select=("calib_w_security",), workers=2))
+    with loopback_cluster(tmp_path, workers=2) as address:
+        dask = calibrate.calibrate(request(tmp_path / "dask", select=("calib_w_security",),
+                                           scheduler=address))
+    a = pd.read_parquet(one.folder / "draws.parquet")
+    for other in (two, dask):
+        pd.testing.assert_frame_equal(a, pd.read_parquet(other.folder / "draws.parquet"))
