@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -166,7 +165,6 @@ class Problem:
     columns: list[Column] = field(default_factory=list)
     patch: Patch | None = None
     data: dict[str, Path] = field(default_factory=dict)
-    evaluations: int = 0
 
     @property
     def model_quantities(self) -> list[str]:
@@ -176,7 +174,6 @@ class Problem:
         """The link's covariate ``(n, Y, S, P)`` of parameter sets ``x`` ``(n, D_model)``
         (natural scale): :func:`covariates` on this problem's scenario and seed."""
         assert self.patch is not None  # bound by problem()
-        self.evaluations += len(x)
         return covariates(self.patch, self.columns, self.model_quantities, x,
                           replicates=self.replicates, seed=self.seed, dates=self.params.dates,
                           years=self.years, covariate=self.link.covariate, bloc=self.bloc)
@@ -592,8 +589,3 @@ def format_summary(out: CalibrateOutcome) -> str:
                      f"{r.post_p95:.3g}]   prior {r.prior}; contraction {r.contraction:.0%}")
     lines.append(f"posterior: {out.folder}  ({out.seconds:.0f} s)")
     return "\n".join(lines)
-
-
-def remove_partial(folder: Path) -> None:
-    """Delete an abandoned calibration's partial folder."""
-    shutil.rmtree(folder, ignore_errors=True)
