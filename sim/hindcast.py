@@ -327,8 +327,9 @@ def write(h: Hindcast, folder: Path) -> None:
     q = np.stack([h.predicted[c].to_numpy().reshape(Y, S, P) for c in ("p5", "p50", "p95")])
     look = plots.make_look(p, h.scenario)
     events = sorted({ev.date for ev in h.scenario.events.values()})
-    note = (f"{h.replicates} replicates x {h.draws} draws of the vote-count and link noise; "
-            f"{h.link} link.")
+    runs = (f"{h.replicates} posterior draws (each its own link)" if h.posterior is not None
+            else f"{h.replicates} replicates")
+    note = f"{runs} x {h.draws} draws of the vote-count and yearly noise; {h.link} link."
     for j, power in enumerate(p.powers):
         fig = plots.agreement_bands(
             [int(y) for y in obs.years], q[:, :, :, j], obs.agree[:, :, j], states=p.states,
