@@ -38,6 +38,13 @@ OPTION_NAMES = {"scenario": "SCENARIO", "sets": "--set",
                 "trajectories": "--trajectories/--summary-only"}
 
 
+def width() -> int:
+    """The terminal's width in columns (``$COLUMNS`` or 100 where there is no terminal)."""
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
+
+
 def option_name(setting: str) -> str:
     """The command line's name for a library setting (``replicates`` -> ``--replicates``)."""
     return OPTION_NAMES.get(setting, "--" + setting.replace("_", "-"))
@@ -114,7 +121,7 @@ def run(
                      resume=resume, posterior=post, draws=draws)
     with _interruptible(), _Bar("replicates") as bar:
         outcome = run_scenario(req, progress=bar)
-    typer.echo(outcome.summary())
+    typer.echo(outcome.summary(width()))
 
 
 @app.command()
@@ -169,7 +176,7 @@ def compare(
                          sets=tuple(set_ or ()), out=out, posterior=post, draws=draws)
     with _interruptible(), _Bar("paired replicates") as bar:
         outcome = compare_scenarios(req, progress=bar)
-    typer.echo(outcome.summary())
+    typer.echo(outcome.summary(width()))
 
 
 def _posterior(given: Path | None, without: bool, scenarios: list[Path],

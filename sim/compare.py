@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from sim import engine, outcomes, plots, report, results
+from sim import engine, outcomes, plots, report, results, terminal
 from sim import posterior as posteriors
 from sim.engines import Progress, check_counts
 from sim.errors import SimError
@@ -90,16 +91,37 @@ class CompareRequest:
 
 @dataclass(frozen=True)
 class CompareOutcome:
-    """Where a comparison wrote its results, and its table."""
+    """Where a comparison wrote its results, its table and its headline.
+
+    Attributes:
+        folder: the results folder.
+        table: :func:`sim.outcomes.differences_table` (each state and power).
+        headline: :func:`sim.outcomes.compare_headline` (what B changes, who loses).
+        a, b: the two scenarios' names.
+        replicates: paired replicates.
+        names: display names of the powers and states.
+        seconds: wall time of the whole comparison.
+    """
 
     folder: Path
     table: pd.DataFrame
-    text: str
+    headline: dict[str, Any]
+    a: str
+    b: str
+    replicates: int
+    names: terminal.Names
     seconds: float
+    over: str = ""
 
-    def summary(self) -> str:
-        """What the command line prints: the paired differences and where the results are."""
-        return (f"{self.text}\nresults: {self.folder}  ({self.seconds:.2f} s)\n"
+    def answer(self, width: int | None = None) -> str:
+        """The comparison's answer as text (:func:`sim.terminal.answer`)."""
+        text = terminal.answer(self.headline, a=self.a, b=self.b, replicates=self.replicates,
+                               names=self.names, width=width)
+        return f"over {self.over}\n{text}" if self.over else text
+
+    def summary(self, width: int | None = None) -> str:
+        """What the command line prints: the answer and where the results are."""
+        return (f"{self.answer(width)}\nresults: {self.folder}  ({self.seconds:.2f} s)\n"
                 f"report: {self.folder / 'report.html'}")
 
 
@@ -142,14 +164,14 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
                         progress=progress.advance if progress is not None else None)
         noise = None
     table = outcomes.differences_table(pr, a)
-    covers = posteriors.COVERS if post is not None else "noise only"
-    text = outcomes.format_differences(table, sc_a.name, sc_b.name)
-    if post is not None:
-        text = f"over {post.describe()}; intervals cover {covers}\n{text}"
+    region = outcomes.region_differences_table(pr, a)
+    iv = outcomes.interval(parameters=post is not None)
+    covers = iv.covers
+    end = outcomes.end_date(sc_a.time.end, a.dates)
+    headline = outcomes.compare_headline(region, table, iv, end)
     folder = out / "compare" / f"{sc_a.name}_vs_{sc_b.name}" / results.new_run_id()
     with results.atomic_folder(folder) as tmp:
         table.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
-        region = outcomes.region_differences_table(pr, a)
         region.to_csv(tmp / "region_differences.csv", index=False, float_format="%.6g")
         extra: dict[str, object] = {"covers": covers}
         if noise is not None and post is not None:
@@ -163,7 +185,8 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
                            "replicates_per_draw": n // len(post.draws),
                            "quantities": post.model_quantities,
                            "training_years": post.manifest.get("training_years")},
-                compare_headline_noise_only=outcomes.compare_headline(r0n, t0n),
+                compare_headline_noise_only=outcomes.compare_headline(
+                    r0n, t0n, outcomes.interval(), end),
                 noise_only_replicates=len(noise.final),
             )
         (tmp / "scenario_a.yaml").write_text(to_yaml(sc_a), encoding="utf-8")
@@ -187,6 +210,7 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
                 b=sc_b.name,
                 when=a.dates[-1],
                 look=look,
+                interval=iv.label,
                 note=note,
             ),
             tmp / "plots",
@@ -204,6 +228,7 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
                 a=sc_a.name,
                 b=sc_b.name,
                 look=look,
+                interval=iv.label,
                 note=note,
             ),
             tmp / "plots",
@@ -231,8 +256,8 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
                 "common_random_numbers": (
                     "same root seed: one stream per replicate, laid out by sorted codes"
                 ),
-                "interval": list(outcomes.INTERVAL),
-                "compare_headline": outcomes.compare_headline(region, table),
+                "interval": iv.to_json(),
+                "compare_headline": headline,
                 **extra,
                 "states": a.states,
                 "powers": a.powers,
@@ -245,4 +270,8 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
             },
         )
         report.write_report(tmp, label=folder.name)
-    return CompareOutcome(folder, table, text, time.perf_counter() - t0)
+    names = terminal.Names({**{c: pw.name for c, pw in sc_a.powers.items()},
+                            **{c: pw.name for c, pw in sc_b.powers.items()}},
+                           {c: st.name for c, st in sc_b.states.items()})
+    return CompareOutcome(folder, table, headline, sc_a.name, sc_b.name, n, names,
+                          time.perf_counter() - t0, post.describe() if post is not None else "")

@@ -5,8 +5,9 @@
   and the hedging index themselves are formulas of :mod:`sim.rules`;
 - the summary tables of a run (final alignment, by round, regional shares, hedging index);
 - paired differences of a comparison and the share of replicates whose sign holds;
-- headline numbers of a run and of a comparison (written into the manifest; the report only
-  renders them);
+- intervals and what they cover (:class:`Interval`; noise only, or noise and parameters);
+- headline numbers of a run and of a comparison (written into the manifest; the report and
+  the terminal only render them);
 - a sweep's named outcomes of one point over its replicates.
 
 Sweep outcomes. Per replicate an outcome's *quantity* is one of
@@ -44,6 +45,90 @@ from sim.sweep.spec import Outcome
 #: Interval of paired differences (5th and 95th percentiles over replicates).
 INTERVAL = (0.05, 0.95)
 QCOLS = tuple(f"p{round(q * 100)}" for q in QUANTILES)
+
+
+# --------------------------------------------------------------------------- intervals
+
+#: What an interval's spread covers while every parameter is held at its value: the model's
+#: own randomness (utility and delivery shocks), replicate by replicate.
+NOISE_ONLY = "noise only"
+#: What it covers when blocks of replicates run on draws of the parameters (a posterior).
+NOISE_AND_PARAMETERS = "noise and parameters"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The interval reported around a number: percentiles over replicates, and what they cover.
+
+    Every interval a result shows (terminal, tables, figures, report, manifest) is labelled
+    through this one class, so a reader always knows whether the spread is the model's noise
+    alone or also the uncertainty of its parameters. Made by :func:`interval`.
+
+    Attributes:
+        low, high: the percentiles, as fractions (0.05 and 0.95).
+        covers: :data:`NOISE_ONLY` or :data:`NOISE_AND_PARAMETERS`.
+    """
+
+    low: float = INTERVAL[0]
+    high: float = INTERVAL[1]
+    covers: str = NOISE_ONLY
+
+    @property
+    def name(self) -> str:
+        """``90% interval``: the interval of a difference."""
+        return f"{round(100 * (self.high - self.low))}% interval"
+
+    @property
+    def label(self) -> str:
+        """``90% interval (noise only)``."""
+        return f"{self.name} ({self.covers})"
+
+    @property
+    def band(self) -> str:
+        """``5-95% range (noise only)``: the spread of a level over replicates."""
+        return f"{round(100 * self.low)}-{round(100 * self.high)}% range ({self.covers})"
+
+    def to_json(self) -> dict[str, Any]:
+        """As plain data for a manifest (read back by :meth:`from_json`)."""
+        return {"low": self.low, "high": self.high, "covers": self.covers, "label": self.label}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Interval:
+        """From a manifest: a mapping, or ``[low, high]`` as older folders wrote it (their
+        intervals covered noise only)."""
+        if isinstance(data, Mapping):
+            return cls(float(data.get("low", INTERVAL[0])), float(data.get("high", INTERVAL[1])),
+                       str(data.get("covers", NOISE_ONLY)))
+        if isinstance(data, Sequence) and not isinstance(data, str) and len(data) == 2:
+            return cls(float(data[0]), float(data[1]))
+        return cls()
+
+
+def interval(parameters: bool = False) -> Interval:
+    """The interval every result reports: the 5th to 95th percentiles over replicates.
+
+    It covers the model's noise only, unless the replicates ran on draws of the parameters
+    (``parameters``), when it covers both.
+    """
+    return Interval(covers=NOISE_AND_PARAMETERS if parameters else NOISE_ONLY)
+
+
+def end_date(calendar_end: date, dates: Sequence[date]) -> date:
+    """The date a result's final numbers describe: the calendar's end (its last round boundary
+    may fall a day later), or the last boundary if fewer rounds were run."""
+    return min(calendar_end, dates[-1])
+
+
+def percent(x: float, digits: int = 1) -> str:
+    """A share as a percentage: ``0.247`` -> ``24.7%``."""
+    return f"{100 * x:.{digits}f}%"
+
+
+def points(x: float, digits: int = 1) -> str:
+    """A difference of shares in percentage points, signed: ``0.02`` -> ``+2.0``; a difference
+    that rounds to zero is ``0.0`` (no sign)."""
+    text = f"{100 * x:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
 
 
 # --------------------------------------------------------------------------- shares
@@ -158,21 +243,6 @@ def hedging_table(s: Summary, p: Params) -> pd.DataFrame:
     return df
 
 
-def format_final(df: pd.DataFrame) -> str:
-    """A compact text table: states by powers, mean with the 5-95% range."""
-    powers = list(dict.fromkeys(df["power"]))
-    states = list(dict.fromkeys(df["state"]))
-    cell = {(r.state, r.power): f"{r.mean:.3f} ({r.p5:.3f}-{r.p95:.3f})" for r in df.itertuples()}
-    width = max(len(v) for v in cell.values())
-    lines = [
-        "final alignment: mean (5th-95th percentile)",
-        "state  " + "  ".join(p.ljust(width) for p in powers),
-    ]
-    for s in states:
-        lines.append(f"{s:<6} " + "  ".join(cell[(s, p)].ljust(width) for p in powers))
-    return "\n".join(lines)
-
-
 # --------------------------------------------------------------------------- paired differences
 
 
@@ -239,6 +309,7 @@ def differences_table(pr: Paired, a: Params) -> pd.DataFrame:
     mean = pr.final.mean(0)
     lo, hi = np.quantile(pr.final, INTERVAL, axis=0)
     holds = sign_share(pr.final, mean)
+    same = no_change(pr.final)
     rows = []
     for i, s in enumerate(a.states):
         for j, p in enumerate(a.powers):
@@ -252,6 +323,7 @@ def differences_table(pr: Paired, a: Params) -> pd.DataFrame:
                     "diff_p5": lo[i, j],
                     "diff_p95": hi[i, j],
                     "sign_holds": holds[i, j],
+                    "no_difference": bool(same[i, j]),
                 }
             )
     return pd.DataFrame(rows)
@@ -262,6 +334,7 @@ def region_differences_table(pr: Paired, a: Params) -> pd.DataFrame:
     mean = pr.region.mean(0)
     lo, hi = np.quantile(pr.region, INTERVAL, axis=0)
     holds = sign_share(pr.region, mean)
+    same = no_change(pr.region)
     rows = []
     for r, d in enumerate(a.dates):
         for j, p in enumerate(a.powers):
@@ -274,36 +347,10 @@ def region_differences_table(pr: Paired, a: Params) -> pd.DataFrame:
                     "diff_p5": lo[r, j],
                     "diff_p95": hi[r, j],
                     "sign_holds": holds[r, j],
+                    "no_difference": bool(same[r, j]),
                 }
             )
     return pd.DataFrame(rows)
-
-
-def _holds(row: Any) -> str:
-    if not math.isnan(row.sign_holds):
-        return f"{row.sign_holds:.0%}"
-    return "same" if row.diff_p5 == row.diff_p95 == 0 else "n/a"
-
-
-def format_differences(df: pd.DataFrame, name_a: str, name_b: str) -> str:
-    """Text table: states by powers, paired difference mean [90% interval] and sign share."""
-    powers = list(dict.fromkeys(df["power"]))
-    states = list(dict.fromkeys(df["state"]))
-    cell = {
-        (
-            r.state,
-            r.power,
-        ): f"{r.diff_mean:+.4f} [{r.diff_p5:+.4f},{r.diff_p95:+.4f}] {_holds(r)}"
-        for r in df.itertuples()
-    }
-    width = max(len(v) for v in cell.values())
-    lines = [
-        f"final alignment, {name_b} minus {name_a} (paired): mean [5%, 95%] share of "
-        "replicates with the mean's sign ('same': no difference in any replicate)",
-        "state  " + "  ".join(p.ljust(width) for p in powers),
-    ]
-    lines += [f"{s:<6} " + "  ".join(cell[(s, p)].ljust(width) for p in powers) for s in states]
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- headlines
@@ -358,29 +405,51 @@ def run_headline(
             "blocs": bloc_rows, "states": states}
 
 
-def compare_headline(region: pd.DataFrame, final: pd.DataFrame) -> dict[str, Any]:
-    """Headline numbers of a comparison, as plain data for its manifest.
+def _difference(r: Any) -> dict[str, Any]:
+    """One row of a differences table as plain data (``sign_holds`` None where no sign can
+    hold: the mean is exactly zero)."""
+    none = bool(getattr(r, "no_difference", False))
+    return {"mean": float(r.diff_mean), "p5": float(r.diff_p5), "p95": float(r.diff_p95),
+            "sign_holds": None if none else _num(getattr(r, "sign_holds", math.nan)),
+            "no_difference": none}
+
+
+def compare_headline(
+    region: pd.DataFrame, final: pd.DataFrame, iv: Interval | None = None,
+    end: date | None = None,
+) -> dict[str, Any]:
+    """Headline numbers of a comparison (B minus A, paired), as plain data for its manifest.
 
     ``region`` and ``final`` are :func:`region_differences_table` and
-    :func:`differences_table`: each power's difference in regional share at the end (mean,
-    interval, sign share; ``None`` where not applicable), and each state's largest difference
-    (by absolute mean) at the end.
+    :func:`differences_table`. At the end of the horizon:
+
+    - ``focus``: the power whose regional share B moves most (largest absolute mean
+      difference): what the comparison is about, e.g. the power whose offer B adds;
+    - ``powers``: each power's difference in regional share (mean, interval, share of
+      replicates with the mean's sign: ``None`` where the mean is exactly zero;
+      ``no_difference`` where every replicate's difference is exactly zero);
+    - ``losers``: the powers whose regional share falls, the largest fall first;
+    - ``states``: in each state, the focus power's difference and the power that loses most
+      there (``None`` if none loses);
+    - ``interval``: what the intervals are and what they cover (:class:`Interval`);
+    - ``end``: the date the numbers describe (default: the last round boundary's).
     """
-    end = region[region["round"] == region["round"].max()]
-    powers = [
-        {"code": str(r.power), "mean": float(r.diff_mean), "p5": float(r.diff_p5),
-         "p95": float(r.diff_p95), "sign_holds": _num(r.sign_holds)}
-        for r in end.itertuples()
-    ]
+    iv = iv or interval()
+    last = region[region["round"] == region["round"].max()]
+    powers = [{"code": str(r.power), **_difference(r)} for r in last.itertuples()]
+    focus = max(powers, key=lambda r: abs(r["mean"]))["code"] if powers else None
+    losers = [r["code"] for r in sorted(powers, key=lambda r: r["mean"]) if r["mean"] < 0]
     states = []
     for code in dict.fromkeys(final["state"]):
         rows = final[final["state"] == code]
-        top = rows.loc[rows["diff_mean"].abs().idxmax()]
-        states.append({"code": str(code), "power": str(top["power"]),
-                       "mean": float(top["diff_mean"]), "p5": float(top["diff_p5"]),
-                       "p95": float(top["diff_p95"])})
-    return {"end": str(end["date"].iloc[0]), "interval": list(INTERVAL), "powers": powers,
-            "states": states}
+        mine = next(r for r in rows.itertuples() if r.power == focus)
+        worst = min(rows.itertuples(), key=lambda r: r.diff_mean)
+        loses = ({"power": str(worst.power), **_difference(worst)}
+                 if worst.diff_mean < 0 else None)
+        states.append({"code": str(code), "focus": _difference(mine), "loses": loses})
+    when = end.isoformat() if end is not None else str(last["date"].iloc[0])
+    return {"end": when, "interval": iv.to_json(), "focus": focus, "powers": powers,
+            "losers": losers, "states": states}
 
 
 # --------------------------------------------------------------------------- sweep outcomes

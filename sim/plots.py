@@ -61,7 +61,9 @@ BLOC_SHADES = ("#1F1F1F", "#8C8C8C", "#4D4D4D", "#B3B3B3")
 OTHER = "#D0D0D0"
 INK, MUTED = "#222222", "#5A5A5A"
 LO, MID, HI = QUANTILES.index(0.05), QUANTILES.index(0.5), QUANTILES.index(0.95)
-BAND = "5-95% range"
+#: The band of replicates every figure shades, and what it covers (:mod:`sim.outcomes`); a
+#: :class:`Look` may carry another (e.g. over draws of the parameters).
+BAND = outcomes.interval().band
 DPI = 150
 #: Longest name a figure shows, and longest label at a line's end (longer: shortened, "...").
 NAME_CHARS = 24
@@ -120,6 +122,7 @@ class Look:
     power_names: Mapping[str, str] = field(default_factory=dict)
     state_names: Mapping[str, str] = field(default_factory=dict)
     blocs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    band: str = BAND
 
     def power(self, code: str) -> str:
         """A power's name as figures show it (shortened past :data:`NAME_CHARS`)."""
@@ -134,15 +137,20 @@ def _short(name: str) -> str:
     return textwrap.shorten(name, NAME_CHARS, placeholder="...") if len(name) > NAME_CHARS else name
 
 
-def make_look(p: Params, sc: Scenario | None = None) -> Look:
-    """The look of a scenario; without the scenario, codes stand for names and no blocs."""
+def make_look(p: Params, sc: Scenario | None = None, *, band: str = BAND) -> Look:
+    """The look of a scenario; without the scenario, codes stand for names and no blocs.
+
+    ``band`` names the shaded band over replicates and what it covers
+    (:attr:`sim.outcomes.Interval.band`).
+    """
     if sc is None:
-        return Look(palette(p.powers))
+        return Look(palette(p.powers), band=band)
     return Look(
         colours=palette(p.powers, {c: pw.colour for c, pw in sc.powers.items() if pw.colour}),
         power_names={c: pw.name for c, pw in sc.powers.items()},
         state_names={c: st.name for c, st in sc.states.items()},
         blocs={k: tuple(v) for k, v in (sc.blocs or {}).items()},
+        band=band,
     )
 
 
@@ -309,7 +317,7 @@ def regional_share(s: Summary, p: Params, *, title: str, look: Look | None = Non
                                               zip(p.powers, s.region_q[MID, -1], strict=True)],
                     [lk.colours[c] for c in p.powers])
         _frame(fig, f"Each power's share of the region's alignment, {_period(p.dates)}",
-               _note(title, s, f"Lines: median; shaded: {BAND} of replicates. "
+               _note(title, s, f"Lines: median; shaded: {lk.band} of replicates. "
                                "Region = states weighted as the scenario says."))
     return fig
 
@@ -373,7 +381,7 @@ def bloc_shares(
                    if n == "other" else n)
                   + f" {100 * v:.0f}%" for n, v in zip(names, ends, strict=True)]
         _end_labels(ax, ends, labels, [cols[n] if n != "other" else MUTED for n in names])
-        band = (f"line: {outcomes.bloc_statistic(traj)}, shaded: {BAND} of replicates"
+        band = (f"line: {outcomes.bloc_statistic(traj)}, shaded: {look.band} of replicates"
                 if traj is not None else "mean over replicates (trajectories not kept)")
         _frame(fig, f"Bloc shares of alignment, {_period(p.dates)}",
                _note(title, s, f"A bloc's share is the sum of its powers' shares; {band}."))
@@ -404,7 +412,7 @@ def alignment_paths(s: Summary, p: Params, *, title: str, look: Look | None = No
             ax.tick_params(labelbottom=True)
         _legend(fig, *_handles(lk, p.powers), spare=spare)
         _frame(fig, f"Alignment of each state with each power, {_period(p.dates)}",
-               _note(title, s, f"Lines: median; shaded: {BAND} of replicates."))
+               _note(title, s, f"Lines: median; shaded: {lk.band} of replicates."))
     return fig
 
 
@@ -514,7 +522,7 @@ def hedging(s: Summary, p: Params, *, title: str, look: Look | None = None) -> F
         _frame(fig, f"Hedging: how evenly each state spreads its alignment, {_period(p.dates)}",
                _note(title, s, f"Index = normalised entropy: 0 = aligned with one power, 1 = an "
                                f"even spread over all {len(p.powers)}. Black: median, shaded: "
-                               f"{BAND}; grey: the other states."))
+                               f"{lk.band}; grey: the other states."))
     return fig
 
 
@@ -560,7 +568,7 @@ def difference_paths(
     b: str,
     look: Look | None = None,
     what: str = "share of the region's alignment",
-    interval: str = "90% interval",
+    interval: str = outcomes.interval().label,
     note: str = "",
 ) -> Figure:
     """Difference B minus A over time, one panel per power, with its interval.
@@ -607,7 +615,7 @@ def difference_final(
     b: str,
     when: date,
     look: Look | None = None,
-    interval: str = "90% interval",
+    interval: str = outcomes.interval().label,
     note: str = "",
 ) -> Figure:
     """Difference B minus A at one date, per state and power: dots with interval whiskers.

@@ -31,6 +31,7 @@ import yaml
 
 from sim.errors import SimError
 from sim.facts import PublicSource, Registry, SeedSource, find_registry, load_registry
+from sim.outcomes import Interval, percent, points
 from sim.scenario import load, parameters
 
 REPORT = "report.html"
@@ -127,12 +128,11 @@ def _num(v: Any) -> str:
 
 
 def _pct(v: float, digits: int = 1) -> str:
-    return f"{100 * v:.{digits}f}%"
+    return percent(v, digits)
 
 
 def _pp(v: float) -> str:
-    s = f"{100 * v:+.1f}"
-    return "0.0" if s in ("+0.0", "-0.0") else s
+    return points(v)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -267,6 +267,7 @@ class RunHeadline:
 
     start: str
     end: str
+    band: str
     powers: list[dict[str, Any]]
     blocs: list[dict[str, Any]]
     states: list[dict[str, Any]]
@@ -281,6 +282,7 @@ def run_headline(manifest: Mapping[str, Any], raw: Mapping[str, Any]) -> RunHead
         return None
     power_names, state_names = _scenario_names(raw)
     colours = _colours(manifest, raw)
+    band = Interval.from_json(manifest.get("interval")).band
     powers: list[dict[str, Any]] = []
     for r in head.get("powers", []):
         code = str(r["code"])
@@ -290,7 +292,7 @@ def run_headline(manifest: Mapping[str, Any], raw: Mapping[str, Any]) -> RunHead
             "start": _pct(r["start"]), "end": _pct(r["end"]),
             "range": f"{_pct(r['p5'])} to {_pct(r['p95'])}",
             "change": _pp(change), "change_value": float(change), "end_value": float(r["end"]),
-            "peak": (f"{_pp(r['peak'])} points ({r['peak_date']})"
+            "peak": (f"{_pp(r['peak'])} percentage points ({r['peak_date']})"
                      if abs(r["peak"]) >= 0.0005 else ""),
         })
     blocs = [{
@@ -311,61 +313,94 @@ def run_headline(manifest: Mapping[str, Any], raw: Mapping[str, Any]) -> RunHead
         mover = max(powers, key=lambda r: abs(r["change_value"]))
         sentences.append(
             f"Largest change in regional share from start to end: {mover['name']}, "
-            f"{mover['change']} points ({mover['start']} to {mover['end']}; 5-95% range at the "
-            f"end {mover['range']}).")
+            f"{mover['change']} percentage points ({mover['start']} to {mover['end']}; {band} "
+            f"at the end {mover['range']}). This is a change within one scenario, not the "
+            "effect of any offer in it: that is a comparison's (sim compare).")
         lead = max(powers, key=lambda r: r["end_value"])
         sentences.append(f"Largest regional share at the end: {lead['name']}, {lead['end']}.")
-    return RunHeadline(start=str(head["start"]), end=str(head["end"]), powers=powers,
+    return RunHeadline(start=str(head["start"]), end=str(head["end"]), band=band, powers=powers,
                        blocs=blocs, states=states, sentences=sentences)
 
 
 @dataclass
 class CompareHeadline:
-    """Headline numbers of a comparison: paired differences B minus A, formatted."""
+    """Headline numbers of a comparison: paired differences B minus A, formatted.
+
+    ``focus`` is the power B moves most (its card comes first); ``states`` give its change in
+    each state and who loses most there; ``interval`` says what the intervals cover.
+    """
 
     end: str
     interval: str
+    focus: str
     powers: list[dict[str, Any]]
     states: list[dict[str, Any]]
     sentences: list[str]
 
 
-def _holds(share: float | None) -> str:
-    return "no change" if share is None else f"{100 * share:.0f}%"
+def _holds(r: Mapping[str, Any]) -> str:
+    """What a card says of the sign: nothing where no replicate differs or no sign holds."""
+    if r.get("no_difference"):
+        return "no difference in any replicate"
+    share = r.get("sign_holds")
+    return "" if share is None else f"same sign in {100 * share:.0f}% of replicates"
 
 
 def compare_headline(folder: Path, manifest: Mapping[str, Any]) -> CompareHeadline | None:
     """The comparison's headline numbers (``compare_headline`` in its manifest; see
-    :func:`sim.outcomes.compare_headline`) with names, colours and a sentence."""
+    :func:`sim.outcomes.compare_headline`) with names, colours and sentences."""
     head = manifest.get("compare_headline")
     if not isinstance(head, Mapping):
         return None
     raw = _read_yaml(folder / "scenario_b.yaml") or _read_yaml(folder / "scenario_a.yaml")
     power_names, state_names = _scenario_names(raw)
     colours = _colours(manifest, raw)
-    lo, hi = (head.get("interval") or [0.05, 0.95])[:2]
-    interval = f"{round(100 * (hi - lo))}% interval"
+    iv = Interval.from_json(head.get("interval", manifest.get("interval")))
+    rows = list(head.get("powers", []))
+    focus = head.get("focus") or (max(rows, key=lambda r: abs(r["mean"]))["code"] if rows else "")
+    rows.sort(key=lambda r: (r["code"] != focus, -r["mean"]))
+
+    def name(code: str) -> str:
+        return power_names.get(code, code)
+
+    def with_range(r: Mapping[str, Any]) -> str:
+        if r.get("no_difference"):
+            return "no difference in any replicate"
+        return f"{_pp(r['mean'])} pp ({iv.name} {_pp(r['p5'])} to {_pp(r['p95'])})"
+
     powers = [{
-        "name": power_names.get(r["code"], r["code"]), "colour": colours.get(r["code"], "#777"),
-        "big": f"{_pp(r['mean'])} points", "value": float(r["mean"]),
-        "range": f"{_pp(r['p5'])} to {_pp(r['p95'])}", "holds": _holds(r.get("sign_holds")),
-    } for r in head.get("powers", [])]
-    states = [{
-        "name": state_names.get(r["code"], r["code"]),
-        "power": power_names.get(r["power"], r["power"]),
-        "colour": colours.get(r["power"], "#777"),
-        "diff": _pp(r["mean"]), "range": f"{_pp(r['p5'])} to {_pp(r['p95'])}",
-    } for r in head.get("states", [])]
+        "name": name(r["code"]), "colour": colours.get(r["code"], "#777"),
+        "big": f"{_pp(r['mean'])} pp", "value": float(r["mean"]),
+        "range": f"{_pp(r['p5'])} to {_pp(r['p95'])}", "holds": _holds(r),
+        "focus": r["code"] == focus,
+    } for r in rows]
+    states = []
+    for r in head.get("states", []):
+        mine, worst = r.get("focus"), r.get("loses")
+        if not isinstance(mine, Mapping):
+            continue  # a headline of an older layout: no per-state change of the focus power
+        states.append({
+            "name": state_names.get(r["code"], r["code"]),
+            "diff": "0.0" if mine.get("no_difference") else _pp(mine["mean"]),
+            "range": "" if mine.get("no_difference") else
+                     f"{_pp(mine['p5'])} to {_pp(mine['p95'])}",
+            "loses": "none" if not worst else name(worst["power"]),
+            "loses_colour": colours.get(worst["power"], "#777") if worst else "#777",
+            "loses_diff": f"{_pp(worst['mean'])} ({_pp(worst['p5'])} to {_pp(worst['p95'])})"
+                          if worst else "",
+        })
     a, b = _names(manifest) or ("A", "B")
+    by_code = {r["code"]: r for r in rows}
     sentences = []
-    if powers:
-        gain = max(powers, key=lambda r: r["value"])
-        loss = min(powers, key=lambda r: r["value"])
-        sentences.append(f"By {head['end']}, {b} against {a}: {gain['name']} gains "
-                         f"{gain['big']} of the region's alignment ({interval} {gain['range']}); "
-                         f"{loss['name']} loses the most, {loss['big']} ({loss['range']}).")
-    return CompareHeadline(end=str(head["end"]), interval=interval, powers=powers,
-                           states=states, sentences=sentences)
+    if focus in by_code:
+        sentences.append(f"By {head['end']}, {b} against {a}: {name(focus)}'s share of the "
+                         f"region's alignment changes by {with_range(by_code[focus])}.")
+        losers = [c for c in head.get("losers", []) if c != focus and c in by_code]
+        sentences.append("Who loses: " + "; ".join(
+            f"{name(c)} {with_range(by_code[c])}" for c in losers) + "." if losers else
+            "No power's share of the region falls.")
+    return CompareHeadline(end=str(head["end"]), interval=iv.label, focus=name(focus),
+                           powers=powers, states=states, sentences=sentences)
 
 
 # --------------------------------------------------------------------------- facts

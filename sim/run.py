@@ -5,12 +5,13 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
-from sim import checkpoint, engine, engines, outcomes, plots, report, results
+from sim import checkpoint, engine, engines, outcomes, plots, report, results, terminal
 from sim import posterior as posteriors
 from sim.engines import Engine, Progress, check_counts
 from sim.errors import SettingError, SimError
@@ -84,15 +85,29 @@ class RunRequest:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """Where a run wrote its results, and its final-alignment table."""
+    """Where a run wrote its results, and its final-alignment table.
+
+    Attributes:
+        folder: the results folder.
+        final: :func:`sim.outcomes.final_table`.
+        seconds: wall time of the whole run.
+        names: the scenario's names of its powers and states.
+        end: the date of the last round.
+        interval: what the ranges over replicates cover.
+    """
 
     folder: Path
     final: pd.DataFrame
     seconds: float
+    names: terminal.Names
+    end: date
+    interval: outcomes.Interval
 
-    def summary(self) -> str:
+    def summary(self, width: int | None = None) -> str:
         """What the command line prints: the final alignment and where the results are."""
-        return (f"{outcomes.format_final(self.final)}\n"
+        table = terminal.final_alignment(self.final, when=self.end, iv=self.interval,
+                                         names=self.names, width=width)
+        return (f"{table}\n"
                 f"results: {self.folder}  ({self.seconds:.2f} s)\n"
                 f"report: {self.folder / 'report.html'}")
 
@@ -187,7 +202,14 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
             f"{finish}"
         ) from None
     shutil.rmtree(partial, ignore_errors=True)
-    return RunOutcome(folder, final, time.perf_counter() - t0)
+    return RunOutcome(folder, final, time.perf_counter() - t0, names_of(sc),
+                      outcomes.end_date(sc.time.end, p.dates), outcomes.interval())
+
+
+def names_of(sc: Scenario) -> terminal.Names:
+    """The display names of a scenario's powers and states."""
+    return terminal.Names({c: pw.name for c, pw in sc.powers.items()},
+                          {c: st.name for c, st in sc.states.items()})
 
 
 def _run_posterior(req: RunRequest, progress: Progress | None) -> RunOutcome:
@@ -215,7 +237,6 @@ def _run_posterior(req: RunRequest, progress: Progress | None) -> RunOutcome:
         "resolved_scenario_sha256": scenario_digest(sc), "overrides": sets, "replicates": n,
         "seed": seed, "engine": str(Engine.ENSEMBLE), "chunk": n, "started": results.now(),
         "command": results.command_line(),
-        "covers": posteriors.COVERS,
         "posterior": {"folder": str(post.folder), "draws_used": len(post.draws),
                       "replicates_per_draw": per, "quantities": post.model_quantities,
                       "training_years": post.manifest.get("training_years"),
@@ -223,7 +244,8 @@ def _run_posterior(req: RunRequest, progress: Progress | None) -> RunOutcome:
     }
     folder = _write(req.out / sc.name / str(spec["run_id"]), sc, p, spec, traj, summary, final,
                     t0=t0, write_report=req.write_report)
-    return RunOutcome(folder, final, time.perf_counter() - t0)
+    return RunOutcome(folder, final, time.perf_counter() - t0, names_of(sc),
+                      outcomes.end_date(sc.time.end, p.dates), outcomes.interval(parameters=True))
 
 
 def _write(
@@ -240,6 +262,7 @@ def _write(
 ) -> Path:
     """Write the results folder atomically; returns it."""
     path, sets = Path(str(spec["scenario_file"])), list(spec["overrides"])  # type: ignore[call-overload]
+    iv = outcomes.interval(parameters=spec.get("posterior") is not None)
     with results.atomic_folder(folder) as tmp:
         files: dict[str, int] = {}
         if traj is not None:
@@ -283,6 +306,7 @@ def _write(
             "quantile_method": summary.method,
             "states": p.states,
             "powers": p.powers,
+            "interval": iv.to_json(),
             "run_headline": outcomes.run_headline(summary, p, sc.blocs, traj),
             "parameters": parameters(sc),
             "derived": {
@@ -294,7 +318,7 @@ def _write(
             "chunk": spec["chunk"],
             "command": spec["command"],
             "resumed": spec.get("resumed", []),
-            "covers": spec.get("covers", "noise only"),
+            "covers": iv.covers,
             "posterior": spec.get("posterior"),
             "versions": results.versions(),
             "started": spec["started"],

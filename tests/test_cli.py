@@ -100,7 +100,8 @@ def test_run_end_to_end_writes_every_file(tmp_path: Path):
     folders = list((tmp_path / "tiny").iterdir())
     assert len(folders) == 1
     run = folders[0]
-    assert str(run) in proc.stdout and "final alignment" in proc.stdout
+    assert str(run) in proc.stdout and "Alignment on 31 Dec 2027: mean share" in proc.stdout
+    assert "5-95% range (noise only)" in proc.stdout
     table = pq.read_table(run / "alignment.parquet").to_pandas()
     for col in (
         "replicate",

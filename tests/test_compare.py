@@ -21,7 +21,14 @@ def test_scenario_against_itself_gives_exactly_zero(tmp_path: Path):
     assert (out.table["diff_mean"] == 0).all()
     assert (out.table["diff_p5"] == 0).all() and (out.table["diff_p95"] == 0).all()
     region = pd.read_csv(out.folder / "region_differences.csv")
-    assert (region["diff_mean"] == 0).all()
+    assert (region["diff_mean"] == 0).all() and region["no_difference"].all()
+    # no sign can hold where nothing differs: said so, never "same sign in 100%"
+    page = (out.folder / "report.html").read_text()
+    assert "no difference in any replicate" in page and "same sign in" not in page
+    assert "100%" not in out.answer()
+    manifest = json.loads((out.folder / "manifest.json").read_text())
+    assert manifest["interval"]["covers"] == "noise only"
+    assert manifest["compare_headline"]["interval"]["label"] == "90% interval (noise only)"
 
 
 def test_paired_differences_are_tighter_than_independent_ones():

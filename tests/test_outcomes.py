@@ -7,9 +7,10 @@ from datetime import date
 import numpy as np
 import pytest
 
-from sim import engine, outcomes
+from sim import engine, outcomes, terminal
 from sim.engine import Trajectories
 from sim.errors import ScenarioError
+from sim.rng import named_stream
 from sim.sweep.spec import Outcome
 
 
@@ -195,7 +196,65 @@ def test_a_scenario_against_itself_reads_as_no_change(tiny_params):
     pr = outcomes.paired(traj, traj, p, p)
     table = outcomes.differences_table(pr, p)
     assert table["sign_holds"].isna().all()
-    text = outcomes.format_differences(table, "a", "a")
-    assert "100%" not in text and text.count(" same") == len(table)
+    assert table["no_difference"].all()
     head = outcomes.compare_headline(outcomes.region_differences_table(pr, p), table)
-    assert all(r["sign_holds"] is None for r in head["powers"])
+    assert all(r["sign_holds"] is None and r["no_difference"] for r in head["powers"])
+    assert head["losers"] == [] and all(r["loses"] is None for r in head["states"])
+    text = terminal.answer(head, a="a", b="a", replicates=6, names=terminal.Names())
+    assert "100%" not in text and "same sign in" not in text
+    assert "no difference in any replicate" in text and "none differ" in text
+    assert "No power's share of the region falls." in text
+
+
+def test_a_mean_of_exactly_zero_with_differences_claims_no_sign(tiny_params):
+    """Differences that cancel to a mean of exactly zero: no sign share, and not 'none differ'."""
+    p = tiny_params
+    d = np.zeros((4, p.rounds + 1, len(p.powers)))
+    d[:, -1, 0] = [0.01, -0.01, 0.02, -0.02]
+    final = np.zeros((4, len(p.states), len(p.powers)))
+    pr = outcomes.Paired(final=final, final_a=final, final_b=final, region=d)
+    head = outcomes.compare_headline(outcomes.region_differences_table(pr, p),
+                                     outcomes.differences_table(pr, p))
+    px = next(r for r in head["powers"] if r["code"] == "PX")
+    assert px["sign_holds"] is None and not px["no_difference"]
+    text = terminal.answer(head, a="a", b="b", replicates=4, names=terminal.Names())
+    row = next(line for line in text.splitlines() if line.startswith("PX"))
+    assert "%" not in row and "none differ" not in row
+
+
+def test_the_answer_names_the_mover_who_loses_and_what_intervals_cover(tiny_params):
+    """B moves PX up and PY down: the answer leads with PX, names PY as the loser, in points."""
+    p = tiny_params
+    gen = named_stream(5, "test-data")
+    final = np.zeros((50, len(p.states), len(p.powers)))
+    final[..., 0] = 0.03 + 0.005 * gen.standard_normal((50, len(p.states)))
+    final[..., 1] = -final[..., 0]
+    region = np.zeros((50, p.rounds + 1, len(p.powers)))
+    region[:, -1] = final.mean(1)
+    pr = outcomes.Paired(final=final, final_a=np.zeros_like(final), final_b=final, region=region)
+    iv = outcomes.interval(parameters=True)
+    head = outcomes.compare_headline(outcomes.region_differences_table(pr, p),
+                                     outcomes.differences_table(pr, p), iv)
+    assert head["focus"] == "PX" and head["losers"] == ["PY"]
+    assert head["interval"]["covers"] == "noise and parameters"
+    assert [r["loses"]["power"] for r in head["states"]] == ["PY", "PY"]
+    names = terminal.Names({"PX": "Power X", "PY": "Power Y"}, {"AA": "State A", "BB": "State B"})
+    text = terminal.answer(head, a="a", b="b", replicates=50, names=names, width=120)
+    assert "Power X's share of the region's alignment: +3.0 pp (90% interval +" in text
+    assert "Who loses: Power Y -3.0 pp" in text
+    assert "90% interval (noise and parameters)" in text
+    assert "State A" in text and "Power Y -3." in text
+
+
+def test_intervals_say_what_they_cover_in_one_place():
+    assert outcomes.interval().label == "90% interval (noise only)"
+    assert outcomes.interval().band == "5-95% range (noise only)"
+    assert outcomes.interval(parameters=True).covers == "noise and parameters"
+    iv = outcomes.interval(parameters=True)
+    assert outcomes.Interval.from_json(iv.to_json()) == iv
+    assert outcomes.Interval.from_json([0.05, 0.95]) == outcomes.interval()  # older folders
+
+
+def test_points_and_percent():
+    assert outcomes.points(0.02) == "+2.0" and outcomes.points(-0.0004) == "0.0"
+    assert outcomes.points(-0.0123, 2) == "-1.23" and outcomes.percent(0.247) == "24.7%"

@@ -10,9 +10,12 @@ import pandas as pd
 from matplotlib.collections import Collection
 from matplotlib.figure import Figure
 
+from sim.outcomes import interval
 from sim.sweep.analyse import Discovery
 
 BLUE, ORANGE, GREY = "#0072B2", "#D55E00", "#999999"
+#: What a response curve's band covers (:func:`sim.outcomes.interval`).
+BAND = interval().band
 
 
 def save(fig: Figure, folder: Path, stem: str) -> Path:
@@ -26,9 +29,11 @@ def save(fig: Figure, folder: Path, stem: str) -> Path:
 
 
 def response(
-    table: pd.DataFrame, param: str, outcome: str, label: str, *, band: bool = True
+    table: pd.DataFrame, param: str, outcome: str, label: str, *, band: bool = True,
+    band_label: str = BAND,
 ) -> Figure:
-    """A one-parameter sweep: the outcome against the parameter, with its 5-95% replicate band."""
+    """A one-parameter sweep: the outcome against the parameter, with its band over replicates
+    (``band_label`` says what it covers)."""
     t = table.sort_values(param)
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.add_subplot()
@@ -40,7 +45,7 @@ def response(
             color=BLUE,
             alpha=0.2,
             linewidth=0,
-            label="5-95% of replicates",
+            label=f"{band_label} of replicates",
         )
     ax.plot(t[param], t[outcome], color=BLUE, marker="o", markersize=3, label=outcome)
     ax.set_xlabel(param)
