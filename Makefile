@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine with Python 3.11+ and git:
-#   make demo   installs into .venv and runs the flagship scenario
+#   make demo   installs into .venv and answers the flagship question (Japan's package
+#               against none, paired), printing Japan's effect and writing a report
 #   make test   installs .venv (Python 3.11+) and .venv313 (Python 3.13, found through pyenv),
 #               checks lint and types, and runs the tests on both (what CI runs)
 PYTHON ?= python3
@@ -34,7 +35,7 @@ install: $(STAMP)
 install313: $(STAMP313)
 
 demo: $(STAMP)
-	$(BIN)/sim run scenarios/tokyo_initiative.yaml --replicates 200
+	$(BIN)/sim compare scenarios/no_japan.yaml scenarios/tokyo_initiative.yaml
 
 $(CHROMIUM):
 	$(SUDO) apt-get update

@@ -34,7 +34,8 @@ SetOpt = Annotated[
                  show_default=False),
 ]
 #: Settings whose option is not ``--<setting>``.
-OPTION_NAMES = {"scenario": "SCENARIO", "sets": "--set",
+OPTION_NAMES = {"scenario": "SCENARIO", "sets": "--set", "sets_a": "--set-a",
+                "sets_b": "--set-b/--vary", "scenario_b": "SCENARIO_B",
                 "trajectories": "--trajectories/--summary-only"}
 
 
@@ -157,23 +158,30 @@ def facts(
 @app.command()
 def compare(
     scenario_a: Annotated[Path, typer.Argument(help="Scenario A (e.g. the counterfactual).", show_default=False)],
-    scenario_b: Annotated[Path, typer.Argument(help="Scenario B (e.g. the policy).", show_default=False)],
+    scenario_b: Annotated[Optional[Path], typer.Argument(help="Scenario B (e.g. the policy); none: A itself, changed by --vary.", show_default=False)] = None,  # noqa: UP045
     replicates: Annotated[Optional[int], typer.Option(help="Replicates (default: the larger of the two scenarios').")] = None,  # noqa: UP045
     seed: Annotated[Optional[int], typer.Option(help="Root seed shared by both (default: A's).")] = None,  # noqa: UP045
     rounds: Annotated[Optional[int], typer.Option(help="Rounds (default: the calendar).")] = None,  # noqa: UP045
     set_: SetOpt = None,
+    set_a: Annotated[Optional[list[str]], typer.Option("--set-a", help="Override a field of A only: path=value (repeatable).", show_default=False)] = None,  # noqa: UP045
+    set_b: Annotated[Optional[list[str]], typer.Option("--set-b", "--vary", help="Override a field of B only (repeatable); with no SCENARIO_B, B is A with these changes.", show_default=False)] = None,  # noqa: UP045
     out: Annotated[Path, typer.Option(help="Folder under which compare/<A>_vs_<B>/<run-id>/ is made.")] = Path("results"),
     posterior: Annotated[Optional[Path], typer.Option(help="Run over a calibration's posterior: each draw a block of --replicates replicates (default: the shipped posterior for scenarios it was made for).", show_default=False)] = None,  # noqa: UP045
     without_posterior: Annotated[bool, typer.Option("--without-posterior", help="Run the scenario's own constants only: intervals over noise only.")] = False,
     draws: Annotated[int, typer.Option(help="Posterior draws used (spread evenly over the posterior).")] = 200,
 ) -> None:
-    """Run two scenarios on common random numbers and report their paired differences."""
+    """Run two scenarios on common random numbers and report what B changes against A.
+
+    sim compare A B compares two files; sim compare A --vary path=value compares A with
+    itself changed (a what-if against its own base).
+    """
     from sim.compare import CompareRequest, compare_scenarios
 
-    post = None if rounds is not None else _posterior(posterior, without_posterior,
-                                                      [scenario_a, scenario_b], set_)
+    both = [scenario_a] if scenario_b is None else [scenario_a, scenario_b]
+    post = None if rounds is not None else _posterior(posterior, without_posterior, both, set_)
     req = CompareRequest(scenario_a, scenario_b, replicates=replicates, seed=seed, rounds=rounds,
-                         sets=tuple(set_ or ()), out=out, posterior=post, draws=draws)
+                         sets=tuple(set_ or ()), sets_a=tuple(set_a or ()),
+                         sets_b=tuple(set_b or ()), out=out, posterior=post, draws=draws)
     with _interruptible(), _Bar("paired replicates") as bar:
         outcome = compare_scenarios(req, progress=bar)
     typer.echo(outcome.summary(width()))

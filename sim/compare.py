@@ -12,7 +12,7 @@ differences, sign shares, the headline) are :mod:`sim.outcomes`'.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,10 @@ import pandas as pd
 from sim import engine, outcomes, plots, report, results, terminal
 from sim import posterior as posteriors
 from sim.engines import Progress, check_counts
-from sim.errors import SimError
+from sim.errors import SettingError, SimError
 from sim.params import Params, build
+from sim.scenario import Scenario, file_digest, load, to_yaml
 from sim.scenario import digest as scenario_digest
-from sim.scenario import file_digest, load, to_yaml
 
 
 def _check_compatible(a: Params, b: Params, path_a: Path, path_b: Path) -> None:
@@ -65,12 +65,16 @@ class CompareRequest:
     """What a comparison asks for.
 
     Attributes:
-        scenario_a, scenario_b: the two scenario files (A, e.g. the counterfactual; B the policy).
+        scenario_a: scenario A's file (e.g. the counterfactual).
+        scenario_b: scenario B's file (e.g. the policy); none: A's own file, changed by
+            ``sets_b`` (a what-if against its own base).
         replicates: default the larger of the two scenarios' own.
         seed: the root seed both share (default: A's).
         rounds: default the calendar (the two must have the same).
         sets: ``path=value`` overrides applied to both.
+        sets_a, sets_b: overrides applied to A only, or to B only (after ``sets``).
         out: folder under which ``compare/<A>_vs_<B>/<run-id>/`` is made.
+        write_report: write ``report.html`` into the folder.
         posterior: a calibration's posterior folder: each of ``draws`` draws runs a block of
             ``replicates`` paired replicates (default :data:`sim.posterior.REPLICATES_PER_DRAW`),
             so the intervals cover noise and parameters; a noise-only comparison at the
@@ -79,177 +83,183 @@ class CompareRequest:
     """
 
     scenario_a: Path
-    scenario_b: Path
+    scenario_b: Path | None = None
     replicates: int | None = None
     seed: int | None = None
     rounds: int | None = None
     sets: tuple[str, ...] = ()
+    sets_a: tuple[str, ...] = ()
+    sets_b: tuple[str, ...] = ()
     out: Path = Path("results")
+    write_report: bool = True
     posterior: Path | None = None
     draws: int = posteriors.DRAWS
 
+    def check(self) -> None:
+        """Refuse settings that cannot be compared, naming them.
+
+        Raises:
+            SettingError: a bad count, or one scenario with nothing to vary.
+        """
+        check_counts(self.replicates, self.seed, self.rounds)
+        if self.posterior is not None:
+            if self.draws < 1:
+                raise SettingError("draws", f"expected at least 1, found {self.draws}")
+            if self.rounds is not None:
+                raise SettingError("rounds", "not with a posterior; it runs each scenario's own "
+                                   "calendar")
+        if self.scenario_b is None and not self.sets_b:
+            raise SettingError("scenario_b", "expected a second scenario, or changes to A's own "
+                               "(path=value) to compare A against; give one of", others=("sets_b",))
+
+
+def label(name: str, sets: Sequence[str]) -> str:
+    """A scenario's name, with the changes made to it for this comparison if any."""
+    return f"{name} with {', '.join(sets)}" if sets else name
+
 
 @dataclass(frozen=True)
-class CompareOutcome:
-    """Where a comparison wrote its results, its table and its headline.
+class Comparison:
+    """Two scenarios run on common random numbers, and their paired differences, in memory.
 
     Attributes:
-        folder: the results folder.
-        table: :func:`sim.outcomes.differences_table` (each state and power).
+        scenario_a, scenario_b: the resolved scenarios.
+        params_a, params_b: their arrays.
+        paired: every replicate's differences B minus A (:class:`sim.outcomes.Paired`).
+        differences: each state and power at the end (:func:`sim.outcomes.differences_table`).
+        region: each power's regional share, every round
+            (:func:`sim.outcomes.region_differences_table`).
         headline: :func:`sim.outcomes.compare_headline` (what B changes, who loses).
-        a, b: the two scenarios' names.
-        replicates: paired replicates.
-        names: display names of the powers and states.
-        seconds: wall time of the whole comparison.
+        interval: what the intervals are and cover.
+        replicates, seed: paired replicates, and the root seed both used.
+        label_a, label_b: the scenarios' names with their own changes, if any.
+        files: the scenario files (A's, B's).
+        sets, sets_a, sets_b: the overrides applied (to both, to A, to B).
+        started: when the comparison began (UTC, ISO 8601).
+        seconds: how long the simulation took.
+        posterior: the posterior the replicates ran over (each draw a block), if any.
+        noise: the noise-only comparison at the registry's values, beside a posterior's.
     """
 
-    folder: Path
-    table: pd.DataFrame
+    scenario_a: Scenario
+    scenario_b: Scenario
+    params_a: Params
+    params_b: Params
+    paired: outcomes.Paired
+    differences: pd.DataFrame
+    region: pd.DataFrame
     headline: dict[str, Any]
-    a: str
-    b: str
+    interval: outcomes.Interval
     replicates: int
-    names: terminal.Names
+    seed: int
+    label_a: str
+    label_b: str
+    files: tuple[Path, Path]
+    sets: tuple[str, ...]
+    sets_a: tuple[str, ...]
+    sets_b: tuple[str, ...]
+    started: str
     seconds: float
-    over: str = ""
+    posterior: posteriors.Posterior | None = None
+    noise: outcomes.Paired | None = None
+
+    @property
+    def names(self) -> terminal.Names:
+        """Display names of the powers and states."""
+        a, b = self.scenario_a, self.scenario_b
+        return terminal.Names({**{c: pw.name for c, pw in a.powers.items()},
+                               **{c: pw.name for c, pw in b.powers.items()}},
+                              {c: st.name for c, st in b.states.items()})
 
     def answer(self, width: int | None = None) -> str:
         """The comparison's answer as text (:func:`sim.terminal.answer`)."""
-        text = terminal.answer(self.headline, a=self.a, b=self.b, replicates=self.replicates,
-                               names=self.names, width=width)
-        return f"over {self.over}\n{text}" if self.over else text
+        text = terminal.answer(self.headline, a=self.label_a, b=self.label_b,
+                               replicates=self.replicates, names=self.names, width=width)
+        if self.posterior is None:
+            return text
+        return f"over {self.posterior.describe()}\n{text}"
 
-    def summary(self, width: int | None = None) -> str:
-        """What the command line prints: the answer and where the results are."""
-        return (f"{self.answer(width)}\nresults: {self.folder}  ({self.seconds:.2f} s)\n"
-                f"report: {self.folder / 'report.html'}")
+    def default_folder(self, out: Path) -> Path:
+        """``out/compare/<A>_vs_<B>/<run-id>`` (``<B>-varied`` when B is A changed)."""
+        a, b = self.scenario_a.name, self.scenario_b.name
+        if a == b and (self.sets_a or self.sets_b):
+            b += "-varied"
+        return out / "compare" / f"{a}_vs_{b}" / results.new_run_id()
 
-
-def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> CompareOutcome:
-    """Run A and B on common random numbers and write ``out/compare/<A>_vs_<B>/<run-id>/``."""
-    started, t0 = results.now(), time.perf_counter()
-    check_counts(req.replicates, req.seed, req.rounds)
-    path_a, path_b, sets, rounds, out = (req.scenario_a, req.scenario_b, list(req.sets),
-                                         req.rounds, req.out)
-    sc_a, sc_b = load(path_a, sets), load(path_b, sets)
-    a, b = build(sc_a, rounds), build(sc_b, rounds)
-    _check_compatible(a, b, path_a, path_b)
-    root = sc_a.seed if req.seed is None else req.seed
-    post = None
-    if req.posterior is not None:
-        if req.draws < 1:
-            raise SimError(f"draws: expected at least 1, found {req.draws}")
-        if rounds is not None:
-            raise SimError("rounds: not with a posterior; it runs each scenario's own calendar")
-        post = posteriors.load(req.posterior).thin(req.draws)
-        per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
-        n = len(post.draws) * per
-        if progress is not None:
-            progress.start(f"comparing {sc_b.name} against {sc_a.name}: {len(post.draws)} "
-                           f"posterior draws x {per} paired replicates", n)
-        ta, _ = posteriors.ensemble(post, sc_a, path_a, per, root, keep=("alignment",))
-        tb, _ = posteriors.ensemble(post, sc_b, path_b, per, root, keep=("alignment",))
-        pr = outcomes.paired(ta, tb, a, b)
-        if progress is not None:
-            progress.advance(n)
-        n_noise = max(sc_a.replicates, sc_b.replicates)
-        noise = paired_run(a, b, n_noise, root)
-    else:
-        n = req.replicates if req.replicates is not None else max(sc_a.replicates,
-                                                                  sc_b.replicates)
-        if progress is not None:
-            progress.start(f"comparing {sc_b.name} against {sc_a.name}: {n} paired replicates",
-                           n)
-        pr = paired_run(a, b, n, root,
-                        progress=progress.advance if progress is not None else None)
-        noise = None
-    table = outcomes.differences_table(pr, a)
-    region = outcomes.region_differences_table(pr, a)
-    iv = outcomes.interval(parameters=post is not None)
-    covers = iv.covers
-    end = outcomes.end_date(sc_a.time.end, a.dates)
-    headline = outcomes.compare_headline(region, table, iv, end)
-    folder = out / "compare" / f"{sc_a.name}_vs_{sc_b.name}" / results.new_run_id()
-    with results.atomic_folder(folder) as tmp:
-        table.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
-        region.to_csv(tmp / "region_differences.csv", index=False, float_format="%.6g")
-        extra: dict[str, object] = {"covers": covers}
-        if noise is not None and post is not None:
-            t0n = outcomes.differences_table(noise, a)
-            r0n = outcomes.region_differences_table(noise, a)
-            t0n.to_csv(tmp / "differences_noise_only.csv", index=False, float_format="%.6g")
-            r0n.to_csv(tmp / "region_differences_noise_only.csv", index=False,
-                       float_format="%.6g")
-            extra.update(
-                posterior={"folder": str(post.folder), "draws_used": len(post.draws),
-                           "replicates_per_draw": n // len(post.draws),
-                           "quantities": post.model_quantities,
-                           "training_years": post.manifest.get("training_years")},
-                compare_headline_noise_only=outcomes.compare_headline(
-                    r0n, t0n, outcomes.interval(), end),
-                noise_only_replicates=len(noise.final),
+    def save(self, folder: Path, *, write_report: bool = True) -> Path:
+        """Write the comparison's results folder (atomically; it must not exist yet)."""
+        sc_a, sc_b, a = self.scenario_a, self.scenario_b, self.params_a
+        table, region, iv, n = self.differences, self.region, self.interval, self.replicates
+        post = self.posterior
+        path_a, path_b = self.files
+        with results.atomic_folder(folder) as tmp:
+            table.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
+            region.to_csv(tmp / "region_differences.csv", index=False, float_format="%.6g")
+            extra: dict[str, object] = {"covers": iv.covers}
+            if self.noise is not None and post is not None:
+                t0n = outcomes.differences_table(self.noise, a)
+                r0n = outcomes.region_differences_table(self.noise, a)
+                t0n.to_csv(tmp / "differences_noise_only.csv", index=False, float_format="%.6g")
+                r0n.to_csv(tmp / "region_differences_noise_only.csv", index=False,
+                           float_format="%.6g")
+                extra.update(
+                    posterior={"folder": str(post.folder), "draws_used": len(post.draws),
+                               "replicates_per_draw": n // len(post.draws),
+                               "quantities": post.model_quantities,
+                               "training_years": post.manifest.get("training_years")},
+                    compare_headline_noise_only=outcomes.compare_headline(
+                        r0n, t0n, outcomes.interval(), outcomes.end_date(sc_a.time.end, a.dates)),
+                    noise_only_replicates=len(self.noise.final),
+                )
+            (tmp / "scenario_a.yaml").write_text(to_yaml(sc_a), encoding="utf-8")
+            (tmp / "scenario_b.yaml").write_text(to_yaml(sc_b), encoding="utf-8")
+            if sc_a.name == sc_b.name:
+                title = f"{sc_b.title}: {self.label_b} against {self.label_a}"
+            else:
+                title = f"{sc_b.title} against {sc_a.title}"
+            look = plots.make_look(a, sc_a)
+            mean = table["diff_mean"].to_numpy().reshape(len(a.states), len(a.powers))
+            lo = table["diff_p5"].to_numpy().reshape(mean.shape)
+            hi = table["diff_p95"].to_numpy().reshape(mean.shape)
+            note = (f"{n} paired replicates on common random numbers" + (
+                f" ({len(post.draws)} posterior draws x {n // len(post.draws)})."
+                if post is not None else "."))
+            plots.save(
+                plots.difference_final(a.states, a.powers, mean, lo, hi, a=self.label_a,
+                                       b=self.label_b, when=a.dates[-1], look=look,
+                                       interval=iv.label, note=note),
+                tmp / "plots", "difference",
             )
-        (tmp / "scenario_a.yaml").write_text(to_yaml(sc_a), encoding="utf-8")
-        (tmp / "scenario_b.yaml").write_text(to_yaml(sc_b), encoding="utf-8")
-        title = f"{sc_b.title} against {sc_a.title}"
-        look = plots.make_look(a, sc_a)
-        mean = table["diff_mean"].to_numpy().reshape(len(a.states), len(a.powers))
-        lo = table["diff_p5"].to_numpy().reshape(mean.shape)
-        hi = table["diff_p95"].to_numpy().reshape(mean.shape)
-        note = (f"{n} paired replicates on common random numbers" + (
-            f" ({len(post.draws)} posterior draws x {n // len(post.draws)}); intervals cover "
-            "noise and parameters." if post is not None else "; intervals cover noise only."))
-        plots.save(
-            plots.difference_final(
-                a.states,
-                a.powers,
-                mean,
-                lo,
-                hi,
-                a=sc_a.name,
-                b=sc_b.name,
-                when=a.dates[-1],
-                look=look,
-                interval=iv.label,
-                note=note,
-            ),
-            tmp / "plots",
-            "difference",
-        )
-        shape = (len(a.dates), len(a.powers))
-        plots.save(
-            plots.difference_paths(
-                a.dates,
-                *(
-                    region[c].to_numpy().reshape(shape)
-                    for c in ("diff_mean", "diff_p5", "diff_p95")
+            shape = (len(a.dates), len(a.powers))
+            plots.save(
+                plots.difference_paths(
+                    a.dates,
+                    *(region[c].to_numpy().reshape(shape)
+                      for c in ("diff_mean", "diff_p5", "diff_p95")),
+                    powers=a.powers, a=self.label_a, b=self.label_b, look=look,
+                    interval=iv.label, note=note,
                 ),
-                powers=a.powers,
-                a=sc_a.name,
-                b=sc_b.name,
-                look=look,
-                interval=iv.label,
-                note=note,
-            ),
-            tmp / "plots",
-            "regional_share_difference",
-        )
-        results.write_json(
-            tmp / "manifest.json",
-            {
+                tmp / "plots", "regional_share_difference",
+            )
+            results.write_json(tmp / "manifest.json", {
                 "kind": "compare",
                 "scenario_a": sc_a.name,
                 "scenario_b": sc_b.name,
+                "label_a": self.label_a,
+                "label_b": self.label_b,
                 "title": title,
-                "question": f"What does {sc_b.name} change against {sc_a.name}? {sc_b.question}",
+                "question": f"What does {self.label_b} change against {self.label_a}? "
+                            f"{sc_b.question}",
                 "scenario_a_file": str(path_a),
                 "scenario_b_file": str(path_b),
                 "scenario_a_file_sha256": file_digest(path_a),
                 "scenario_b_file_sha256": file_digest(path_b),
                 "resolved_a_sha256": scenario_digest(sc_a),
                 "resolved_b_sha256": scenario_digest(sc_b),
-                "overrides": list(sets),
-                "seed": root,
+                "overrides": list(self.sets),
+                "overrides_a": list(self.sets_a),
+                "overrides_b": list(self.sets_b),
+                "seed": self.seed,
                 "replicates": n,
                 "rounds": a.rounds,
                 "dates": [d.isoformat() for d in a.dates],
@@ -257,21 +267,95 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
                     "same root seed: one stream per replicate, laid out by sorted codes"
                 ),
                 "interval": iv.to_json(),
-                "compare_headline": headline,
+                "compare_headline": self.headline,
                 **extra,
                 "states": a.states,
                 "powers": a.powers,
                 "rows": {"differences.csv": len(table), "region_differences.csv": len(region)},
                 "command": results.command_line(),
                 "versions": results.versions(),
-                "started": started,
+                "started": self.started,
                 "finished": results.now(),
-                "seconds": round(time.perf_counter() - t0, 3),
-            },
-        )
-        report.write_report(tmp, label=folder.name)
-    names = terminal.Names({**{c: pw.name for c, pw in sc_a.powers.items()},
-                            **{c: pw.name for c, pw in sc_b.powers.items()}},
-                           {c: st.name for c, st in sc_b.states.items()})
-    return CompareOutcome(folder, table, headline, sc_a.name, sc_b.name, n, names,
-                          time.perf_counter() - t0, post.describe() if post is not None else "")
+                "seconds": round(self.seconds, 3),
+            })
+            if write_report:
+                report.write_report(tmp, label=folder.name)
+        return folder
+
+
+@dataclass(frozen=True)
+class CompareOutcome:
+    """Where a comparison wrote its results, and the comparison itself."""
+
+    folder: Path
+    comparison: Comparison
+    seconds: float
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Each state and power at the end (:func:`sim.outcomes.differences_table`)."""
+        return self.comparison.differences
+
+    def answer(self, width: int | None = None) -> str:
+        """The comparison's answer as text."""
+        return self.comparison.answer(width)
+
+    def summary(self, width: int | None = None) -> str:
+        """What the command line prints: the answer and where the results are."""
+        return (f"{self.answer(width)}\nresults: {self.folder}  ({self.seconds:.2f} s)\n"
+                f"report: {self.folder / 'report.html'}")
+
+
+def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison:
+    """Load, check and run both scenarios on common random numbers, in memory.
+
+    Raises:
+        SimError: bad settings, a bad scenario, or scenarios that cannot be paired.
+    """
+    started, t0 = results.now(), time.perf_counter()
+    req.check()
+    path_a = req.scenario_a
+    path_b = req.scenario_b if req.scenario_b is not None else path_a
+    sc_a = load(path_a, [*req.sets, *req.sets_a])
+    sc_b = load(path_b, [*req.sets, *req.sets_b])
+    a, b = build(sc_a, req.rounds), build(sc_b, req.rounds)
+    _check_compatible(a, b, path_a, path_b)
+    root = sc_a.seed if req.seed is None else req.seed
+    label_a, label_b = label(sc_a.name, req.sets_a), label(sc_b.name, req.sets_b)
+    post, noise = None, None
+    if req.posterior is not None:
+        post = posteriors.load(req.posterior).thin(req.draws)
+        per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
+        n = len(post.draws) * per
+        if progress is not None:
+            progress.start(f"comparing {label_b} against {label_a}: {len(post.draws)} "
+                           f"posterior draws x {per} paired replicates", n)
+        ta, _ = posteriors.ensemble(post, sc_a, path_a, per, root, keep=("alignment",))
+        tb, _ = posteriors.ensemble(post, sc_b, path_b, per, root, keep=("alignment",))
+        pr = outcomes.paired(ta, tb, a, b)
+        if progress is not None:
+            progress.advance(n)
+        noise = paired_run(a, b, max(sc_a.replicates, sc_b.replicates), root)
+    else:
+        n = req.replicates if req.replicates is not None else max(sc_a.replicates,
+                                                                  sc_b.replicates)
+        if progress is not None:
+            progress.start(f"comparing {label_b} against {label_a}: {n} paired replicates", n)
+        pr = paired_run(a, b, n, root,
+                        progress=progress.advance if progress is not None else None)
+    table = outcomes.differences_table(pr, a)
+    region = outcomes.region_differences_table(pr, a)
+    iv = outcomes.interval(parameters=post is not None)
+    end = outcomes.end_date(sc_a.time.end, a.dates)
+    headline = outcomes.compare_headline(region, table, iv, end)
+    return Comparison(sc_a, sc_b, a, b, pr, table, region, headline, iv, n, root, label_a,
+                      label_b, (path_a, path_b), tuple(req.sets), tuple(req.sets_a),
+                      tuple(req.sets_b), started, time.perf_counter() - t0, post, noise)
+
+
+def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> CompareOutcome:
+    """Run A and B on common random numbers and write ``out/compare/<A>_vs_<B>/<run-id>/``."""
+    t0 = time.perf_counter()
+    c = compute(req, progress)
+    folder = c.save(c.default_folder(req.out), write_report=req.write_report)
+    return CompareOutcome(folder, c, time.perf_counter() - t0)

@@ -565,7 +565,8 @@ def _files(folder: Path) -> list[tuple[str, str]]:
 
 def _names(manifest: Mapping[str, Any]) -> tuple[str, str] | None:
     """Names of the two scenarios of a comparison, wherever its manifest keeps them."""
-    for ka, kb in (("a", "b"), ("A", "B"), ("scenario_a", "scenario_b"), ("base", "policy")):
+    for ka, kb in (("label_a", "label_b"), ("a", "b"), ("A", "B"), ("scenario_a", "scenario_b"),
+                   ("base", "policy")):
         a, b = manifest.get(ka), manifest.get(kb)
         if a is not None and b is not None:
             pick = [x.get("scenario") or x.get("name") or k if isinstance(x, Mapping) else x

@@ -111,3 +111,43 @@ def test_bench_prints_both_paths_and_their_ratio():
     assert [(r["points"], r["replicates"]) for r in figures["calibration"]] == [(2, 10), (20, 10)]
     assert all(r["peak_rss_mib"] > 0 for r in figures["calibration"])
 
+
+GRANTS = "powers.PX.instruments.grants.delivery_rate"
+
+
+def test_vary_compares_a_scenario_against_itself_changed(tmp_path: Path):
+    """`sim compare A --vary path=value`: B is A with the change; the same numbers as two files."""
+    from sim.compare import compute
+
+    varied = compute(CompareRequest(TINY, sets_b=(f"{GRANTS}=0.9",), replicates=30))
+    direct = paired_run(build(load(TINY)), build(load(TINY, [f"{GRANTS}=0.9"])), 30, seed=7)
+    np.testing.assert_array_equal(varied.paired.final, direct.final)
+    assert varied.label_b == f"tiny with {GRANTS}=0.9" and varied.label_a == "tiny"
+    assert varied.headline["focus"] == "PX" and varied.headline["losers"] == ["PY"]
+    # --set-a and --set-b with the same change: no difference at all
+    same = compute(CompareRequest(TINY, TINY, sets_a=(f"{GRANTS}=0.9",),
+                                  sets_b=(f"{GRANTS}=0.9",), replicates=10))
+    assert same.differences["no_difference"].all()
+    # --set applies to both, then --set-b to B only
+    both = compute(CompareRequest(TINY, sets=(f"{GRANTS}=0.9",), sets_b=(f"{GRANTS}=0.5",),
+                                  replicates=10))
+    assert both.scenario_a.powers["PX"].instruments["grants"].delivery_rate.value == 0.9
+    assert both.scenario_b.powers["PX"].instruments["grants"].delivery_rate.value == 0.5
+
+
+def test_compare_vary_on_the_command_line(tmp_path: Path):
+    proc = run_cli("compare", str(TINY), "--vary", f"{GRANTS}=0.9", "--replicates", "8",
+                   "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    folder = next((tmp_path / "compare" / "tiny_vs_tiny-varied").iterdir())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["overrides_b"] == [f"{GRANTS}=0.9"] and manifest["overrides_a"] == []
+    assert manifest["label_b"] == f"tiny with {GRANTS}=0.9"
+    assert f"tiny with {GRANTS}=0.9 against tiny" in " ".join(proc.stdout.split())
+    page = (folder / "report.html").read_text()
+    assert f"What does tiny with {GRANTS}=0.9 change against tiny?" in page
+    # one scenario and nothing to vary: one line naming what is missing, nothing written
+    bare = run_cli("compare", str(TINY), "--out", str(tmp_path / "none"))
+    assert bare.returncode == 2 and bare.stderr.count("\n") == 1
+    assert "SCENARIO_B" in bare.stderr and "--set-b/--vary" in bare.stderr
+    assert not (tmp_path / "none").exists()
