@@ -33,6 +33,13 @@ SetOpt = Annotated[
     typer.Option("--set", help="Override a field: path.to.field=value (repeatable).",
                  show_default=False),
 ]
+PlotsOpt = Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the figures (plots/).")]
+SvgOpt = Annotated[bool, typer.Option("--svg", help="Save each figure as SVG too (vector, for editing).")]
+
+
+def formats(svg: bool) -> tuple[str, ...]:
+    """The figures' file formats: PNG, and SVG when asked."""
+    return ("png", "svg") if svg else ("png",)
 #: Settings whose option is not ``--<setting>``.
 OPTION_NAMES = {"scenario": "SCENARIO", "sets": "--set", "sets_a": "--set-a",
                 "sets_b": "--set-b/--vary", "scenario_b": "SCENARIO_B",
@@ -107,6 +114,8 @@ def run(
     posterior: Annotated[Optional[Path], typer.Option(help="Run over a calibration's posterior: each draw a block of --replicates replicates (default: the shipped posterior for scenarios it was made for).", show_default=False)] = None,  # noqa: UP045
     without_posterior: Annotated[bool, typer.Option("--without-posterior", help="Run the scenario's own constants only: intervals over noise only.")] = False,
     draws: Annotated[int, typer.Option(help="Posterior draws used (spread evenly over the posterior).")] = 200,
+    plots: PlotsOpt = True,
+    svg: SvgOpt = False,
 ) -> None:
     """Simulate a scenario and write data, summary tables and plots to a new results folder.
 
@@ -119,7 +128,8 @@ def run(
         post = _posterior(posterior, without_posterior, [scenario], set_)
     req = RunRequest(scenario=scenario, replicates=replicates, seed=seed, rounds=rounds,
                      sets=tuple(set_ or ()), out=out, engine=engine, trajectories=trajectories,
-                     resume=resume, posterior=post, draws=draws)
+                     resume=resume, posterior=post, draws=draws,
+                     plots=plots, formats=formats(svg))
     with _interruptible(), _Bar("replicates") as bar:
         outcome = run_scenario(req, progress=bar)
     typer.echo(outcome.summary(width()))
@@ -169,6 +179,8 @@ def compare(
     posterior: Annotated[Optional[Path], typer.Option(help="Run over a calibration's posterior: each draw a block of --replicates replicates (default: the shipped posterior for scenarios it was made for).", show_default=False)] = None,  # noqa: UP045
     without_posterior: Annotated[bool, typer.Option("--without-posterior", help="Run the scenario's own constants only: intervals over noise only.")] = False,
     draws: Annotated[int, typer.Option(help="Posterior draws used (spread evenly over the posterior).")] = 200,
+    plots: PlotsOpt = True,
+    svg: SvgOpt = False,
 ) -> None:
     """Run two scenarios on common random numbers and report what B changes against A.
 
@@ -181,7 +193,8 @@ def compare(
     post = None if rounds is not None else _posterior(posterior, without_posterior, both, set_)
     req = CompareRequest(scenario_a, scenario_b, replicates=replicates, seed=seed, rounds=rounds,
                          sets=tuple(set_ or ()), sets_a=tuple(set_a or ()),
-                         sets_b=tuple(set_b or ()), out=out, posterior=post, draws=draws)
+                         sets_b=tuple(set_b or ()), out=out, posterior=post, draws=draws,
+                         plots=plots, formats=formats(svg))
     with _interruptible(), _Bar("paired replicates") as bar:
         outcome = compare_scenarios(req, progress=bar)
     typer.echo(outcome.summary(width()))

@@ -14,12 +14,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sim import engine, outcomes, plots, report, results, terminal
+from sim import engine, figures, outcomes, report, results, terminal
 from sim import posterior as posteriors
 from sim.engines import Progress, check_counts
 from sim.errors import SettingError, SimError
@@ -75,6 +76,8 @@ class CompareRequest:
         sets_a, sets_b: overrides applied to A only, or to B only (after ``sets``).
         out: folder under which ``compare/<A>_vs_<B>/<run-id>/`` is made.
         write_report: write ``report.html`` into the folder.
+        plots: draw the figures (``plots/``).
+        formats: the figures' file formats: ``png``, and ``svg`` on request.
         posterior: a calibration's posterior folder: each of ``draws`` draws runs a block of
             ``replicates`` paired replicates (default :data:`sim.posterior.REPLICATES_PER_DRAW`),
             so the intervals cover noise and parameters; a noise-only comparison at the
@@ -92,6 +95,8 @@ class CompareRequest:
     sets_b: tuple[str, ...] = ()
     out: Path = Path("results")
     write_report: bool = True
+    plots: bool = True
+    formats: tuple[str, ...] = ("png",)
     posterior: Path | None = None
     draws: int = posteriors.DRAWS
 
@@ -102,6 +107,7 @@ class CompareRequest:
             SettingError: a bad count, or one scenario with nothing to vary.
         """
         check_counts(self.replicates, self.seed, self.rounds)
+        figures.check_formats(self.formats)
         if self.posterior is not None:
             if self.draws < 1:
                 raise SettingError("draws", f"expected at least 1, found {self.draws}")
@@ -164,6 +170,11 @@ class Comparison:
     noise: outcomes.Paired | None = None
 
     @property
+    def end(self) -> date:
+        """The date the final numbers describe (:func:`sim.outcomes.end_date`)."""
+        return outcomes.end_date(self.scenario_a.time.end, self.params_a.dates)
+
+    @property
     def names(self) -> terminal.Names:
         """Display names of the powers and states."""
         a, b = self.scenario_a, self.scenario_b
@@ -186,15 +197,21 @@ class Comparison:
             b += "-varied"
         return out / "compare" / f"{a}_vs_{b}" / results.new_run_id()
 
-    def save(self, folder: Path, *, write_report: bool = True) -> Path:
-        """Write the comparison's results folder (atomically; it must not exist yet)."""
+    def save(self, folder: Path, *, plots: bool = True, formats: Sequence[str] = ("png",),
+             write_report: bool = True, progress: Progress | None = None) -> Path:
+        """Write the comparison's results folder (atomically; it must not exist yet).
+
+        ``progress`` is told what is being written.
+        """
         sc_a, sc_b, a = self.scenario_a, self.scenario_b, self.params_a
-        table, region, iv, n = self.differences, self.region, self.interval, self.replicates
-        post = self.posterior
+        table, region, iv = self.differences, self.region, self.interval
         path_a, path_b = self.files
         with results.atomic_folder(folder) as tmp:
+            if progress is not None:
+                progress.start("writing the tables", 0)
             table.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
             region.to_csv(tmp / "region_differences.csv", index=False, float_format="%.6g")
+            post, n = self.posterior, self.replicates
             extra: dict[str, object] = {"covers": iv.covers}
             if self.noise is not None and post is not None:
                 t0n = outcomes.differences_table(self.noise, a)
@@ -217,30 +234,13 @@ class Comparison:
                 title = f"{sc_b.title}: {self.label_b} against {self.label_a}"
             else:
                 title = f"{sc_b.title} against {sc_a.title}"
-            look = plots.make_look(a, sc_a)
-            mean = table["diff_mean"].to_numpy().reshape(len(a.states), len(a.powers))
-            lo = table["diff_p5"].to_numpy().reshape(mean.shape)
-            hi = table["diff_p95"].to_numpy().reshape(mean.shape)
-            note = (f"{n} paired replicates on common random numbers" + (
-                f" ({len(post.draws)} posterior draws x {n // len(post.draws)})."
-                if post is not None else "."))
-            plots.save(
-                plots.difference_final(a.states, a.powers, mean, lo, hi, a=self.label_a,
-                                       b=self.label_b, when=a.dates[-1], look=look,
-                                       interval=iv.label, note=note),
-                tmp / "plots", "difference",
-            )
-            shape = (len(a.dates), len(a.powers))
-            plots.save(
-                plots.difference_paths(
-                    a.dates,
-                    *(region[c].to_numpy().reshape(shape)
-                      for c in ("diff_mean", "diff_p5", "diff_p95")),
-                    powers=a.powers, a=self.label_a, b=self.label_b, look=look,
-                    interval=iv.label, note=note,
-                ),
-                tmp / "plots", "regional_share_difference",
-            )
+            if plots:
+                jobs = figures.compare_jobs(self)
+                if progress is not None:
+                    progress.start(f"drawing {len(jobs)} figures", len(jobs))
+                with figures.Drawing(1, formats) as drawing:  # two figures: not worth a helper
+                    drawing.draw(jobs, tmp / "plots", done=(lambda _: progress.advance(1))
+                                 if progress is not None else None)
             results.write_json(tmp / "manifest.json", {
                 "kind": "compare",
                 "scenario_a": sc_a.name,
@@ -260,7 +260,7 @@ class Comparison:
                 "overrides_a": list(self.sets_a),
                 "overrides_b": list(self.sets_b),
                 "seed": self.seed,
-                "replicates": n,
+                "replicates": self.replicates,
                 "rounds": a.rounds,
                 "dates": [d.isoformat() for d in a.dates],
                 "common_random_numbers": (
@@ -279,6 +279,8 @@ class Comparison:
                 "seconds": round(self.seconds, 3),
             })
             if write_report:
+                if progress is not None:
+                    progress.start("writing report.html", 0)
                 report.write_report(tmp, label=folder.name)
         return folder
 
@@ -357,5 +359,6 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
     """Run A and B on common random numbers and write ``out/compare/<A>_vs_<B>/<run-id>/``."""
     t0 = time.perf_counter()
     c = compute(req, progress)
-    folder = c.save(c.default_folder(req.out), write_report=req.write_report)
+    folder = c.save(c.default_folder(req.out), plots=req.plots, formats=req.formats,
+                    write_report=req.write_report, progress=progress)
     return CompareOutcome(folder, c, time.perf_counter() - t0)

@@ -736,16 +736,19 @@ def per_state(s: Summary, p: Params, *, title: str, look: Look | None = None) ->
             for c in p.states}
 
 
-def save(fig: Figure, folder: Path, stem: str) -> list[Path]:
-    """Save a figure as PNG and SVG; returns the paths written.
+def save(fig: Figure, folder: Path, stem: str, formats: Sequence[str] = ("png",)) -> list[Path]:
+    """Save a figure as PNG, and as SVG too if ``formats`` asks; returns the paths written.
 
     The layout is solved once, for the PNG, and kept for the SVG (solving it is most of the
     time a save takes).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
+    png = folder / f"{stem}.png"
     with _style():
         fig.savefig(png, dpi=DPI, facecolor="white")
+        if "svg" not in formats:
+            return [png]
+        svg = folder / f"{stem}.svg"
         engine = fig.get_layout_engine()
         fig.set_layout_engine("none")
         fig.savefig(svg, facecolor="white", metadata={"Date": None})

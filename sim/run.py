@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from sim import checkpoint, engine, engines, outcomes, plots, report, results, terminal
+from sim import checkpoint, engine, engines, figures, outcomes, report, results, terminal
 from sim import posterior as posteriors
 from sim.engines import Engine, Progress, check_counts
 from sim.errors import SettingError, SimError
@@ -35,6 +37,9 @@ class RunRequest:
         resume: an interrupted run's folder, finished with its own saved settings (then every
             other setting must be left at its default).
         write_report: write ``report.html`` into the folder.
+        plots: draw the figures (``plots/``).
+        formats: the figures' file formats: ``png``, and ``svg`` on request.
+        workers: processes drawing the figures at once (default: every core).
         posterior: a calibration's posterior folder: each of ``draws`` draws runs a block of
             ``replicates`` replicates (default :data:`sim.posterior.REPLICATES_PER_DRAW`), so
             every interval covers noise and parameters.
@@ -51,6 +56,9 @@ class RunRequest:
     trajectories: bool | None = None
     resume: Path | None = None
     write_report: bool = True
+    plots: bool = True
+    formats: tuple[str, ...] = ("png",)
+    workers: int | None = None
     posterior: Path | None = None
     draws: int = posteriors.DRAWS
 
@@ -73,6 +81,9 @@ class RunRequest:
         if self.scenario is None:
             raise SettingError("scenario", "expected a scenario file, or a run to resume")
         check_counts(self.replicates, self.seed, self.rounds)
+        figures.check_formats(self.formats)
+        if self.workers is not None and self.workers < 1:
+            raise SettingError("workers", f"expected at least 1, found {self.workers}")
         if self.posterior is not None:
             if self.draws < 1:
                 raise SettingError("draws", f"expected at least 1, found {self.draws}")
@@ -125,9 +136,71 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
             finish the run.
     """
     req.check()
-    if req.posterior is not None:
-        return _run_posterior(req, progress)
-    resume, out, write_report = req.resume, req.out, req.write_report
+    with figures.Drawing(req.workers, req.formats) as drawing:
+        if req.plots:
+            drawing.start()  # the helpers get ready while the replicates are simulated
+        if req.posterior is not None:
+            return _run_posterior(req, drawing, progress)
+        return _run(req, drawing, progress)
+
+
+def _run_posterior(req: RunRequest, drawing: figures.Drawing,
+                   progress: Progress | None) -> RunOutcome:
+    """A run over a posterior: every draw's block of replicates, written as one ensemble."""
+    assert req.scenario is not None and req.posterior is not None  # checked by req.check()
+    t0 = time.perf_counter()
+    sc = load(req.scenario, req.sets)
+    p = build(sc)
+    post = posteriors.load(req.posterior).thin(req.draws)
+    per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
+    seed = sc.seed if req.seed is None else req.seed
+    n = len(post.draws) * per
+    if progress is not None:
+        progress.start(f"running {sc.name} over {len(post.draws)} posterior draws x {per} "
+                       "replicates", n)
+    traj, _ = posteriors.ensemble(post, sc, req.scenario, per, seed)
+    if progress is not None:
+        progress.advance(n)
+    summary = engine.exact_summary(traj, p)
+    spec = {
+        **new_spec(sc, req), "replicates": n, "seed": seed, "engine": str(Engine.ENSEMBLE),
+        "trajectories": True, "chunk": n,
+        "posterior": {"folder": str(post.folder), "draws_used": len(post.draws),
+                      "replicates_per_draw": per, "quantities": post.model_quantities,
+                      "training_years": post.manifest.get("training_years"),
+                      "replicate_index": "draw x replicates_per_draw + replicate"},
+    }
+    sim = Simulation(sc, p, spec, traj, summary, outcomes.final_table(summary, p), t0)
+    folder = sim.save(req.out / sc.name / str(spec["run_id"]), plots=req.plots, drawing=drawing,
+                      write_report=req.write_report, progress=progress)
+    return RunOutcome(folder, sim.final, time.perf_counter() - t0, names_of(sc),
+                      outcomes.end_date(sc.time.end, p.dates), outcomes.interval(parameters=True))
+
+
+def new_spec(sc: Scenario, req: RunRequest) -> dict[str, Any]:
+    """What a new run of ``sc`` records before it starts (saved with an interrupted run)."""
+    assert req.scenario is not None
+    n = sc.replicates if req.replicates is None else req.replicates
+    return {
+        "run_id": results.new_run_id(),
+        "scenario": sc.name,
+        "scenario_file": str(req.scenario),
+        "scenario_file_sha256": file_digest(req.scenario),
+        "resolved_scenario_sha256": scenario_digest(sc),
+        "overrides": list(req.sets),
+        "replicates": n,
+        "seed": sc.seed if req.seed is None else req.seed,
+        "rounds_asked": req.rounds,
+        "engine": str(req.engine),
+        "trajectories": engines.keeps_trajectories(req.engine, n, req.trajectories),
+        "chunk": engines.CHUNK[req.engine],
+        "started": results.now(),
+        "command": results.command_line(),
+    }
+
+
+def _run(req: RunRequest, drawing: figures.Drawing, progress: Progress | None) -> RunOutcome:
+    resume, out = req.resume, req.out
     t0 = time.perf_counter()
     if resume is not None:
         spec = checkpoint.read_spec(resume)
@@ -146,28 +219,11 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
         what = f"resuming {spec['scenario']}: {saved:,} of {total:,} replicates saved"
     else:
         assert req.scenario is not None  # checked by req.check()
-        path, sets, rounds, seed = req.scenario, list(req.sets), req.rounds, req.seed
-        sc = load(path, sets)
-        p = build(sc, rounds)
-        n = sc.replicates if req.replicates is None else req.replicates
-        spec = {
-            "run_id": results.new_run_id(),
-            "scenario": sc.name,
-            "scenario_file": str(path),
-            "scenario_file_sha256": file_digest(path),
-            "resolved_scenario_sha256": scenario_digest(sc),
-            "overrides": list(sets),
-            "replicates": n,
-            "seed": sc.seed if seed is None else seed,
-            "rounds_asked": rounds,
-            "engine": str(req.engine),
-            "trajectories": engines.keeps_trajectories(req.engine, n, req.trajectories),
-            "chunk": engines.CHUNK[req.engine],
-            "started": results.now(),
-            "command": results.command_line(),
-        }
+        sc = load(req.scenario, req.sets)
+        p = build(sc, req.rounds)
+        spec = new_spec(sc, req)
         partial = checkpoint.create(out / sc.name, spec["run_id"], spec)
-        what = f"running {sc.name}: {n} replicates"
+        what = f"running {sc.name}: {spec['replicates']} replicates"
     n = int(spec["replicates"])
     finish = f"finish with: sim run --resume {partial}"
     try:
@@ -186,10 +242,10 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
         raise KeyboardInterrupt(
             f"interrupted: {saved:,} of {n:,} replicates are saved in {partial}; {finish}"
         ) from None
-    final = outcomes.final_table(summary, p)
+    sim = Simulation(sc, p, spec, traj, summary, outcomes.final_table(summary, p), t0)
     try:
-        folder = _write(partial.parent / spec["run_id"], sc, p, spec, traj, summary, final,
-                        t0=t0, write_report=write_report)
+        folder = sim.save(partial.parent / spec["run_id"], plots=req.plots, drawing=drawing,
+                          write_report=req.write_report, progress=progress)
     except KeyboardInterrupt:
         if checkpoint.saved_replicates(partial, spec) < n:  # a short run: nothing worth keeping
             if resume is None:
@@ -202,7 +258,7 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
             f"{finish}"
         ) from None
     shutil.rmtree(partial, ignore_errors=True)
-    return RunOutcome(folder, final, time.perf_counter() - t0, names_of(sc),
+    return RunOutcome(folder, sim.final, time.perf_counter() - t0, names_of(sc),
                       outcomes.end_date(sc.time.end, p.dates), outcomes.interval())
 
 
@@ -212,59 +268,74 @@ def names_of(sc: Scenario) -> terminal.Names:
                           {c: st.name for c, st in sc.states.items()})
 
 
-def _run_posterior(req: RunRequest, progress: Progress | None) -> RunOutcome:
-    """A run over a posterior: every draw's block of replicates, written as one ensemble."""
-    assert req.scenario is not None and req.posterior is not None  # checked by req.check()
-    t0 = time.perf_counter()
-    path, sets = req.scenario, list(req.sets)
-    sc = load(path, sets)
-    p = build(sc)
-    post = posteriors.load(req.posterior).thin(req.draws)
-    per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
-    seed = sc.seed if req.seed is None else req.seed
-    n = len(post.draws) * per
+@dataclass(frozen=True)
+class Simulation:
+    """A scenario's replicates, simulated, in memory; :meth:`save` writes its results folder.
+
+    Attributes:
+        scenario: the resolved scenario.
+        params: its arrays.
+        spec: what the run asked for (:func:`new_spec`).
+        trajectories: every replicate's path, if kept.
+        summary: the ensemble's statistics per round.
+        final: :func:`sim.outcomes.final_table`.
+        clock: ``time.perf_counter()`` when the run began (for the manifest's seconds).
+    """
+
+    scenario: Scenario
+    params: Params
+    spec: dict[str, Any]
+    trajectories: engine.Trajectories | None
+    summary: engine.Summary
+    final: pd.DataFrame
+    clock: float
+
+    def save(
+        self,
+        folder: Path,
+        *,
+        plots: bool = True,
+        formats: Sequence[str] = ("png",),
+        write_report: bool = True,
+        drawing: figures.Drawing | None = None,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Write the results folder atomically (it must not exist yet); returns it.
+
+        ``drawing`` draws the figures (default: this process and a helper per further core,
+        in ``formats``); ``progress`` is told what is being written.
+        """
+        if drawing is None:
+            with figures.Drawing(formats=formats) as own:
+                return self.save(folder, plots=plots, write_report=write_report, drawing=own,
+                                 progress=progress)
+        return _write(folder, self, plots=plots, drawing=drawing, write_report=write_report,
+                      progress=progress)
+
+
+def _say(progress: Progress | None, what: str, total: int = 0) -> None:
     if progress is not None:
-        progress.start(f"running {sc.name} over {len(post.draws)} posterior draws x {per} "
-                       "replicates", n)
-    traj, _ = posteriors.ensemble(post, sc, path, per, seed)
-    if progress is not None:
-        progress.advance(n)
-    summary = engine.exact_summary(traj, p)
-    final = outcomes.final_table(summary, p)
-    spec: dict[str, object] = {
-        "run_id": results.new_run_id(), "scenario": sc.name, "scenario_file": str(path),
-        "scenario_file_sha256": file_digest(path),
-        "resolved_scenario_sha256": scenario_digest(sc), "overrides": sets, "replicates": n,
-        "seed": seed, "engine": str(Engine.ENSEMBLE), "chunk": n, "started": results.now(),
-        "command": results.command_line(),
-        "posterior": {"folder": str(post.folder), "draws_used": len(post.draws),
-                      "replicates_per_draw": per, "quantities": post.model_quantities,
-                      "training_years": post.manifest.get("training_years"),
-                      "replicate_index": "draw x replicates_per_draw + replicate"},
-    }
-    folder = _write(req.out / sc.name / str(spec["run_id"]), sc, p, spec, traj, summary, final,
-                    t0=t0, write_report=req.write_report)
-    return RunOutcome(folder, final, time.perf_counter() - t0, names_of(sc),
-                      outcomes.end_date(sc.time.end, p.dates), outcomes.interval(parameters=True))
+        progress.start(what, total)
 
 
 def _write(
     folder: Path,
-    sc: Scenario,
-    p: Params,
-    spec: dict[str, object],
-    traj: engine.Trajectories | None,
-    summary: engine.Summary,
-    final: pd.DataFrame,
+    sim: Simulation,
     *,
-    t0: float,
+    plots: bool,
+    drawing: figures.Drawing,
     write_report: bool,
+    progress: Progress | None,
 ) -> Path:
     """Write the results folder atomically; returns it."""
-    path, sets = Path(str(spec["scenario_file"])), list(spec["overrides"])  # type: ignore[call-overload]
+    sc, p, spec, traj, summary, final = (sim.scenario, sim.params, sim.spec, sim.trajectories,
+                                         sim.summary, sim.final)
+    path, sets = Path(str(spec["scenario_file"])), list(spec["overrides"])
     iv = outcomes.interval(parameters=spec.get("posterior") is not None)
     with results.atomic_folder(folder) as tmp:
         files: dict[str, int] = {}
+        _say(progress, "writing the tables" + (" and every replicate's path (alignment.parquet)"
+                                               if traj is not None else ""))
         if traj is not None:
             table = results.tidy_table(traj, p, sc.name)
             results.write_parquet(table, tmp / "alignment.parquet")
@@ -283,11 +354,14 @@ def _write(
             df.to_csv(tmp / name, index=False, float_format="%.6g")
             files[name] = len(df)
         (tmp / "scenario.yaml").write_text(to_yaml(sc), encoding="utf-8")
-        look = plots.make_look(p, sc)
-        for stem, fig in plots.standard(summary, p, title=sc.title, look=look, traj=traj).items():
-            plots.save(fig, tmp / "plots", stem)
-        for stem, fig in plots.per_state(summary, p, title=sc.title, look=look).items():
-            plots.save(fig, tmp / "plots" / "states", stem)
+        if plots:
+            jobs = figures.run_jobs(summary, p, sc, traj)
+            how = (f" on {drawing.workers} processes" if drawing.workers > 1 else "")
+            _say(progress, f"drawing {len(jobs)} figures "
+                           f"({' and '.join(f.upper() for f in drawing.formats)}){how}",
+                 len(jobs))
+            drawing.draw(jobs, tmp / "plots",
+                         done=(lambda _: progress.advance(1)) if progress is not None else None)
         manifest = {
             "kind": "run",
             "scenario": sc.name,
@@ -315,6 +389,7 @@ def _write(
                 "instruments": p.instruments,
             },
             "rows": files,
+            "figures": list(drawing.formats) if plots else [],
             "chunk": spec["chunk"],
             "command": spec["command"],
             "resumed": spec.get("resumed", []),
@@ -323,9 +398,10 @@ def _write(
             "versions": results.versions(),
             "started": spec["started"],
             "finished": results.now(),
-            "seconds": round(time.perf_counter() - t0, 3),
+            "seconds": round(time.perf_counter() - sim.clock, 3),
         }
         results.write_json(tmp / "manifest.json", manifest)
         if write_report:
+            _say(progress, "writing report.html")
             report.write_report(tmp, label=folder.name)
     return folder

@@ -275,12 +275,13 @@ def test_save_writes_a_slide_sized_png_and_a_reproducible_svg(tiny, tmp_path: Pa
     sc, p, res = tiny
     lk = plots.make_look(p, sc)
     fig = plots.regional_share(res.summary, p, title=sc.title, look=lk)
-    png, svg = plots.save(fig, tmp_path / "a", "share")
+    assert plots.save(fig, tmp_path / "png", "share") == [tmp_path / "png" / "share.png"]
+    png, svg = plots.save(fig, tmp_path / "a", "share", ("png", "svg"))
     with Image.open(png) as im:
         assert im.size[0] >= 1400 and im.size[1] >= 700
     root = ET.parse(svg).getroot()
     texts = [el.text for el in root.iter("{http://www.w3.org/2000/svg}text") if el.text]
     assert any("Power X" in t for t in texts)  # text stays text: editable in a slide tool
     again = plots.save(plots.regional_share(res.summary, p, title=sc.title, look=lk),
-                       tmp_path / "b", "share")[1]
+                       tmp_path / "b", "share", ("png", "svg"))[1]
     assert svg.read_bytes() == again.read_bytes()
