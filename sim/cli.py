@@ -148,16 +148,25 @@ def validate(
 
 @app.command()
 def facts(
+    entry: Annotated[Optional[str], typer.Argument(help="Show this registry entry in full (its source as published, its uses).", show_default=False)] = None,  # noqa: UP045
+    grep: Annotated[Optional[str], typer.Option("--grep", help="List the entries that mention WORD (in id, source, quote, reason or note).", show_default=False)] = None,  # noqa: UP045
     scenarios: Annotated[Path, typer.Option(help="Folder of scenario files to scan.")] = Path("scenarios"),
     check: Annotated[bool, typer.Option("--check", help="Fail if any scenario is invalid or a number lacks provenance.")] = False,
 ) -> None:
-    """List the facts and assumptions, with the scenario fields that use each."""
-    from sim.factcheck import check_all, listing
+    """List the facts and assumptions, with the scenario fields that use each (or one entry,
+    or those that mention a word)."""
+    from sim import factcheck
 
-    if not check:
-        typer.echo(listing(scenarios))
+    if entry is not None:
+        typer.echo(factcheck.show(scenarios, entry))
         return
-    problems, summary = check_all(scenarios)
+    if grep is not None:
+        typer.echo(factcheck.grep(scenarios, grep))
+        return
+    if not check:
+        typer.echo(factcheck.listing(scenarios))
+        return
+    problems, summary = factcheck.check_all(scenarios)
     typer.echo(summary)
     for line in problems:
         typer.echo(f"problem: {line}", err=True)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from sim.errors import SimError
-from sim.facts import describe, find_registry, load_registry
+from sim.facts import Entry, Registry, SeedSource, describe, find_registry, load_registry
 from sim.scenario import load, values
 
 
@@ -107,7 +107,7 @@ def listing(folder: Path) -> str:
         reg = load_registry(reg_dir)
         lines.append(f"# {reg_dir} ({len(reg.entries)} entries)")
         for key, entry in sorted(reg.entries.items(), key=lambda kv: (kv[1].kind, kv[0])):
-            lines.append(f"{entry.kind:<10} {key}: {describe(entry)}")
+            lines.append(f"{entry.kind:<10} {key}: {describe(entry, reg.texts)}")
             fields = used.get(reg_dir, {}).get(key, [])
             for f in fields[:6]:
                 lines.append(f"           used by {f}")
@@ -138,3 +138,72 @@ def check_all(folder: Path) -> tuple[list[str], str]:
         f"{len(problems)} problems"
     )
     return problems, summary
+
+
+def _registries(folder: Path) -> list[Registry]:
+    """Every registry the scenarios under ``folder`` use."""
+    return [load_registry(d) for d in sorted({find_registry(p) for p in scenario_files(folder)})]
+
+
+def _text(entry: Entry, reg: Registry) -> str:
+    """Everything a search looks in: id, unit, source (the text's citation and its words), reason
+    and note."""
+    parts = [entry.id, entry.unit, describe(entry, reg.texts), entry.why or "", entry.note or ""]
+    return " ".join(parts).lower()
+
+
+def show(folder: Path, key: str) -> str:
+    """One entry in full: its value, its source as published (or its reason), its note, and every
+    scenario field that uses it or reason that cites it.
+
+    Raises:
+        SimError: no registry entry has this id (with a did-you-mean).
+    """
+    used, _ = usage(folder)
+    for reg in _registries(folder):
+        if key not in reg:
+            continue
+        e = reg.get(key)
+        lines = [f"{key} ({e.kind}, {reg.files[key]})",
+                 f"  value:  {e.value:g} {e.unit}" + (f" ({e.year})" if e.year else "")]
+        if isinstance(e.source, SeedSource):
+            text = reg.texts.get(e.source.seed)
+            lines.append(f"  source: {text.cite() if text else e.source.seed}")
+            if text is not None and text.note:
+                lines.append(f"          ({text.note})")
+            lines.append(f"          file {e.source.seed}")
+            lines.append(f'  quote:  "{e.source.quote}"')
+        elif e.source is not None:
+            side = f" ({e.source.side})" if e.source.side else ""
+            lines.append(f"  source: {e.source.title}{side} <{e.source.url}>")
+        if e.why:
+            lines.append(f"  reason: {e.why}")
+        if e.note:
+            lines.append(f"  note:   {e.note}")
+        fields = used.get(reg.folder, {}).get(key, [])
+        cited = sorted(citations(folder, used).get(reg.folder, {}).get(key, set()))
+        lines += [f"  used by {f}" for f in fields]
+        lines += [f"  cited in the reason of {c}" for c in cited]
+        if not fields and not cited:
+            lines.append("  not used by any scenario")
+        return "\n".join(lines)
+    known = [k for reg in _registries(folder) for k in reg.entries]
+    from difflib import get_close_matches
+
+    close = get_close_matches(key, known, n=3)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise SimError(f"{key}: no facts registry entry with this id under {folder}{hint}")
+
+
+def grep(folder: Path, word: str) -> str:
+    """Entries whose id, source, quote, reason or note contain ``word`` (any case), one line
+    each; a line saying so if none does."""
+    needle = word.lower().strip()
+    if not needle:
+        raise SimError("--grep: expected a word to look for")
+    lines = []
+    for reg in _registries(folder):
+        for key, e in sorted(reg.entries.items()):
+            if needle in _text(e, reg):
+                lines.append(f"{e.kind:<10} {key}: {describe(e, reg.texts)}")
+    return "\n".join(lines) or f"no facts registry entry mentions {word!r}"

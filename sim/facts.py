@@ -9,8 +9,8 @@ files refer to entries by id; see :mod:`sim.quantity` for how a field resolves a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -48,6 +48,37 @@ class SeedSource(BaseModel):
     quote: str = Field(min_length=3, description="the exact words the value comes from")
 
 
+class SourceText(BaseModel):
+    """A source text facts quote, as it was published: enough for a reader to find it.
+
+    Every field is what the text says of itself; ``date`` is as precise as the text allows
+    (a text without one gives the month it describes, and says so); ``address`` is the web
+    address the text names, if it names one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    outlet: str = Field(min_length=2, description="where it was published")
+    kind: str = Field(min_length=3, description="news report, editorial, opinion article, ...")
+    title: str = Field(min_length=3, description="its headline")
+    date: str = Field(min_length=4)
+    author: str | None = None
+    address: str | None = Field(default=None, pattern=r"^\S+$")
+    note: str | None = None
+
+    def cite(self) -> str:
+        """``Outlet, kind[ by author], date: "title" <address>``, in one line."""
+        by = f" by {self.author}" if self.author else ""
+        where = f" <{self.address}>" if self.address else ""
+        return f'{self.outlet}, {self.kind}{by}, {self.date}: "{self.title}"{where}'
+
+    @property
+    def url(self) -> str | None:
+        """The address as a link (``https://`` added where the text leaves the scheme out)."""
+        if self.address is None:
+            return None
+        return self.address if "://" in self.address else f"https://{self.address}"
+
+
 class PublicSource(BaseModel):
     """A fact from a public document."""
 
@@ -83,6 +114,9 @@ class Entry(BaseModel):
 
 
 _ENTRIES = TypeAdapter(list[Annotated[Entry, Field()]])
+_TEXTS = TypeAdapter(dict[str, SourceText])
+#: The registry file that describes the source texts facts quote (a mapping, not entries).
+TEXTS = "source_texts.yaml"
 
 
 @dataclass(frozen=True)
@@ -92,6 +126,7 @@ class Registry:
     folder: Path
     entries: dict[str, Entry]
     files: dict[str, Path]
+    texts: dict[str, SourceText] = field(default_factory=dict)
 
     def __contains__(self, key: object) -> bool:
         return key in self.entries
@@ -123,6 +158,10 @@ class Registry:
             return entry.value * _CURRENCY_SCALE[parts[1]] / rate
         raise ValueError(f"'{entry.id}' is in '{entry.unit}', expected '{unit}'")
 
+    def describe(self, key: str) -> str:
+        """One line on an entry: value, unit, year and source (or reason)."""
+        return describe(self.entries[key], self.texts)
+
     def suggest(self, key: str) -> str:
         """A did-you-mean hint for an unknown id ('' if nothing is close)."""
         from difflib import get_close_matches
@@ -135,9 +174,10 @@ def load_registry(folder: Path) -> Registry:
     """Load every ``*.yaml`` file of a registry folder; duplicates and bad entries are errors."""
     entries: dict[str, Entry] = {}
     files: dict[str, Path] = {}
-    paths = sorted(folder.glob("*.yaml"))
+    paths = sorted(p for p in folder.glob("*.yaml") if p.name != TEXTS)
     if not paths:
         raise ScenarioError(folder, "", "no facts files (*.yaml) in the registry folder")
+    texts = _load_texts(folder / TEXTS)
     for path in paths:
         raw = read_yaml(path)
         if raw is None:
@@ -155,9 +195,27 @@ def load_registry(folder: Path) -> Registry:
                 )
             if not math.isfinite(item.value):
                 raise ScenarioError(path, f"[{i}].value", "expected a finite number")
+            if isinstance(item.source, SeedSource) and item.source.seed not in texts:
+                raise ScenarioError(
+                    path, f"[{i}].source.seed",
+                    f"'{item.source.seed}' is not a source text described in {TEXTS} (its "
+                    f"outlet, title and date); known: {', '.join(texts) or 'none'}")
             entries[item.id] = item
             files[item.id] = path
-    return Registry(folder=folder, entries=entries, files=files)
+    return Registry(folder=folder, entries=entries, files=files, texts=texts)
+
+
+def _load_texts(path: Path) -> dict[str, SourceText]:
+    """The source texts a registry's facts quote (none if it has no :data:`TEXTS` file)."""
+    if not path.is_file():
+        return {}
+    raw = read_yaml(path)
+    try:
+        return _TEXTS.validate_python(raw or {})
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ScenarioError(path, loc, first["msg"]) from None
 
 
 def find_registry(scenario_path: Path) -> Path:
@@ -174,11 +232,16 @@ def find_registry(scenario_path: Path) -> Path:
     )
 
 
-def describe(entry: Entry) -> str:
-    """One line: value, unit, year and source (or reason)."""
+def describe(entry: Entry, texts: Mapping[str, SourceText] | None = None) -> str:
+    """One line: value, unit, year and source (or reason).
+
+    A fact from a source text cites the text as published (``texts``), then its words.
+    """
     head = f"{entry.value:g} {entry.unit}" + (f" ({entry.year})" if entry.year else "")
     if isinstance(entry.source, SeedSource):
-        return f'{head}; seed {entry.source.seed}: "{entry.source.quote}"'
+        text = (texts or {}).get(entry.source.seed)
+        where = text.cite() if text is not None else f"source text {entry.source.seed}"
+        return f'{head}; {where}, quoting: "{entry.source.quote}"'
     if isinstance(entry.source, PublicSource):
         return f"{head}; {entry.source.title} <{entry.source.url}>"
     return f"{head}; assumption: {entry.why}"

@@ -454,7 +454,9 @@ def facts_used(
                 fact.value = f"{e.value:g} {e.unit}" + (f" ({e.year})" if e.year else "")
                 fact.why, fact.note = e.why, e.note
                 if isinstance(e.source, SeedSource):
-                    fact.source, fact.quote = f"source text {e.source.seed}", e.source.quote
+                    text = registry.texts.get(e.source.seed)
+                    fact.source = text.cite() if text else f"source text {e.source.seed}"
+                    fact.url, fact.quote = (text.url if text else None), e.source.quote
                 elif isinstance(e.source, PublicSource):
                     fact.source = e.source.title + (f" ({e.source.side})" if e.source.side else "")
                     fact.url = e.source.url

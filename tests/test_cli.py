@@ -215,3 +215,19 @@ def test_ctrl_c_keeps_finished_replicates_and_resume_finishes_the_run(tmp_path: 
     assert pq.read_table(done / name).equals(pq.read_table(ref / name))
     manifest = json.loads((done / "manifest.json").read_text())
     assert manifest["resumed"] and "--summary-only" in manifest["command"]
+
+
+def test_facts_shows_one_entry_and_finds_entries_by_word():
+    one = run_cli("facts", "jpn_business_target_jpy")
+    assert one.returncode == 0, one.stderr
+    assert "MNTV, news report by Akhtar Pathan" in one.stdout and "December 2025" in one.stdout
+    assert '"a target of 3 trillion yen' in one.stdout
+    assert "used by tokyo_initiative: powers.JPN.instruments.business_target" in one.stdout
+    found = run_cli("facts", "--grep", "Yomiuri")
+    assert found.returncode == 0 and len(found.stdout.splitlines()) >= 5
+    assert all("Yomiuri" in line for line in found.stdout.splitlines())
+    none = run_cli("facts", "--grep", "zzzq")
+    assert none.returncode == 0 and "no facts registry entry mentions 'zzzq'" in none.stdout
+    bad = run_cli("facts", "jpn_business_target")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "did you mean" in bad.stderr and "'jpn_business_target_jpy'" in bad.stderr

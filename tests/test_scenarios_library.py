@@ -127,6 +127,18 @@ def test_seed_facts_cite_the_seed_files():
         assert e.year is not None and len(e.source.quote) >= 10  # type: ignore[union-attr]
 
 
+def test_seed_facts_cite_the_article_not_only_a_file():
+    """Outlet, headline and date of each source text, and its address where the text gives one."""
+    reg = registry()
+    assert set(reg.texts) == SEEDS
+    assert all(t.outlet and t.title and t.date for t in reg.texts.values())
+    yomiuri = reg.texts["002_ec4caa92307029bc.txt"]
+    assert yomiuri.outlet == "The Yomiuri Shimbun" and yomiuri.date == "23 December 2025"
+    line = reg.describe("jpn_loans_jpy")
+    assert line.count("toutiao.com") == 2 and "<toutiao.com/article/1850562256333833/>" in line
+    assert "November 2025" in line and "cold reception" in line
+
+
 def test_public_figures_the_region_needs_are_facts():
     reg = registry()
     needed = [f"{s}_population_{y}" for s, y in (("kaz", 2025), ("uzb", 2024), ("tkm", 2022),
@@ -301,3 +313,19 @@ def test_docs_headline_numbers_match_the_code():
         final = result.summary.region_mean[-1]
         numbers = [float(c.split()[0]) for c in cells[: len(p.powers)]]
         np.testing.assert_allclose(numbers, final, atol=5e-4, err_msg=name)
+
+
+def test_a_fact_quoting_an_undescribed_text_is_refused(tmp_path: Path):
+    from sim.errors import ScenarioError
+    from sim.facts import load_registry
+
+    (tmp_path / "f.yaml").write_text(
+        "- {id: a, kind: fact, value: 1, unit: count, year: 2025,\n"
+        "   source: {seed: elsewhere.txt, quote: 'words of a text'}}\n")
+    with pytest.raises(ScenarioError, match=r"\[0\]\.source\.seed: 'elsewhere.txt' is not a "
+                                            r"source text described in source_texts.yaml"):
+        load_registry(tmp_path)
+    (tmp_path / "source_texts.yaml").write_text(
+        "elsewhere.txt: {outlet: A Paper, kind: news report, title: A headline, date: May 2025}\n")
+    assert load_registry(tmp_path).describe("a").startswith(
+        '1 count (2025); A Paper, news report, May 2025: "A headline", quoting: "words')
