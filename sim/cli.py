@@ -27,6 +27,21 @@ app = typer.Typer(
     help="Scenario simulator of regional alignment: run scenarios, check facts, compare, sweep.",
 )
 
+def _version(asked: bool) -> None:
+    if asked:
+        from sim.results import version_line
+
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version (and the git commit of a checkout) and exit.")] = False,
+) -> None:
+    """Scenario simulator of regional alignment: run scenarios, check facts, compare, sweep."""
+
+
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
 SetOpt = Annotated[
     Optional[list[str]],  # noqa: UP045 - typer needs Optional here
@@ -153,8 +168,10 @@ def facts(
     scenarios: Annotated[Path, typer.Option(help="Folder of scenario files to scan.")] = Path("scenarios"),
     check: Annotated[bool, typer.Option("--check", help="Fail if any scenario is invalid or a number lacks provenance.")] = False,
 ) -> None:
-    """List the facts and assumptions, with the scenario fields that use each (or one entry,
-    or those that mention a word)."""
+    """List the facts and assumptions with the fields that use each; or one entry; or a search.
+
+    sim facts ID shows one entry in full; sim facts --grep WORD lists the entries mentioning it.
+    """
     from sim import factcheck
 
     if entry is not None:

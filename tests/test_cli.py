@@ -231,3 +231,35 @@ def test_facts_shows_one_entry_and_finds_entries_by_word():
     bad = run_cli("facts", "jpn_business_target")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "did you mean" in bad.stderr and "'jpn_business_target_jpy'" in bad.stderr
+
+
+def test_version_names_the_package_and_a_checkouts_commit(tmp_path: Path):
+    import subprocess
+
+    from sim import results
+
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("sim 0.1.0")
+    assert results.source_commit(tmp_path) is None  # not a checkout (an installed package)
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "f.txt").write_text("a\n")
+    subprocess.run([*git, "add", "f.txt"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "m"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    results.source_commit.cache_clear()
+    assert results.source_commit(tmp_path) == head
+    (tmp_path / "f.txt").write_text("b\n")
+    results.source_commit.cache_clear()
+    assert results.source_commit(tmp_path) == f"{head} + uncommitted changes"
+    results.source_commit.cache_clear()
+
+
+def test_a_run_from_a_checkout_records_its_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from sim import results
+    from sim.run import RunRequest, run_scenario
+
+    monkeypatch.setattr(results, "source_commit", lambda root=None: "abc123")
+    folder = run_scenario(RunRequest(TINY, replicates=2, out=tmp_path, plots=False)).folder
+    assert json.loads((folder / "manifest.json").read_text())["versions"]["git_commit"] == "abc123"
