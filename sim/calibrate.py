@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import datasets, observe, priors, results, smc
+from sim import datasets, observe, priors, results, shipped, smc
 from sim.batch import Patch, simulate_batch
 from sim.engines import Progress
 from sim.errors import SimError
@@ -51,7 +51,7 @@ from sim.sweep.execute import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PRIORS = ROOT / "scenarios" / "priors" / "central_asia.yaml"
+DEFAULT_PRIORS = shipped.SCENARIOS / "priors" / "central_asia.yaml"
 SIGMA = "observation.sigma"
 TAU = "observation.tau"
 LINK_QUANTITIES = (SIGMA, TAU)

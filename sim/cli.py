@@ -42,11 +42,15 @@ def _options(
     """Scenario simulator of regional alignment: run scenarios, check facts, compare, sweep."""
 
 
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file, or a shipped scenario's name (tokyo_initiative).", show_default=False)]
 SetOpt = Annotated[
     Optional[list[str]],  # noqa: UP045 - typer needs Optional here
     typer.Option("--set", help="Override a field: path.to.field=value (repeatable).",
                  show_default=False),
+]
+FactsOpt = Annotated[
+    Optional[Path],  # noqa: UP045 - typer needs Optional here
+    typer.Option("--facts", help="The facts registry folder (default: the facts/ folder beside or above the scenario, or a file it extends).", show_default=False),
 ]
 PlotsOpt = Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the figures (plots/).")]
 SvgOpt = Annotated[bool, typer.Option("--svg", help="Save each figure as SVG too (vector, for editing).")]
@@ -117,7 +121,7 @@ class _Bar:
 
 @app.command()
 def run(
-    scenario: Annotated[Optional[Path], typer.Argument(help="Scenario YAML file (none with --resume).", show_default=False)] = None,  # noqa: UP045
+    scenario: Annotated[Optional[Path], typer.Argument(help="Scenario YAML file, or a shipped scenario's name (none with --resume).", show_default=False)] = None,  # noqa: UP045
     replicates: Annotated[Optional[int], typer.Option(help="Replicates (default: the scenario's).")] = None,  # noqa: UP045
     seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).")] = None,  # noqa: UP045
     rounds: Annotated[Optional[int], typer.Option(help="Rounds (default: the scenario's calendar).")] = None,  # noqa: UP045
@@ -131,6 +135,7 @@ def run(
     draws: Annotated[int, typer.Option(help="Posterior draws used (spread evenly over the posterior).")] = 200,
     plots: PlotsOpt = True,
     svg: SvgOpt = False,
+    facts: FactsOpt = None,
 ) -> None:
     """Simulate a scenario and write data, summary tables and plots to a new results folder.
 
@@ -144,7 +149,7 @@ def run(
     req = RunRequest(scenario=scenario, replicates=replicates, seed=seed, rounds=rounds,
                      sets=tuple(set_ or ()), out=out, engine=engine, trajectories=trajectories,
                      resume=resume, posterior=post, draws=draws,
-                     plots=plots, formats=formats(svg))
+                     plots=plots, formats=formats(svg), facts=facts)
     with _interruptible(), _Bar("replicates") as bar:
         outcome = run_scenario(req, progress=bar)
     typer.echo(outcome.summary(width()))
@@ -154,18 +159,19 @@ def run(
 def validate(
     scenario: Annotated[list[Path], typer.Argument(help="Scenario YAML file(s).", show_default=False)],
     set_: SetOpt = None,
+    facts: FactsOpt = None,
 ) -> None:
     """Check scenario files against the schema and the facts registry, without running them."""
     from sim.scenario import check_files
 
-    typer.echo(check_files(scenario, set_ or []))
+    typer.echo(check_files(scenario, set_ or [], facts))
 
 
 @app.command()
 def facts(
     entry: Annotated[Optional[str], typer.Argument(help="Show this registry entry in full (its source as published, its uses).", show_default=False)] = None,  # noqa: UP045
     grep: Annotated[Optional[str], typer.Option("--grep", help="List the entries that mention WORD (in id, source, quote, reason or note).", show_default=False)] = None,  # noqa: UP045
-    scenarios: Annotated[Path, typer.Option(help="Folder of scenario files to scan.")] = Path("scenarios"),
+    scenarios: Annotated[Optional[Path], typer.Option(help="Folder of scenario files to scan (default: ./scenarios if there is one, else the shipped library).", show_default=False)] = None,  # noqa: UP045
     check: Annotated[bool, typer.Option("--check", help="Fail if any scenario is invalid or a number lacks provenance.")] = False,
 ) -> None:
     """List the facts and assumptions with the fields that use each; or one entry; or a search.
@@ -174,6 +180,7 @@ def facts(
     """
     from sim import factcheck
 
+    scenarios = scenarios or factcheck.default_folder()
     if entry is not None:
         typer.echo(factcheck.show(scenarios, entry))
         return
@@ -207,6 +214,7 @@ def compare(
     draws: Annotated[int, typer.Option(help="Posterior draws used (spread evenly over the posterior).")] = 200,
     plots: PlotsOpt = True,
     svg: SvgOpt = False,
+    facts: FactsOpt = None,
 ) -> None:
     """Run two scenarios on common random numbers and report what B changes against A.
 
@@ -220,7 +228,7 @@ def compare(
     req = CompareRequest(scenario_a, scenario_b, replicates=replicates, seed=seed, rounds=rounds,
                          sets=tuple(set_ or ()), sets_a=tuple(set_a or ()),
                          sets_b=tuple(set_b or ()), out=out, posterior=post, draws=draws,
-                         plots=plots, formats=formats(svg))
+                         plots=plots, formats=formats(svg), facts=facts)
     with _interruptible(), _Bar("paired replicates") as bar:
         outcome = compare_scenarios(req, progress=bar)
     typer.echo(outcome.summary(width()))
@@ -291,13 +299,15 @@ def sweep(
     resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted sweep in this folder.", show_default=False)] = None,  # noqa: UP045
     set_: SetOpt = None,
     out: Annotated[Path, typer.Option(help="Folder under which <scenario>/sweeps/<id>/ is made.")] = Path("results"),
+    facts: FactsOpt = None,
 ) -> None:
     """Sweep scenario values (grid, LHS, Sobol', Morris), analyse sensitivity, find boxes (PRIM)."""
     from sim.sweep import SweepRequest, run_sweep
 
     req = SweepRequest(source=source, resume=resume, params=param or [], method=method, samples=samples,
                        replicates=replicates, seed=seed, common_random_numbers=crn, report=outcome or [],
-                       discover=discover, sets=set_ or [], workers=workers, scheduler=scheduler, out=out)
+                       discover=discover, sets=set_ or [], workers=workers, scheduler=scheduler, out=out,
+                       facts=facts)
     with _interruptible(), _Bar("points") as bar:
         result = run_sweep(req, progress=bar.points)
     typer.echo(result.summary())

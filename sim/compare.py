@@ -24,8 +24,9 @@ from sim import engine, figures, outcomes, report, results, terminal
 from sim import posterior as posteriors
 from sim.engines import Progress, check_counts
 from sim.errors import SettingError, SimError
+from sim.facts import load_registry
 from sim.params import Params, build
-from sim.scenario import Scenario, file_digest, load, to_yaml
+from sim.scenario import Scenario, file_digest, load, locate, registry_folder, to_yaml
 from sim.scenario import digest as scenario_digest
 
 
@@ -83,6 +84,7 @@ class CompareRequest:
             so the intervals cover noise and parameters; a noise-only comparison at the
             registry's values is written beside it.
         draws: posterior draws used (spread evenly over the posterior).
+        facts: the facts registry folder for both (default: the one each scenario finds).
     """
 
     scenario_a: Path
@@ -99,6 +101,7 @@ class CompareRequest:
     formats: tuple[str, ...] = ("png",)
     posterior: Path | None = None
     draws: int = posteriors.DRAWS
+    facts: Path | None = None
 
     def check(self) -> None:
         """Refuse settings that cannot be compared, naming them.
@@ -140,6 +143,7 @@ class Comparison:
         replicates, seed: paired replicates, and the root seed both used.
         label_a, label_b: the scenarios' names with their own changes, if any.
         files: the scenario files (A's, B's).
+        registries: the facts registry folders they used.
         sets, sets_a, sets_b: the overrides applied (to both, to A, to B).
         started: when the comparison began (UTC, ISO 8601).
         seconds: how long the simulation took.
@@ -161,6 +165,7 @@ class Comparison:
     label_a: str
     label_b: str
     files: tuple[Path, Path]
+    registries: tuple[Path, Path]
     sets: tuple[str, ...]
     sets_a: tuple[str, ...]
     sets_b: tuple[str, ...]
@@ -254,6 +259,8 @@ class Comparison:
                 "scenario_b_file": str(path_b),
                 "scenario_a_file_sha256": file_digest(path_a),
                 "scenario_b_file_sha256": file_digest(path_b),
+                "scenario_a_facts_registry": str(self.registries[0]),
+                "scenario_b_facts_registry": str(self.registries[1]),
                 "resolved_a_sha256": scenario_digest(sc_a),
                 "resolved_b_sha256": scenario_digest(sc_b),
                 "overrides": list(self.sets),
@@ -316,10 +323,12 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
     """
     started, t0 = results.now(), time.perf_counter()
     req.check()
-    path_a = req.scenario_a
-    path_b = req.scenario_b if req.scenario_b is not None else path_a
-    sc_a = load(path_a, [*req.sets, *req.sets_a])
-    sc_b = load(path_b, [*req.sets, *req.sets_b])
+    path_a = locate(req.scenario_a)
+    path_b = locate(req.scenario_b) if req.scenario_b is not None else path_a
+    facts_a = req.facts if req.facts is not None else registry_folder(path_a)
+    facts_b = req.facts if req.facts is not None else registry_folder(path_b)
+    sc_a = load(path_a, [*req.sets, *req.sets_a], load_registry(facts_a))
+    sc_b = load(path_b, [*req.sets, *req.sets_b], load_registry(facts_b))
     a, b = build(sc_a, req.rounds), build(sc_b, req.rounds)
     _check_compatible(a, b, path_a, path_b)
     root = sc_a.seed if req.seed is None else req.seed
@@ -351,8 +360,9 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
     end = outcomes.end_date(sc_a.time.end, a.dates)
     headline = outcomes.compare_headline(region, table, iv, end)
     return Comparison(sc_a, sc_b, a, b, pr, table, region, headline, iv, n, root, label_a,
-                      label_b, (path_a, path_b), tuple(req.sets), tuple(req.sets_a),
-                      tuple(req.sets_b), started, time.perf_counter() - t0, post, noise)
+                      label_b, (path_a, path_b), (facts_a, facts_b), tuple(req.sets),
+                      tuple(req.sets_a), tuple(req.sets_b), started, time.perf_counter() - t0,
+                      post, noise)
 
 
 def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> CompareOutcome:

@@ -6,9 +6,17 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from sim import shipped
 from sim.errors import SimError
-from sim.facts import Entry, Registry, SeedSource, describe, find_registry, load_registry
-from sim.scenario import load, values
+from sim.facts import Entry, Registry, SeedSource, describe, load_registry
+from sim.scenario import load, registry_folder, values
+
+
+def default_folder() -> Path:
+    """The scenarios ``sim facts`` scans by default: ``./scenarios`` where there is one (a
+    checkout, or a user's own library), else the shipped library."""
+    here = Path("scenarios")
+    return here if here.is_dir() else shipped.SCENARIOS
 
 
 def scenario_files(folder: Path) -> list[Path]:
@@ -29,7 +37,7 @@ def usage(folder: Path) -> tuple[dict[Path, dict[str, list[str]]], list[str]]:
     problems: list[str] = []
     for path in scenario_files(folder):
         try:
-            registry_dir = find_registry(path)
+            registry_dir = registry_folder(path)
             sc = load(path)
         except SimError as err:
             problems.append(str(err))
@@ -60,11 +68,11 @@ def citations(
     scenario file, to closure.
     """
     cited: dict[Path, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for reg_dir in {find_registry(p) for p in scenario_files(folder)}:
+    for reg_dir in {registry_folder(p) for p in scenario_files(folder)}:
         reg = load_registry(reg_dir)
         todo: list[tuple[str, str]] = []  # (text, who)
         for path in scenario_files(folder):
-            if find_registry(path) != reg_dir:
+            if registry_folder(path) != reg_dir:
                 continue
             try:
                 sc = load(path)
@@ -101,7 +109,7 @@ def listing(folder: Path) -> str:
     """Every registry entry with its value, source or reason, and the fields using it."""
     used, problems = usage(folder)
     cited = citations(folder, used)
-    registries = sorted({find_registry(p) for p in scenario_files(folder)} | set(used))
+    registries = sorted({registry_folder(p) for p in scenario_files(folder)} | set(used))
     lines: list[str] = []
     for reg_dir in registries:
         reg = load_registry(reg_dir)
@@ -128,7 +136,7 @@ def check_all(folder: Path) -> tuple[list[str], str]:
     used, problems = usage(folder)
     files = scenario_files(folder)
     n_refs = sum(len(v) for reg in used.values() for v in reg.values())
-    for reg_dir in sorted({find_registry(p) for p in files}):
+    for reg_dir in sorted({registry_folder(p) for p in files}):
         reg = load_registry(reg_dir)
         for key, entry in reg.entries.items():
             if entry.kind == "fact" and entry.source is None:
@@ -142,7 +150,7 @@ def check_all(folder: Path) -> tuple[list[str], str]:
 
 def _registries(folder: Path) -> list[Registry]:
     """Every registry the scenarios under ``folder`` use."""
-    return [load_registry(d) for d in sorted({find_registry(p) for p in scenario_files(folder)})]
+    return [load_registry(d) for d in sorted({registry_folder(p) for p in scenario_files(folder)})]
 
 
 def _text(entry: Entry, reg: Registry) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import calibrate, datasets, engine, observe, plots, posterior, report, results
+from sim import calibrate, datasets, engine, observe, plots, posterior, report, results, shipped
 from sim.errors import SimError
 from sim.params import Params, build
 from sim.rng import named_stream
@@ -26,9 +26,7 @@ from sim.scenario import Scenario, file_digest, load, parameters, to_yaml
 from sim.scenario import digest as scenario_digest
 
 #: The shipped history scenario.
-DEFAULT_SCENARIO = (
-    Path(__file__).resolve().parent.parent / "scenarios" / "history" / "central_asia_1992.yaml"
-)
+DEFAULT_SCENARIO = shipped.SCENARIOS / "history" / "central_asia_1992.yaml"
 #: Observation-noise draws per replicate for the predictive bands.
 DRAWS = 20
 

@@ -17,12 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim import datasets
+from sim import datasets, shipped
 from sim.yamlio import dump_yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-FACTS = ROOT / "scenarios" / "facts" / "china_finance.yaml"
-SCENARIO = ROOT / "scenarios" / "history" / "central_asia_1992.yaml"
+FACTS = shipped.SCENARIOS / "facts" / "china_finance.yaml"
+SCENARIO = shipped.SCENARIOS / "history" / "central_asia_1992.yaml"
 YEARS = range(2000, 2013)
 #: Flows of the table: column, instrument kind, what it is.
 FLOWS = (

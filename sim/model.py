@@ -16,13 +16,13 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import kernel, rules
+from sim import kernel, rules, shipped
 from sim.engine import Trajectories
 from sim.params import Params, build
 from sim.rng import NOISE_CHANNELS, model_stream, noise_stream
 from sim.scenario import Scenario, load
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "tokyo_initiative.yaml"
+DEFAULT_SCENARIO = shipped.FLAGSHIP
 
 
 @functools.lru_cache(maxsize=32)

@@ -23,16 +23,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import observe, priors
+from sim import observe, priors, shipped
 from sim.errors import SimError
+from sim.outcomes import NOISE_AND_PARAMETERS
 from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The posterior shipped with the project, calibrated on the UN votes of 1992-2003.
-SHIPPED = ROOT / "scenarios" / "posteriors" / "central_asia"
+SHIPPED = shipped.SCENARIOS / "posteriors" / "central_asia"
 LINK_QUANTITIES = ("observation.sigma", "observation.tau")
-#: What an interval over a posterior covers (the label every table and figure shows).
-COVERS = "noise and parameters"
+#: What an interval over a posterior covers (the label every table and figure shows; the one
+#: place that says so is :func:`sim.outcomes.interval`).
+COVERS = NOISE_AND_PARAMETERS
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ import pandas as pd
 import yaml
 
 from sim.errors import SimError
-from sim.facts import PublicSource, Registry, SeedSource, find_registry, load_registry
+from sim.facts import PublicSource, Registry, SeedSource, load_registry
 from sim.outcomes import Interval, percent, points
-from sim.scenario import load, parameters
+from sim.scenario import load, parameters, registry_folder
 
 REPORT = "report.html"
 #: Rows of a table shown in the page; the CSV beside it has them all.
@@ -419,12 +419,15 @@ def _find_scenario(folder: Path, scenario_file: str | None) -> Path | None:
     return None
 
 
-def _registry(folder: Path, scenario_file: str | None) -> Registry | None:
-    path = _find_scenario(folder, scenario_file)
-    if path is None:
-        return None
+def _registry(folder: Path, scenario_file: str | None,
+              registry: str | None = None) -> Registry | None:
+    """The facts registry a results folder's scenario used: the one its manifest names, or
+    else the one its scenario file finds (None if neither is at hand)."""
     try:
-        return load_registry(find_registry(path))
+        if registry and Path(registry).is_dir():
+            return load_registry(Path(registry))
+        path = _find_scenario(folder, scenario_file)
+        return None if path is None else load_registry(registry_folder(path))
     except SimError:
         return None
 
@@ -486,7 +489,7 @@ def fact_groups(folder: Path, manifest: Mapping[str, Any]) -> list[FactGroup]:
             sources.append((str(value.get("scenario", key)), value))
     groups = []
     for name, m in sources:
-        registry = _registry(folder, m.get("scenario_file"))
+        registry = _registry(folder, m.get("scenario_file"), m.get("facts_registry"))
         facts, counts = facts_used(m["parameters"], registry)
         groups.append(FactGroup(name, facts, str(registry.folder) if registry else None, counts,
                                 m["parameters"]))
@@ -495,7 +498,8 @@ def fact_groups(folder: Path, manifest: Mapping[str, Any]) -> list[FactGroup]:
     # A folder holding resolved scenarios (e.g. scenario_a.yaml beside "scenario_a_file" in
     # the manifest): read each with the registry its original file used.
     for yml in sorted(folder.glob("*.yaml")):
-        registry = _registry(folder, manifest.get(f"{yml.stem}_file"))
+        registry = _registry(folder, manifest.get(f"{yml.stem}_file"),
+                             manifest.get(f"{yml.stem}_facts_registry"))
         if registry is None:
             continue
         try:

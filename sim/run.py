@@ -17,8 +17,17 @@ from sim import checkpoint, engine, engines, figures, outcomes, report, results,
 from sim import posterior as posteriors
 from sim.engines import Engine, Progress, check_counts
 from sim.errors import SettingError, SimError
+from sim.facts import load_registry
 from sim.params import Params, build
-from sim.scenario import Scenario, file_digest, load, parameters, to_yaml
+from sim.scenario import (
+    Scenario,
+    file_digest,
+    load,
+    locate,
+    parameters,
+    registry_folder,
+    to_yaml,
+)
 from sim.scenario import digest as scenario_digest
 
 
@@ -44,6 +53,8 @@ class RunRequest:
             ``replicates`` replicates (default :data:`sim.posterior.REPLICATES_PER_DRAW`), so
             every interval covers noise and parameters.
         draws: posterior draws used (spread evenly over the posterior).
+        facts: the facts registry folder (default: the one the scenario finds,
+            :func:`sim.scenario.registry_folder`).
     """
 
     scenario: Path | None = None
@@ -61,6 +72,7 @@ class RunRequest:
     workers: int | None = None
     posterior: Path | None = None
     draws: int = posteriors.DRAWS
+    facts: Path | None = None
 
     def check(self) -> None:
         """Refuse settings that cannot be run, naming them.
@@ -73,6 +85,7 @@ class RunRequest:
                 ("scenario", self.scenario, None), ("replicates", self.replicates, None),
                 ("seed", self.seed, None), ("rounds", self.rounds, None), ("sets", self.sets, ()),
                 ("trajectories", self.trajectories, None), ("engine", self.engine, Engine.ENSEMBLE),
+                ("facts", self.facts, None),
             ) if value != default)
             if given:
                 raise SettingError("resume", "the run's settings are saved with it; expected no",
@@ -149,7 +162,9 @@ def _run_posterior(req: RunRequest, drawing: figures.Drawing,
     """A run over a posterior: every draw's block of replicates, written as one ensemble."""
     assert req.scenario is not None and req.posterior is not None  # checked by req.check()
     t0 = time.perf_counter()
-    sc = load(req.scenario, req.sets)
+    path = locate(req.scenario)
+    registry = req.facts if req.facts is not None else registry_folder(path)
+    sc = load(path, req.sets, load_registry(registry))
     p = build(sc)
     post = posteriors.load(req.posterior).thin(req.draws)
     per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
@@ -158,13 +173,13 @@ def _run_posterior(req: RunRequest, drawing: figures.Drawing,
     if progress is not None:
         progress.start(f"running {sc.name} over {len(post.draws)} posterior draws x {per} "
                        "replicates", n)
-    traj, _ = posteriors.ensemble(post, sc, req.scenario, per, seed)
+    traj, _ = posteriors.ensemble(post, sc, path, per, seed)
     if progress is not None:
         progress.advance(n)
     summary = engine.exact_summary(traj, p)
     spec = {
-        **new_spec(sc, req), "replicates": n, "seed": seed, "engine": str(Engine.ENSEMBLE),
-        "trajectories": True, "chunk": n,
+        **new_spec(sc, req, path, registry), "replicates": n, "seed": seed,
+        "engine": str(Engine.ENSEMBLE), "trajectories": True, "chunk": n,
         "posterior": {"folder": str(post.folder), "draws_used": len(post.draws),
                       "replicates_per_draw": per, "quantities": post.model_quantities,
                       "training_years": post.manifest.get("training_years"),
@@ -177,15 +192,16 @@ def _run_posterior(req: RunRequest, drawing: figures.Drawing,
                       outcomes.end_date(sc.time.end, p.dates), outcomes.interval(parameters=True))
 
 
-def new_spec(sc: Scenario, req: RunRequest) -> dict[str, Any]:
-    """What a new run of ``sc`` records before it starts (saved with an interrupted run)."""
-    assert req.scenario is not None
+def new_spec(sc: Scenario, req: RunRequest, path: Path, registry: Path) -> dict[str, Any]:
+    """What a new run of ``sc`` (from the file ``path``, with the facts ``registry``) records
+    before it starts (saved with an interrupted run)."""
     n = sc.replicates if req.replicates is None else req.replicates
     return {
         "run_id": results.new_run_id(),
         "scenario": sc.name,
-        "scenario_file": str(req.scenario),
-        "scenario_file_sha256": file_digest(req.scenario),
+        "scenario_file": str(path),
+        "scenario_file_sha256": file_digest(path),
+        "facts_registry": str(registry),
         "resolved_scenario_sha256": scenario_digest(sc),
         "overrides": list(req.sets),
         "replicates": n,
@@ -207,7 +223,8 @@ def _run(req: RunRequest, drawing: figures.Drawing, progress: Progress | None) -
         total, saved = int(spec["replicates"]), checkpoint.saved_replicates(resume, spec)
         partial = resume
         path, sets = Path(spec["scenario_file"]), spec["overrides"]
-        sc = load(path, sets)
+        registry = spec.get("facts_registry")
+        sc = load(path, sets, load_registry(Path(registry)) if registry else None)
         if scenario_digest(sc) != spec["resolved_scenario_sha256"]:
             raise SimError(
                 f"{path}: the scenario (or a fact it uses) changed since the run in {resume} "
@@ -219,9 +236,11 @@ def _run(req: RunRequest, drawing: figures.Drawing, progress: Progress | None) -
         what = f"resuming {spec['scenario']}: {saved:,} of {total:,} replicates saved"
     else:
         assert req.scenario is not None  # checked by req.check()
-        sc = load(req.scenario, req.sets)
+        path = locate(req.scenario)
+        folder = req.facts if req.facts is not None else registry_folder(path)
+        sc = load(path, req.sets, load_registry(folder))
         p = build(sc, req.rounds)
-        spec = new_spec(sc, req)
+        spec = new_spec(sc, req, path, folder)
         partial = checkpoint.create(out / sc.name, spec["run_id"], spec)
         what = f"running {sc.name}: {spec['replicates']} replicates"
     n = int(spec["replicates"])
@@ -369,6 +388,7 @@ def _write(
             "question": sc.question,
             "scenario_file": str(path),
             "scenario_file_sha256": spec["scenario_file_sha256"],
+            "facts_registry": spec.get("facts_registry"),
             "resolved_scenario_sha256": scenario_digest(sc),
             "overrides": sets,
             "seed": spec["seed"],

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from sim import shipped
 from sim.errors import ScenarioError
 from sim.events import TAGS, Event
 from sim.facts import Registry, find_registry, load_registry
@@ -307,11 +308,78 @@ def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         return raw
     if not isinstance(parent, str):
         raise ScenarioError(path, "extends", f"expected a file name, found {parent!r}")
-    parent_path = path.parent / parent
-    if not parent_path.is_file():
-        raise ScenarioError(path, "extends", f"file not found: {parent_path}")
+    parent_path = parent_file(path, parent)
     base = read_raw(parent_path, (*_seen, path.resolve()))
     return typing.cast(dict[str, Any], _merge(base, raw))
+
+
+def parent_file(path: Path, parent: str) -> Path:
+    """The file a scenario ``extends:``: beside it, or else a shipped scenario of that name
+    (so a scenario kept anywhere can start from one of the library's).
+
+    Raises:
+        ScenarioError: neither exists.
+    """
+    beside = path.parent / parent
+    if beside.is_file():
+        return beside
+    for candidate in shipped.candidates(parent):
+        if candidate.is_file():
+            return candidate
+    raise ScenarioError(path, "extends", f"file not found: {beside} (nor a shipped scenario "
+                                         f"'{parent}'; shipped: {', '.join(shipped.names())})")
+
+
+def extends_chain(path: Path) -> list[Path]:
+    """The file and every file it extends, nearest first (cycles stop the walk; reading the
+    scenario reports them)."""
+    chain = [path]
+    while len(chain) < 100:
+        raw = read_yaml(chain[-1])
+        parent = raw.get("extends") if isinstance(raw, dict) else None
+        if not isinstance(parent, str):
+            break
+        nxt = parent_file(chain[-1], parent)
+        if nxt.resolve() in {p.resolve() for p in chain}:
+            break
+        chain.append(nxt)
+    return chain
+
+
+def registry_folder(path: Path) -> Path:
+    """The facts registry a scenario file uses: the nearest ``facts/`` folder at or above it,
+    or else at or above the files it extends, nearest first (a scenario kept elsewhere that
+    extends a shipped one uses the shipped registry).
+
+    Raises:
+        ScenarioError: no file of the chain has a registry (naming the scenario).
+    """
+    for file in extends_chain(path):
+        try:
+            return find_registry(file)
+        except ScenarioError:
+            continue
+    raise ScenarioError(
+        path, "",
+        "expected a facts/ folder (the registry) beside or above the scenario or a file it "
+        "extends, found none; keep it under a folder that has one, extend a shipped scenario, "
+        "or name a registry with --facts DIR",
+    )
+
+
+def locate(path: Path | str) -> Path:
+    """A scenario file given on the command line or to the API: the file, or a shipped
+    scenario of that name (``tokyo_initiative``).
+
+    Raises:
+        ScenarioError: neither exists.
+    """
+    found = shipped.locate(path)
+    if not found.is_file():
+        what = "not a file" if found.exists() else "file not found"
+        raise ScenarioError(path, "", f"{what}, nor a shipped scenario of that name (shipped: "
+                                      f"{', '.join(shipped.names())})")
+    return found
 
 
 # --------------------------------------------------------------------------- schema walking
@@ -517,13 +585,14 @@ def load(
     overrides: typing.Sequence[str] = (),
     registry: Registry | None = None,
 ) -> Scenario:
-    """Load, merge, override and validate a scenario file."""
-    path = Path(path)
+    """Load, merge, override and validate a scenario file (or a shipped scenario by name,
+    :func:`locate`), against ``registry`` (default: :func:`registry_folder`'s)."""
+    path = locate(path)
     raw = read_raw(path)
     for expr in overrides:
         parts, value = parse_set(expr)
         apply_override(raw, parts, value, why="set on the command line with --set")
-    registry = registry or load_registry(find_registry(path))
+    registry = registry or load_registry(registry_folder(path))
     return validate(raw, registry, path)
 
 
@@ -577,15 +646,19 @@ def parameters(sc: Scenario) -> dict[str, dict[str, object]]:
     return out
 
 
-def check_files(paths: typing.Sequence[Path], overrides: typing.Sequence[str] = ()) -> str:
+def check_files(paths: typing.Sequence[Path], overrides: typing.Sequence[str] = (),
+                facts: Path | None = None) -> str:
     """Validate scenario files (with overrides) without running them: one ``ok:`` line each.
+
+    ``facts`` names the registry folder (default: the one each file finds).
 
     Raises:
         ScenarioError: at the first invalid file, naming it and the field.
     """
+    registry = load_registry(facts) if facts is not None else None
     lines = []
     for path in paths:
-        sc = load(path, overrides)
+        sc = load(path, overrides, registry)
         lines.append(f"ok: {path} ({sc.name}: {len(sc.states)} states, {len(sc.powers)} powers, "
                      f"{len(sc.events)} events)")
     return "\n".join(lines)

@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import outcomes, results
+from sim import outcomes, results, shipped
 from sim.batch import empty_registry, materialise, overlap
 from sim.errors import ScenarioError, SimError
+from sim.facts import load_registry
 from sim.params import build
 from sim.report import write_report
 from sim.scenario import Scenario, digest, file_digest, load, validate, values
@@ -62,6 +63,7 @@ class SweepRequest:
     workers: int | None = None
     scheduler: str | None = None
     out: Path = Path("results")
+    facts: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def resolved_spec(s: Sweep) -> dict[str, Any]:
 def _from_request(req: SweepRequest) -> tuple[Sweep, Path]:
     if req.source is None:
         raise SimError("give a scenario or sweep file, or --resume FOLDER")
-    source = req.source
+    source = shipped.locate(req.source)
     opts: dict[str, Any] = dict(
         method=req.method,
         samples=req.samples,
@@ -227,7 +229,8 @@ def _from_request(req: SweepRequest) -> tuple[Sweep, Path]:
     else:
         sw = spec.from_options(source, req.params, **opts)
         scenario_path, where = source, "--param"
-    sc = load(scenario_path, req.sets)
+    sc = load(scenario_path, req.sets,
+              load_registry(req.facts) if req.facts is not None else None)
     sweep = bind(
         sw, sc, where, cli=where == "--param", defaults=True, focus=_focus(scenario_path, sc)
     )
@@ -320,6 +323,7 @@ def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
             ("--outcome", req.report),
             ("--discover", req.discover),
             ("--set", req.sets),
+            ("--facts", req.facts),
         )
         if v not in (None, (), [])
     ]
