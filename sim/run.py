@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -213,6 +214,50 @@ def new_spec(sc: Scenario, req: RunRequest, path: Path, registry: Path) -> dict[
         "started": results.now(),
         "command": results.command_line(),
     }
+
+
+def simulate(req: RunRequest, progress: Progress | None = None) -> Simulation:
+    """Validate and simulate a scenario in memory (nothing is written; see
+    :meth:`Simulation.save`). The numbers are those :func:`run_scenario` writes.
+
+    Raises:
+        SimError: bad settings or scenario.
+    """
+    req.check()
+    if req.resume is not None:
+        raise SettingError("resume", "an interrupted run is finished by run_scenario, which "
+                                     "writes its folder; expected none here")
+    t0 = time.perf_counter()
+    assert req.scenario is not None
+    path = locate(req.scenario)
+    folder = req.facts if req.facts is not None else registry_folder(path)
+    sc = load(path, req.sets, load_registry(folder))
+    p = build(sc, req.rounds)
+    spec = new_spec(sc, req, path, folder)
+    n, seed, keep = int(spec["replicates"]), int(spec["seed"]), bool(spec["trajectories"])
+    if progress is not None:
+        progress.start(f"running {sc.name}: {n} replicates", n)
+    parts: list[engine.Trajectories] = []
+    stream = engine.StreamingSummary(p)
+    for reps in engine.chunks(n, int(spec["chunk"])):
+        traj = engines.simulate(req.engine, p, reps, seed)
+        if keep:
+            parts.append(traj)
+        else:
+            stream.add(traj)
+        if progress is not None:
+            progress.advance(len(reps))
+    full = _join(parts) if keep else None
+    summary = engine.exact_summary(full, p) if full is not None else stream.result()
+    return Simulation(sc, p, spec, full, summary, outcomes.final_table(summary, p), t0)
+
+
+def _join(parts: Sequence[engine.Trajectories]) -> engine.Trajectories:
+    """Chunks of replicates' trajectories as one, in order."""
+    if len(parts) == 1:
+        return parts[0]
+    keys = ("replicates", "alignment", "debt", "delivered")
+    return engine.Trajectories(*(np.concatenate([getattr(t, k) for t in parts]) for k in keys))
 
 
 def _run(req: RunRequest, drawing: figures.Drawing, progress: Progress | None) -> RunOutcome:
