@@ -306,6 +306,7 @@ def sweep(
     workers: int | None = 1,
     out: Path | str | None = None,
     facts: Path | str | None = None,
+    counterfactual: Path | str | None = None,
 ) -> SweepResult:
     """Sweep scenario values and analyse the outcomes (``sim sweep``).
 
@@ -322,6 +323,8 @@ def sweep(
         out: folder under which ``<scenario>/sweeps/<id>/`` is made (default: a temporary
             folder, removed when the result is).
         facts: the facts registry folder.
+        counterfactual: the scenario without the policy: each point runs it too, on the same
+            seeds, and the outcomes ``<POWER>_effect`` are the paired differences.
     """
     from sim.sweep import SweepRequest, run_sweep
 
@@ -334,7 +337,8 @@ def sweep(
     req = SweepRequest(source=Path(source), params=expressions, method=method, samples=samples,
                        replicates=replicates, seed=seed, report=list(outcomes),
                        sets=list(overrides(set)), workers=workers, out=base,
-                       facts=None if facts is None else Path(facts))
+                       facts=None if facts is None else Path(facts),
+                       counterfactual=None if counterfactual is None else Path(counterfactual))
     try:
         done = run_sweep(req)
     except BaseException:

@@ -286,7 +286,7 @@ def bench(
 @app.command()
 def sweep(
     source: Annotated[Optional[Path], typer.Argument(help="Scenario file, or a sweep file that names its scenario.", show_default=False)] = None,  # noqa: UP045
-    param: Annotated[Optional[list[str]], typer.Option("--param", help="Swept value: path=LOW:HIGH[:LEVELS] (repeatable; '*' matches one path element).", show_default=False)] = None,  # noqa: UP045
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="Swept value: path=LOW:HIGH[:LEVELS] (repeatable; '*' matches one path element; a registry entry's id sweeps every field that uses it).", show_default=False)] = None,  # noqa: UP045
     method: Annotated[Optional[str], typer.Option(help="grid, lhs, sobol or morris (default: grid if every --param has LEVELS, else sobol).", show_default=False)] = None,  # noqa: UP045
     samples: Annotated[Optional[int], typer.Option(help="N: grid levels per parameter, LHS points, Sobol' base samples (a power of 2), Morris trajectories.", show_default=False)] = None,  # noqa: UP045
     replicates: Annotated[Optional[int], typer.Option(help="Replicates per point (default: the scenario's).", show_default=False)] = None,  # noqa: UP045
@@ -300,6 +300,7 @@ def sweep(
     set_: SetOpt = None,
     out: Annotated[Path, typer.Option(help="Folder under which <scenario>/sweeps/<id>/ is made.")] = Path("results"),
     facts: FactsOpt = None,
+    counterfactual: Annotated[Optional[Path], typer.Option(help="The scenario without the policy: each point runs it too, on the same seeds, and outcomes <POWER>_effect are the paired differences.", show_default=False)] = None,  # noqa: UP045
 ) -> None:
     """Sweep scenario values (grid, LHS, Sobol', Morris), analyse sensitivity, find boxes (PRIM)."""
     from sim.sweep import SweepRequest, run_sweep
@@ -307,7 +308,7 @@ def sweep(
     req = SweepRequest(source=source, resume=resume, params=param or [], method=method, samples=samples,
                        replicates=replicates, seed=seed, common_random_numbers=crn, report=outcome or [],
                        discover=discover, sets=set_ or [], workers=workers, scheduler=scheduler, out=out,
-                       facts=facts)
+                       facts=facts, counterfactual=counterfactual)
     with _interruptible(), _Bar("points") as bar:
         result = run_sweep(req, progress=bar.points)
     typer.echo(result.summary())

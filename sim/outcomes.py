@@ -470,21 +470,56 @@ class Measure:
     stat: str
     threshold: float | None
     label: str
+    effect: bool = False
+
+    @property
+    def unit(self) -> str:
+        """What the statistic is in: ``percent`` (a share), ``points`` (a difference of
+        shares, in percentage points), ``index`` (hedging) or ``replicates`` (the percent of
+        replicates meeting a threshold)."""
+        if self.stat in ("above", "below"):
+            return "replicates"
+        if self.quantity == "hedging":
+            return "index"
+        return "points" if self.change or self.effect or self.stat == "sd" else "percent"
+
+    def format(self, x: float) -> str:
+        """A value of this measure as prose shows it: ``24.7%``, ``+2.0 pp``, ``0.41``."""
+        if math.isnan(x):
+            return "n/a"
+        if self.unit == "percent":
+            return percent(x, 2)
+        if self.unit == "points":
+            return f"{points(x, 2)} pp"
+        if self.unit == "replicates":
+            return f"{percent(x, 1)} of replicates"
+        return f"{x:.3g}"
 
 
-def default_outcomes(states: list[str], powers: list[str]) -> dict[str, Outcome]:
+def default_outcomes(
+    states: list[str], powers: list[str], effects: bool = False
+) -> dict[str, Outcome]:
     """Outcomes every sweep records: how much each power holds and gains, and where.
 
     ``P_region``: power P's regional share at the end; ``P_gain``: its change since the start;
     ``P_S``: its share of state S at the end; ``hedging``: the regional hedging index at the end.
+    With ``effects`` (a sweep with a counterfactual), also ``P_effect`` and ``P_S_effect``: the
+    same shares at the end minus the counterfactual's, paired replicate by replicate.
     """
     out: dict[str, Outcome] = {}
     for p in powers:
         out[f"{p}_region"] = Outcome(quantity="share", power=p)
         out[f"{p}_gain"] = Outcome(quantity="share", power=p, change=True)
+    if effects:
+        for p in powers:
+            out[f"{p}_effect"] = Outcome(quantity="share", power=p, effect=True)
     for p in powers:
         for s in states:
             out[f"{p}_{s}"] = Outcome(quantity="share", power=p, state=s)
+    if effects:
+        for p in powers:
+            for s in states:
+                out[f"{p}_{s}_effect"] = Outcome(quantity="share", power=p, state=s, effect=True)
     out["hedging"] = Outcome(quantity="hedging")
     return out
 
@@ -518,6 +553,8 @@ def _label(o: Outcome, states: list[str], powers: list[str], when: date) -> str:
     what += f" at {when.isoformat()}"
     if o.change:
         what += " minus at the start"
+    if o.effect:
+        what += ", minus the counterfactual's (paired)"
     stat = {
         "mean": "mean",
         "median": "median",
@@ -569,6 +606,7 @@ def resolve(outcomes: Mapping[str, Outcome], p: Params, where: Path | str) -> li
                 stat=o.stat,
                 threshold=o.threshold,
                 label=_label(o, p.states, p.powers, p.dates[r]),
+                effect=o.effect,
             )
         )
     return out

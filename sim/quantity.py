@@ -17,6 +17,7 @@ The schema's other building blocks live here too, below :mod:`sim.scenario` and
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -108,6 +109,26 @@ def _resolve(raw: Any, info: ValidationInfo, unit: str) -> Value:
     raise ValueError(f"expected {FORMS}; found {raw!r}")
 
 
+@dataclass(frozen=True)
+class Unit:
+    """The canonical unit of a quantity field, kept in its type (see :func:`unit_of`)."""
+
+    name: str
+
+
+def unit_of(annotation: Any) -> str | None:
+    """The canonical unit of a :func:`quantity` field's annotation (optional or not), or None
+    for another type."""
+    for meta in getattr(annotation, "__metadata__", ()):
+        if isinstance(meta, Unit):
+            return meta.name
+    for arg in typing.get_args(annotation):
+        found = unit_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def quantity(
     unit: str,
     *,
@@ -131,6 +152,7 @@ def quantity(
         Value,
         BeforeValidator(validate),
         PlainSerializer(lambda v: v.raw(), return_type=Any),
+        Unit(unit),
     ]
 
 

@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -195,15 +195,20 @@ def png_css_width(data: bytes) -> int | None:
     return width
 
 
-def figures(folder: Path) -> list[Figure]:
-    """Every ``plots/*.png`` of a folder, standard figures first, embedded as data URIs."""
+def figures(folder: Path, order: Sequence[Mapping[str, str]] = ()) -> list[Figure]:
+    """Every ``plots/*.png`` of a folder, embedded as data URIs: in the ``order`` a manifest
+    gives (``figure_order``: stems with captions, e.g. a sweep's, by the question), then the
+    standard figures, then any others by name."""
     pngs = sorted((folder / "plots").glob("*.png"))
-    rank = {stem: i for i, stem in enumerate(ORDER)}
-    pngs.sort(key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
+    given = {str(f["stem"]): (i, str(f.get("caption", ""))) for i, f in enumerate(order)}
+    rank = {stem: len(given) + i for i, stem in enumerate(ORDER)}
+    pngs.sort(key=lambda p: (given.get(p.stem, (rank.get(p.stem, len(given) + len(rank)),))[0],
+                             p.stem))
     out = []
     for png in pngs:
         name = png.stem.replace("_", " ")
-        caption = CAPTIONS.get(png.stem, name[:1].upper() + name[1:] + ".")
+        caption = (given[png.stem][1] if png.stem in given and given[png.stem][1]
+                   else CAPTIONS.get(png.stem, name[:1].upper() + name[1:] + "."))
         svg = png.with_suffix(".svg")
         data = png.read_bytes()
         out.append(Figure(
@@ -641,7 +646,7 @@ def render(folder: Path, *, label: str | None = None) -> str:
         headline=_headline_from_manifest(manifest),
         run=run_headline(manifest, raw) if kind == "run" else None,
         compare=compare_headline(folder, manifest) if kind == "compare" else None,
-        figures=figures(folder),
+        figures=figures(folder, manifest.get("figure_order") or ()),
         state_figures=sorted(p.relative_to(folder).as_posix()
                              for p in (folder / "plots" / "states").glob("*.png")),
         tables=tables(folder, kind),

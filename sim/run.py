@@ -454,7 +454,7 @@ def _write(
                 "instruments": p.instruments,
             },
             "rows": files,
-            "figures": list(drawing.formats) if plots else [],
+            "figure_formats": list(drawing.formats) if plots else [],
             "chunk": spec["chunk"],
             "command": spec["command"],
             "resumed": spec.get("resumed", []),

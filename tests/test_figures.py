@@ -60,7 +60,7 @@ def test_run_says_what_it_writes_and_skips_figures_on_request(tmp_path: Path):
     assert "drawing" not in proc.stderr
     folder = next((tmp_path / "tiny").iterdir())
     assert not (folder / "plots").exists()
-    assert json.loads((folder / "manifest.json").read_text())["figures"] == []
+    assert json.loads((folder / "manifest.json").read_text())["figure_formats"] == []
     assert "No figures in this folder." in (folder / "report.html").read_text()
     proc = run_cli("run", str(TINY), "--replicates", "4", "--svg", "--out", str(tmp_path / "s"))
     assert proc.returncode == 0, proc.stderr
@@ -68,4 +68,4 @@ def test_run_says_what_it_writes_and_skips_figures_on_request(tmp_path: Path):
     folder = next((tmp_path / "s" / "tiny").iterdir())
     plots = folder / "plots"
     assert len(list(plots.rglob("*.svg"))) == len(list(plots.rglob("*.png"))) == 8
-    assert json.loads((folder / "manifest.json").read_text())["figures"] == ["png", "svg"]
+    assert json.loads((folder / "manifest.json").read_text())["figure_formats"] == ["png", "svg"]

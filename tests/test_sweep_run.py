@@ -349,12 +349,16 @@ def test_flagship_sweep_file_prints_sobol_indices_and_writes_plots(tmp_path: Pat
         timeout=DEADLINE,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "Sobol' indices of jpn_2030" in proc.stdout
+    # the question comes first: the package's effect, paired against no_japan
+    first = proc.stdout.index("Sobol' indices of jpn_effect_2030: Japan's effect on its share")
+    assert first < proc.stdout.index("Sobol' indices of jpn_2030")
+    assert "outcomes marked effect are against no_japan, paired" in proc.stdout
     for name in ("jpn_delivery", "summit_boost", "hedge_weight", "stubbornness"):
         assert name in proc.stdout
-    assert "Scenario discovery (PRIM): jpn_2030 > 0.15" in proc.stdout
+    assert "Scenario discovery (PRIM): jpn_effect_2030 > 0.05" in proc.stdout
     (folder,) = tmp_path.glob("tokyo_initiative/sweeps/*")
     assert (folder / "plots" / "sobol_jpn_2030.png").is_file()
+    assert (folder / "counterfactual.yaml").is_file()
     sens = pd.read_csv(folder / "sensitivity.csv")
     assert set(sens["parameter"]) == {
         "jpn_delivery",
@@ -372,3 +376,15 @@ def test_flagship_sweep_file_prints_sobol_indices_and_writes_plots(tmp_path: Pat
     assert debt["paths"] == [
         f"states.{s}.weights.debt" for s in ("KAZ", "UZB", "TKM", "KGZ", "TJK")
     ]
+    boost = next(p for p in manifest["parameters"] if p["name"] == "summit_boost")
+    assert boost["paths"] == [f"events.{e}.boost" for e in (
+        "tokyo_prep_meeting", "tokyo_summit", "japan_summit_kazakhstan_2027", "japan_summit_2029")]
+    assert manifest["counterfactual"] == "no_japan"
+    # the report's figures follow the question, each titled by what it answers
+    order = [f["stem"] for f in manifest["figure_order"]]
+    assert order[:2] == ["sobol_jpn_effect_2030", "sobol_china_russia_effect_2030"]
+    assert manifest["figure_order"][0]["caption"].startswith(
+        "Which inputs decide Japan's effect on its share of the region at the end of 2030?")
+    page = (folder / "report.html").read_text()
+    positions = [page.index(f'id="fig-{stem}"') for stem in order]
+    assert positions == sorted(positions)

@@ -271,6 +271,6 @@ def test_cli_bad_sweep_file_names_file_and_field(tmp_path: Path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
         f"error: {path}: paramters: unknown key; did you mean 'parameters'? "
-        "(allowed: scenario, description, method, samples, replicates, seed, "
+        "(allowed: scenario, counterfactual, description, method, samples, replicates, seed, "
         "common_random_numbers, morris_levels, parameters, outcomes, report, discover) (+1 more)"
     )

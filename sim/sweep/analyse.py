@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,12 +249,18 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [fmt(header), *(fmt(r) for r in rows)]
 
 
-def format_sobol(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray) -> str:
-    """Sobol' indices of one outcome, largest total effect first."""
+def _g(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def format_sobol(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray,
+                 fmt: Callable[[float], str] = _g) -> str:
+    """Sobol' indices of one outcome, largest total effect first (``fmt`` writes its values)."""
     t = table[table["outcome"] == outcome].sort_values("ST", ascending=False, na_position="last")
     head = [
         f"Sobol' indices of {outcome}: {label}",
-        f"  over the design: mean {np.mean(y):.4g}, range {np.min(y):.4g} to {np.max(y):.4g}; "
+        f"  over the design: mean {fmt(np.mean(y))}, range {fmt(np.min(y))} to "
+        f"{fmt(np.max(y))}; "
         f"{CONF_LEVEL:.0%} intervals from {SOBOL_RESAMPLES} bootstrap resamples",
     ]
     if t["ST"].isna().all():
@@ -274,8 +281,9 @@ def format_sobol(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray) -
     )
 
 
-def format_morris(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray) -> str:
-    """Morris indices of one outcome, most influential first."""
+def format_morris(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray,
+                  fmt: Callable[[float], str] = _g) -> str:
+    """Morris indices of one outcome, most influential first (``fmt`` writes its values)."""
     t = table[table["outcome"] == outcome].sort_values("mu_star", ascending=False)
     rows = [
         [str(r.parameter), f"{r.mu_star:.4g} ± {r.mu_star_conf:.2g}", f"{r.sigma:.4g}",
@@ -285,18 +293,20 @@ def format_morris(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray) 
     return "\n".join(
         [
             f"Morris elementary effects on {outcome}: {label}",
-            f"  over the design: mean {np.mean(y):.4g}, range {np.min(y):.4g} to {np.max(y):.4g}",
+            f"  over the design: mean {fmt(np.mean(y))}, range {fmt(np.min(y))} to "
+            f"{fmt(np.max(y))}",
             *_table(["parameter", "mu*", "sigma", "mu"], rows),
         ]
     )
 
 
-def format_range(outcome: str, label: str, y: np.ndarray) -> str:
+def format_range(outcome: str, label: str, y: np.ndarray,
+                 fmt: Callable[[float], str] = _g) -> str:
     """The spread of one outcome over the design (for grid and LHS sweeps)."""
     return (
-        f"{outcome}: {label}\n  over the design: mean {np.mean(y):.4g}, "
-        f"5-95% {np.quantile(y, 0.05):.4g} to {np.quantile(y, 0.95):.4g}, "
-        f"range {np.min(y):.4g} to {np.max(y):.4g}"
+        f"{outcome}: {label}\n  over the design: mean {fmt(np.mean(y))}, "
+        f"5-95% {fmt(np.quantile(y, 0.05))} to {fmt(np.quantile(y, 0.95))}, "
+        f"range {fmt(np.min(y))} to {fmt(np.max(y))}"
     )
 
 

@@ -32,7 +32,7 @@ from sim import outcomes
 from sim.batch import Block, Patch, empty_registry, simulate_batch
 from sim.calendar import round_dates
 from sim.errors import ScenarioError, SimError
-from sim.scenario import validate
+from sim.scenario import validate, values
 from sim.sweep.spec import BoundParameter
 
 #: A finished batch: ``point`` (int64) and one float64 column per outcome, one row per point.
@@ -78,7 +78,14 @@ class ScenarioTask:
     The points' values vary the scenario through a :class:`sim.batch.Patch`: one engine call
     runs every replicate of every point (:func:`sim.batch.simulate_batch`), with the numbers
     of each point run alone. The sweep's bounds were checked against every field's range when
-    it was defined, so every point of the design is a valid scenario.
+    it was defined, so every point of the design is a valid scenario. A parameter whose paths
+    take its value by different factors (a registry entry's fields) is one column of the
+    batch per factor, set to the value times the factor.
+
+    With a ``counterfactual`` (the scenario without the policy, as raw data), every point also
+    runs it on the same seeds, with the parameters' values where it has their paths (the
+    uncertainties; paths only the policy has are its levers), and an outcome with ``effect``
+    is the difference of the two replicate by replicate.
     """
 
     base_raw: dict[str, Any]
@@ -86,38 +93,94 @@ class ScenarioTask:
     measures: tuple[outcomes.Measure, ...]
     replicates: int
     where: str
+    counterfactual: dict[str, Any] | None = None
+
+    def _columns(self, raw: dict[str, Any] | None) -> list[tuple[int, float, tuple[str, ...]]]:
+        """The batch's columns for a scenario: (parameter, factor, paths it has)."""
+        have = None
+        if raw is not None:
+            sc = validate(raw, empty_registry(Path(self.where)), self.where)
+            have = {path for path, _ in values(sc)}
+        out = []
+        for j, p in enumerate(self.params):
+            for factor, paths in p.groups:
+                kept = paths if have is None else tuple(x for x in paths if x in have)
+                if kept:
+                    out.append((j, factor, kept))
+        return out
+
+    def _patch(self, raw: dict[str, Any], columns: list[tuple[int, float, tuple[str, ...]]]
+               ) -> Patch:
+        registry = empty_registry(Path(self.where))
+        sc = validate(raw, registry, self.where)
+        names = tuple(f"{self.params[j].name}" + (f" x{f:g}" if f != 1.0 else "")
+                      for j, f, _ in columns)
+        return Patch(raw, sc, names, tuple(paths for _, _, paths in columns), self.where)
+
+    @functools.cached_property
+    def columns(self) -> list[tuple[int, float, tuple[str, ...]]]:
+        """The policy's batch columns: (parameter, factor, paths)."""
+        return self._columns(None)
 
     @functools.cached_property
     def patch(self) -> Patch:
         """The base scenario and the parameters' paths (made once per worker)."""
-        registry = empty_registry(Path(self.where))
-        sc = validate(self.base_raw, registry, self.where)
-        return Patch(self.base_raw, sc, tuple(p.name for p in self.params),
-                     tuple(p.paths for p in self.params), self.where)  # fmt: skip
+        return self._patch(self.base_raw, self.columns)
+
+    @functools.cached_property
+    def counterfactual_columns(self) -> list[tuple[int, float, tuple[str, ...]]]:
+        """The counterfactual's batch columns: the parameters' paths it has."""
+        return self._columns(self.counterfactual)
+
+    @functools.cached_property
+    def counterfactual_patch(self) -> Patch | None:
+        """The counterfactual and the paths of it the parameters set, if there is one."""
+        if self.counterfactual is None:
+            return None
+        return self._patch(self.counterfactual, self.counterfactual_columns)
 
     @property
     def work(self) -> int:
         t = self.patch.scenario.time
-        return self.replicates * (len(round_dates(t.start, t.end, t.months_per_round)) - 1)
+        rounds = len(round_dates(t.start, t.end, t.months_per_round)) - 1
+        return self.replicates * rounds * (1 if self.counterfactual is None else 2)
+
+    @staticmethod
+    def expand(x: np.ndarray, columns: list[tuple[int, float, tuple[str, ...]]]) -> np.ndarray:
+        """Design values ``(k, parameters)`` as a batch's ``(k, columns)``: value x factor."""
+        x = np.asarray(x, dtype=float).reshape(len(x), -1)
+        out = np.empty((len(x), len(columns)))
+        for c, (j, factor, _) in enumerate(columns):
+            out[:, c] = x[:, j] if factor == 1.0 else x[:, j] * factor
+        return out
 
     def __call__(self, batch: Batch) -> Columns:
         measures = list(self.measures)
 
-        def quantities(block: Block) -> np.ndarray:  # (replicate, point, measure)
-            return np.stack([outcomes.quantity(m, block, block.params) for m in measures], -1)
+        def quantities_of(chosen: list[outcomes.Measure]) -> Callable[[Block], np.ndarray]:
+            def reduce(block: Block) -> np.ndarray:  # (replicate, point, measure)
+                return np.stack([outcomes.quantity(m, block, block.params) for m in chosen], -1)
+            return reduce
 
         def summarise(q: np.ndarray) -> np.ndarray:  # (point, measure, 3)
             return outcomes.statistics(measures, np.moveaxis(q, 0, -1))
 
+        effects = [i for i, m in enumerate(measures) if m.effect]
+        x = self.expand(batch.values, self.columns)
         try:
-            stats = simulate_batch(
-                self.patch,
-                batch.values,
-                self.replicates,
-                batch.seeds,
-                reduce=quantities,
-                summarise=summarise,
-            )
+            if not effects:
+                stats = simulate_batch(self.patch, x, self.replicates, batch.seeds,
+                                       reduce=quantities_of(measures), summarise=summarise)
+            else:
+                cf = self.counterfactual_patch
+                assert cf is not None  # outcomes with effects were checked to have one
+                q = simulate_batch(self.patch, x, self.replicates, batch.seeds,
+                                   reduce=quantities_of(measures))  # (point, replicate, measure)
+                q_cf = simulate_batch(cf, self.expand(batch.values, self.counterfactual_columns),
+                                      self.replicates, batch.seeds,
+                                      reduce=quantities_of([measures[i] for i in effects]))
+                q[..., effects] -= q_cf
+                stats = outcomes.statistics(measures, np.moveaxis(q, 1, -1))
         except ScenarioError as err:
             raise SimError(f"points {batch.points[0]}-{batch.points[-1]}: {err}") from None
         out: Columns = {"point": np.asarray(batch.points, dtype=np.int64)}

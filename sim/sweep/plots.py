@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,11 @@ from sim.sweep.analyse import Discovery
 BLUE, ORANGE, GREY = "#0072B2", "#D55E00", "#999999"
 #: What a response curve's band covers (:func:`sim.outcomes.interval`).
 BAND = interval().band
+
+
+def _wrap(text: str, width: int = 75) -> str:
+    """A title on as many lines as it needs."""
+    return textwrap.fill(text, width)
 
 
 def save(fig: Figure, folder: Path, stem: str) -> Path:
@@ -50,7 +56,7 @@ def response(
     ax.plot(t[param], t[outcome], color=BLUE, marker="o", markersize=3, label=outcome)
     ax.set_xlabel(param)
     ax.set_ylabel(outcome)
-    ax.set_title(label, fontsize=9)
+    ax.set_title(_wrap(label, 70), fontsize=10, loc="left")
     ax.legend(fontsize=8)
     return fig
 
@@ -75,7 +81,7 @@ def heatmap(table: pd.DataFrame, px: str, py: str, outcome: str, label: str) -> 
     fig.colorbar(mesh, ax=ax, label=outcome)
     ax.set_xlabel(px)
     ax.set_ylabel(py)
-    ax.set_title(label, fontsize=9)
+    ax.set_title(_wrap(label, 70), fontsize=10, loc="left")
     return fig
 
 
@@ -115,7 +121,7 @@ def sobol_bars(table: pd.DataFrame, outcome: str, label: str) -> Figure:
     ax.set_yticks(y, t["parameter"], fontsize=8)
     ax.axvline(0, color=GREY, linewidth=0.8)
     ax.set_xlabel("Sobol' index (95% interval)")
-    ax.set_title(f"{outcome}: {label}", fontsize=9)
+    ax.set_title(_wrap(label), fontsize=10, loc="left")
     ax.legend(fontsize=8, loc="lower right")
     return fig
 
@@ -137,7 +143,7 @@ def morris_plot(table: pd.DataFrame, outcome: str, label: str) -> Figure:
     ax.set_ylim(0, top)
     ax.set_xlabel("mu* (mean absolute elementary effect)")
     ax.set_ylabel("sigma (spread of effects)")
-    ax.set_title(f"{outcome}: {label}", fontsize=9)
+    ax.set_title(_wrap(label), fontsize=10, loc="left")
     ax.legend(fontsize=8)
     return fig
 

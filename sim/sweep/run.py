@@ -21,10 +21,19 @@ import pyarrow as pa
 from sim import outcomes, results, shipped
 from sim.batch import empty_registry, materialise, overlap
 from sim.errors import ScenarioError, SimError
-from sim.facts import load_registry
+from sim.facts import Registry, load_registry
 from sim.params import build
 from sim.report import write_report
-from sim.scenario import Scenario, digest, file_digest, load, validate, values
+from sim.scenario import (
+    Scenario,
+    digest,
+    file_digest,
+    load,
+    locate,
+    registry_folder,
+    validate,
+    values,
+)
 from sim.sweep import analyse, design, plots, spec
 from sim.sweep.execute import Execution, ScenarioTask, execute
 from sim.sweep.spec import BoundParameter, SweepFile
@@ -64,6 +73,7 @@ class SweepRequest:
     scheduler: str | None = None
     out: Path = Path("results")
     facts: Path | None = None
+    counterfactual: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,8 @@ class Sweep:
     seed: int
     report: tuple[str, ...]
     where: str
+    counterfactual: Scenario | None = None
+    counterfactual_raw: dict[str, Any] | None = None
 
     @property
     def problem(self) -> dict[str, object]:
@@ -133,11 +145,17 @@ def bind(
     cli: bool,
     defaults: bool,
     focus: list[str] | None = None,
+    registry: Registry | None = None,
+    counterfactual: Scenario | None = None,
 ) -> Sweep:
-    """Check a sweep definition against its scenario and resolve it.
+    """Check a sweep definition against its scenario (and its counterfactual) and resolve it.
+
+    ``registry`` is the scenario's facts registry, which a parameter naming a registry entry
+    needs (a stored sweep names paths instead).
 
     Raises:
-        ScenarioError: a bad path, bound, outcome or name, located in the sweep file.
+        ScenarioError: a bad path, bound, outcome or name, located in the sweep file, or a
+            counterfactual that cannot be paired with the scenario.
     """
     base_raw = materialise(sc)
     label = Path(str(where))
@@ -145,16 +163,27 @@ def bind(
     if [v.value for _, v in values(mat)] != [v.value for _, v in values(sc)]:
         raise AssertionError("materialised scenario differs from the scenario")
     params = tuple(
-        spec.bind_parameter(name, p, base_raw, mat, where, cli=cli)
+        spec.bind_parameter(name, p, base_raw, mat, where, cli=cli, source=sc, registry=registry)
         for name, p in sw.parameters.items()
     )
+    cf_raw = None
+    if counterfactual is not None:
+        cf_raw = materialise(counterfactual)
+        cf = build(validate(cf_raw, empty_registry(label), label))
+        p_sc = build(mat)
+        if (cf.states, cf.powers, cf.dates) != (p_sc.states, p_sc.powers, p_sc.dates):
+            named = "--counterfactual" if cli else "counterfactual"
+            raise ScenarioError(where, named, f"'{counterfactual.name}' must have the states, "
+                                "powers (in the same order) and calendar of the scenario, to "
+                                "be paired with it replicate by replicate")
     clash = overlap({p.name: p.paths for p in params})
     if clash is not None:
         _, second, message = clash
         field = ("--param", second) if cli else (str(where), f"parameters.{second}.path")
         raise ScenarioError(*field, message)
     p0 = build(mat)
-    wanted = dict(outcomes.default_outcomes(p0.states, p0.powers)) if defaults else {}
+    effects = counterfactual is not None
+    wanted = dict(outcomes.default_outcomes(p0.states, p0.powers, effects)) if defaults else {}
     for name, o in sw.outcomes.items():
         if name in wanted and wanted[name] != o:
             raise ScenarioError(
@@ -164,8 +193,9 @@ def bind(
     measures = tuple(outcomes.resolve(wanted, p0, where))
     spec.check_names(sw, [m.name for m in measures], where)
     method = sw.method_or_default
+    kind = "effect" if effects else "region"
     report = tuple(
-        sw.report or [f"{p}_region" for p in (focus or p0.powers) if f"{p}_region" in wanted]
+        sw.report or [f"{p}_{kind}" for p in (focus or p0.powers) if f"{p}_{kind}" in wanted]
     )
     return Sweep(
         spec=sw,
@@ -179,6 +209,8 @@ def bind(
         seed=sw.seed if sw.seed is not None else sc.seed,
         report=report or (measures[0].name,),
         where=str(where),
+        counterfactual=counterfactual,
+        counterfactual_raw=cf_raw,
     )
 
 
@@ -193,9 +225,17 @@ def resolved_spec(s: Sweep) -> dict[str, Any]:
         seed=s.seed,
         report=list(s.report),
     )
+    if s.counterfactual is not None:
+        raw["counterfactual"] = "counterfactual.yaml"
+    for p in s.params:  # a registry entry is stored as the fields it sets, with their factors
+        if p.ref is not None:
+            entry = raw["parameters"][p.name]
+            entry.pop("ref", None)
+            entry["path"] = p.path_spec()
     raw["outcomes"] = {}
     wanted = {
-        **outcomes.default_outcomes(list(s.scenario.states), list(s.scenario.powers)),
+        **outcomes.default_outcomes(list(s.scenario.states), list(s.scenario.powers),
+                                    s.counterfactual is not None),
         **s.spec.outcomes,
     }
     for m in s.measures:
@@ -203,7 +243,7 @@ def resolved_spec(s: Sweep) -> dict[str, Any]:
     return raw
 
 
-def _from_request(req: SweepRequest) -> tuple[Sweep, Path]:
+def _from_request(req: SweepRequest) -> tuple[Sweep, Path, Path | None]:
     if req.source is None:
         raise SimError("give a scenario or sweep file, or --resume FOLDER")
     source = shipped.locate(req.source)
@@ -218,23 +258,40 @@ def _from_request(req: SweepRequest) -> tuple[Sweep, Path]:
     )
     if not source.is_file():
         raise ScenarioError(source, "", "file not found")
+    cf_path = None if req.counterfactual is None else locate(req.counterfactual)
     if spec.is_sweep_file(source):
         if req.params:
             raise SimError(f"--param: {source} is a sweep file; edit its 'parameters' instead")
         sw = spec.with_options(spec.read(source), source, **opts)
-        scenario_path = source.parent / sw.scenario
-        if not scenario_path.is_file():
-            raise ScenarioError(source, "scenario", f"file not found: {scenario_path}")
+        scenario_path = _beside(source, sw.scenario, "scenario")
+        if cf_path is None and sw.counterfactual is not None:
+            cf_path = _beside(source, sw.counterfactual, "counterfactual")
         where: Path | str = source
     else:
         sw = spec.from_options(source, req.params, **opts)
         scenario_path, where = source, "--param"
-    sc = load(scenario_path, req.sets,
-              load_registry(req.facts) if req.facts is not None else None)
-    sweep = bind(
-        sw, sc, where, cli=where == "--param", defaults=True, focus=_focus(scenario_path, sc)
-    )
-    return sweep, scenario_path
+    if cf_path is not None and sw.counterfactual is None:
+        sw = sw.model_copy(update={"counterfactual": str(cf_path)})
+    reg = load_registry(req.facts if req.facts is not None else registry_folder(scenario_path))
+    sc = load(scenario_path, req.sets, reg)
+    cf = None
+    if cf_path is not None:
+        cf = load(cf_path, req.sets, load_registry(
+            req.facts if req.facts is not None else registry_folder(cf_path)))
+    sweep = bind(sw, sc, where, cli=where == "--param", defaults=True,
+                 focus=_focus(scenario_path, sc), registry=reg, counterfactual=cf)
+    return sweep, scenario_path, cf_path
+
+
+def _beside(sweep_file: Path, name: str, field: str) -> Path:
+    """A file a sweep file names: beside it, else a shipped scenario of that name."""
+    path = sweep_file.parent / name
+    if path.is_file():
+        return path
+    found = shipped.locate(name)
+    if found.is_file():
+        return found
+    raise ScenarioError(sweep_file, field, f"file not found: {path}")
 
 
 # --------------------------------------------------------------------------- running
@@ -245,7 +302,7 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
     if req.resume is not None:
         return _resume(req, progress)
     started = results.now()
-    sweep, scenario_path = _from_request(req)
+    sweep, scenario_path, cf_path = _from_request(req)
     x = design.sample(
         sweep.method,
         sweep.params,
@@ -265,9 +322,18 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
         "status": "running",
         "scenario": sweep.scenario.name,
         "title": sweep.scenario.title,
+        "question": sweep.spec.description or sweep.scenario.question,
         "scenario_file": str(scenario_path),
         "scenario_file_sha256": file_digest(scenario_path),
         "resolved_scenario_sha256": digest(sweep.scenario),
+        **({} if sweep.counterfactual is None or cf_path is None else {
+            "counterfactual": sweep.counterfactual.name,
+            "counterfactual_file": str(cf_path),
+            "counterfactual_file_sha256": file_digest(cf_path),
+            "effects": "outcomes marked effect are the scenario minus the counterfactual, "
+                       "paired: both run on the same seeds at every point, with the swept "
+                       "values where the counterfactual has their paths",
+        }),
         "overrides": list(req.sets),
         "sweep_file": str(req.source) if req.source and req.source != scenario_path else None,
         "method": sweep.method,
@@ -284,6 +350,8 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
             {
                 "name": p.name,
                 "paths": list(p.paths),
+                **({"factors": list(p.factors)} if any(f != 1.0 for f in p.factors) else {}),
+                **({"ref": p.ref} if p.ref is not None else {}),
                 "distribution": p.dist.model_dump(),
                 "levels": p.levels,
                 "baseline": list(p.baseline),
@@ -303,6 +371,8 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
         {
             "sweep.yaml": dump_yaml(resolved_spec(sweep)).encode("utf-8"),
             "scenario.yaml": dump_yaml(sweep.base_raw).encode("utf-8"),
+            **({} if sweep.counterfactual_raw is None else {
+                "counterfactual.yaml": dump_yaml(sweep.counterfactual_raw).encode("utf-8")}),
             "design.parquet": parquet_bytes(pa.table(cols)),
             "manifest.json": json_bytes(manifest),
         },
@@ -324,6 +394,7 @@ def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
             ("--discover", req.discover),
             ("--set", req.sets),
             ("--facts", req.facts),
+            ("--counterfactual", req.counterfactual),
         )
         if v not in (None, (), [])
     ]
@@ -339,7 +410,12 @@ def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
     sw = spec.read(store.folder / "sweep.yaml")
     raw = read_yaml(store.folder / "scenario.yaml")
     sc = validate(raw, empty_registry(store.folder), store.folder / "scenario.yaml")
-    sweep = bind(sw, sc, store.folder / "sweep.yaml", cli=False, defaults=False)
+    cf = None
+    if sw.counterfactual is not None:
+        cf_file = store.folder / sw.counterfactual
+        cf = validate(read_yaml(cf_file), empty_registry(store.folder), cf_file)
+    sweep = bind(sw, sc, store.folder / "sweep.yaml", cli=False, defaults=False,
+                 counterfactual=cf)
     return _run(store, sweep, req, progress)
 
 
@@ -367,9 +443,8 @@ def _run(
             finished = len(done)
             if progress:
                 progress(finished, total)
-            task = ScenarioTask(
-                sweep.base_raw, sweep.params, sweep.measures, sweep.replicates, sweep.where
-            )
+            task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, sweep.replicates,
+                                sweep.where, sweep.counterfactual_raw)
             idx = todo.astype(np.int64)
             values_ = d.set_index("point").loc[idx, [p.name for p in sweep.params]].to_numpy(float)
             seeds = d.set_index("point").loc[idx, "seed"].to_numpy(np.uint64)
@@ -407,13 +482,14 @@ def _run(
                 run_info["note"] = task.patch.structural
             store.write_manifest(manifest)
         table = _table(store, d, sweep)
-        report, files = analyse_sweep(store, sweep, table)
+        report, files, order = analyse_sweep(store, sweep, table)
         manifest = store.read_manifest()
         manifest.update(
             status="complete",
             finished=results.now(),
             rows={"outcomes.parquet": len(table)},
             analysis=files,
+            figure_order=order,
         )
         store.write_manifest(manifest)
     write_report(store.folder)
@@ -453,56 +529,80 @@ def _versions() -> dict[str, str]:
 # --------------------------------------------------------------------------- analysis
 
 
-def analyse_sweep(store: SweepStore, sweep: Sweep, table: pd.DataFrame) -> tuple[str, list[str]]:
-    """Indices, discovery, plots and the report text of a complete sweep; returns (text, files)."""
+def analyse_sweep(
+    store: SweepStore, sweep: Sweep, table: pd.DataFrame
+) -> tuple[str, list[str], list[dict[str, str]]]:
+    """Indices, discovery, plots and the report text of a complete sweep.
+
+    Figures come in the order of the question: each reported outcome's (its indices, then its
+    response to the parameters), in the order the sweep reports them, then scenario discovery;
+    each is titled by what it answers. Returns the text, the files written and the figures in
+    that order with their captions (``figure_order``, which the report follows).
+    """
     t = table.sort_values("point")
     names = [p.name for p in sweep.params]
     x = t[names].to_numpy(float)
     ys = {m.name: t[m.name].to_numpy(float) for m in sweep.measures}
+    by_name = {m.name: m for m in sweep.measures}
     label = {m.name: m.label for m in sweep.measures}
     stat = {m.name: m.stat for m in sweep.measures}
     seed = design.analysis_seed(sweep.seed)
     files: list[str] = []
+    order: list[dict[str, str]] = []
     lines = [
         f"sweep of {sweep.scenario.name}: {sweep.method}, {len(names)} parameters, {len(t)} points "
         f"x {sweep.replicates} replicates"
+        + (f"; outcomes marked effect are against {sweep.counterfactual.name}, paired"
+           if sweep.counterfactual is not None else "")
     ]
 
     def write_csv(name: str, df: pd.DataFrame) -> None:
         store.write_file(name, df.to_csv(index=False, float_format="%.6g").encode("utf-8"))
         files.append(name)
 
-    def figure(fig: Any, stem: str) -> None:
+    def figure(fig: Any, stem: str, caption: str) -> None:
         path = plots.save(fig, store.folder / "plots", stem)
         files.append(f"plots/{path.name}")
+        order.append({"stem": stem, "caption": caption})
 
+    sens = None
     if sweep.method == "sobol":
         sens = analyse.sobol(sweep.problem, ys, seed)
         write_csv("sensitivity.csv", sens)
-        for name in sweep.report:
-            lines.append(analyse.format_sobol(sens, name, label[name], ys[name]))
-            if not sens[sens["outcome"] == name]["ST"].isna().all():
-                figure(plots.sobol_bars(sens, name, label[name]), f"sobol_{name}")
     elif sweep.method == "morris":
         sens = analyse.morris(sweep.problem, x, ys, seed, sweep.spec.morris_levels)
         write_csv("sensitivity.csv", sens)
-        for name in sweep.report:
-            lines.append(analyse.format_morris(sens, name, label[name], ys[name]))
-            figure(plots.morris_plot(sens, name, label[name]), f"morris_{name}")
-    else:
-        for name in sweep.report:
-            lines.append(analyse.format_range(name, label[name], ys[name]))
-    if len(names) == 1:
-        for name in sweep.report:
-            figure(
-                plots.response(
-                    t, names[0], name, label[name], band=stat[name] in ("mean", "median")
-                ),
-                f"response_{name}",
-            )
-    elif len(names) == 2:
-        for name in sweep.report:
-            figure(plots.heatmap(t, names[0], names[1], name, label[name]), f"heatmap_{name}")
+    for name in sweep.report:
+        fmt, what = by_name[name].format, _question(by_name[name])
+        if sweep.method == "sobol" and sens is not None:
+            lines.append(analyse.format_sobol(sens, name, label[name], ys[name], fmt))
+            if not sens[sens["outcome"] == name]["ST"].isna().all():
+                figure(plots.sobol_bars(sens, name, f"Which inputs decide {what}?"),
+                       f"sobol_{name}",
+                       f"Which inputs decide {what}? First-order (S1) and total (ST) Sobol' "
+                       f"indices of {name}, with 95% bootstrap intervals: ST is the share of "
+                       "its variance over the design that the input accounts for, alone or "
+                       "with others.")
+        elif sweep.method == "morris" and sens is not None:
+            lines.append(analyse.format_morris(sens, name, label[name], ys[name], fmt))
+            figure(plots.morris_plot(sens, name, f"Which inputs matter for {what}?"),
+                   f"morris_{name}",
+                   f"Which inputs matter for {what}? Morris screening of {name}: mean absolute "
+                   "elementary effect (mu*) against its spread (sigma).")
+        else:
+            lines.append(analyse.format_range(name, label[name], ys[name], fmt))
+        if len(names) == 1:
+            band = stat[name] in ("mean", "median")
+            figure(plots.response(t, names[0], name, f"How {what} responds to {names[0]}",
+                                  band=band),
+                   f"response_{name}",
+                   f"How {what} responds to {names[0]}: {label[name]}"
+                   + (f", with the {plots.BAND} of replicates." if band else "."))
+        elif len(names) == 2:
+            figure(plots.heatmap(t, names[0], names[1], name,
+                                 f"How {what} responds to {names[0]} and {names[1]}"),
+                   f"heatmap_{name}",
+                   f"How {what} responds to {names[0]} and {names[1]}: {label[name]}.")
     if sweep.spec.discover is not None:
         disc = sweep.spec.discover
         y = ys[disc.outcome]
@@ -512,9 +612,23 @@ def analyse_sweep(store: SweepStore, sweep: Sweep, table: pd.DataFrame) -> tuple
         write_csv("prim_box.csv", found.box)
         lines.append(analyse.format_discovery(found))
         if found.chosen is not None:
-            figure(plots.prim_tradeoff(found), "prim_tradeoff")
-            figure(plots.prim_box(found), "prim_box")
+            m = by_name[disc.outcome]
+            side, value = ("above", disc.above) if disc.above is not None else ("below",
+                                                                               disc.below)
+            where = f"Where is {_question(m)} {side} {m.format(float(value or 0.0))}?"
+            figure(plots.prim_box(found), "prim_box",
+                   f"{where} The box of the input space PRIM finds: each input's limits "
+                   "within its design range (restricted inputs in colour).")
+            figure(plots.prim_tradeoff(found), "prim_tradeoff",
+                   f"{where} PRIM's peeling trajectory: density against coverage of the "
+                   "boxes it tried, the reported one circled.")
     text = "\n\n".join(lines)
     store.write_file("report.txt", (text + "\n").encode("utf-8"))
     files.append("report.txt")
-    return text, files
+    return text, files, order
+
+
+def _question(m: outcomes.Measure) -> str:
+    """What an outcome measures, as the object of a question ("Japan's effect on ..."): its
+    description or label without the parenthesis on how it is computed."""
+    return m.label.split(" (")[0] if m.label else m.name

@@ -28,6 +28,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,7 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.batch import empty_registry, resolve_paths, with_values
 from sim.errors import ScenarioError
-from sim.scenario import Scenario, validate, values
+from sim.facts import Registry
+from sim.quantity import unit_of
+from sim.scenario import Scenario, annotation_at, validate, values
 from sim.yamlio import read_yaml
 
 METHODS = ("grid", "lhs", "sobol", "morris")
@@ -47,6 +50,7 @@ RESERVED = ("point", "seed")
 SWEPT_WHY = "set by the sweep design for this point"
 
 ParamName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.*]*$", max_length=200)]
+RefId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 OutcomeName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=100)]
 Code = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,5}$")]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -111,26 +115,37 @@ Distribution = Annotated[
 
 
 class Parameter(Closed):
-    """One swept input: scenario value path(s) and a range or a bounded distribution.
+    """One swept input: scenario value path(s) or a registry entry, and a range or a bounded
+    distribution.
 
     Several paths (or a ``*`` in a path) are set to the same value at each point, e.g. one
-    debt-aversion weight for every state.
+    debt-aversion weight for every state. A mapping of paths to factors sets each path to the
+    value times its factor. ``ref`` sweeps a registry entry by its id: every field that refers
+    to it moves, each as it takes the entry (its scale and unit conversion), and the range is
+    in the entry's own unit.
     """
 
-    path: str | list[str] = Field(description="dotted scenario path(s); '*' matches one element")
+    path: str | list[str] | dict[str, Finite] | None = Field(
+        default=None, description="dotted scenario path(s) ('*' matches one element), or "
+                                  "path: factor")
+    ref: RefId | None = Field(default=None, description="a registry entry's id")
     range: tuple[Finite, Finite] | None = Field(default=None, description="[low, high], uniform")
     distribution: Distribution | None = None
     levels: int | None = Field(default=None, ge=2, le=1000, description="grid levels")
 
     @model_validator(mode="after")
     def _one_spread(self) -> Parameter:
+        if (self.path is None) == (self.ref is None):
+            raise ValueError("give exactly one of 'path' (scenario paths) or 'ref' (a registry "
+                             "entry's id)")
         if (self.range is None) == (self.distribution is None):
             raise ValueError("give exactly one of 'range: [low, high]' or 'distribution'")
         d = self.dist
         if not d.low < d.high:
             raise ValueError(f"low ({d.low:g}) must be below high ({d.high:g})")
-        paths = [self.path] if isinstance(self.path, str) else self.path
-        if not paths or any(not p.strip() or any(not s for s in p.split(".")) for p in paths):
+        paths = self.paths
+        if self.path is not None and (not paths or any(
+                not p.strip() or any(not s for s in p.split(".")) for p in paths)):
             raise ValueError(f"expected dotted scenario path(s), found {self.path!r}")
         return self
 
@@ -144,7 +159,19 @@ class Parameter(Closed):
 
     @property
     def paths(self) -> list[str]:
-        return [self.path] if isinstance(self.path, str) else list(self.path)
+        """The paths (patterns) given; none for a ``ref``."""
+        if self.path is None:
+            return []
+        if isinstance(self.path, str):
+            return [self.path]
+        return list(self.path)
+
+    @property
+    def factors(self) -> dict[str, float]:
+        """Each given path's factor (1 unless ``path`` maps paths to factors)."""
+        if isinstance(self.path, dict):
+            return dict(self.path)
+        return dict.fromkeys(self.paths, 1.0)
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -159,7 +186,9 @@ class Outcome(Closed):
     state's alignment or of the region, or the hedging index of a state or of the region, at a
     date (optionally as the change since the start). ``stat`` reduces it over replicates:
     ``mean`` (default), ``median``, ``sd``, ``p5``, ``p95``, or ``above``/``below`` with a
-    ``threshold``: the share of replicates in which the quantity is above/below it.
+    ``threshold``: the share of replicates in which the quantity is above/below it. With
+    ``effect`` the quantity is the paired difference between the scenario and the sweep's
+    counterfactual at the same point (the same random numbers): what the policy changes.
     """
 
     quantity: Literal["share", "hedging"]
@@ -167,6 +196,10 @@ class Outcome(Closed):
     state: Code | Literal["region"] = "region"
     date: date | Literal["start", "end"] = "end"
     change: bool = Field(default=False, description="minus the quantity at the start")
+    effect: bool = Field(
+        default=False,
+        description="minus the same quantity in the sweep's counterfactual at the same point, "
+                    "replicate by replicate (a paired difference)")
     stat: Stat = "mean"
     threshold: Finite | None = None
     description: str | None = None
@@ -221,6 +254,10 @@ class SweepFile(Closed):
     """A whole sweep definition (the sweep-file schema)."""
 
     scenario: str = Field(min_length=1, description="scenario file, relative to the sweep file")
+    counterfactual: str | None = Field(
+        default=None,
+        description="the scenario without the policy, relative to the sweep file: outcomes "
+                    "with 'effect' are paired differences against it at each point")
     description: str | None = None
     method: Literal["grid", "lhs", "sobol", "morris"] | None = Field(
         default=None, description="default: grid if every parameter gives levels, else sobol"
@@ -242,6 +279,15 @@ class SweepFile(Closed):
         if self.method is not None:
             return self.method
         return "grid" if all(p.levels for p in self.parameters.values()) else "sobol"
+
+    @model_validator(mode="after")
+    def _effects(self) -> SweepFile:
+        if self.counterfactual is None:
+            for name, o in self.outcomes.items():
+                if o.effect:
+                    raise ValueError(f"outcomes.{name}.effect: an effect needs the sweep's "
+                                     "'counterfactual' (the scenario without the policy)")
+        return self
 
     @model_validator(mode="after")
     def _levels(self) -> SweepFile:
@@ -497,13 +543,20 @@ def parse_condition(expr: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class BoundParameter:
-    """A parameter resolved against its scenario: concrete paths and baseline values."""
+    """A parameter resolved against its scenario: concrete paths and baseline values.
+
+    At a point whose value is ``x``, path ``paths[i]`` is set to ``x * factors[i]`` (every
+    factor is 1 unless the paths map to factors, or the parameter is a registry entry: then
+    each field takes the entry as it does in the scenario, its scale and unit conversion).
+    """
 
     name: str
     paths: tuple[str, ...]
     dist: Uniform | LogUniform | Triangular | TruncNormal
     levels: int | None
     baseline: tuple[float | None, ...]
+    factors: tuple[float, ...] = ()
+    ref: str | None = None
 
     @property
     def low(self) -> float:
@@ -512,6 +565,60 @@ class BoundParameter:
     @property
     def high(self) -> float:
         return self.dist.high
+
+    @property
+    def groups(self) -> list[tuple[float, tuple[str, ...]]]:
+        """The paths grouped by factor, in order: one column of a batch each."""
+        factors = self.factors or (1.0,) * len(self.paths)
+        out: dict[float, list[str]] = {}
+        for path, f in zip(self.paths, factors, strict=True):
+            out.setdefault(f, []).append(path)
+        return [(f, tuple(paths)) for f, paths in out.items()]
+
+    def path_spec(self) -> str | list[str] | dict[str, float]:
+        """The paths as a sweep file writes them (with their factors where any is not 1)."""
+        if self.factors and any(f != 1.0 for f in self.factors):
+            return dict(zip(self.paths, self.factors, strict=True))
+        return self.paths[0] if len(self.paths) == 1 else list(self.paths)
+
+
+def is_ref(param: Parameter, cli: bool) -> str | None:
+    """The registry id a parameter sweeps, if it sweeps one: its ``ref``, or on the command
+    line a ``--param`` whose path is a bare id (no scenario value's path lacks a dot)."""
+    if param.ref is not None:
+        return param.ref
+    paths = param.paths
+    if cli and len(paths) == 1 and "." not in paths[0] and "*" not in paths[0]:
+        return paths[0]
+    return None
+
+
+def ref_fields(key: str, sc: Scenario, registry: Registry,
+               fail: Callable[[str], ScenarioError]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The fields of ``sc`` that refer to registry entry ``key``, and the factor each takes it
+    by: the field's value is the entry's value times its factor (unit conversion and scale).
+
+    Raises:
+        ScenarioError: (``fail``'s) no such entry, or no field refers to it.
+    """
+    if key not in registry:
+        raise fail(f"'{key}' is neither a scenario value nor a registry entry"
+                   f"{registry.suggest(key)}")
+    used = [(path, v) for path, v in values(sc) if v.ref == key]
+    if not used:
+        refs = sorted({v.ref for _, v in values(sc) if v.ref})
+        close = difflib.get_close_matches(key, refs, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise fail(f"no field of the scenario refers to registry entry '{key}'{hint}")
+    one = registry.get(key).model_copy(update={"value": 1.0})
+    paths, factors = [], []
+    for path, v in used:
+        units = {unit_of(a) for a in annotation_at(path.split("."))} - {None}
+        if len(units) != 1:
+            raise fail(f"{path}: cannot tell the unit this field takes '{key}' in")
+        paths.append(path)
+        factors.append(registry.convert(one, str(units.pop())) * v.scale)
+    return tuple(paths), tuple(factors)
 
 
 def bind_parameter(
@@ -522,37 +629,58 @@ def bind_parameter(
     where: Path | str,
     *,
     cli: bool = False,
+    source: Scenario | None = None,
+    registry: Registry | None = None,
 ) -> BoundParameter:
     """Resolve a parameter's paths against the (materialised) scenario and check its bounds.
 
-    ``raw`` is the scenario from :func:`materialise`. Errors name the sweep file and the
-    parameter's field, or for ``cli`` the ``--param`` expression.
+    ``raw`` is the scenario from :func:`materialise`; a registry entry's fields are found in
+    the scenario as loaded (``source``, whose values still name their entries) with its
+    ``registry``. Errors name the sweep file and the parameter's field, or for ``cli`` the
+    ``--param`` expression.
 
     Raises:
-        ScenarioError: a path that names no numeric value, or a bound the field refuses.
+        ScenarioError: a path that names no numeric value, an entry no field uses, or a bound
+            the field refuses.
     """
     label = Path(str(where))
-    registry = empty_registry(label)
+    empty = empty_registry(label)
 
     def field(sub: str) -> tuple[str, str]:
         return ("--param", name) if cli else (str(where), f"parameters.{name}.{sub}")
 
     def fail(message: str) -> ScenarioError:
-        return ScenarioError(*field("path"), message)
+        return ScenarioError(*field("ref" if param.ref is not None else "path"), message)
 
-    paths = resolve_paths(param.paths, raw, sc, param.dist.low, fail)
-    for bound in sorted({param.dist.low, param.dist.high}):
+    key = is_ref(param, cli)
+    if param.ref is None and key is not None and (registry is None or key not in registry):
+        key = None  # a bare name that names no entry: read as a path (which says what is wrong)
+    if key is not None:
+        if source is None or registry is None:
+            raise fail(f"'{key}' names a registry entry; a stored sweep sets its fields by path")
+        paths, factors = ref_fields(key, source, registry, fail)
+    else:
+        given = param.factors
+        found: dict[str, float] = {}
+        for pattern, f in given.items():
+            for path in resolve_paths([pattern], raw, sc, param.dist.low * f, fail):
+                found.setdefault(path, f)
+        paths, factors = tuple(found), tuple(found.values())
+        key = None
+    bound = BoundParameter(name, paths, param.dist, param.levels, (), factors, key)
+    groups = bound.groups
+    for x in sorted({param.dist.low, param.dist.high}):
         try:
-            validate(with_values(raw, [paths], [bound], SWEPT_WHY), registry, label)
+            validate(with_values(raw, [g for _, g in groups], [x * f for f, _ in groups],
+                                 SWEPT_WHY), empty, label)
         except ScenarioError as err:
             raise ScenarioError(
                 *field("range" if param.range is not None else "distribution"),
-                f"{bound:g} is outside what {err.field or 'the scenario'} accepts: {err.message}",
+                f"{x:g} is outside what {err.field or 'the scenario'} accepts: {err.message}",
             ) from None
     current = {p: v.value for p, v in values(sc)}
-    return BoundParameter(
-        name, paths, param.dist, param.levels, tuple(current.get(p) for p in paths)
-    )
+    return BoundParameter(name, paths, param.dist, param.levels,
+                          tuple(current.get(p) for p in paths), factors, key)
 
 
 def check_names(spec: SweepFile, outcome_names: typing.Iterable[str], where: Path | str) -> None:
