@@ -13,6 +13,7 @@ with the process that does it: the files are the same bytes, whichever draws the
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 from collections import deque
@@ -193,7 +194,10 @@ def run_jobs(s: Summary, p: Params, sc: Scenario, traj: Trajectories | None = No
 def compare_jobs(c: Comparison) -> list[Job]:
     """A comparison's figures: each state's difference at the end, each power's over time."""
     a, table, region = c.params_a, c.differences, c.region
-    look = plots.make_look(a, c.scenario_a)
+    look = plots.make_look(a, c.scenario_a)  # both scenarios' events marked
+    events = sorted(set(look.events) | set(plots.markers(c.scenario_b, a.dates)),
+                    key=lambda m: (m.when, m.kind, m.power or ""))
+    look = dataclasses.replace(look, events=tuple(events))
     shape = (len(a.states), len(a.powers))
     final = [table[k].to_numpy().reshape(shape) for k in ("diff_mean", "diff_p5", "diff_p95")]
     over_time = [region[k].to_numpy().reshape(len(a.dates), len(a.powers))

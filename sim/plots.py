@@ -115,14 +115,26 @@ def palette(codes: Sequence[str], fixed: Mapping[str, str] | None = None) -> dic
 
 
 @dataclass(frozen=True)
+class Marker:
+    """An event drawn on time axes: its date, its kind (the event's type) and, for a summit,
+    its host (whose colour it takes)."""
+
+    when: date
+    kind: str
+    power: str | None = None
+
+
+@dataclass(frozen=True)
 class Look:
-    """How a scenario's powers and states appear: colours, names and blocs."""
+    """How a scenario's powers and states appear: colours, names, blocs and the events marked
+    on time axes."""
 
     colours: Mapping[str, str]
     power_names: Mapping[str, str] = field(default_factory=dict)
     state_names: Mapping[str, str] = field(default_factory=dict)
     blocs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     band: str = BAND
+    events: tuple[Marker, ...] = ()
 
     def power(self, code: str) -> str:
         """A power's name as figures show it (shortened past :data:`NAME_CHARS`)."""
@@ -151,7 +163,40 @@ def make_look(p: Params, sc: Scenario | None = None, *, band: str = BAND) -> Loo
         state_names={c: st.name for c, st in sc.states.items()},
         blocs={k: tuple(v) for k, v in (sc.blocs or {}).items()},
         band=band,
+        events=markers(sc, p.dates),
     )
+
+
+def markers(sc: Scenario, dates: Sequence[date]) -> tuple[Marker, ...]:
+    """The scenario's events within its calendar, as markers (one per date, kind and host)."""
+    out = {Marker(ev.date, ev.type, getattr(ev, "host", None))
+           for ev in sc.events.values() if dates[0] <= ev.date <= dates[-1]}
+    return tuple(sorted(out, key=lambda m: (m.when, m.kind, m.power or "")))
+
+
+def _mark_events(ax: Axes, lk: Look) -> None:
+    """Events on a time axis: a triangle in the host's colour for a summit, a grey bar for any
+    other event, along the bottom edge."""
+    at = ax.get_xaxis_transform()  # x in dates, y as a fraction of the axes
+    for m in lk.events:
+        x = np.datetime64(m.when, "D")
+        if m.kind == "summit":
+            colour = lk.colours.get(m.power or "", MUTED)
+            ax.plot([x], [0.0], marker="^", markersize=7, color=colour, markeredgecolor="white",
+                    markeredgewidth=0.6, transform=at, clip_on=False, zorder=5)
+        else:
+            ax.plot([x, x], [0.0, 0.05], color=MUTED, linewidth=1.2, transform=at, clip_on=False,
+                    zorder=5)
+
+
+def _events_note(lk: Look) -> str:
+    """The footnote's sentence on event markers (nothing if there are none)."""
+    if not lk.events:
+        return ""
+    kinds = {m.kind == "summit" for m in lk.events}
+    parts = (["triangles: summits, in the host's colour"] if True in kinds else []) + \
+        (["grey bars: other events"] if False in kinds else [])
+    return " On the time axis, " + "; ".join(parts) + "."
 
 
 def colour(p: Params, power: str) -> str:
@@ -313,12 +358,14 @@ def regional_share(s: Summary, p: Params, *, title: str, look: Look | None = Non
         _pct(ax)
         ax.grid(alpha=0.3)
         _date_axis(ax)
+        _mark_events(ax, lk)
         _end_labels(ax, s.region_q[MID, -1], [f"{lk.power(c)} {100 * v:.0f}%" for c, v in
                                               zip(p.powers, s.region_q[MID, -1], strict=True)],
                     [lk.colours[c] for c in p.powers])
         _frame(fig, f"Each power's share of the region's alignment, {_period(p.dates)}",
                _note(title, s, f"Lines: median; shaded: {lk.band} of replicates. "
-                               "Region = states weighted as the scenario says."))
+                               "Region = states weighted as the scenario says."
+                               + _events_note(lk)))
     return fig
 
 
@@ -353,6 +400,7 @@ def bloc_shares(
         _pct(ax)
         ax.grid(alpha=0.3)
         _date_axis(ax)
+        _mark_events(ax, look)
         ax.set_title("The region")
         ax.set_ylabel("share of the region's alignment")
         # per state at the end: mean shares, stacked
@@ -384,7 +432,8 @@ def bloc_shares(
         band = (f"line: {outcomes.bloc_statistic(traj)}, shaded: {look.band} of replicates"
                 if traj is not None else "mean over replicates (trajectories not kept)")
         _frame(fig, f"Bloc shares of alignment, {_period(p.dates)}",
-               _note(title, s, f"A bloc's share is the sum of its powers' shares; {band}."))
+               _note(title, s, f"A bloc's share is the sum of its powers' shares; {band}."
+                               + _events_note(look)))
     return fig
 
 
@@ -407,12 +456,14 @@ def alignment_paths(s: Summary, p: Params, *, title: str, look: Look | None = No
             _pct(ax)
             ax.grid(alpha=0.3)
             _date_axis(ax)
+            _mark_events(ax, lk)
             if k % cols == 0:
                 ax.set_ylabel("share of alignment")
             ax.tick_params(labelbottom=True)
         _legend(fig, *_handles(lk, p.powers), spare=spare)
         _frame(fig, f"Alignment of each state with each power, {_period(p.dates)}",
-               _note(title, s, f"Lines: median; shaded: {lk.band} of replicates."))
+               _note(title, s, f"Lines: median; shaded: {lk.band} of replicates."
+                               + _events_note(lk)))
     return fig
 
 
@@ -424,6 +475,7 @@ def _stack(ax: Axes, x: np.ndarray, shares: np.ndarray, p: Params, lk: Look) -> 
     ax.margins(x=0)
     _pct(ax)
     _date_axis(ax)
+    _mark_events(ax, lk)
 
 
 def composition_grid(s: Summary, p: Params, *, title: str, look: Look | None = None) -> Figure:
@@ -442,7 +494,8 @@ def composition_grid(s: Summary, p: Params, *, title: str, look: Look | None = N
             ax.tick_params(labelbottom=True)
         _legend(fig, *_handles(lk, p.powers, patch=True), spare=spare)
         _frame(fig, f"How each state's alignment is divided among the powers, {_period(p.dates)}",
-               _note(title, s, "Mean over replicates (means of shares add up to 100%)."))
+               _note(title, s, "Mean over replicates (means of shares add up to 100%)."
+                               + _events_note(lk)))
     return fig
 
 
@@ -464,7 +517,8 @@ def state_composition(
                                zip(p.powers, shares[-1], strict=True)],
                     [lk.colours[c] for c in p.powers])
         _frame(fig, f"{lk.state(state)}: alignment with each power, {_period(p.dates)}",
-               _note(title, s, "Mean over replicates; labels give the shares at the end."))
+               _note(title, s, "Mean over replicates; labels give the shares at the end."
+                               + _events_note(lk)))
     return fig
 
 
@@ -516,13 +570,14 @@ def hedging(s: Summary, p: Params, *, title: str, look: Look | None = None) -> F
             ax.set_ylim(0, 1)
             ax.grid(alpha=0.3)
             _date_axis(ax)
+            _mark_events(ax, lk)
             ax.tick_params(labelbottom=True)
             if k % cols == 0:
                 ax.set_ylabel("hedging index")
         _frame(fig, f"Hedging: how evenly each state spreads its alignment, {_period(p.dates)}",
                _note(title, s, f"Index = normalised entropy: 0 = aligned with one power, 1 = an "
                                f"even spread over all {len(p.powers)}. Black: median, shaded: "
-                               f"{lk.band}; grey: the other states."))
+                               f"{lk.band}; grey: the other states." + _events_note(lk)))
     return fig
 
 
@@ -548,8 +603,11 @@ def money_delivered(s: Summary, p: Params, *, title: str, look: Look | None = No
         ax.grid(alpha=0.3, axis="y")
         ax.set_axisbelow(True)
         _legend(fig, *_handles(lk, p.powers, patch=True), ax=ax)
-        _frame(fig, "Money delivered to the region by each power, per year (USD bn)",
-               _note(title, s, "Mean over replicates, after delivery rates and delivery noise; "
+        _frame(fig, "Money delivered to the region by each power's modelled pledges, per year "
+                    "(USD bn)",
+               _note(title, s, "Modelled pledges only: the money of the scenario's instruments, "
+                               "not all of a power's finance, trade or investment in the region. "
+                               "Mean over replicates, after delivery rates and delivery noise; "
                                "rounds counted in the year they start. Loans at face value."))
     return fig
 
@@ -596,11 +654,13 @@ def difference_paths(
             ax.grid(alpha=0.3)
             _pp(ax)
             _date_axis(ax)
+            _mark_events(ax, lk)
             ax.tick_params(labelbottom=True)
             if j % cols == 0:
                 ax.set_ylabel("difference (points)")
         _frame(fig, f"{b} minus {a}: difference in each power's {what}, {_period(dates)}",
-               f"Percentage points; line: mean difference, shaded: {interval}. {note}".strip())
+               f"Percentage points; line: mean difference, shaded: {interval}. {note}".strip()
+               + _events_note(lk))
     return fig
 
 

@@ -54,8 +54,9 @@ CAPTIONS = {
     "power (mean over replicates).",
     "hedging_index": "Hedging index (normalised entropy of a state's alignment): 0 means "
     "aligned with one power only, 1 an even spread over all of them.",
-    "money_delivered": "Money each power delivers to the region per calendar year, after "
-    "delivery rates and noise (mean over replicates, USD bn).",
+    "money_delivered": "Money each power's modelled pledges deliver to the region per "
+    "calendar year, after delivery rates and noise (mean over replicates, USD bn): the "
+    "scenario's instruments only, not all of a power's finance in the region.",
     "difference_paths": "Difference between the two scenarios in each power's regional share "
     "over time, with its interval.",
     "difference_final": "Difference between the two scenarios in each state's alignment at "
