@@ -406,6 +406,7 @@ def view(folder: FolderArg) -> None:
 @app.command()
 def explore(
     scenario: ScenarioArg,
+    counterfactual: Annotated[Optional[Path], typer.Option(help="The scenario without the policy (e.g. no_japan): charts show it, and the readout the effect against it.", show_default=False)] = None,  # noqa: UP045
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 to listen on.")] = 8765,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in the web browser.")] = True,
 ) -> None:
@@ -413,7 +414,8 @@ def explore(
     from sim.explore import HOST, serve
 
     typer.echo(f"explorer: http://{HOST}:{port}/  (Ctrl-C to stop)")
-    raise typer.Exit(serve(scenario, port=port, open_browser=open_browser))
+    raise typer.Exit(serve(scenario, counterfactual=counterfactual, port=port,
+                           open_browser=open_browser))
 
 
 def main() -> None:

@@ -4,34 +4,47 @@ One replicate of :class:`~sim.model.AlignmentModel` runs step by step under Mesa
 ``SolaraViz`` controls (Reset, Play, Step), with sliders for the main parameters: each power's
 budget (a multiplier on all the money it pledges) and the states' preference weights (a
 multiplier on every state's weight of that kind). As in every SolaraViz app, a moved slider
-takes effect when the model is reset. Charts show each power's share of the region and each
-state's alignment, with dates on the time axis and the colours of the report's figures.
+takes effect when the model is reset; each slider shows its value.
+
+Beside the replicate played step by step, each reset runs the scenario's whole ensemble (its
+replicates, on its seed) with the same multipliers: the region chart shows its median and its
+band over replicates. Given a counterfactual (``--counterfactual``), the ensemble is paired
+with the counterfactual's, run on the same random numbers with the same multipliers: the chart
+shows the counterfactual's median dashed, and the readout each power's effect at the end with
+its interval, the numbers ``sim compare COUNTERFACTUAL SCENARIO`` gives with the sliders at 1.
+Charts have dates on the time axis and the colours of the report's figures.
 
 The server listens on 127.0.0.1 only. Run it with ``sim explore SCENARIO``, which starts
-``solara run sim.explore`` with the scenario's path in ``$SIM_EXPLORE_SCENARIO``.
+``solara run sim.explore`` with the scenario's path in ``$SIM_EXPLORE_SCENARIO`` (and the
+counterfactual's in ``$SIM_EXPLORE_COUNTERFACTUAL``); the server stops with ``sim explore``,
+whether it is interrupted, terminated or killed.
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import functools
 import html
 import os
+import signal
 import socket
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sim import plots
+from sim import outcomes, plots
 from sim.errors import SimError
 from sim.model import DEFAULT_SCENARIO, AlignmentModel, cached_params
 from sim.params import Params
-from sim.scenario import Scenario, load
+from sim.scenario import Scenario, load, locate
 
 ENV = "SIM_EXPLORE_SCENARIO"
+ENV_COUNTERFACTUAL = "SIM_EXPLORE_COUNTERFACTUAL"
 HOST = "127.0.0.1"
 #: State weights with a slider each: scenario field name and label.
 WEIGHTS = {
@@ -103,6 +116,7 @@ class ExploreModel(AlignmentModel):
         replicate: int = 0,
         seed: int | None = None,
         scenario: object = None,
+        counterfactual: str | Path | None = None,
         **kwargs: float,
     ) -> None:
         path = str(scenario if isinstance(scenario, str | Path) else scenario_file)
@@ -121,6 +135,24 @@ class ExploreModel(AlignmentModel):
         super().__init__(params=p, replicate=replicate, seed=seed)
         self.title = sc.title
         self.look = plots.make_look(p, sc)
+        self.scenario_name = sc.name
+        #: The date the ensemble's final numbers describe.
+        self.end = outcomes.end_date(sc.time.end, p.dates)
+        cf_params = None
+        self.counterfactual_name: str | None = None
+        if counterfactual:
+            cf = load_scenario(str(counterfactual))
+            cf_params = scaled_budgets(
+                cached_params(str(counterfactual), weight_overrides(cf, weights)), budgets)
+            self.counterfactual_name = cf.name
+            root = cf.seed  # a comparison's root seed is its first scenario's: here, A's
+            replicates = max(sc.replicates, cf.replicates)
+        else:
+            root, replicates = sc.seed, sc.replicates
+        #: The ensemble under the same multipliers: every replicate of the scenario (and of
+        #: the counterfactual, paired), as ``sim compare`` runs them.
+        self.ensemble = Ensemble.run(p, cf_params, replicates,
+                                     root if seed is None else int(seed), sc.time.end)
         #: The multipliers this model was made with, as labels (those away from 1).
         self.settings = [
             *(f"{sc.powers[c].name} budget {TIMES}{v:.1f}" for c, v in budgets.items() if v != 1),
@@ -138,12 +170,51 @@ class ExploreModel(AlignmentModel):
         return out
 
 
-def model_params(path: str) -> dict[str, Any]:
-    """SolaraViz's ``model_params``: the fixed scenario file, then one slider per knob."""
+@dataclasses.dataclass(frozen=True)
+class Ensemble:
+    """A scenario's ensemble (and its counterfactual's, paired), summarised for the charts.
+
+    Attributes:
+        replicates: how many.
+        region: each power's regional share ``(3, T, P)``: 5th, 50th and 95th percentiles.
+        counterfactual: the counterfactual's median regional share ``(T, P)``, if any.
+        effect: :func:`sim.outcomes.compare_headline` of the pair, if any.
+    """
+
+    replicates: int
+    region: np.ndarray
+    counterfactual: np.ndarray | None = None
+    effect: dict[str, Any] | None = None
+
+    @classmethod
+    def run(cls, p: Params, cf: Params | None, replicates: int, seed: int,
+            end: date) -> Ensemble:
+        """Simulate every replicate of ``p`` (and of ``cf`` on the same random numbers)."""
+        from sim import engine, outcomes, rules
+
+        traj = engine.trajectories(p, replicates, seed)
+        share = rules.regional_share(traj.alignment, p.region_w)
+        band = np.quantile(share, [0.05, 0.5, 0.95], axis=0)
+        if cf is None:
+            return cls(replicates, band)
+        base = engine.trajectories(cf, replicates, seed)
+        pr = outcomes.paired(base, traj, cf, p)  # B minus A, as sim compare A B pairs them
+        head = outcomes.compare_headline(outcomes.region_differences_table(pr, cf),
+                                         outcomes.differences_table(pr, cf), outcomes.interval(),
+                                         outcomes.end_date(end, cf.dates))
+        cf_share = rules.regional_share(base.alignment, cf.region_w)
+        return cls(replicates, band, np.median(cf_share, axis=0), head)
+
+
+def model_params(path: str, counterfactual: str | None = None) -> dict[str, Any]:
+    """SolaraViz's ``model_params``: the fixed scenario (and counterfactual) paths, then one
+    slider per knob."""
     from mesa.visualization import Slider
 
     sc = load_scenario(path)
     out: dict[str, Any] = {"scenario_file": path}
+    if counterfactual:
+        out["counterfactual"] = counterfactual
     for code, pw in sc.powers.items():
         out[budget_key(code)] = Slider(f"Budget {TIMES}, {pw.name}", 1.0, FACTOR_MIN,
                                        FACTOR_MAX, FACTOR_STEP)
@@ -154,42 +225,86 @@ def model_params(path: str) -> dict[str, Any]:
 
 
 def readout(model: ExploreModel) -> str:
-    """Each power's regional share now and its change since the start (an HTML table).
+    """Each power's regional share now and its change since the start, the ensemble's median
+    and range at the end, and with a counterfactual the effect at the end (an HTML table).
 
     Names come from the scenario file, so they are escaped.
     """
-    p = model.params
+    p, ens = model.params, model.ensemble
     share = model.region_so_far()
     t = len(share) - 1
+    iv = outcomes.interval()
+    effect = {r["code"]: r for r in ens.effect["powers"]} if ens.effect else {}
+
+    def effect_cell(code: str) -> str:
+        r = effect.get(code)
+        if r is None:
+            return ""
+        if r.get("no_difference"):
+            return "<td class='effect' style='text-align:right'>none</td>"
+        return (f"<td class='effect' style='text-align:right'>{outcomes.points(r['mean'])} pp "
+                f"<small>({outcomes.points(r['p5'])} to {outcomes.points(r['p95'])})</small></td>")
+
     rows = "".join(
         f"<tr data-power='{html.escape(code, quote=True)}'>"
         f"<td><span style='color:{model.look.colours[code]}'>&#9632;</span> "
         f"{html.escape(model.look.power(code))}</td>"
         f"<td class='share' style='text-align:right'>{100 * share[t, j]:.1f}%</td>"
-        f"<td style='text-align:right'>{_points(share[t, j] - share[0, j])} points</td></tr>"
+        f"<td style='text-align:right'>{outcomes.points(share[t, j] - share[0, j])} pp</td>"
+        f"<td class='ensemble' style='text-align:right'>{outcomes.percent(ens.region[1, -1, j])} "
+        f"<small>({outcomes.percent(ens.region[0, -1, j], 0)}-"
+        f"{outcomes.percent(ens.region[2, -1, j], 0)})</small></td>"
+        f"{effect_cell(code)}</tr>"
         for j, code in enumerate(p.powers))
     settings = html.escape("; ".join(model.settings) or "as in the scenario")
+    end = _day(model.end)
+    head_effect = ""
+    answer = ""
+    if ens.effect is not None:
+        cf = html.escape(str(model.counterfactual_name))
+        head_effect = f"<th>effect at the end, against {cf}</th>"
+        focus = ens.effect.get("focus")
+        if isinstance(focus, str) and focus in effect and not effect[focus].get("no_difference"):
+            r = effect[focus]
+            answer = (f"<p class='effect-answer'><b>{html.escape(model.look.power(focus))}: "
+                      f"{outcomes.points(r['mean'])} percentage points</b> of the region's "
+                      f"alignment against {cf} by {_day(model.end)} "
+                      f"({html.escape(iv.label)}: {outcomes.points(r['p5'])} to "
+                      f"{outcomes.points(r['p95'])}; {ens.replicates:,} paired replicates)."
+                      "</p>")
     return (f"<div class='sim-readout'><p><b>{p.dates[t]:%d %b %Y}</b>, round {t} of {p.rounds}"
-            f"</p><p class='settings'>Settings: {settings}</p>"
+            f"</p><p class='settings'>Settings: {settings}</p>{answer}"
             "<table style='border-spacing: 14px 2px'><thead><tr>"
             "<th style='text-align:left'>power</th>"
-            f"<th>regional share</th><th>change since start</th></tr></thead><tbody>{rows}"
-            "</tbody></table>"
-            "<p>Move a slider, then press <b>Reset</b> to apply it; <b>Step</b> plays one "
-            "round, <b>&#9654;</b> plays them all.</p></div>")
+            "<th>regional share (this replicate)</th><th>change since start</th>"
+            f"<th>ensemble median on {end} ({html.escape(iv.band)})</th>{head_effect}"
+            f"</tr></thead><tbody>{rows}</tbody></table>"
+            f"<p>The line is one replicate played round by round; the band and the ensemble "
+            f"columns are all {ens.replicates:,} replicates with these settings. Move a slider, "
+            "then press <b>Reset</b> to apply it; <b>Step</b> plays one round, <b>&#9654;</b> "
+            "plays them all.</p></div>")
 
 
-def _points(change: float) -> str:
-    text = f"{100 * change:+.1f}"
-    return "0.0" if text in ("+0.0", "-0.0") else text
+def _day(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+#: Sliders show their values (Vuetify shows a slider's value only while it is dragged).
+SLIDER_CSS = """
+.v-slider__thumb-label-container { display: block !important; }
+.v-input__slider { padding-top: 1.6rem; }
+"""
 
 
 def _components() -> list[tuple[Any, int]]:
     import solara
 
     def region_chart(model: ExploreModel) -> Any:
+        ens = model.ensemble
         fig = plots.live_region(model.params.dates, model.alignment_so_far(), model.params.region_w,
-                                powers=model.params.powers, look=model.look)
+                                powers=model.params.powers, look=model.look, band=ens.region,
+                                counterfactual=ens.counterfactual,
+                                counterfactual_name=model.counterfactual_name)
         return solara.FigureMatplotlib(fig, format="png", dpi=100)
 
     def state_charts(model: ExploreModel) -> Any:
@@ -199,7 +314,8 @@ def _components() -> list[tuple[Any, int]]:
         return solara.FigureMatplotlib(fig, format="png", dpi=100)
 
     def shares(model: ExploreModel) -> Any:
-        return solara.HTML(tag="div", unsafe_innerHTML=readout(model))
+        return solara.Column(children=[solara.Style(SLIDER_CSS),
+                                       solara.HTML(tag="div", unsafe_innerHTML=readout(model))])
 
     return [(region_chart, 0), (shares, 0), (state_charts, 0)]
 
@@ -212,8 +328,10 @@ def _page_component() -> Any:
     @solara.component  # type: ignore[untyped-decorator]  # solara is read untyped
     def Page() -> None:  # noqa: N802 - the name solara looks for
         path = os.environ.get(ENV) or str(DEFAULT_SCENARIO)
-        model = solara.use_memo(lambda: ExploreModel(scenario_file=path), [])
-        SolaraViz(model, components=_components(), model_params=model_params(path),
+        against = os.environ.get(ENV_COUNTERFACTUAL) or None
+        model = solara.use_memo(lambda: ExploreModel(scenario_file=path,
+                                                           counterfactual=against), [])
+        SolaraViz(model, components=_components(), model_params=model_params(path, against),
                   name=f"Explore: {model.title}")
 
     return Page
@@ -241,7 +359,7 @@ def command(port: int) -> list[str]:
             "--port", str(port), "--production", "--no-open", "--log-level", "warning"]
 
 
-def server_env(path: Path) -> dict[str, str]:
+def server_env(path: Path, counterfactual: Path | None = None) -> dict[str, str]:
     """Environment of the server process: the scenario, and Solara kept offline and quiet.
 
     Solara's usage statistics are switched off (the explorer must not call out), and two
@@ -249,24 +367,73 @@ def server_env(path: Path) -> dict[str, str]:
     """
     return {
         ENV: str(Path(path).resolve()),
+        ENV_COUNTERFACTUAL: "" if counterfactual is None else str(Path(counterfactual).resolve()),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "PYTHONWARNINGS": "ignore::UserWarning:solara.validate_hooks,"
                           "ignore::UserWarning:solara.server.starlette",
     }
 
 
-def serve(path: Path, *, port: int = 8765, open_browser: bool = True) -> int:
-    """Run the explorer server for ``path`` until interrupted; returns its exit status."""
-    load_scenario(str(path.resolve()))  # a bad scenario fails here, as one line, not in the browser
-    env = {**os.environ, **server_env(path)}
-    proc = subprocess.Popen(command(port), env=env)
-    if open_browser:
-        import webbrowser
+class Terminated(KeyboardInterrupt):
+    """``sim explore`` was asked to stop (SIGTERM or SIGHUP), as Ctrl-C asks."""
 
-        webbrowser.open(f"http://{HOST}:{port}/")
+
+def _stop(signum: int, frame: object) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
+    """Have the kernel stop the server when ``sim explore`` dies, even by SIGKILL (Linux)."""
     try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+
+
+def serve(path: Path, *, counterfactual: Path | None = None, port: int = 8765,
+          open_browser: bool = True) -> int:
+    """Run the explorer server for ``path`` (a file or a shipped scenario's name) until
+    interrupted or terminated; returns its exit status.
+
+    Ctrl-C, SIGTERM and SIGHUP stop the server too; on Linux the server also stops if this
+    process is killed outright.
+
+    Raises:
+        SimError: a bad scenario, or a counterfactual that cannot be paired with it.
+    """
+    path = locate(path)
+    sc = load_scenario(str(path.resolve()))  # a bad scenario fails here, as one line
+    cf_path = None
+    if counterfactual is not None:
+        cf_path = locate(counterfactual)
+        cf = load_scenario(str(cf_path.resolve()))
+        a, b = cached_params(str(cf_path.resolve())), cached_params(str(path.resolve()))
+        if (a.states, a.powers, a.dates) != (b.states, b.powers, b.dates):
+            raise SimError(f"{cf_path}: --counterfactual: {cf.name} must have the states, powers "
+                           f"and calendar of {sc.name} to be paired with it")
+    env = {**os.environ, **server_env(path, cf_path)}
+    handled = (signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, _stop) for sig in handled}
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        proc = subprocess.Popen(command(port), env=env,
+                                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(f"http://{HOST}:{port}/")
         return proc.wait()
-    except KeyboardInterrupt:  # Ctrl-C: stop the server and end normally
-        proc.terminate()
-        proc.wait(timeout=10)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: stop the server and end normally
         return 0
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

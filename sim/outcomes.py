@@ -424,7 +424,8 @@ def compare_headline(
     :func:`differences_table`. At the end of the horizon:
 
     - ``focus``: the power whose regional share B moves most (largest absolute mean
-      difference): what the comparison is about, e.g. the power whose offer B adds;
+      difference; of two equal moves, the gain): what the comparison is about, e.g. the power
+      whose offer B adds;
     - ``powers``: each power's difference in regional share (mean, interval, share of
       replicates with the mean's sign: ``None`` where the mean is exactly zero;
       ``no_difference`` where every replicate's difference is exactly zero);
@@ -437,7 +438,9 @@ def compare_headline(
     iv = iv or interval()
     last = region[region["round"] == region["round"].max()]
     powers = [{"code": str(r.power), **_difference(r)} for r in last.itertuples()]
-    focus = max(powers, key=lambda r: abs(r["mean"]))["code"] if powers else None
+    # the largest move; between equal moves (two powers' shares mirror each other), the gain
+    focus = (max(powers, key=lambda r: (round(abs(r["mean"]), 12), r["mean"] > 0))["code"]
+             if powers else None)
     losers = [r["code"] for r in sorted(powers, key=lambda r: r["mean"]) if r["mean"] < 0]
     states = []
     for code in dict.fromkeys(final["state"]):

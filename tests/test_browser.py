@@ -159,12 +159,12 @@ def test_report_prints_to_pdf_without_navigation(browser: object, run_folder: Pa
 
 
 @contextlib.contextmanager
-def explorer_server(scenario: Path) -> Iterator[str]:
+def explorer_server(scenario: Path, counterfactual: Path | None = None) -> Iterator[str]:
     """``sim explore``'s server on a free local port; always stopped afterwards."""
     from sim import explore
 
     port = explore.free_port()
-    env = {**os.environ, **explore.server_env(scenario)}
+    env = {**os.environ, **explore.server_env(scenario, counterfactual)}
     log = scenario.parent / "explorer.log"
     with log.open("w") as out:
         proc = subprocess.Popen(explore.command(port), env=env, stdout=out,
@@ -211,15 +211,33 @@ def _steps(page: object, n: int, rounds: int) -> None:
         _round(page, r, rounds)
 
 
+def counterfactual_copy(tmp: Path) -> Path:
+    """The tiny region without Power X's grants, beside :func:`scenario_copy`'s."""
+    path = tmp / "tiny_no_grants.yaml"
+    path.write_text("extends: tiny.yaml\nname: tiny_no_grants\n"
+                    "powers: {PX: {instruments: null}}\n", encoding="utf-8")
+    return path
+
+
 @pytest.mark.browser
 def test_explorer_shows_its_charts_and_reacts_to_a_slider(browser: object, tmp_path: Path):
     scenario = scenario_copy(tmp_path)
     rounds = 8  # tiny.yaml: 2026-2027 in quarters
-    with explorer_server(scenario) as url:
+    with explorer_server(scenario, counterfactual_copy(tmp_path)) as url:
         page = browser.new_page()  # type: ignore[attr-defined]
         watch = Watch(page, allowed_hosts=(url, url.replace("http", "ws")))
         page.goto(url)
         _round(page, 0, rounds)
+        # the ensemble and the effect against the counterfactual, with what the interval covers
+        page.get_by_text("effect at the end, against tiny_no_grants").wait_for(timeout=20_000)
+        answer = page.locator("p.effect-answer").inner_text()
+        assert answer.startswith("Power X: +") and "90% interval (noise only)" in answer
+        # every slider shows its value without being touched
+        labels = page.locator(".v-slider__thumb-label")
+        assert labels.count() >= 2 + 6 and all(labels.nth(i).is_visible()
+                                               for i in range(labels.count()))
+        budget = page.locator(".v-input").filter(has_text="Budget \u00d7, Power X")
+        assert budget.locator(".v-slider__thumb-label").inner_text().strip() in ("1", "1.0")
         charts = page.locator("img")
         charts.first.wait_for(timeout=20_000)
         assert page.eval_on_selector_all(
@@ -235,6 +253,8 @@ def test_explorer_shows_its_charts_and_reacts_to_a_slider(browser: object, tmp_p
         slider = row.locator(".v-slider")
         box = slider.bounding_box()
         page.mouse.click(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)
+        thumb = row.locator(".v-slider__thumb-label")
+        assert thumb.is_visible() and thumb.inner_text().strip() in ("3", "3.0")
         page.get_by_role("button", name="Reset").click()
         page.get_by_text("Power X budget \u00d73.0").wait_for(timeout=20_000)
         _round(page, 0, rounds)
@@ -333,3 +353,73 @@ def test_explorer_listens_on_localhost_only():
     cmd = command(8765)
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert server_env(Path("x.yaml"))["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+
+
+def test_the_explorer_gives_the_comparisons_number():
+    """One question, one number: with the sliders at 1 the explorer's effect is `sim compare`'s
+    (the demo's), to the last bit."""
+    import sim
+    from sim import shipped
+    from sim.explore import ExploreModel
+
+    compared = sim.compare("no_japan", "tokyo_initiative").headline
+    explored = ExploreModel(scenario=str(shipped.FLAGSHIP),
+                            counterfactual=str(shipped.SCENARIOS / "no_japan.yaml"))
+    assert explored.ensemble.effect == compared
+    assert explored.ensemble.replicates == 1000
+    assert explored.ensemble.counterfactual is not None
+    assert explored.ensemble.region.shape == (3, explored.params.rounds + 1, 5)
+
+
+def test_explorer_readout_without_a_counterfactual_shows_the_ensemble(tmp_path: Path):
+    from sim.explore import ExploreModel, readout
+
+    model = ExploreModel(scenario=str(scenario_copy(tmp_path)))
+    text = readout(model)
+    assert model.ensemble.effect is None and "effect at the end" not in text
+    assert "ensemble median on 31 Dec 2027 (5-95% range (noise only))" in text
+    assert "all 8 replicates with these settings" in text
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_stopping_sim_explore_stops_its_server(how: str, tmp_path: Path):
+    """A plain `kill` (SIGTERM) of sim explore stops the server it started, and so does kill -9
+    (the kernel stops the server when its parent dies): the port is free again."""
+    import signal
+    import sys
+
+    from sim import explore
+
+    scenario = scenario_copy(tmp_path)
+    port = explore.free_port()
+    log = (tmp_path / "explore.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "explore", str(scenario), "--port",
+                             str(port), "--no-open"], stdout=log, stderr=subprocess.STDOUT,
+                            cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not _listening(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"explorer not up: {(tmp_path / 'explore.log').read_text()}")
+            time.sleep(0.25)
+        proc.send_signal(getattr(signal, how))
+        proc.wait(timeout=30)
+        if how == "SIGTERM":
+            assert proc.returncode == 0
+        deadline = time.monotonic() + 30
+        while _listening(port) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert not _listening(port), "the server outlived sim explore"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
