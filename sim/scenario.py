@@ -354,7 +354,11 @@ def registry_folder(path: Path) -> Path:
     Raises:
         ScenarioError: no file of the chain has a registry (naming the scenario).
     """
-    for file in extends_chain(path):
+    try:
+        return find_registry(path)  # the usual case, without reading any file
+    except ScenarioError:
+        pass
+    for file in extends_chain(path)[1:]:
         try:
             return find_registry(file)
         except ScenarioError:

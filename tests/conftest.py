@@ -18,8 +18,9 @@ FLAGSHIP = ROOT / "scenarios" / "tokyo_initiative.yaml"
 def run_cli(
     *args: str, cwd: Path | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m sim ARGS`` in a real subprocess."""
-    env = dict(os.environ, COLUMNS="200")
+    """Run ``python -m sim ARGS`` in a real subprocess, on this tree's ``sim`` from any folder."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, COLUMNS="200", PYTHONPATH=path)
     return subprocess.run(
         [sys.executable, "-m", "sim", *args],
         capture_output=True,
