@@ -37,11 +37,13 @@ import pandas as pd
 import yaml
 
 from sim import outcomes, results, terminal
+from sim import posterior as posteriors
 from sim.compare import CompareRequest, Comparison, compute
 from sim.engines import Engine
 from sim.errors import SimError
+from sim.facts import load_registry
 from sim.run import RunRequest, Simulation, names_of, simulate
-from sim.scenario import Scenario
+from sim.scenario import Scenario, load
 
 Values = Mapping[str, Any]
 
@@ -93,8 +95,9 @@ class RunResult:
 
     @property
     def interval(self) -> outcomes.Interval:
-        """What the ranges over replicates are and cover."""
-        return outcomes.interval()
+        """What the ranges over replicates are and cover (noise only, or noise and parameters
+        over a posterior)."""
+        return outcomes.interval(parameters=self.simulation.spec.get("posterior") is not None)
 
     @property
     def final(self) -> pd.DataFrame:
@@ -165,6 +168,9 @@ def run(
     engine: str = "ensemble",
     trajectories: bool | None = None,
     facts: Path | str | None = None,
+    posterior: Path | str | None = None,
+    without_posterior: bool = False,
+    draws: int = posteriors.DRAWS,
 ) -> RunResult:
     """Simulate a scenario's ensemble in memory (``sim run``).
 
@@ -175,11 +181,30 @@ def run(
         engine: ``"ensemble"`` (vectorised) or ``"mesa"`` (agent by agent); same numbers.
         trajectories: keep every replicate's path (default: up to 20,000 replicates).
         facts: the facts registry folder (default: the one the scenario finds).
+        posterior, without_posterior, draws: as on the command line: by default the shipped
+            posterior where it was made for the scenario (each of ``draws`` draws a block of
+            ``replicates``, intervals over noise and parameters); ``without_posterior`` for
+            the scenario's own constants.
     """
+    sets = overrides(set)
+    registry = None if facts is None else Path(facts)
+    post = None
+    if engine == "ensemble" and rounds is None:
+        post = _choose(posterior, without_posterior, [scenario], sets, registry)
     req = RunRequest(Path(scenario), replicates=replicates, seed=seed, rounds=rounds,
-                     sets=overrides(set), engine=Engine(engine), trajectories=trajectories,
-                     facts=None if facts is None else Path(facts))
+                     sets=sets, engine=Engine(engine), trajectories=trajectories,
+                     facts=registry, posterior=post, draws=draws)
     return RunResult(simulate(req))
+
+
+def _choose(given: Path | str | None, without: bool, scenarios: Sequence[Path | str | None],
+            sets: Sequence[str], facts: Path | None) -> Path | None:
+    """The posterior the command line would use (:func:`sim.posterior.choose`)."""
+    if given is not None or without:
+        return posteriors.choose(given, without, [])
+    registry = None if facts is None else load_registry(facts)
+    return posteriors.choose(None, False, [(load(s, sets, registry), s)
+                                           for s in scenarios if s is not None])
 
 
 # --------------------------------------------------------------------------- compare
@@ -245,6 +270,9 @@ def compare(
     set_a: Values | None = None,
     set_b: Values | None = None,
     facts: Path | str | None = None,
+    posterior: Path | str | None = None,
+    without_posterior: bool = False,
+    draws: int = posteriors.DRAWS,
 ) -> CompareResult:
     """Run two scenarios on common random numbers and pair their replicates (``sim compare``).
 
@@ -255,10 +283,19 @@ def compare(
         seed: the root seed both share (default: A's).
         set, set_a, set_b: overrides of both, of A only, of B only.
         facts: the facts registry folder for both (default: the one each finds).
+        posterior, without_posterior, draws: as on the command line: by default the shipped
+            posterior where it was made for both scenarios (each of ``draws`` draws a block of
+            ``replicates`` paired replicates, intervals over noise and parameters);
+            ``without_posterior`` for the scenarios' own constants.
     """
+    sets = overrides(set)
+    registry = None if facts is None else Path(facts)
+    post = None
+    if rounds is None:
+        post = _choose(posterior, without_posterior, [a, b], sets, registry)
     req = CompareRequest(Path(a), None if b is None else Path(b), replicates=replicates,
-                         seed=seed, rounds=rounds, sets=overrides(set), sets_a=overrides(set_a),
-                         sets_b=overrides(set_b), facts=None if facts is None else Path(facts))
+                         seed=seed, rounds=rounds, sets=sets, sets_a=overrides(set_a),
+                         sets_b=overrides(set_b), facts=registry, posterior=post, draws=draws)
     return CompareResult(compute(req))
 
 

@@ -145,7 +145,7 @@ def run(
 
     post = None
     if resume is None and scenario is not None and engine == Engine.ENSEMBLE and rounds is None:
-        post = _posterior(posterior, without_posterior, [scenario], set_)
+        post = _posterior(posterior, without_posterior, [scenario], set_, facts)
     req = RunRequest(scenario=scenario, replicates=replicates, seed=seed, rounds=rounds,
                      sets=tuple(set_ or ()), out=out, engine=engine, trajectories=trajectories,
                      resume=resume, posterior=post, draws=draws,
@@ -224,7 +224,8 @@ def compare(
     from sim.compare import CompareRequest, compare_scenarios
 
     both = [scenario_a] if scenario_b is None else [scenario_a, scenario_b]
-    post = None if rounds is not None else _posterior(posterior, without_posterior, both, set_)
+    post = None if rounds is not None else _posterior(posterior, without_posterior, both, set_,
+                                                      facts)
     req = CompareRequest(scenario_a, scenario_b, replicates=replicates, seed=seed, rounds=rounds,
                          sets=tuple(set_ or ()), sets_a=tuple(set_a or ()),
                          sets_b=tuple(set_b or ()), out=out, posterior=post, draws=draws,
@@ -235,22 +236,21 @@ def compare(
 
 
 def _posterior(given: Path | None, without: bool, scenarios: list[Path],
-               sets: list[str] | None) -> Path | None:
-    """The posterior a run or comparison uses: the one given, none, or by default the shipped
-    one where it was made for every scenario of the command (said on stderr)."""
-    if given is not None and without:
-        raise SettingError("posterior", "not with --without-posterior")
-    if given is not None or without:
-        return given
-    from sim.posterior import default_for
+               sets: list[str] | None, facts: Path | None = None) -> Path | None:
+    """The posterior a run or comparison uses (:func:`sim.posterior.choose`); the shipped one
+    chosen by default is said on stderr."""
+    from sim.facts import load_registry
+    from sim.posterior import choose
     from sim.scenario import load
 
-    found = [default_for(load(p, sets or []), p) for p in scenarios]
-    if found and all(f is not None for f in found):
-        typer.echo(f"over the shipped posterior {found[0]} (intervals cover noise and "
+    if given is not None or without:
+        return choose(given, without, [])
+    registry = None if facts is None else load_registry(facts)
+    found = choose(None, False, [(load(p, sets or [], registry), p) for p in scenarios])
+    if found is not None:
+        typer.echo(f"over the shipped posterior {found} (intervals cover noise and "
                    "parameters; --without-posterior for the scenario's own constants)", err=True)
-        return found[0]
-    return None
+    return found
 
 
 def _counts(text: str) -> tuple[int, ...]:
@@ -407,6 +407,8 @@ def view(folder: FolderArg) -> None:
 def explore(
     scenario: ScenarioArg,
     counterfactual: Annotated[Optional[Path], typer.Option(help="The scenario without the policy (e.g. no_japan): charts show it, and the readout the effect against it.", show_default=False)] = None,  # noqa: UP045
+    posterior: Annotated[Optional[Path], typer.Option(help="Run the ensemble over a calibration's posterior (default: the shipped posterior for scenarios it was made for, as sim compare).", show_default=False)] = None,  # noqa: UP045
+    without_posterior: Annotated[bool, typer.Option("--without-posterior", help="Run the scenario's own constants only: intervals over noise only.")] = False,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 to listen on.")] = 8765,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in the web browser.")] = True,
 ) -> None:
@@ -414,7 +416,8 @@ def explore(
     from sim.explore import HOST, serve
 
     typer.echo(f"explorer: http://{HOST}:{port}/  (Ctrl-C to stop)")
-    raise typer.Exit(serve(scenario, counterfactual=counterfactual, port=port,
+    raise typer.Exit(serve(scenario, counterfactual=counterfactual, posterior=posterior,
+                           without_posterior=without_posterior, port=port,
                            open_browser=open_browser))
 
 

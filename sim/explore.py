@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from sim import outcomes, plots
+from sim import posterior as posteriors
 from sim.errors import SimError
 from sim.model import DEFAULT_SCENARIO, AlignmentModel, cached_params
 from sim.params import Params
@@ -45,6 +46,7 @@ from sim.scenario import Scenario, load, locate
 
 ENV = "SIM_EXPLORE_SCENARIO"
 ENV_COUNTERFACTUAL = "SIM_EXPLORE_COUNTERFACTUAL"
+ENV_POSTERIOR = "SIM_EXPLORE_POSTERIOR"
 HOST = "127.0.0.1"
 #: State weights with a slider each: scenario field name and label.
 WEIGHTS = {
@@ -88,12 +90,22 @@ def weight_overrides(sc: Scenario, factors: dict[str, float]) -> tuple[str, ...]
     return tuple(out)
 
 
-def scaled_budgets(p: Params, factors: dict[str, float]) -> Params:
-    """``p`` with each power's scheduled money multiplied by its factor (default 1)."""
-    scale = np.array([factors.get(c, 1.0) for c in p.powers])
-    if np.all(scale == 1.0):
-        return p
-    return dataclasses.replace(p, amount=p.amount * scale[p.inst_power][None, :])
+def budget_overrides(sc: Scenario, factors: dict[str, float]) -> tuple[str, ...]:
+    """``--set`` expressions multiplying each power's pledges by its factor (default 1)."""
+    out = []
+    for code, factor in sorted(factors.items()):
+        if factor == 1.0:
+            continue
+        for name, ins in sc.powers[code].instruments.items():
+            value = ins.pledged_usd_bn.value * factor
+            out.append(f"powers.{code}.instruments.{name}.pledged_usd_bn={value!r}")
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=16)
+def load_with(path: str, overrides: tuple[str, ...]) -> Scenario:
+    """A scenario with the sliders' overrides (loaded once per process and setting)."""
+    return load(Path(path), overrides)
 
 
 class ExploreModel(AlignmentModel):
@@ -117,6 +129,8 @@ class ExploreModel(AlignmentModel):
         seed: int | None = None,
         scenario: object = None,
         counterfactual: str | Path | None = None,
+        posterior: str | Path | None = None,
+        draws: int = posteriors.DRAWS,
         **kwargs: float,
     ) -> None:
         path = str(scenario if isinstance(scenario, str | Path) else scenario_file)
@@ -131,28 +145,27 @@ class ExploreModel(AlignmentModel):
                 raise SimError(f"explore: unknown parameter {key!r}")
             if not FACTOR_MIN <= float(value) <= 100:
                 raise SimError(f"explore: {key} must be a multiplier from 0 to 100, found {value}")
-        p = scaled_budgets(cached_params(path, weight_overrides(sc, weights)), budgets)
+        sets = weight_overrides(sc, weights) + budget_overrides(sc, budgets)
+        p = cached_params(path, sets)
         super().__init__(params=p, replicate=replicate, seed=seed)
         self.title = sc.title
         self.look = plots.make_look(p, sc)
         self.scenario_name = sc.name
         #: The date the ensemble's final numbers describe.
         self.end = outcomes.end_date(sc.time.end, p.dates)
-        cf_params = None
         self.counterfactual_name: str | None = None
+        against = None
         if counterfactual:
             cf = load_scenario(str(counterfactual))
-            cf_params = scaled_budgets(
-                cached_params(str(counterfactual), weight_overrides(cf, weights)), budgets)
+            against = (str(counterfactual),
+                       weight_overrides(cf, weights) + budget_overrides(cf, budgets))
             self.counterfactual_name = cf.name
-            root = cf.seed  # a comparison's root seed is its first scenario's: here, A's
-            replicates = max(sc.replicates, cf.replicates)
-        else:
-            root, replicates = sc.seed, sc.replicates
         #: The ensemble under the same multipliers: every replicate of the scenario (and of
-        #: the counterfactual, paired), as ``sim compare`` runs them.
-        self.ensemble = Ensemble.run(p, cf_params, replicates,
-                                     root if seed is None else int(seed), sc.time.end)
+        #: the counterfactual, paired), over the posterior if there is one, as ``sim compare``
+        #: runs them.
+        self.ensemble = Ensemble.run((path, sets), against,
+                                     None if posterior is None else str(posterior), draws, seed)
+        self.posterior = posterior
         #: The multipliers this model was made with, as labels (those away from 1).
         self.settings = [
             *(f"{sc.powers[c].name} budget {TIMES}{v:.1f}" for c, v in budgets.items() if v != 1),
@@ -187,34 +200,60 @@ class Ensemble:
     effect: dict[str, Any] | None = None
 
     @classmethod
-    def run(cls, p: Params, cf: Params | None, replicates: int, seed: int,
-            end: date) -> Ensemble:
-        """Simulate every replicate of ``p`` (and of ``cf`` on the same random numbers)."""
-        from sim import engine, outcomes, rules
+    def run(cls, scenario: tuple[str, tuple[str, ...]],
+            counterfactual: tuple[str, tuple[str, ...]] | None, posterior: str | None,
+            draws: int, seed: int | None = None) -> Ensemble:
+        """Simulate the scenario's ensemble (file and overrides), and the counterfactual's on
+        the same random numbers: the scenario's replicates, or a block per posterior draw.
 
-        traj = engine.trajectories(p, replicates, seed)
-        share = rules.regional_share(traj.alignment, p.region_w)
+        The seed, the replicates and the pairing are those of ``sim compare COUNTERFACTUAL
+        SCENARIO`` (A's seed; the larger replicate count, or ``REPLICATES_PER_DRAW`` a draw).
+        """
+        from sim import engine, rules
+
+        sc_b = load_with(*scenario)
+        b = cached_params(*scenario)
+        sc_a = load_with(*counterfactual) if counterfactual is not None else None
+        a = cached_params(*counterfactual) if counterfactual is not None else None
+        root = (sc_a or sc_b).seed if seed is None else seed
+        post = None if posterior is None else posteriors.load(posterior).thin(draws)
+
+        def ensemble(sc: Scenario, p: Params, where: str) -> engine.Trajectories:
+            if post is not None:
+                traj, _ = posteriors.ensemble(post, sc, where, posteriors.REPLICATES_PER_DRAW,
+                                              root, keep=("alignment",))
+                out: engine.Trajectories = traj
+                return out
+            n = max(sc_b.replicates, sc_a.replicates) if sc_a is not None else sc_b.replicates
+            return engine.trajectories(p, n, root)
+
+        traj = ensemble(sc_b, b, scenario[0])
+        share = rules.regional_share(traj.alignment, b.region_w)
         band = np.quantile(share, [0.05, 0.5, 0.95], axis=0)
-        if cf is None:
-            return cls(replicates, band)
-        base = engine.trajectories(cf, replicates, seed)
-        pr = outcomes.paired(base, traj, cf, p)  # B minus A, as sim compare A B pairs them
-        head = outcomes.compare_headline(outcomes.region_differences_table(pr, cf),
-                                         outcomes.differences_table(pr, cf), outcomes.interval(),
-                                         outcomes.end_date(end, cf.dates))
-        cf_share = rules.regional_share(base.alignment, cf.region_w)
-        return cls(replicates, band, np.median(cf_share, axis=0), head)
+        if sc_a is None or a is None or counterfactual is None:
+            return cls(len(traj.alignment), band)
+        base = ensemble(sc_a, a, counterfactual[0])
+        pr = outcomes.paired(base, traj, a, b)  # B minus A, as sim compare A B pairs them
+        iv = outcomes.interval(parameters=post is not None)
+        head = outcomes.compare_headline(outcomes.region_differences_table(pr, a),
+                                         outcomes.differences_table(pr, a), iv,
+                                         outcomes.end_date(sc_a.time.end, a.dates))
+        cf_share = rules.regional_share(base.alignment, a.region_w)
+        return cls(len(traj.alignment), band, np.median(cf_share, axis=0), head)
 
 
-def model_params(path: str, counterfactual: str | None = None) -> dict[str, Any]:
-    """SolaraViz's ``model_params``: the fixed scenario (and counterfactual) paths, then one
-    slider per knob."""
+def model_params(path: str, counterfactual: str | None = None,
+                 posterior: str | None = None) -> dict[str, Any]:
+    """SolaraViz's ``model_params``: the fixed scenario (counterfactual, posterior) paths, then
+    one slider per knob."""
     from mesa.visualization import Slider
 
     sc = load_scenario(path)
     out: dict[str, Any] = {"scenario_file": path}
     if counterfactual:
         out["counterfactual"] = counterfactual
+    if posterior:
+        out["posterior"] = posterior
     for code, pw in sc.powers.items():
         out[budget_key(code)] = Slider(f"Budget {TIMES}, {pw.name}", 1.0, FACTOR_MIN,
                                        FACTOR_MAX, FACTOR_STEP)
@@ -233,7 +272,7 @@ def readout(model: ExploreModel) -> str:
     p, ens = model.params, model.ensemble
     share = model.region_so_far()
     t = len(share) - 1
-    iv = outcomes.interval()
+    iv = outcomes.interval(parameters=model.posterior is not None)
     effect = {r["code"]: r for r in ens.effect["powers"]} if ens.effect else {}
 
     def effect_cell(code: str) -> str:
@@ -260,6 +299,7 @@ def readout(model: ExploreModel) -> str:
     end = _day(model.end)
     head_effect = ""
     answer = ""
+    over = " over the posterior's draws" if model.posterior is not None else ""
     if ens.effect is not None:
         cf = html.escape(str(model.counterfactual_name))
         head_effect = f"<th>effect at the end, against {cf}</th>"
@@ -270,7 +310,8 @@ def readout(model: ExploreModel) -> str:
                       f"{outcomes.points(r['mean'])} percentage points</b> of the region's "
                       f"alignment against {cf} by {_day(model.end)} "
                       f"({html.escape(iv.label)}: {outcomes.points(r['p5'])} to "
-                      f"{outcomes.points(r['p95'])}; {ens.replicates:,} paired replicates)."
+                      f"{outcomes.points(r['p95'])}; {ens.replicates:,} paired replicates"
+                      f"{over})."
                       "</p>")
     return (f"<div class='sim-readout'><p><b>{p.dates[t]:%d %b %Y}</b>, round {t} of {p.rounds}"
             f"</p><p class='settings'>Settings: {settings}</p>{answer}"
@@ -329,9 +370,11 @@ def _page_component() -> Any:
     def Page() -> None:  # noqa: N802 - the name solara looks for
         path = os.environ.get(ENV) or str(DEFAULT_SCENARIO)
         against = os.environ.get(ENV_COUNTERFACTUAL) or None
-        model = solara.use_memo(lambda: ExploreModel(scenario_file=path,
-                                                           counterfactual=against), [])
-        SolaraViz(model, components=_components(), model_params=model_params(path, against),
+        over = os.environ.get(ENV_POSTERIOR) or None
+        model = solara.use_memo(lambda: ExploreModel(scenario_file=path, counterfactual=against,
+                                                     posterior=over), [])
+        SolaraViz(model, components=_components(),
+                  model_params=model_params(path, against, over),
                   name=f"Explore: {model.title}")
 
     return Page
@@ -359,7 +402,8 @@ def command(port: int) -> list[str]:
             "--port", str(port), "--production", "--no-open", "--log-level", "warning"]
 
 
-def server_env(path: Path, counterfactual: Path | None = None) -> dict[str, str]:
+def server_env(path: Path, counterfactual: Path | None = None,
+               posterior: Path | None = None) -> dict[str, str]:
     """Environment of the server process: the scenario, and Solara kept offline and quiet.
 
     Solara's usage statistics are switched off (the explorer must not call out), and two
@@ -368,6 +412,7 @@ def server_env(path: Path, counterfactual: Path | None = None) -> dict[str, str]
     return {
         ENV: str(Path(path).resolve()),
         ENV_COUNTERFACTUAL: "" if counterfactual is None else str(Path(counterfactual).resolve()),
+        ENV_POSTERIOR: "" if posterior is None else str(Path(posterior).resolve()),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "PYTHONWARNINGS": "ignore::UserWarning:solara.validate_hooks,"
                           "ignore::UserWarning:solara.server.starlette",
@@ -392,13 +437,15 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between
         return
 
 
-def serve(path: Path, *, counterfactual: Path | None = None, port: int = 8765,
-          open_browser: bool = True) -> int:
+def serve(path: Path, *, counterfactual: Path | None = None, posterior: Path | None = None,
+          without_posterior: bool = False, port: int = 8765, open_browser: bool = True) -> int:
     """Run the explorer server for ``path`` (a file or a shipped scenario's name) until
     interrupted or terminated; returns its exit status.
 
     Ctrl-C, SIGTERM and SIGHUP stop the server too; on Linux the server also stops if this
-    process is killed outright.
+    process is killed outright. The ensemble runs over ``posterior``, by default the shipped
+    posterior where it was made for the scenarios (as ``sim compare`` chooses), so that the
+    effect it shows is the comparison's.
 
     Raises:
         SimError: a bad scenario, or a counterfactual that cannot be paired with it.
@@ -413,7 +460,9 @@ def serve(path: Path, *, counterfactual: Path | None = None, port: int = 8765,
         if (a.states, a.powers, a.dates) != (b.states, b.powers, b.dates):
             raise SimError(f"{cf_path}: --counterfactual: {cf.name} must have the states, powers "
                            f"and calendar of {sc.name} to be paired with it")
-    env = {**os.environ, **server_env(path, cf_path)}
+    pairs = [(sc, path)] + ([(cf, cf_path)] if cf_path is not None else [])
+    post = posteriors.choose(posterior, without_posterior, pairs)
+    env = {**os.environ, **server_env(path, cf_path, post)}
     handled = (signal.SIGTERM, signal.SIGHUP)
     previous = {sig: signal.signal(sig, _stop) for sig in handled}
     proc: subprocess.Popen[bytes] | None = None

@@ -16,6 +16,7 @@ that refers to the id (scaled as the field scales it), so a posterior fitted on 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim import observe, priors, shipped
-from sim.errors import SimError
+from sim.errors import SettingError, SimError
 from sim.outcomes import NOISE_AND_PARAMETERS
 from sim.scenario import Scenario
 
@@ -235,3 +236,23 @@ def default_for(sc: Scenario, where: Path | str) -> Path | None:
     except SimError:
         return None
     return SHIPPED
+
+
+def choose(given: Path | str | None, without: bool,
+           scenarios: Sequence[tuple[Scenario, Path | str]]) -> Path | None:
+    """The posterior an answer runs over: the one ``given``; none ``without``; by default the
+    shipped one where it was made for every scenario (``(scenario, where)`` pairs), else none.
+
+    The command line and the Python interface choose alike, so they give the same numbers.
+
+    Raises:
+        SettingError: a posterior given and refused at once.
+    """
+    if given is not None and without:
+        raise SettingError("posterior", "not with", others=("without_posterior",))
+    if given is not None or without:
+        return None if given is None else Path(given)
+    found = [default_for(sc, where) for sc, where in scenarios]
+    if found and all(f is not None for f in found):
+        return found[0]
+    return None

@@ -161,6 +161,16 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
 def _run_posterior(req: RunRequest, drawing: figures.Drawing,
                    progress: Progress | None) -> RunOutcome:
     """A run over a posterior: every draw's block of replicates, written as one ensemble."""
+    sim = _simulate_posterior(req, progress)
+    sc, p, spec = sim.scenario, sim.params, sim.spec
+    folder = sim.save(req.out / sc.name / str(spec["run_id"]), plots=req.plots, drawing=drawing,
+                      write_report=req.write_report, progress=progress)
+    return RunOutcome(folder, sim.final, time.perf_counter() - sim.clock, names_of(sc),
+                      outcomes.end_date(sc.time.end, p.dates), outcomes.interval(parameters=True))
+
+
+def _simulate_posterior(req: RunRequest, progress: Progress | None) -> Simulation:
+    """Every posterior draw's block of replicates of a scenario, as one ensemble, in memory."""
     assert req.scenario is not None and req.posterior is not None  # checked by req.check()
     t0 = time.perf_counter()
     path = locate(req.scenario)
@@ -186,11 +196,7 @@ def _run_posterior(req: RunRequest, drawing: figures.Drawing,
                       "training_years": post.manifest.get("training_years"),
                       "replicate_index": "draw x replicates_per_draw + replicate"},
     }
-    sim = Simulation(sc, p, spec, traj, summary, outcomes.final_table(summary, p), t0)
-    folder = sim.save(req.out / sc.name / str(spec["run_id"]), plots=req.plots, drawing=drawing,
-                      write_report=req.write_report, progress=progress)
-    return RunOutcome(folder, sim.final, time.perf_counter() - t0, names_of(sc),
-                      outcomes.end_date(sc.time.end, p.dates), outcomes.interval(parameters=True))
+    return Simulation(sc, p, spec, traj, summary, outcomes.final_table(summary, p), t0)
 
 
 def new_spec(sc: Scenario, req: RunRequest, path: Path, registry: Path) -> dict[str, Any]:
@@ -227,6 +233,8 @@ def simulate(req: RunRequest, progress: Progress | None = None) -> Simulation:
     if req.resume is not None:
         raise SettingError("resume", "an interrupted run is finished by run_scenario, which "
                                      "writes its folder; expected none here")
+    if req.posterior is not None:
+        return _simulate_posterior(req, progress)
     t0 = time.perf_counter()
     assert req.scenario is not None
     path = locate(req.scenario)

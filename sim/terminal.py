@@ -21,7 +21,7 @@ from rich.console import Console, JustifyMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from sim.outcomes import Interval, percent, points
+from sim.outcomes import NOISE_ONLY, Interval, percent, points
 
 #: Width used where none is given (not a terminal).
 WIDTH = 100
@@ -129,8 +129,10 @@ def answer(
     when = _day(str(head["end"]))
     by_code = {r["code"]: r for r in head["powers"]}
     focus = head.get("focus")
+    over = ("over posterior draws and their replicates" if iv.covers != NOISE_ONLY
+            else "over replicates")
     lines = [f"{b} against {a}: {replicates:,} paired replicates on common random numbers; "
-             f"intervals are {iv.label}, over replicates."]
+             f"intervals are {iv.label}, {over}."]
     if focus is not None:
         lines.append(f"By {when}, {names.power(focus)}'s share of the region's alignment: "
                      f"{_with_interval(by_code[focus], iv)}.")

@@ -102,7 +102,7 @@ def test_the_documented_example_runs(tmp_path: Path):
                           capture_output=True, text=True, timeout=900, cwd=tmp_path, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "Japan's effect on its share of the region: +" in proc.stdout
-    assert "90% interval (noise only)" in proc.stdout
+    assert "90% interval (noise and parameters)" in proc.stdout  # the shipped posterior
     assert (tmp_path / "out" / "flagship" / "report.html").is_file()
     doc = (ROOT / "docs" / "api.md").read_text()
     assert "examples/api_tour.py" in doc

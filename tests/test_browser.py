@@ -357,15 +357,23 @@ def test_explorer_listens_on_localhost_only():
 
 def test_the_explorer_gives_the_comparisons_number():
     """One question, one number: with the sliders at 1 the explorer's effect is `sim compare`'s
-    (the demo's), to the last bit."""
+    (the demo's), to the last bit: over the shipped posterior, which both use by default for
+    the flagship, and on the scenarios' own constants without it."""
     import sim
     from sim import shipped
     from sim.explore import ExploreModel
 
-    compared = sim.compare("no_japan", "tokyo_initiative").headline
-    explored = ExploreModel(scenario=str(shipped.FLAGSHIP),
-                            counterfactual=str(shipped.SCENARIOS / "no_japan.yaml"))
-    assert explored.ensemble.effect == compared
+    flagship, cf = str(shipped.FLAGSHIP), str(shipped.SCENARIOS / "no_japan.yaml")
+    posterior = shipped.SCENARIOS / "posteriors" / "central_asia"
+    compared = sim.compare("no_japan", "tokyo_initiative")
+    assert compared.comparison.posterior is not None  # the default, as on the command line
+    explored = ExploreModel(scenario_file=flagship, counterfactual=cf, posterior=posterior)
+    assert explored.ensemble.effect == compared.headline
+    assert explored.ensemble.replicates == compared.replicates == 2000
+    assert explored.ensemble.effect["interval"]["covers"] == "noise and parameters"
+    plain = sim.compare("no_japan", "tokyo_initiative", without_posterior=True)
+    explored = ExploreModel(scenario_file=flagship, counterfactual=cf)
+    assert explored.ensemble.effect == plain.headline
     assert explored.ensemble.replicates == 1000
     assert explored.ensemble.counterfactual is not None
     assert explored.ensemble.region.shape == (3, explored.params.rounds + 1, 5)
