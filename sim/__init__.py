@@ -13,6 +13,7 @@ From Python (:mod:`sim.api`; docs/api.md)::
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
@@ -35,30 +36,37 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
-def _function(name: str) -> property:
-    """``sim.<name>`` as the interface's function, though a module of that name exists.
+class _Interface(types.ModuleType):
+    """A module of the package that is also the Python interface's function of its name:
+    ``sim.run`` is the module ``sim/run.py``, and ``sim.run(...)`` calls :func:`sim.api.run`."""
 
-    Importing the module ``sim.<name>`` sets it as an attribute of the package; that setting is
-    kept apart, so ``sim.run`` stays the function (the module is ``sys.modules['sim.run']``).
-    """
-
-    def get(module: types.ModuleType) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from sim import api
 
-        return getattr(api, name)
+        return getattr(api, self.__name__.rsplit(".", 1)[1])(*args, **kwargs)
 
-    def keep(module: types.ModuleType, value: Any) -> None:
-        module.__dict__[f"_{name}_module"] = value
 
-    return property(get, keep, doc=f"sim.api.{name}")
+def _interface(name: str) -> property:
+    """``sim.<name>``: the module of that name, callable as the interface's function."""
+
+    def get(package: types.ModuleType) -> Any:
+        module = importlib.import_module(f"sim.{name}")
+        if type(module) is types.ModuleType:
+            module.__class__ = _Interface
+        return module
+
+    def keep(package: types.ModuleType, value: Any) -> None:
+        """Importing the module sets it on the package: it is what ``get`` returns anyway."""
+
+    return property(get, keep, doc=f"the module sim.{name}, callable as sim.api.{name}")
 
 
 class _Package(types.ModuleType):
-    """The ``sim`` package, whose ``run``, ``compare`` and ``sweep`` are functions."""
+    """The ``sim`` package, whose ``run``, ``compare`` and ``sweep`` modules are callable."""
 
-    run = _function("run")
-    compare = _function("compare")
-    sweep = _function("sweep")
+    run = _interface("run")
+    compare = _interface("compare")
+    sweep = _interface("sweep")
 
 
 sys.modules[__name__].__class__ = _Package

@@ -36,10 +36,10 @@ from sim import datasets, observe, priors, results, shipped, smc
 from sim.batch import Patch, simulate_batch
 from sim.engines import Progress
 from sim.errors import SimError
-from sim.facts import find_registry, load_registry
+from sim.facts import load_registry
 from sim.params import Params, build
 from sim.rng import named_stream
-from sim.scenario import Scenario, load, values
+from sim.scenario import Scenario, load, registry_folder, values
 from sim.sweep.execute import (
     Batch,
     Columns,
@@ -111,7 +111,7 @@ def bind(sc: Scenario, quantities: Sequence[str], where: Path) -> tuple[list[Col
     """The fields each quantity moves, and a batch patch over them (one column per scale)."""
     cols = columns_of(sc, quantities)
     patch = Patch.bind(sc, {f"{c.quantity}*{c.scale:g}": c.paths for c in cols}, where=str(where),
-                       registry=load_registry(find_registry(where)))
+                       registry=load_registry(registry_folder(Path(where))))
     return cols, patch
 
 

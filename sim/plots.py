@@ -176,17 +176,17 @@ def markers(sc: Scenario, dates: Sequence[date]) -> tuple[Marker, ...]:
 
 def _mark_events(ax: Axes, lk: Look) -> None:
     """Events on a time axis: a triangle in the host's colour for a summit, a grey bar for any
-    other event, along the bottom edge."""
+    other event, along the bottom edge (as collections: the lines stay the data's)."""
     at = ax.get_xaxis_transform()  # x in dates, y as a fraction of the axes
-    for m in lk.events:
-        x = np.datetime64(m.when, "D")
-        if m.kind == "summit":
-            colour = lk.colours.get(m.power or "", MUTED)
-            ax.plot([x], [0.0], marker="^", markersize=7, color=colour, markeredgecolor="white",
-                    markeredgewidth=0.6, transform=at, clip_on=False, zorder=5)
-        else:
-            ax.plot([x, x], [0.0, 0.05], color=MUTED, linewidth=1.2, transform=at, clip_on=False,
-                    zorder=5)
+    summits = [m for m in lk.events if m.kind == "summit"]
+    others = [np.datetime64(m.when, "D") for m in lk.events if m.kind != "summit"]
+    if summits:
+        ax.scatter([np.datetime64(m.when, "D") for m in summits], [0.0] * len(summits),
+                   marker="^", s=50, c=[lk.colours.get(m.power or "", MUTED) for m in summits],
+                   edgecolors="white", linewidths=0.6, transform=at, clip_on=False, zorder=5)
+    if others:
+        ax.vlines(others, 0.0, 0.05, colors=MUTED, linewidth=1.2, transform=at, clip_on=False,
+                  zorder=5)
 
 
 def _events_note(lk: Look) -> str:

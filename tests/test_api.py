@@ -89,11 +89,15 @@ def test_sweep_in_memory_keeps_its_folder_as_long_as_its_result(tmp_path: Path):
     assert kept.folder.is_relative_to(tmp_path / "mine")
 
 
-def test_sim_run_is_the_function_though_a_module_has_its_name():
-    import sim.run as module  # noqa: F401 - importing the module must not hide the function
+def test_sim_run_is_both_the_module_and_the_function():
+    """`sim.run(...)` calls the interface; `sim.run` is still the module `sim/run.py`, however
+    it is imported (so `from sim import run; run._write` and monkeypatching keep working)."""
+    import sim.run as module
+    from sim import run as imported
 
-    assert callable(sim.run) and callable(sim.compare) and callable(sim.sweep)
-    assert sys.modules["sim.run"].RunRequest is RunRequest
+    assert module is imported is sim.run is sys.modules["sim.run"]
+    assert sim.run.RunRequest is RunRequest and callable(sim.compare) and callable(sim.sweep)
+    assert isinstance(sim.run(TINY, replicates=2), sim.RunResult)
 
 
 def test_the_documented_example_runs(tmp_path: Path):

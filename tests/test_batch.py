@@ -342,22 +342,45 @@ def test_two_sweep_parameters_on_one_path_exit_2_and_write_nothing(tmp_path: Pat
 
 def per_point_outcomes(folder: Path) -> pd.DataFrame:
     """A finished sweep's points recomputed one by one, as sweeps ran before batches: each
-    point's scenario validated and built alone, its replicates run and measured."""
+    point's scenario validated and built alone, its replicates run and measured; with a
+    counterfactual, its own run at the point (the paths it has), subtracted for effects."""
+    from sim.scenario import values
     from sim.sweep import spec
     from sim.sweep.run import bind
 
     sw = spec.read(folder / "sweep.yaml")
     raw = yaml.safe_load((folder / "scenario.yaml").read_text())
     registry = empty_registry(folder)
-    sweep = bind(sw, validate(raw, registry, "s"), folder / "sweep.yaml", cli=False, defaults=False)
+    cf = None
+    if sw.counterfactual is not None:
+        cf = validate(yaml.safe_load((folder / sw.counterfactual).read_text()), registry, "cf")
+    sweep = bind(sw, validate(raw, registry, "s"), folder / "sweep.yaml", cli=False,
+                 defaults=False, counterfactual=cf)
+    groups = [(j, f, paths) for j, p in enumerate(sweep.params) for f, paths in p.groups]
     design = pq.read_table(folder / "design.parquet").to_pandas()
-    columns = [p.paths for p in sweep.params]
     x = design[[p.name for p in sweep.params]].to_numpy(float)
+    measures = list(sweep.measures)
+    reps = np.arange(sweep.replicates)
+
+    def run(sc: object, xs: np.ndarray, seed: int) -> tuple[object, object]:
+        have = {path for path, _ in values(sc)}
+        cols = [(tuple(q for q in paths if q in have), j, f) for j, f, paths in groups]
+        cols = [c for c in cols if c[0]]
+        p = build(validate(with_values(materialise(sc), [c[0] for c in cols],
+                                       [xs[j] * f if f != 1.0 else xs[j] for _, j, f in cols]),
+                           registry, "s"))
+        return p, engine.simulate(p, reps, seed)
+
     rows = []
     for point, xs, seed in zip(design["point"], x, design["seed"].to_numpy(np.uint64), strict=True):
-        p = build(validate(with_values(materialise(sweep.scenario), columns, xs), registry, "s"))
-        traj = engine.simulate(p, np.arange(sweep.replicates), int(seed))
-        rows.append({"point": int(point), **outcomes.evaluate(list(sweep.measures), traj, p)})
+        p, traj = run(sweep.scenario, xs, int(seed))
+        q = np.stack([outcomes.quantity(m, traj, p) for m in measures])
+        if cf is not None:
+            pc, tc = run(cf, xs, int(seed))
+            for i, m in enumerate(measures):
+                if m.effect:
+                    q[i] = q[i] - outcomes.quantity(m, tc, pc)
+        rows.append({"point": int(point), **outcomes.summarise(measures, q)})
     return pd.DataFrame(rows)
 
 
