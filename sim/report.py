@@ -221,13 +221,37 @@ def figures(folder: Path, order: Sequence[Mapping[str, str]] = ()) -> list[Figur
     return out
 
 
+#: Columns of the standard tables that hold shares (shown in percent) or differences of shares
+#: (in percentage points); the CSV files keep them as fractions.
+PERCENT = {"mean", "p5", "p25", "p50", "p75", "p95", "mean_a", "mean_b", "sign_holds"}
+POINTS = {"diff_mean", "diff_p5", "diff_p95"}
+#: The tables whose columns of those names are shares (hedging.csv holds an index).
+SHARE_TABLES = ("summary", "region", "differences", "region_differences")
+
+
+def _unit(table: str, column: str) -> str | None:
+    """``%`` or ``pp`` for a column of a standard table shown in that unit, else None."""
+    if table.removesuffix("_noise_only") not in SHARE_TABLES:
+        return None
+    return "%" if column in PERCENT else "pp" if column in POINTS else None
+
+
 def _table(path: Path) -> Table:
     df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
     shown = df.head(MAX_ROWS)
-    rows = [[_num(v) for v in row] for row in shown.itertuples(index=False, name=None)]
-    return Table(path.name, [str(c) for c in df.columns], rows, len(df), numeric,
-                 open=len(df) <= OPEN_ROWS)
+    units = [_unit(path.stem, str(c)) if num else None
+             for c, num in zip(df.columns, numeric, strict=True)]
+
+    def cell(v: Any, unit: str | None) -> str:
+        if unit is None or not isinstance(v, int | float) or math.isnan(float(v)):
+            return _num(v)
+        return f"{100 * float(v):.2f}" if unit == "%" else points(float(v), 2)
+
+    rows = [[cell(v, u) for v, u in zip(row, units, strict=True)]
+            for row in shown.itertuples(index=False, name=None)]
+    columns = [f"{c} ({u})" if u else str(c) for c, u in zip(df.columns, units, strict=True)]
+    return Table(path.name, columns, rows, len(df), numeric, open=len(df) <= OPEN_ROWS)
 
 
 def tables(folder: Path, kind: str = "run") -> list[Table]:

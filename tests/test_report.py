@@ -274,3 +274,22 @@ def test_sim_report_and_sim_view(run: Path, tmp_path: Path, monkeypatch: pytest.
     assert "no web browser found" in done.stderr
     bad = run_cli("report", str(tmp_path / "nowhere"))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_tables_show_shares_in_percent_and_differences_in_points(tmp_path: Path):
+    pd.DataFrame({"state": ["AA"], "power": ["PX"], "mean": [0.2475], "p5": [0.2],
+                  "p50": [0.25], "p95": [0.3]}).to_csv(tmp_path / "summary.csv", index=False)
+    pd.DataFrame({"round": [0], "state": ["AA"], "mean": [0.41]}).to_csv(
+        tmp_path / "hedging.csv", index=False)
+    pd.DataFrame({"state": ["AA"], "power": ["PX"], "mean_a": [0.1], "mean_b": [0.12],
+                  "diff_mean": [0.0198], "diff_p5": [-0.001], "diff_p95": [0.03],
+                  "sign_holds": [0.95]}).to_csv(tmp_path / "differences.csv", index=False)
+    summary, hedging = report._table(tmp_path / "summary.csv"), report._table(
+        tmp_path / "hedging.csv")
+    assert summary.columns[2:] == ["mean (%)", "p5 (%)", "p50 (%)", "p95 (%)"]
+    assert summary.rows[0][2] == "24.75"
+    assert hedging.columns[-1] == "mean" and hedging.rows[0][-1] == "0.41"  # an index
+    diffs = report._table(tmp_path / "differences.csv")
+    assert diffs.columns[4:] == ["diff_mean (pp)", "diff_p5 (pp)", "diff_p95 (pp)",
+                                 "sign_holds (%)"]
+    assert diffs.rows[0][4:] == ["+1.98", "-0.10", "+3.00", "95.00"]
