@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from sim import engine, outcomes, rng
-from sim.batch import Block, Patch, empty_registry, materialise, simulate_batch, with_values
+from sim.batch import Block, Patch, materialise, simulate_batch, with_values
 from sim.errors import ScenarioError, SimError
 from sim.facts import find_registry, load_registry
 from sim.params import Params, build
@@ -345,11 +345,13 @@ def per_point_outcomes(folder: Path) -> pd.DataFrame:
     point's scenario validated and built alone, its replicates run and measured."""
     from sim.sweep import spec
     from sim.sweep.run import bind
+    from sim.sweep.store import SweepStore
 
     sw = spec.read(folder / "sweep.yaml")
     raw = yaml.safe_load((folder / "scenario.yaml").read_text())
-    registry = empty_registry(folder)
-    sweep = bind(sw, validate(raw, registry, "s"), folder / "sweep.yaml", cli=False, defaults=False)
+    registry = SweepStore(folder).sources()
+    sweep = bind(sw, validate(raw, registry, "s"), folder / "sweep.yaml", cli=False, defaults=False,
+                 registry=registry)
     design = pq.read_table(folder / "design.parquet").to_pandas()
     columns = [p.paths for p in sweep.params]
     x = design[[p.name for p in sweep.params]].to_numpy(float)

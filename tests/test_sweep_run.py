@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
-from sim.sweep import SweepRequest, run_sweep
+from sim.sweep import SweepRequest, execute, run_sweep
 from sim.sweep.cluster import loopback_cluster
 from sim.sweep.store import SweepStore
 
@@ -212,6 +214,40 @@ def test_resume_of_a_complete_sweep_runs_nothing(tmp_path: Path):
     _, folder = sweep(tmp_path, workers=1)
     again = run_sweep(SweepRequest(resume=folder))
     assert again.ran == 0 and again.points == 24
+
+
+def test_a_sweep_of_a_scenario_whose_events_cite_facts_resumes_without_the_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # a scenario (like the history one) whose event names its source: a fact of the registry
+    scenarios = tmp_path / "scenarios"
+    (scenarios / "facts").mkdir(parents=True)
+    shutil.copy(TINY, scenarios / "tiny.yaml")
+    shutil.copy(TINY.parent / "facts" / "tiny.yaml", scenarios / "facts" / "tiny.yaml")
+    (scenarios / "cited.yaml").write_text(
+        "extends: tiny.yaml\nevents: {meeting: {source: pledge_yen}}\n", encoding="utf-8"
+    )
+    opts = dict(source=scenarios / "cited.yaml", params=PARAMS[:2], method="lhs", samples=12,
+                replicates=16, workers=1)
+
+    def stop_after_a_chunk(done: int, total: int) -> None:
+        if done:
+            raise KeyboardInterrupt
+
+    whole, _ = sweep(tmp_path / "whole", **opts)
+    monkeypatch.setattr(execute, "BATCH_WORK", 1)  # one point per batch, one chunk each
+    with pytest.raises(KeyboardInterrupt, match="finish with sim sweep --resume"):
+        run_sweep(SweepRequest(**opts, out=tmp_path / "cut"), progress=stop_after_a_chunk)
+    (folder,) = (tmp_path / "cut").glob("tiny/sweeps/*")
+    before = len(SweepStore(folder).done_points())
+    assert 0 < before < 12
+    shutil.rmtree(scenarios)  # neither the scenario nor its registry is needed to resume
+    assert run_sweep(SweepRequest(resume=folder)).ran == 12 - before
+    table = pq.read_table(folder / "outcomes.parquet").to_pandas()
+    pd.testing.assert_frame_equal(table, whole, check_exact=True)
+    stored = yaml.safe_load((folder / "facts" / "sources.yaml").read_text(encoding="utf-8"))
+    assert [e["id"] for e in stored] == ["pledge_yen"]  # the cited fact, with its document
+    assert stored[0]["source"]["url"] == "https://example.org/pledge"
 
 
 def test_a_second_process_cannot_run_the_same_sweep(tmp_path: Path):

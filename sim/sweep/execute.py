@@ -32,6 +32,7 @@ from sim import outcomes
 from sim.batch import Block, Patch, empty_registry, simulate_batch
 from sim.calendar import round_dates
 from sim.errors import ScenarioError, SimError
+from sim.facts import Registry
 from sim.scenario import validate
 from sim.sweep.spec import BoundParameter
 
@@ -86,14 +87,15 @@ class ScenarioTask:
     measures: tuple[outcomes.Measure, ...]
     replicates: int
     where: str
+    sources: Registry | None = None  # the facts the scenario's events cite (sim.batch.cited)
 
     @functools.cached_property
     def patch(self) -> Patch:
         """The base scenario and the parameters' paths (made once per worker)."""
-        registry = empty_registry(Path(self.where))
+        registry = self.sources or empty_registry(Path(self.where))
         sc = validate(self.base_raw, registry, self.where)
         return Patch(self.base_raw, sc, tuple(p.name for p in self.params),
-                     tuple(p.paths for p in self.params), self.where)  # fmt: skip
+                     tuple(p.paths for p in self.params), self.where, registry)  # fmt: skip
 
     @property
     def work(self) -> int:

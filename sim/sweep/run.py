@@ -19,15 +19,16 @@ import pandas as pd
 import pyarrow as pa
 
 from sim import outcomes, results
-from sim.batch import empty_registry, materialise, overlap
+from sim.batch import cited, materialise, overlap
 from sim.errors import ScenarioError, SimError
+from sim.facts import Registry, find_registry, load_registry
 from sim.params import build
 from sim.report import write_report
 from sim.scenario import Scenario, digest, file_digest, load, validate, values
 from sim.sweep import analyse, design, plots, spec
 from sim.sweep.execute import Execution, ScenarioTask, execute
 from sim.sweep.spec import BoundParameter, SweepFile
-from sim.sweep.store import SweepStore, json_bytes, parquet_bytes
+from sim.sweep.store import SOURCES, SweepStore, json_bytes, parquet_bytes, sources_bytes
 from sim.yamlio import dump_yaml, read_yaml
 
 SWEEP_LIBRARIES = ("SALib", "dask", "distributed", "ema_workbench", "scipy")
@@ -79,6 +80,7 @@ class Sweep:
     seed: int
     report: tuple[str, ...]
     where: str
+    sources: Registry
 
     @property
     def problem(self) -> dict[str, object]:
@@ -130,20 +132,28 @@ def bind(
     *,
     cli: bool,
     defaults: bool,
+    registry: Registry,
     focus: list[str] | None = None,
 ) -> Sweep:
-    """Check a sweep definition against its scenario and resolve it.
+    """Check a sweep definition against its scenario (validated against ``registry``) and
+    resolve it.
+
+    The sweep keeps the scenario with every value a number and, of the registry, only the
+    facts its events cite (:func:`sim.batch.cited`): what its folder stores to be resumed.
 
     Raises:
         ScenarioError: a bad path, bound, outcome or name, located in the sweep file.
     """
     base_raw = materialise(sc)
-    label = Path(str(where))
-    mat = validate(base_raw, empty_registry(label), label)
+    sources = cited(sc, registry)
+    try:
+        mat = validate(base_raw, sources, "the sweep's copy of the scenario")
+    except ScenarioError as err:  # the scenario itself validated: a bug, not the input
+        raise AssertionError(f"materialised scenario does not validate: {err}") from None
     if [v.value for _, v in values(mat)] != [v.value for _, v in values(sc)]:
         raise AssertionError("materialised scenario differs from the scenario")
     params = tuple(
-        spec.bind_parameter(name, p, base_raw, mat, where, cli=cli)
+        spec.bind_parameter(name, p, base_raw, mat, where, cli=cli, registry=sources)
         for name, p in sw.parameters.items()
     )
     clash = overlap({p.name: p.paths for p in params})
@@ -177,6 +187,7 @@ def bind(
         seed=sw.seed if sw.seed is not None else sc.seed,
         report=report or (measures[0].name,),
         where=str(where),
+        sources=sources,
     )
 
 
@@ -227,9 +238,16 @@ def _from_request(req: SweepRequest) -> tuple[Sweep, Path]:
     else:
         sw = spec.from_options(source, req.params, **opts)
         scenario_path, where = source, "--param"
-    sc = load(scenario_path, req.sets)
+    registry = load_registry(find_registry(scenario_path))
+    sc = load(scenario_path, req.sets, registry)
     sweep = bind(
-        sw, sc, where, cli=where == "--param", defaults=True, focus=_focus(scenario_path, sc)
+        sw,
+        sc,
+        where,
+        cli=where == "--param",
+        defaults=True,
+        registry=registry,
+        focus=_focus(scenario_path, sc),
     )
     return sweep, scenario_path
 
@@ -302,6 +320,7 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
             "scenario.yaml": dump_yaml(sweep.base_raw).encode("utf-8"),
             "design.parquet": parquet_bytes(pa.table(cols)),
             "manifest.json": json_bytes(manifest),
+            **({SOURCES: sources_bytes(sweep.sources)} if sweep.sources.entries else {}),
         },
     )
     return _run(store, sweep, req, progress)
@@ -334,8 +353,11 @@ def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
     store = SweepStore.open(req.resume)
     sw = spec.read(store.folder / "sweep.yaml")
     raw = read_yaml(store.folder / "scenario.yaml")
-    sc = validate(raw, empty_registry(store.folder), store.folder / "scenario.yaml")
-    sweep = bind(sw, sc, store.folder / "sweep.yaml", cli=False, defaults=False)
+    sources = store.sources()
+    sc = validate(raw, sources, store.folder / "scenario.yaml")
+    sweep = bind(
+        sw, sc, store.folder / "sweep.yaml", cli=False, defaults=False, registry=sources
+    )
     return _run(store, sweep, req, progress)
 
 
@@ -364,7 +386,12 @@ def _run(
             if progress:
                 progress(finished, total)
             task = ScenarioTask(
-                sweep.base_raw, sweep.params, sweep.measures, sweep.replicates, sweep.where
+                sweep.base_raw,
+                sweep.params,
+                sweep.measures,
+                sweep.replicates,
+                sweep.where,
+                sweep.sources,
             )
             idx = todo.astype(np.int64)
             values_ = d.set_index("point").loc[idx, [p.name for p in sweep.params]].to_numpy(float)

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.batch import empty_registry, resolve_paths, with_values
 from sim.errors import ScenarioError
+from sim.facts import Registry
 from sim.scenario import Scenario, validate, values
 from sim.yamlio import read_yaml
 
@@ -522,17 +523,19 @@ def bind_parameter(
     where: Path | str,
     *,
     cli: bool = False,
+    registry: Registry | None = None,
 ) -> BoundParameter:
     """Resolve a parameter's paths against the (materialised) scenario and check its bounds.
 
-    ``raw`` is the scenario from :func:`materialise`. Errors name the sweep file and the
-    parameter's field, or for ``cli`` the ``--param`` expression.
+    ``raw`` is the scenario from :func:`materialise`, validated against ``registry`` (the facts
+    its events cite, :func:`sim.batch.cited`; by default none). Errors name the sweep file and
+    the parameter's field, or for ``cli`` the ``--param`` expression.
 
     Raises:
         ScenarioError: a path that names no numeric value, or a bound the field refuses.
     """
     label = Path(str(where))
-    registry = empty_registry(label)
+    registry = registry or empty_registry(label)
 
     def field(sub: str) -> tuple[str, str]:
         return ("--param", name) if cli else (str(where), f"parameters.{name}.{sub}")
@@ -540,7 +543,7 @@ def bind_parameter(
     def fail(message: str) -> ScenarioError:
         return ScenarioError(*field("path"), message)
 
-    paths = resolve_paths(param.paths, raw, sc, param.dist.low, fail)
+    paths = resolve_paths(param.paths, raw, sc, param.dist.low, fail, registry)
     for bound in sorted({param.dist.low, param.dist.high}):
         try:
             validate(with_values(raw, [paths], [bound], SWEPT_WHY), registry, label)
