@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,39 @@ def run_cli(
         env=env,
         check=False,
     )
+
+
+def session_processes(session: int) -> list[str]:
+    """The processes (``pid command``) of a session, from ``/proc`` (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        if int(fields[3]) == session and fields[0] != "Z":  # session id; zombies are gone
+            found.append(f"{entry.name} {command.strip()}")
+    return found
+
+
+def kill_9_leaves_nothing(proc: subprocess.Popen[bytes], grace: float = 10.0) -> list[str]:
+    """``kill -9`` a process started in its own session (its children are left alone, as
+    when the machine's OOM killer or a user kills it), then wait ``grace`` seconds for the rest
+    of its session to end; returns what is still running (then killed)."""
+    if not Path("/proc/self/stat").is_file():
+        pytest.skip("needs /proc to list a session's processes (Linux)")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    end = time.monotonic() + grace
+    while (left := session_processes(proc.pid)) and time.monotonic() < end:
+        time.sleep(0.1)
+    if left:
+        os.killpg(proc.pid, signal.SIGKILL)  # the session's process group: clean up after a failure
+    return left
 
 
 @pytest.fixture

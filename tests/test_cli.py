@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import CASES, TINY, run_cli
+from .conftest import CASES, FLAGSHIP, ROOT, TINY, kill_9_leaves_nothing, run_cli
 
 BAD = sorted((CASES / "bad").glob("*.yaml"))
 
@@ -163,6 +165,29 @@ def test_validate_and_facts(tmp_path: Path):
         "pledge_yen" in proc.stdout
         and "used by tiny: powers.PY.instruments.loans.pledged_usd_bn" in proc.stdout
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run", str(FLAGSHIP)], ["compare", str(FLAGSHIP.parent / "no_japan.yaml"), str(FLAGSHIP)]],
+    ids=["run", "compare"],
+)
+def test_kill_9_mid_run_leaves_no_process_behind(command: list[str], tmp_path: Path):
+    with subprocess.Popen(
+        [sys.executable, "-m", "sim", *command, "--without-posterior", "--replicates", "100000",
+         "--out", str(tmp_path)],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        try:
+            assert proc.stderr is not None
+            first = proc.stderr.readline().decode()
+            assert first.startswith(("running", "comparing")), first  # simulating now
+        finally:
+            left = kill_9_leaves_nothing(proc)
+    assert left == []
 
 
 def test_ctrl_c_keeps_finished_replicates_and_resume_finishes_the_run(tmp_path: Path):

@@ -21,7 +21,7 @@ from sim.sweep import SweepRequest, execute, run_sweep
 from sim.sweep.cluster import loopback_cluster
 from sim.sweep.store import SweepStore
 
-from .conftest import ROOT, TINY, run_cli
+from .conftest import ROOT, TINY, kill_9_leaves_nothing, run_cli, session_processes
 
 PARAMS = (
     "powers.PX.instruments.grants.delivery_rate=0.1:1",
@@ -164,6 +164,40 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path: Path):
 
     whole, _ = sweep(tmp_path / "whole", samples=300, replicates=KILLED_REPLICATES, workers=2)
     pd.testing.assert_frame_equal(table, whole, check_exact=True)
+
+
+def test_kill_9_of_a_sweep_leaves_no_process_behind(tmp_path: Path):
+    # only the sweep's own process is killed: its workers, their fork server and the resource
+    # tracker must notice and end by themselves
+    args = [
+        "sweep",
+        str(TINY),
+        *(f"--param={p}" for p in PARAMS),
+        "--method",
+        "lhs",
+        "--samples",
+        "300",
+        "--replicates",
+        str(KILLED_REPLICATES),
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: chunk_count(tmp_path) >= 1, proc, "a chunk was written")
+        workers = [p for p in session_processes(proc.pid) if "forkserver" in p]
+        assert len(workers) >= 3, workers  # the fork server and two workers were running
+    finally:
+        left = kill_9_leaves_nothing(proc)
+    assert left == []
 
 
 def test_ctrl_c_says_how_to_resume_in_one_line(tmp_path: Path):

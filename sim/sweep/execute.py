@@ -7,7 +7,10 @@ flight and hand each finished batch to ``on_done`` at once, which writes it to d
 sweep loses at most the batches in flight.
 
 Local workers are started with the ``forkserver`` method: a clean server process forks them,
-so they inherit no threads or locks from the parent (progress bars, Dask clients).
+so they inherit no threads or locks from the parent (progress bars, Dask clients). A worker
+watches its parent and exits as soon as it is gone, even killed with ``kill -9`` (which runs no
+clean-up): a worker waiting for its next batch would otherwise wait forever, and keep the fork
+server and the resource tracker alive with it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import multiprocessing as mp
 import os
 import signal
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -226,9 +230,29 @@ def execute(
 _TASK: Task | None = None
 
 
+def _exit_with_parent() -> None:
+    """Exit this process (a worker) as soon as the process that started it ends.
+
+    The parent holds one end of a pipe whose other end is the worker's sentinel
+    (``multiprocessing.parent_process().sentinel``); the kernel closes it when the parent
+    ends in any way, which wakes a thread that then ends the worker at once. Nothing a worker
+    holds needs cleaning up: its batch's outcomes are written by the parent, which is gone.
+    """
+    parent = mp.parent_process()
+    if parent is None:  # not a child process of multiprocessing
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _install(task: Task) -> None:
     global _TASK
     _TASK = task
+    _exit_with_parent()
     # one BLAS thread per worker, as Dask's nannies set: N workers x N BLAS threads would
     # oversubscribe the cores the workers already share out
     from threadpoolctl import threadpool_limits
