@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
+import shutil
 import signal
 import threading
 import time
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import engine, engines
+from sim import engine, engines, results
 from sim.errors import SimError
 from sim.params import Params
 
@@ -52,7 +52,11 @@ def create(parent: Path, run_id: str, spec: dict[str, Any]) -> Path:
     """Make the partial folder of a new run and write what was asked into it."""
     folder = parent / f"{PREFIX}{run_id}"
     folder.mkdir(parents=True)
-    _write_json(folder / SPEC, spec)
+    try:
+        _write_json(folder / SPEC, spec)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return folder
 
 
@@ -100,15 +104,16 @@ def _parts(folder: Path) -> tuple[list[Path], int]:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    results.replace_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _write_npz(path: Path, arrays: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)
+
+    results.replace_atomically(path, write)
 
 
 @contextlib.contextmanager

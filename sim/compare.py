@@ -21,7 +21,7 @@ import pandas as pd
 from sim import engine, outcomes, plots, report, results
 from sim import posterior as posteriors
 from sim.engines import Progress, check_counts
-from sim.errors import SimError
+from sim.errors import SimError, machine_failures
 from sim.params import Params, build
 from sim.scenario import digest as scenario_digest
 from sim.scenario import file_digest, load, to_yaml
@@ -107,6 +107,7 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
     """Run A and B on common random numbers and write ``out/compare/<A>_vs_<B>/<run-id>/``."""
     started, t0 = results.now(), time.perf_counter()
     check_counts(req.replicates, req.seed, req.rounds)
+    results.check_out(req.out)
     path_a, path_b, sets, rounds, out = (req.scenario_a, req.scenario_b, list(req.sets),
                                          req.rounds, req.out)
     sc_a, sc_b = load(path_a, sets), load(path_b, sets)
@@ -147,7 +148,10 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
     if post is not None:
         text = f"over {post.describe()}; intervals cover {covers}\n{text}"
     folder = out / "compare" / f"{sc_a.name}_vs_{sc_b.name}" / results.new_run_id()
-    with results.atomic_folder(folder) as tmp:
+    with (
+        machine_failures(folder.parent, lambda: "nothing was written"),
+        results.atomic_folder(folder) as tmp,
+    ):
         table.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
         region = outcomes.region_differences_table(pr, a)
         region.to_csv(tmp / "region_differences.csv", index=False, float_format="%.6g")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -13,7 +15,7 @@ import pyarrow as pa
 from sim import checkpoint, engine, engines, outcomes, plots, report, results
 from sim import posterior as posteriors
 from sim.engines import Engine, Progress, check_counts
-from sim.errors import SettingError, SimError
+from sim.errors import SettingError, SimError, machine_failures
 from sim.params import Params, build
 from sim.scenario import Scenario, file_digest, load, parameters, to_yaml
 from sim.scenario import digest as scenario_digest
@@ -116,6 +118,7 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
     t0 = time.perf_counter()
     if resume is not None:
         spec = checkpoint.read_spec(resume)
+        results.check_out(resume, "resume")
         total, saved = int(spec["replicates"]), checkpoint.saved_replicates(resume, spec)
         partial = resume
         path, sets = Path(spec["scenario_file"]), spec["overrides"]
@@ -131,6 +134,7 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
         what = f"resuming {spec['scenario']}: {saved:,} of {total:,} replicates saved"
     else:
         assert req.scenario is not None  # checked by req.check()
+        results.check_out(out)
         path, sets, rounds, seed = req.scenario, list(req.sets), req.rounds, req.seed
         sc = load(path, sets)
         p = build(sc, rounds)
@@ -151,16 +155,19 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
             "started": results.now(),
             "command": results.command_line(),
         }
-        partial = checkpoint.create(out / sc.name, spec["run_id"], spec)
+        with machine_failures(out / sc.name, lambda: "nothing was written"):
+            partial = checkpoint.create(out / sc.name, spec["run_id"], spec)
         what = f"running {sc.name}: {n} replicates"
     n = int(spec["replicates"])
     finish = f"finish with: sim run --resume {partial}"
+    kept = functools.partial(_kept, partial, spec, resume)
     try:
         if progress is not None:
             progress.start(what, n)
-        traj, summary = checkpoint.simulate(
-            partial, p, spec, progress.advance if progress is not None else None
-        )
+        with machine_failures(partial.parent, kept):
+            traj, summary = checkpoint.simulate(
+                partial, p, spec, progress.advance if progress is not None else None
+            )
     except KeyboardInterrupt:
         saved = checkpoint.saved_replicates(partial, spec)
         if saved == 0 and resume is None:
@@ -173,8 +180,9 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
         ) from None
     final = outcomes.final_table(summary, p)
     try:
-        folder = _write(partial.parent / spec["run_id"], sc, p, spec, traj, summary, final,
-                        t0=t0, write_report=write_report)
+        with machine_failures(partial.parent, kept):
+            folder = _write(partial.parent / spec["run_id"], sc, p, spec, traj, summary, final,
+                            t0=t0, write_report=write_report)
     except KeyboardInterrupt:
         if checkpoint.saved_replicates(partial, spec) < n:  # a short run: nothing worth keeping
             if resume is None:
@@ -194,6 +202,7 @@ def _run_posterior(req: RunRequest, progress: Progress | None) -> RunOutcome:
     """A run over a posterior: every draw's block of replicates, written as one ensemble."""
     assert req.scenario is not None and req.posterior is not None  # checked by req.check()
     t0 = time.perf_counter()
+    results.check_out(req.out)
     path, sets = req.scenario, list(req.sets)
     sc = load(path, sets)
     p = build(sc)
@@ -221,9 +230,25 @@ def _run_posterior(req: RunRequest, progress: Progress | None) -> RunOutcome:
                       "training_years": post.manifest.get("training_years"),
                       "replicate_index": "draw x replicates_per_draw + replicate"},
     }
-    folder = _write(req.out / sc.name / str(spec["run_id"]), sc, p, spec, traj, summary, final,
-                    t0=t0, write_report=req.write_report)
+    with machine_failures(req.out / sc.name, lambda: "nothing was written"):
+        folder = _write(req.out / sc.name / str(spec["run_id"]), sc, p, spec, traj, summary,
+                        final, t0=t0, write_report=req.write_report)
     return RunOutcome(folder, final, time.perf_counter() - t0)
+
+
+def _kept(partial: Path, spec: dict[str, Any], resume: Path | None) -> str:
+    """What a run the machine stopped part way keeps: its saved replicates and how to finish,
+    or (a new run with none saved) nothing, its partial folder removed."""
+    n = int(spec["replicates"])
+    try:
+        saved = checkpoint.saved_replicates(partial, spec)
+    except (OSError, ValueError):
+        saved = 0
+    if saved == 0 and resume is None:
+        shutil.rmtree(partial, ignore_errors=True)
+        return "nothing was kept"
+    return (f"{saved:,} of {n:,} replicates are saved in {partial}; once that is fixed, "
+            f"finish with: sim run --resume {partial}")
 
 
 def _write(

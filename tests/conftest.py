@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -64,6 +65,50 @@ def kill_9_leaves_nothing(proc: subprocess.Popen[bytes], grace: float = 10.0) ->
     if left:
         os.killpg(proc.pid, signal.SIGKILL)  # the session's process group: clean up after a failure
     return left
+
+
+class SmallDisk:
+    """A small file system of its own (a tmpfs), to fill up or make read-only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fill(self) -> None:
+        """Take every byte left (a file of zeros), as another program filling the disk would."""
+        with (self.path / ".filler").open("ab", buffering=0) as fh:
+            for size in (1 << 16, 1 << 12, 1):
+                block = bytes(size)
+                try:
+                    while True:
+                        fh.write(block)
+                except OSError as err:
+                    if err.errno != errno.ENOSPC:
+                        raise
+
+    def free(self) -> None:
+        """Give the space back (as after deleting files elsewhere)."""
+        (self.path / ".filler").unlink(missing_ok=True)
+
+    def read_only(self) -> None:
+        subprocess.run(["mount", "-o", "remount,ro", str(self.path)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 4 MB tmpfs mounted at ``tmp_path / "disk"`` (needs root and a kernel that allows it;
+    skipped with the reason otherwise), unmounted afterwards."""
+    path = tmp_path / "disk"
+    path.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill up needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield SmallDisk(path)
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 @pytest.fixture

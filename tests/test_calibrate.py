@@ -82,6 +82,10 @@ def test_a_resumed_calibration_equals_an_uninterrupted_one(tmp_path):
         ({"replicates": 0}, "replicates: expected at least 1"),
         ({"until": 2033}, "until: the observations end in 2031"),
         ({"select": ("nosuch",)}, "select: 'nosuch' is not a model quantity"),
+        ({"workers": 0}, "workers: expected at least 1, found 0"),
+        ({"scheduler": "nowhere"}, "scheduler: expected an address like tcp://HOST:PORT"),
+        ({"scheduler": "tcp://127.0.0.1:9"}, r"scheduler: cannot reach tcp://127.0.0.1:9"),
+        ({"workers": 2, "scheduler": "tcp://127.0.0.1:9"}, "workers: the cluster's workers"),
     ],
 )
 def test_bad_requests(tmp_path, change, expect):

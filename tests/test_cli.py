@@ -16,7 +16,7 @@ BAD = sorted((CASES / "bad").glob("*.yaml"))
 
 
 def expectation(path: Path) -> str:
-    first = path.read_text(encoding="utf-8").splitlines()[0]
+    first = path.read_bytes().split(b"\n")[0].decode("utf-8")  # the rest may not be UTF-8
     assert first.startswith("# expect: "), f"{path.name} lacks its '# expect:' line"
     return first.removeprefix("# expect: ")
 
@@ -60,6 +60,8 @@ def test_validate_prints_one_error_line_and_exits_2():
         ("dynamics.sharpness=-1", "dynamics.sharpness: expected a value >= 0"),
         ("nonsense", "expected path.to.field=value"),
         ("seed=many", "seed: Input should be a valid integer"),
+        ("time.end=2030-13-01", "time.end: Input should be a valid date or datetime, month value"),
+        ("name=" + "[" * 100 + "]" * 100, "nested at most 64 deep"),
     ],
 )
 def test_bad_override_gives_one_line_exit_2(override: str, expect: str, tmp_path: Path):
@@ -239,3 +241,55 @@ def test_ctrl_c_keeps_finished_replicates_and_resume_finishes_the_run(tmp_path: 
     assert pq.read_table(done / name).equals(pq.read_table(ref / name))
     manifest = json.loads((done / "manifest.json").read_text())
     assert manifest["resumed"] and "--summary-only" in manifest["command"]
+
+
+# --------------------------------------------------------------------------- the machine
+
+#: One command of each kind that writes results, on the tiny region (the output folder last).
+WRITERS = {
+    "run": ["run", str(TINY), "--replicates", "4", "--out"],
+    "compare": ["compare", str(TINY), str(TINY), "--replicates", "4", "--out"],
+    "sweep": ["sweep", str(TINY), "--param", "dynamics.sharpness=1:5:2", "--replicates", "2",
+              "--out"],
+}
+
+
+def one_line(proc: subprocess.CompletedProcess[str], status: int) -> str:
+    """The single error line of a command that failed with ``status`` (after at most the line
+    saying what it started)."""
+    assert proc.returncode == status, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) in (1, 2) and lines[-1].startswith("error: "), proc.stderr
+    assert len(lines) == 1 or lines[0].startswith(("running ", "comparing ", "over the shipped "))
+    return lines[-1]
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_an_output_folder_that_is_a_file_is_refused_before_anything_runs(command, tmp_path):
+    afile = tmp_path / "results"
+    afile.write_text("not a folder\n", encoding="utf-8")
+    line = one_line(run_cli(*WRITERS[command], str(afile)), 2)
+    assert line == "error: --out: expected a folder to write results under, found a file"
+    assert list(tmp_path.iterdir()) == [afile]
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_read_only_output_folder_is_an_environment_failure(command, small_disk):
+    small_disk.read_only()
+    line = one_line(run_cli(*WRITERS[command], str(small_disk.path / "results")), 1)
+    assert line == (
+        f"error: {small_disk.path}: the folder is on a read-only file system (an environment "
+        "failure, not a mistake in the input); nothing was written"
+    )
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_full_disk_is_one_line_and_leaves_nothing_that_looks_complete(command, small_disk):
+    small_disk.fill()
+    line = one_line(run_cli(*WRITERS[command], str(small_disk.path)), 1)
+    assert line.startswith("error: ") and line.endswith(
+        ": no space left on the device (the disk is full) (an environment failure, not a "
+        "mistake in the input); nothing was written"
+    )
+    assert sorted(p.name for p in small_disk.path.rglob("*") if p.is_file()) == [".filler"]

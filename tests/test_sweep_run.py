@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from sim.errors import MachineError
 from sim.sweep import SweepRequest, execute, run_sweep
 from sim.sweep.cluster import loopback_cluster
 from sim.sweep.store import SweepStore
@@ -34,11 +35,11 @@ DEADLINE = 120.0  # seconds any wait for a subprocess may take before the test f
 KILLED_REPLICATES = 256
 
 
-def sweep(out: Path, **kw) -> tuple[pd.DataFrame, Path]:
+def sweep(out: Path, progress=None, **kw) -> tuple[pd.DataFrame, Path]:
     """Run a tiny-region sweep and return its outcome table and folder."""
     opts = dict(source=TINY, params=PARAMS, method="lhs", samples=24, replicates=16, out=out)
     opts.update(kw)
-    result = run_sweep(SweepRequest(**opts))
+    result = run_sweep(SweepRequest(**opts), progress=progress)
     return pq.read_table(result.folder / "outcomes.parquet").to_pandas(), result.folder
 
 
@@ -292,6 +293,59 @@ def test_a_second_process_cannot_run_the_same_sweep(tmp_path: Path):
     assert proc.returncode == 2 and "is being run by process" in proc.stderr
 
 
+def test_a_full_disk_keeps_the_finished_chunks_and_the_sweep_resumes_once_space_is_freed(
+    reference: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, small_disk
+):
+    monkeypatch.setattr(execute, "BATCH_WORK", 8 * 16 * 4)  # 4 points a batch: 6 chunks
+
+    def fill_after_the_second(done: int, total: int) -> None:
+        if done == 8:
+            small_disk.fill()
+
+    with pytest.raises(MachineError) as err:
+        sweep(small_disk.path, workers=1, progress=fill_after_the_second)
+    (folder,) = small_disk.path.glob("tiny/sweeps/*")
+    assert str(err.value) == (
+        f"{folder}: no space left on the device (the disk is full) (an environment failure, "
+        "not a mistake in the input); 8 of 24 points are saved; once that is fixed, finish "
+        f"with: sim sweep --resume {folder}"
+    )
+    assert sorted(p.name.split("-")[1] for p in (folder / "chunks").iterdir()) == [
+        "000000000", "000000004"]  # two whole chunks, no temporary file
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "running"
+    small_disk.free()
+    resumed = run_sweep(SweepRequest(resume=folder, workers=1))
+    assert resumed.ran == 16
+    table = pq.read_table(folder / "outcomes.parquet").to_pandas()
+    pd.testing.assert_frame_equal(table, reference, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("option", "expect"),
+    [
+        (["--workers", "0"], "error: --workers: expected at least 1, found 0"),
+        (["--workers", "-2"], "error: --workers: expected at least 1, found -2"),
+        (["--scheduler", "localhost:8786"],
+         "error: --scheduler: expected an address like tcp://HOST:PORT, found 'localhost:8786'"),
+        (["--scheduler", "tcp://127.0.0.1:99999"],
+         "error: --scheduler: expected an address like tcp://HOST:PORT, found "
+         "'tcp://127.0.0.1:99999'"),
+        (["--scheduler", "tcp://127.0.0.1:9"],
+         "error: --scheduler: cannot reach tcp://127.0.0.1:9 (Connection refused)"),
+        (["--scheduler", "tcp://127.0.0.1:9", "--workers", "2"],
+         "error: --workers: the cluster's workers run the points; not with --scheduler"),
+    ],
+)
+def test_bad_executor_options_are_refused_before_anything_is_written(
+    option: list[str], expect: str, tmp_path: Path
+):
+    proc = run_cli("sweep", str(TINY), "--param", PARAMS[0], "--samples", "4", "--replicates",
+                   "2", *option, "--out", str(tmp_path), timeout=DEADLINE)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [expect]
+    assert list(tmp_path.iterdir()) == []
+
+
 # --------------------------------------------------------------------------- Dask
 
 
@@ -322,28 +376,6 @@ def test_dask_cluster_gives_the_same_numbers(reference: pd.DataFrame, tmp_path: 
     assert run["executor"].startswith(f"Dask at {address}") and run["slots"] == 2
     assert proc.returncode == 0, proc.stderr
     assert "on Dask at" in proc.stdout
-
-
-def test_unreachable_scheduler_is_a_one_line_error(tmp_path: Path):
-    proc = run_cli(
-        "sweep",
-        str(TINY),
-        "--param",
-        PARAMS[0],
-        "--samples",
-        "4",
-        "--replicates",
-        "2",
-        "--scheduler",
-        "tcp://127.0.0.1:9",
-        "--out",
-        str(tmp_path),
-        timeout=DEADLINE,
-    )
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip().splitlines() == [
-        "error: --scheduler: cannot reach tcp://127.0.0.1:9 (Connection refused)"
-    ]
 
 
 # --------------------------------------------------------------------------- analysis and plots

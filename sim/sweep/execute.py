@@ -35,7 +35,7 @@ import numpy as np
 from sim import outcomes
 from sim.batch import Block, Patch, empty_registry, simulate_batch
 from sim.calendar import round_dates
-from sim.errors import ScenarioError, SimError
+from sim.errors import ScenarioError, SettingError, SimError
 from sim.facts import Registry
 from sim.scenario import validate
 from sim.sweep.spec import BoundParameter
@@ -208,18 +208,16 @@ def execute(
     the whole sweep is less work (:data:`SMALL_WORK`) than starting workers would save.
 
     Raises:
+        SettingError: bad ``workers`` or ``scheduler`` (:func:`check_executor`).
         SimError: a point's scenario fails validation, the cluster cannot be reached, or a
             worker process dies.
     """
+    check_executor(workers, scheduler, reach=False)
     if scheduler is not None:
-        if workers is not None:
-            raise SimError("--workers: not with --scheduler; the cluster's workers run the points")
         return _dask(task, points, values, seeds, scheduler, on_done)
     n = workers if workers is not None else default_workers()
     if workers is None and len(points) * task.work < SMALL_WORK:
         n = 1
-    if n < 1:
-        raise SimError(f"--workers: expected at least 1, found {n}")
     if n == 1 or len(points) <= 1:
         for batch in make_batches(points, values, seeds, 1, task.work):
             on_done(task(batch))
@@ -316,19 +314,39 @@ def _local(
     return Execution(f"{workers} local processes", workers)
 
 
-def _probe(scheduler: str) -> None:
-    """Fail fast, in one line, if nothing listens at a ``tcp://HOST:PORT`` address."""
+def check_executor(workers: int | None, scheduler: str | None, *, reach: bool = True) -> None:
+    """Refuse local ``workers`` or a Dask ``scheduler`` address that cannot run points, before
+    anything is written: workers below 1, both at once, an address not of the form
+    ``tcp://HOST:PORT`` and (``reach``) one where nothing listens.
+
+    Raises:
+        SettingError: naming ``workers`` or ``scheduler``.
+    """
+    if scheduler is not None:
+        if workers is not None:
+            raise SettingError(
+                "workers", "the cluster's workers run the points; not with", others=("scheduler",)
+            )
+        _probe(scheduler, reach=reach)
+    elif workers is not None and workers < 1:
+        raise SettingError("workers", f"expected at least 1, found {workers}")
+
+
+def _probe(scheduler: str, *, reach: bool = True) -> None:
+    """Fail fast, in one line, if the address is malformed or (``reach``) nothing listens."""
     proto, _, rest = scheduler.partition("://")
     host, _, port = rest.rpartition(":")
-    if proto not in ("tcp", "tls") or not host or not port.isdigit():
-        raise SimError(
-            f"--scheduler: expected an address like tcp://HOST:PORT, found {scheduler!r}"
+    if proto not in ("tcp", "tls") or not host or not port.isdigit() or int(port) > 65535:
+        raise SettingError(
+            "scheduler", f"expected an address like tcp://HOST:PORT, found {scheduler!r}"
         )
+    if not reach:
+        return
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
     except OSError as err:
-        raise SimError(
-            f"--scheduler: cannot reach {scheduler} ({err.strerror or type(err).__name__})"
+        raise SettingError(
+            "scheduler", f"cannot reach {scheduler} ({err.strerror or type(err).__name__})"
         ) from None
 
 
@@ -350,12 +368,16 @@ def _dask(
     try:
         client = Client(scheduler, timeout="15s", set_as_default=False)
     except (OSError, TimeoutError) as err:
-        raise SimError(f"--scheduler: cannot reach {scheduler} ({type(err).__name__})") from None
+        raise SettingError(
+            "scheduler", f"cannot reach {scheduler} ({type(err).__name__})"
+        ) from None
     with client:
         try:
             client.wait_for_workers(1, timeout=60)
         except TimeoutError:
-            raise SimError(f"--scheduler: {scheduler} has no workers (waited 60 s)") from None
+            raise SettingError(
+                "scheduler", f"{scheduler} has no workers (waited 60 s)"
+            ) from None
         slots = max(1, sum(client.nthreads().values()))
         batches = make_batches(points, values, seeds, slots, task.work)
         shared = client.scatter(task, broadcast=True, hash=False)

@@ -20,13 +20,13 @@ import pyarrow as pa
 
 from sim import outcomes, results
 from sim.batch import cited, materialise, overlap
-from sim.errors import ScenarioError, SimError
+from sim.errors import ScenarioError, SimError, machine_failures
 from sim.facts import Registry, find_registry, load_registry
 from sim.params import build
 from sim.report import write_report
 from sim.scenario import Scenario, digest, file_digest, load, validate, values
 from sim.sweep import analyse, design, plots, spec
-from sim.sweep.execute import Execution, ScenarioTask, execute
+from sim.sweep.execute import Execution, ScenarioTask, check_executor, execute
 from sim.sweep.spec import BoundParameter, SweepFile
 from sim.sweep.store import SOURCES, SweepStore, json_bytes, parquet_bytes, sources_bytes
 from sim.yamlio import dump_yaml, read_yaml
@@ -63,6 +63,21 @@ class SweepRequest:
     workers: int | None = None
     scheduler: str | None = None
     out: Path = Path("results")
+
+    def check(self) -> None:
+        """Refuse settings that cannot run, before anything is written or simulated: bad
+        ``workers`` or ``scheduler`` (an address where nothing listens, too), or an ``out``
+        (or ``resume``) folder that cannot take results.
+
+        Raises:
+            SettingError: naming the setting.
+            MachineError: the folder is read-only.
+        """
+        check_executor(self.workers, self.scheduler)
+        if self.resume is None:
+            results.check_out(self.out)
+        elif self.resume.is_dir():  # a missing folder is reported when it is opened
+            results.check_out(self.resume, "resume")
 
 
 @dataclass(frozen=True)
@@ -257,6 +272,7 @@ def _from_request(req: SweepRequest) -> tuple[Sweep, Path]:
 
 def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutcome:
     """Start a sweep (or resume one), run its points, analyse it; see the module docstring."""
+    req.check()
     if req.resume is not None:
         return _resume(req, progress)
     started = results.now()
@@ -313,16 +329,17 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
         "started": started,
     }
     folder = req.out / sweep.scenario.name / "sweeps" / results.new_run_id()
-    store = SweepStore.create(
-        folder,
-        {
-            "sweep.yaml": dump_yaml(resolved_spec(sweep)).encode("utf-8"),
-            "scenario.yaml": dump_yaml(sweep.base_raw).encode("utf-8"),
-            "design.parquet": parquet_bytes(pa.table(cols)),
-            "manifest.json": json_bytes(manifest),
-            **({SOURCES: sources_bytes(sweep.sources)} if sweep.sources.entries else {}),
-        },
-    )
+    with machine_failures(folder.parent, lambda: "nothing was written"):
+        store = SweepStore.create(
+            folder,
+            {
+                "sweep.yaml": dump_yaml(resolved_spec(sweep)).encode("utf-8"),
+                "scenario.yaml": dump_yaml(sweep.base_raw).encode("utf-8"),
+                "design.parquet": parquet_bytes(pa.table(cols)),
+                "manifest.json": json_bytes(manifest),
+                **({SOURCES: sources_bytes(sweep.sources)} if sweep.sources.entries else {}),
+            },
+        )
     return _run(store, sweep, req, progress)
 
 
@@ -365,7 +382,13 @@ def _run(
     store: SweepStore, sweep: Sweep, req: SweepRequest, progress: Progress | None
 ) -> SweepOutcome:
     t0 = time.perf_counter()
-    with store.lock():
+
+    def kept() -> str:
+        done, total = len(store.done_points()), len(store.read_design())
+        return (f"{done} of {total} points are saved; once that is fixed, finish with: "
+                f"sim sweep --resume {store.folder}")
+
+    with machine_failures(store.folder, kept), store.lock():
         d = store.read_design()
         total = len(d)
         done = store.done_points()
@@ -439,7 +462,7 @@ def _run(
             analysis=files,
         )
         store.write_manifest(manifest)
-    write_report(store.folder)
+        write_report(store.folder)
     note = task.patch.structural if task is not None else None
     return SweepOutcome(
         store.folder, total, len(todo), time.perf_counter() - t0, execution, report, files, note

@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim import results
 from sim.errors import SimError
 from sim.facts import Registry, load_registry
 from sim.results import atomic_folder
@@ -44,23 +45,10 @@ TMP_PREFIX = ".tmp-"
 SOURCES = "facts/sources.yaml"
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, flushed to disk, then renamed."""
-    tmp = path.parent / f"{TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}"
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    """Write ``data`` to ``path`` via a temporary file (named ``.tmp-*``), flushed to disk,
+    then renamed; a failed write (a full disk) leaves no temporary file behind."""
+    results.replace_atomically(path, lambda tmp: tmp.write_bytes(data), fsync=True)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
