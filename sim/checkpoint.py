@@ -152,7 +152,10 @@ def simulate(
     """
     n, seed, size = int(spec["replicates"]), int(spec["seed"]), int(spec["chunk"])
     keep, how = bool(spec["trajectories"]), engines.Engine(spec["engine"])
-    todo = list(engine.chunks(n, size))
+    total = -(-n // size)  # chunks, each made when its turn comes (a run may have billions)
+
+    def chunk(ci: int) -> np.ndarray:
+        return np.arange(ci * size, min((ci + 1) * size, n))
     kept: list[engine.Trajectories] = []
     stream = None if keep else engine.StreamingSummary(p)
     if keep:
@@ -169,7 +172,7 @@ def simulate(
     else:
         done = 0
     if progress is not None and done:
-        progress(sum(len(r) for r in todo[:done]))
+        progress(min(done * size, n))
 
     unsaved: list[engine.Trajectories] = []
     first_unsaved = done
@@ -190,8 +193,8 @@ def simulate(
 
     last = time.monotonic()
     with _held_sigint() as stop_asked:
-        for ci in range(done, len(todo)):
-            reps = todo[ci]
+        for ci in range(done, total):
+            reps = chunk(ci)
             traj = engines.simulate(how, p, reps, seed)
             if keep:
                 unsaved.append(traj)
@@ -201,12 +204,12 @@ def simulate(
             if progress is not None:
                 progress(len(reps))
             since = time.monotonic() - last
-            end = ci + 1 == len(todo)
+            end = ci + 1 == total
             if stop_asked() or since >= SAVE_EVERY or (end and since >= SAVE_AT_END):
                 save(ci + 1)
                 last = time.monotonic()
                 if stop_asked():
-                    raise Interrupted(ci + 1, len(todo))
+                    raise Interrupted(ci + 1, total)
     if keep:
         full = _join(kept + unsaved)
         return full, engine.exact_summary(full, p)

@@ -18,13 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import engine, outcomes, plots, report, results
+from sim import engine, memory, outcomes, plots, report, results
 from sim import posterior as posteriors
 from sim.engines import Progress, check_counts
 from sim.errors import SimError, machine_failures
 from sim.params import Params, build
 from sim.scenario import digest as scenario_digest
 from sim.scenario import file_digest, load, to_yaml
+
+#: Paired replicates simulated at once.
+CHUNK = 2048
 
 
 def _check_compatible(a: Params, b: Params, path_a: Path, path_b: Path) -> None:
@@ -46,7 +49,7 @@ def paired_run(
     replicates: int,
     seed: int,
     *,
-    chunk: int = 2048,
+    chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
 ) -> outcomes.Paired:
     """Run both scenarios replicate by replicate on the same streams; keep the differences."""
@@ -123,6 +126,11 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
         post = posteriors.load(req.posterior).thin(req.draws)
         per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
         n = len(post.draws) * per
+        memory.check(memory.paired_bytes(a, n, chunk=CHUNK)
+                     + memory.posterior_bytes(a, n, 1) + memory.posterior_bytes(b, n, 1),
+                     "replicates", f"{len(post.draws)} posterior draws x {per:,} paired "
+                     f"replicates over {a.rounds + 1:,} round boundaries", "fewer fit, or fewer",
+                     others=("draws",))
         if progress is not None:
             progress.start(f"comparing {sc_b.name} against {sc_a.name}: {len(post.draws)} "
                            f"posterior draws x {per} paired replicates", n)
@@ -136,6 +144,9 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
     else:
         n = req.replicates if req.replicates is not None else max(sc_a.replicates,
                                                                   sc_b.replicates)
+        memory.check(memory.paired_bytes(a, n, chunk=CHUNK), "replicates",
+                     f"{n:,} paired replicates over {a.rounds + 1:,} round boundaries",
+                     "fewer fit")
         if progress is not None:
             progress.start(f"comparing {sc_b.name} against {sc_a.name}: {n} paired replicates",
                            n)

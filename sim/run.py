@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from sim import checkpoint, engine, engines, outcomes, plots, report, results
+from sim import batch, checkpoint, engine, engines, memory, outcomes, plots, report, results
 from sim import posterior as posteriors
 from sim.engines import Engine, Progress, check_counts
 from sim.errors import SettingError, SimError, machine_failures
@@ -129,6 +129,7 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
                 "began; expected the same resolved scenario, start a new run instead"
             )
         p = build(sc, spec["rounds_asked"])
+        _check_memory(p, spec)
         spec["resumed"] = [*spec.get("resumed", []), {"at": results.now(),
                                                       "command": results.command_line()}]
         what = f"resuming {spec['scenario']}: {saved:,} of {total:,} replicates saved"
@@ -155,6 +156,7 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
             "started": results.now(),
             "command": results.command_line(),
         }
+        _check_memory(p, spec)
         with machine_failures(out / sc.name, lambda: "nothing was written"):
             partial = checkpoint.create(out / sc.name, spec["run_id"], spec)
         what = f"running {sc.name}: {n} replicates"
@@ -210,6 +212,10 @@ def _run_posterior(req: RunRequest, progress: Progress | None) -> RunOutcome:
     per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
     seed = sc.seed if req.seed is None else req.seed
     n = len(post.draws) * per
+    need = memory.run_bytes(p, n, keep=True, chunk=batch.CHUNK) + memory.posterior_bytes(p, n, 3)
+    memory.check(need, "replicates", f"keeping every path of {len(post.draws)} posterior draws x "
+                 f"{per:,} replicates over {p.rounds + 1:,} round boundaries",
+                 "fewer fit, or fewer", others=("draws",))
     if progress is not None:
         progress.start(f"running {sc.name} over {len(post.draws)} posterior draws x {per} "
                        "replicates", n)
@@ -234,6 +240,23 @@ def _run_posterior(req: RunRequest, progress: Progress | None) -> RunOutcome:
         folder = _write(req.out / sc.name / str(spec["run_id"]), sc, p, spec, traj, summary,
                         final, t0=t0, write_report=req.write_report)
     return RunOutcome(folder, final, time.perf_counter() - t0)
+
+
+def _check_memory(p: Params, spec: dict[str, Any]) -> None:
+    """Refuse a run whose kept output cannot fit in memory (:mod:`sim.memory`), naming what to
+    change: the replicates when every path is kept, the rounds when only summaries are."""
+    n, keep, path = int(spec["replicates"]), bool(spec["trajectories"]), Engine(spec["engine"])
+    need = memory.run_bytes(p, n, keep=keep, chunk=int(spec["chunk"]))
+    if not keep:
+        memory.check(need, "rounds", f"summaries over {p.rounds + 1:,} round boundaries",
+                     "fewer rounds fit")
+    elif path is Engine.ENSEMBLE:
+        memory.check(need, "replicates", f"keeping every path of {n:,} replicates over "
+                     f"{p.rounds + 1:,} round boundaries", "fewer fit, or summaries only:",
+                     others=("trajectories",))
+    else:
+        memory.check(need, "replicates", f"the {path} engine keeping every path of {n:,} "
+                     f"replicates over {p.rounds + 1:,} round boundaries", "fewer fit")
 
 
 def _kept(partial: Path, spec: dict[str, Any], resume: Path | None) -> str:

@@ -293,3 +293,80 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_that_looks_complete(command,
         "mistake in the input); nothing was written"
     )
     assert sorted(p.name for p in small_disk.path.rglob("*") if p.is_file()) == [".filler"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (["run", str(TINY), "--replicates", "10000000000", "--trajectories"],
+         "error: --replicates: keeping every path of 10,000,000,000 replicates over 9 round "
+         "boundaries would need about 36.0 TB of memory; this machine has "),
+        (["run", str(TINY), "--engine", "mesa", "--replicates", "10000000000"],
+         "error: --replicates: the mesa engine keeping every path of 10,000,000,000 "),
+        (["run", str(FLAGSHIP), "--replicates", "10000000000"],  # over the shipped posterior
+         "error: --replicates: keeping every path of 200 posterior draws x 10,000,000,000 "
+         "replicates over 21 round boundaries would need about "),
+        (["compare", str(FLAGSHIP.parent / "no_japan.yaml"), str(FLAGSHIP), "--replicates",
+          "100000000"],
+         "error: --replicates: 200 posterior draws x 100,000,000 paired replicates over 21 "
+         "round boundaries would need about "),
+        (["compare", str(TINY), str(TINY), "--replicates", "10000000000"],
+         "error: --replicates: 10,000,000,000 paired replicates over 9 round boundaries would "
+         "need about "),
+        (["run", str(TINY), "--rounds", "40000"],
+         "error: --rounds: expected at most 31,895 rounds of 3 months from 2026-01-01 (the "
+         "calendar ends with the year 9999), found 40,000"),
+        (["compare", str(TINY), str(TINY), "--rounds", "40000"], "error: --rounds: expected at "
+         "most 31,895 rounds"),
+    ],
+    ids=["trajectories", "mesa", "posterior", "compare-posterior", "compare", "rounds",
+         "compare-rounds"],
+)
+def test_work_that_cannot_fit_is_refused_before_it_starts(args, expect, tmp_path):
+    line = one_line(run_cli(*args, "--out", str(tmp_path)), 2)
+    assert line.startswith(expect)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_summary_that_cannot_fit_is_refused_naming_the_rounds(tmp_path, monkeypatch):
+    from sim import memory
+    from sim.errors import SettingError
+    from sim.run import RunRequest, run_scenario
+
+    monkeypatch.setattr(memory, "available", lambda: 10**9)  # a machine with 1 GB left
+    with pytest.raises(SettingError) as err:
+        run_scenario(RunRequest(TINY, rounds=2000, trajectories=False, out=tmp_path))
+    assert err.value.setting == "rounds"
+    assert err.value.message == (
+        "summaries over 2,001 round boundaries would need about 2.1 GB of memory; this machine "
+        "has 1.0 GB available; fewer rounds fit")
+    assert list(tmp_path.iterdir()) == []
+    run_scenario(RunRequest(TINY, rounds=200, trajectories=False, out=tmp_path))  # this fits
+
+
+def test_ten_billion_replicates_start_at_once_in_bounded_memory(tmp_path):
+    """Summaries of 10 ** 10 replicates fit in memory; the run must start simulating at once
+    (in a process allowed 4 GB of address space) and keep its chunks on Ctrl-C."""
+    import signal
+    import time
+
+    limited = ("import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, "
+               "(4 << 30, 4 << 30)); sys.argv = ['sim', *sys.argv[1:]]; "
+               "runpy.run_module('sim', run_name='__main__')")
+    args = ["run", str(TINY), "--replicates", "10000000000", "--summary-only"]
+    with subprocess.Popen(
+        [sys.executable, "-c", limited, *args, "--out", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stderr is not None
+        assert proc.stderr.readline().startswith("running tiny: 10000000000 replicates")
+        time.sleep(2)  # chunks are being simulated
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGINT)
+        err = proc.stderr.read()
+        assert proc.wait(timeout=60) == 130, err
+    assert "Traceback" not in err
+    assert " of 10,000,000,000 replicates are saved in " in err
