@@ -77,9 +77,10 @@ def provenance(v: Value) -> str:
 def materialise(sc: Scenario) -> dict[str, Any]:
     """The scenario as raw data with every value a plain number (``{value, why}``).
 
-    The result validates without the facts registry (:func:`empty_registry`), so a sweep
-    folder holds all it needs to resume even if the scenario or its facts change later; the
-    ``why`` keeps the provenance.
+    The result validates with no facts but those its events name as their sources
+    (:func:`cited`; none for most scenarios: :func:`empty_registry`), so a sweep folder that
+    stores them holds all it needs to resume even if the scenario or its facts change later;
+    the ``why`` keeps the provenance.
     """
     raw = to_raw(sc)
     for path, v in values(sc):
@@ -94,8 +95,23 @@ def materialise(sc: Scenario) -> dict[str, Any]:
 
 
 def empty_registry(where: Path) -> Registry:
-    """A registry with no entries (for materialised scenarios, which refer to none)."""
+    """A registry with no entries (for materialised scenarios whose events cite no facts)."""
     return Registry(folder=where, entries={}, files={})
+
+
+def cited(sc: Scenario, registry: Registry) -> Registry:
+    """The entries of ``registry`` that ``sc`` still names once materialised: its events'
+    sources (the facts, with their documents, that record each event).
+
+    Raises:
+        KeyError: a source the registry lacks (``sc`` was validated against another one).
+    """
+    ids = sorted({ev.source for ev in sc.events.values() if ev.source is not None})
+    return Registry(
+        folder=registry.folder,
+        entries={i: registry.get(i) for i in ids},
+        files={i: registry.files[i] for i in ids if i in registry.files},
+    )
 
 
 def with_values(

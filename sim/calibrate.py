@@ -43,6 +43,7 @@ from sim.scenario import Scenario, load, registry_folder, values
 from sim.sweep.execute import (
     Batch,
     Columns,
+    check_executor,
     default_workers,
     execute,
     make_batches,
@@ -469,10 +470,11 @@ def _shown(path: Path) -> str:
 
 
 def _check(req: CalibrateRequest) -> None:
-    if req.workers is not None and req.workers < 1:
-        raise SimError(f"workers: expected at least 1, found {req.workers}")
-    if req.workers is not None and req.scheduler is not None:
-        raise SimError("workers: not with a scheduler; the cluster's workers evaluate the draws")
+    check_executor(req.workers, req.scheduler)  # a scheduler's address is reached here too
+    if req.resume is None:
+        results.check_out(req.out)
+    else:
+        results.check_out(req.resume, "resume")
     if req.draws < 50:
         raise SimError(f"draws: expected at least 50 particles, found {req.draws}")
     if req.replicates < 1:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
+import shutil
 import signal
 import threading
 import time
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import engine, engines
+from sim import engine, engines, results
 from sim.errors import SimError
 from sim.params import Params
 
@@ -52,7 +52,11 @@ def create(parent: Path, run_id: str, spec: dict[str, Any]) -> Path:
     """Make the partial folder of a new run and write what was asked into it."""
     folder = parent / f"{PREFIX}{run_id}"
     folder.mkdir(parents=True)
-    _write_json(folder / SPEC, spec)
+    try:
+        _write_json(folder / SPEC, spec)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return folder
 
 
@@ -100,15 +104,16 @@ def _parts(folder: Path) -> tuple[list[Path], int]:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    results.replace_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _write_npz(path: Path, arrays: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)
+
+    results.replace_atomically(path, write)
 
 
 @contextlib.contextmanager
@@ -147,7 +152,10 @@ def simulate(
     """
     n, seed, size = int(spec["replicates"]), int(spec["seed"]), int(spec["chunk"])
     keep, how = bool(spec["trajectories"]), engines.Engine(spec["engine"])
-    todo = list(engine.chunks(n, size))
+    total = -(-n // size)  # chunks, each made when its turn comes (a run may have billions)
+
+    def chunk(ci: int) -> np.ndarray:
+        return np.arange(ci * size, min((ci + 1) * size, n))
     kept: list[engine.Trajectories] = []
     stream = None if keep else engine.StreamingSummary(p)
     if keep:
@@ -164,7 +172,7 @@ def simulate(
     else:
         done = 0
     if progress is not None and done:
-        progress(sum(len(r) for r in todo[:done]))
+        progress(min(done * size, n))
 
     unsaved: list[engine.Trajectories] = []
     first_unsaved = done
@@ -185,8 +193,8 @@ def simulate(
 
     last = time.monotonic()
     with _held_sigint() as stop_asked:
-        for ci in range(done, len(todo)):
-            reps = todo[ci]
+        for ci in range(done, total):
+            reps = chunk(ci)
             traj = engines.simulate(how, p, reps, seed)
             if keep:
                 unsaved.append(traj)
@@ -196,12 +204,12 @@ def simulate(
             if progress is not None:
                 progress(len(reps))
             since = time.monotonic() - last
-            end = ci + 1 == len(todo)
+            end = ci + 1 == total
             if stop_asked() or since >= SAVE_EVERY or (end and since >= SAVE_AT_END):
                 save(ci + 1)
                 last = time.monotonic()
                 if stop_asked():
-                    raise Interrupted(ci + 1, len(todo))
+                    raise Interrupted(ci + 1, total)
     if keep:
         full = _join(kept + unsaved)
         return full, engine.exact_summary(full, p)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from sim.engines import Engine
-from sim.errors import SettingError, SimError
+from sim.errors import SettingError, SimError, machine_error
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -422,15 +422,23 @@ def explore(
 
 
 def main() -> None:
-    """Entry point: user errors (ours and the parser's) become one line on stderr, exit 2."""
+    """Entry point: user errors (ours and the parser's) become one line on stderr, exit 2;
+    what the machine refused (a full disk, a read-only folder, no memory left) one line
+    saying so, exit 1."""
     try:
         code: Any = app(standalone_mode=False)
     except SettingError as err:
         typer.echo(f"error: {err.describe(option_name)}", err=True)
-        raise SystemExit(2) from None
+        raise SystemExit(err.exit_code) from None
     except SimError as err:
         typer.echo(f"error: {err}", err=True)
-        raise SystemExit(2) from None
+        raise SystemExit(err.exit_code) from None
+    except (OSError, MemoryError) as err:
+        failure = machine_error(err)
+        if failure is None:  # not the machine's doing: a bug, with its traceback
+            raise
+        typer.echo(f"error: {failure}", err=True)
+        raise SystemExit(failure.exit_code) from None
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted: nothing half-written was kept", err=True)
         raise SystemExit(130) from None

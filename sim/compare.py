@@ -20,14 +20,17 @@ from typing import Any
 
 import pandas as pd
 
-from sim import engine, figures, outcomes, report, results, terminal
+from sim import engine, figures, memory, outcomes, report, results, terminal
 from sim import posterior as posteriors
 from sim.engines import Progress, check_counts
-from sim.errors import SettingError, SimError
+from sim.errors import SettingError, SimError, machine_failures
 from sim.facts import load_registry
 from sim.params import Params, build
 from sim.scenario import Scenario, file_digest, load, locate, registry_folder, to_yaml
 from sim.scenario import digest as scenario_digest
+
+#: Paired replicates simulated at once.
+CHUNK = 2048
 
 
 def _check_compatible(a: Params, b: Params, path_a: Path, path_b: Path) -> None:
@@ -49,7 +52,7 @@ def paired_run(
     replicates: int,
     seed: int,
     *,
-    chunk: int = 2048,
+    chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
 ) -> outcomes.Paired:
     """Run both scenarios replicate by replicate on the same streams; keep the differences."""
@@ -211,7 +214,10 @@ class Comparison:
         sc_a, sc_b, a = self.scenario_a, self.scenario_b, self.params_a
         table, region, iv = self.differences, self.region, self.interval
         path_a, path_b = self.files
-        with results.atomic_folder(folder) as tmp:
+        with (
+            machine_failures(folder.parent, lambda: "nothing was written"),
+            results.atomic_folder(folder) as tmp,
+        ):
             if progress is not None:
                 progress.start("writing the tables", 0)
             table.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
@@ -338,6 +344,11 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
         post = posteriors.load(req.posterior).thin(req.draws)
         per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
         n = len(post.draws) * per
+        memory.check(memory.paired_bytes(a, n, chunk=CHUNK)
+                     + memory.posterior_bytes(a, n, 1) + memory.posterior_bytes(b, n, 1),
+                     "replicates", f"{len(post.draws)} posterior draws x {per:,} paired "
+                     f"replicates over {a.rounds + 1:,} round boundaries", "fewer fit, or fewer",
+                     others=("draws",))
         if progress is not None:
             progress.start(f"comparing {label_b} against {label_a}: {len(post.draws)} "
                            f"posterior draws x {per} paired replicates", n)
@@ -350,6 +361,9 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
     else:
         n = req.replicates if req.replicates is not None else max(sc_a.replicates,
                                                                   sc_b.replicates)
+        memory.check(memory.paired_bytes(a, n, chunk=CHUNK), "replicates",
+                     f"{n:,} paired replicates over {a.rounds + 1:,} round boundaries",
+                     "fewer fit")
         if progress is not None:
             progress.start(f"comparing {label_b} against {label_a}: {n} paired replicates", n)
         pr = paired_run(a, b, n, root,
@@ -368,6 +382,7 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
 def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> CompareOutcome:
     """Run A and B on common random numbers and write ``out/compare/<A>_vs_<B>/<run-id>/``."""
     t0 = time.perf_counter()
+    results.check_out(req.out)
     c = compute(req, progress)
     folder = c.save(c.default_folder(req.out), plots=req.plots, formats=req.formats,
                     write_report=req.write_report, progress=progress)

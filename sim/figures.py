@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from matplotlib.figure import Figure
 
 from sim import plots
+from sim.children import exit_with_parent
 from sim.engine import Summary, Trajectories
 from sim.errors import SettingError
 from sim.params import Params
@@ -112,7 +113,8 @@ class Drawing:
         if self.workers > 1 and self.pool is None:
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(["sim.figures"])
-            self.pool = ProcessPoolExecutor(self.workers - 1, mp_context=ctx)
+            self.pool = ProcessPoolExecutor(self.workers - 1, mp_context=ctx,
+                                            initializer=exit_with_parent)
             for _ in range(self.workers - 1):
                 self.pool.submit(_ready)
 

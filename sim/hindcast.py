@@ -272,6 +272,7 @@ def run_hindcast(
 ) -> HindcastOutcome:
     """Simulate and write ``out/<scenario>/hindcasts/<run-id>/``."""
     started, t0 = results.now(), time.perf_counter()
+    results.check_out(req.out)
     h = simulate(req, progress)
     folder = req.out / h.scenario.name / "hindcasts" / results.new_run_id()
     with results.atomic_folder(folder) as tmp:

@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from sim import events, rng, rules
-from sim.calendar import round_dates, years_between
+from sim.calendar import max_rounds, round_dates, years_between
+from sim.errors import SettingError
 from sim.scenario import Allocation, Scenario, values
 
 KINDS = ("grant", "loan", "investment", "corridor")
@@ -215,7 +216,8 @@ def _split(w: np.ndarray) -> np.ndarray:
 
 
 def build(sc: Scenario, rounds: int | None = None) -> Params:
-    """Arrays for a scenario; ``rounds`` overrides the number of rounds the calendar gives.
+    """Arrays for a scenario; ``rounds`` overrides the number of rounds the calendar gives (at
+    most :func:`sim.calendar.max_rounds`: a SettingError beyond).
 
     A batch scenario (values holding one number per point) builds into a batch (see the module
     docstring). Its instruments' periods must be numbers: a period moves an end date, which
@@ -227,6 +229,13 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     si = {c: i for i, c in enumerate(states)}
     pi = {c: i for i, c in enumerate(powers)}
     t = sc.time
+    most = max_rounds(t.start, t.months_per_round)
+    if rounds is not None and rounds > most:
+        raise SettingError(
+            "rounds",
+            f"expected at most {most:,} rounds of {t.months_per_round} months from {t.start} "
+            f"(the calendar ends with the year 9999), found {rounds:,}",
+        )
     dates = round_dates(t.start, t.end, t.months_per_round, rounds)
     R = len(dates) - 1
     rpy = 12.0 / t.months_per_round

@@ -225,6 +225,11 @@ def _day(d: date) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
+#: The first and last days matplotlib's dates can show (years 1 to 9999).
+_FIRST_DAY = float(mdates.date2num(date(1, 1, 2)))
+_LAST_DAY = float(mdates.date2num(date(9999, 12, 30)))
+
+
 def _date_axis(ax: Axes) -> None:
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
@@ -825,6 +830,11 @@ def save(fig: Figure, folder: Path, stem: str, formats: Sequence[str] = ("png",)
     """
     folder.mkdir(parents=True, exist_ok=True)
     png = folder / f"{stem}.png"
+    for ax in fig.axes:  # margins must not reach past the dates matplotlib can draw
+        if isinstance(ax.xaxis.get_major_locator(), mdates.AutoDateLocator):
+            lo, hi = ax.get_xlim()
+            if lo < _FIRST_DAY or hi > _LAST_DAY:
+                ax.set_xlim(max(lo, _FIRST_DAY), min(hi, _LAST_DAY))
     with _style():
         fig.savefig(png, dpi=DPI, facecolor="white")
         if "svg" not in formats:

@@ -29,6 +29,7 @@ import jinja2
 import pandas as pd
 import yaml
 
+from sim import results
 from sim.errors import SimError
 from sim.facts import PublicSource, Registry, SeedSource, load_registry
 from sim.outcomes import Interval, percent, points
@@ -699,9 +700,7 @@ def write_report(folder: Path, *, label: str | None = None) -> Path:
     folder = Path(folder)
     html = render(folder, label=label)
     out = folder / REPORT
-    tmp = folder / f".{REPORT}.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    results.replace_atomically(out, lambda tmp: tmp.write_text(html, encoding="utf-8"))
     return out
 
 

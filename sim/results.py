@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from sim import rules
 from sim.engine import Trajectories
-from sim.errors import SimError
+from sim.errors import MachineError, SettingError, SimError
 from sim.params import Params
 
 LIBRARIES = ("numpy", "mesa", "pandas", "pyarrow", "pydantic", "matplotlib", "typer", "pyyaml")
@@ -94,6 +94,31 @@ def new_run_id() -> str:
     return f"{stamp}-{uuid.uuid4().hex[:6]}"
 
 
+def check_out(out: Path, setting: str = "out") -> None:
+    """Refuse a folder results cannot be written under, before anything is written.
+
+    ``out`` need not exist yet: the nearest folder at or above it that does is checked.
+
+    Raises:
+        SettingError: ``out``, or a path above it, is a file (``setting`` names the option).
+        MachineError: that folder is read-only or not ours to write in.
+    """
+    folder = out
+    while not os.path.lexists(folder) and folder.parent != folder:
+        folder = folder.parent
+    if not folder.is_dir():
+        what = "a file" if folder.exists() else "a broken link"
+        found = f"{what}" if folder == out else f"{what}, {folder}"
+        raise SettingError(setting, f"expected a folder to write results under, found {found}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        raise MachineError(
+            folder,
+            "the folder is on a read-only file system" if read_only else "permission denied",
+            "nothing was written",
+        )
+
+
 @contextlib.contextmanager
 def atomic_folder(final: Path) -> Iterator[Path]:
     """Yield a temporary folder that becomes ``final`` only if the block completes.
@@ -126,6 +151,32 @@ def sha256_file(path: Path) -> str:
 def write_json(path: Path, data: Any) -> None:
     """Write JSON with a trailing newline."""
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def replace_atomically(path: Path, write: Callable[[Path], object], fsync: bool = False) -> None:
+    """Make ``path`` whole or not at all: ``write(tmp)`` writes a temporary file beside it,
+    which is then renamed over ``path``; if writing fails (a full disk), the temporary file
+    is removed and the error raised. ``fsync`` flushes the file and its folder to the disk."""
+    tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        write(tmp)
+        if fsync:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if fsync:
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def tidy_table(traj: Trajectories, p: Params, scenario: str) -> pa.Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from collections.abc import Sequence
@@ -14,10 +15,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import checkpoint, engine, engines, figures, outcomes, report, results, terminal
+from sim import (
+    batch,
+    checkpoint,
+    engine,
+    engines,
+    figures,
+    memory,
+    outcomes,
+    report,
+    results,
+    terminal,
+)
 from sim import posterior as posteriors
 from sim.engines import Engine, Progress, check_counts
-from sim.errors import SettingError, SimError
+from sim.errors import SettingError, SimError, machine_failures
 from sim.facts import load_registry
 from sim.params import Params, build
 from sim.scenario import (
@@ -150,6 +162,10 @@ def run_scenario(req: RunRequest, progress: Progress | None = None) -> RunOutcom
             finish the run.
     """
     req.check()
+    if req.resume is not None:
+        results.check_out(req.resume, "resume")
+    else:
+        results.check_out(req.out)
     with figures.Drawing(req.workers, req.formats) as drawing:
         if req.plots:
             drawing.start()  # the helpers get ready while the replicates are simulated
@@ -163,8 +179,9 @@ def _run_posterior(req: RunRequest, drawing: figures.Drawing,
     """A run over a posterior: every draw's block of replicates, written as one ensemble."""
     sim = _simulate_posterior(req, progress)
     sc, p, spec = sim.scenario, sim.params, sim.spec
-    folder = sim.save(req.out / sc.name / str(spec["run_id"]), plots=req.plots, drawing=drawing,
-                      write_report=req.write_report, progress=progress)
+    with machine_failures(req.out / sc.name, lambda: "nothing was written"):
+        folder = sim.save(req.out / sc.name / str(spec["run_id"]), plots=req.plots,
+                          drawing=drawing, write_report=req.write_report, progress=progress)
     return RunOutcome(folder, sim.final, time.perf_counter() - sim.clock, names_of(sc),
                       outcomes.end_date(sc.time.end, p.dates), outcomes.interval(parameters=True))
 
@@ -181,6 +198,10 @@ def _simulate_posterior(req: RunRequest, progress: Progress | None) -> Simulatio
     per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
     seed = sc.seed if req.seed is None else req.seed
     n = len(post.draws) * per
+    need = memory.run_bytes(p, n, keep=True, chunk=batch.CHUNK) + memory.posterior_bytes(p, n, 3)
+    memory.check(need, "replicates", f"keeping every path of {len(post.draws)} posterior draws x "
+                 f"{per:,} replicates over {p.rounds + 1:,} round boundaries",
+                 "fewer fit, or fewer", others=("draws",))
     if progress is not None:
         progress.start(f"running {sc.name} over {len(post.draws)} posterior draws x {per} "
                        "replicates", n)
@@ -242,6 +263,7 @@ def simulate(req: RunRequest, progress: Progress | None = None) -> Simulation:
     sc = load(path, req.sets, load_registry(folder))
     p = build(sc, req.rounds)
     spec = new_spec(sc, req, path, folder)
+    _check_memory(p, spec)
     n, seed, keep = int(spec["replicates"]), int(spec["seed"]), bool(spec["trajectories"])
     if progress is not None:
         progress.start(f"running {sc.name}: {n} replicates", n)
@@ -284,6 +306,7 @@ def _run(req: RunRequest, drawing: figures.Drawing, progress: Progress | None) -
                 "began; expected the same resolved scenario, start a new run instead"
             )
         p = build(sc, spec["rounds_asked"])
+        _check_memory(p, spec)
         spec["resumed"] = [*spec.get("resumed", []), {"at": results.now(),
                                                       "command": results.command_line()}]
         what = f"resuming {spec['scenario']}: {saved:,} of {total:,} replicates saved"
@@ -294,16 +317,20 @@ def _run(req: RunRequest, drawing: figures.Drawing, progress: Progress | None) -
         sc = load(path, req.sets, load_registry(folder))
         p = build(sc, req.rounds)
         spec = new_spec(sc, req, path, folder)
-        partial = checkpoint.create(out / sc.name, spec["run_id"], spec)
+        _check_memory(p, spec)
+        with machine_failures(out / sc.name, lambda: "nothing was written"):
+            partial = checkpoint.create(out / sc.name, spec["run_id"], spec)
         what = f"running {sc.name}: {spec['replicates']} replicates"
     n = int(spec["replicates"])
     finish = f"finish with: sim run --resume {partial}"
+    kept = functools.partial(_kept, partial, spec, resume)
     try:
         if progress is not None:
             progress.start(what, n)
-        traj, summary = checkpoint.simulate(
-            partial, p, spec, progress.advance if progress is not None else None
-        )
+        with machine_failures(partial.parent, kept):
+            traj, summary = checkpoint.simulate(
+                partial, p, spec, progress.advance if progress is not None else None
+            )
     except KeyboardInterrupt:
         saved = checkpoint.saved_replicates(partial, spec)
         if saved == 0 and resume is None:
@@ -316,8 +343,9 @@ def _run(req: RunRequest, drawing: figures.Drawing, progress: Progress | None) -
         ) from None
     sim = Simulation(sc, p, spec, traj, summary, outcomes.final_table(summary, p), t0)
     try:
-        folder = sim.save(partial.parent / spec["run_id"], plots=req.plots, drawing=drawing,
-                          write_report=req.write_report, progress=progress)
+        with machine_failures(partial.parent, kept):
+            folder = sim.save(partial.parent / spec["run_id"], plots=req.plots,
+                              drawing=drawing, write_report=req.write_report, progress=progress)
     except KeyboardInterrupt:
         if checkpoint.saved_replicates(partial, spec) < n:  # a short run: nothing worth keeping
             if resume is None:
@@ -388,6 +416,38 @@ class Simulation:
 def _say(progress: Progress | None, what: str, total: int = 0) -> None:
     if progress is not None:
         progress.start(what, total)
+
+
+def _check_memory(p: Params, spec: dict[str, Any]) -> None:
+    """Refuse a run whose kept output cannot fit in memory (:mod:`sim.memory`), naming what to
+    change: the replicates when every path is kept, the rounds when only summaries are."""
+    n, keep, path = int(spec["replicates"]), bool(spec["trajectories"]), Engine(spec["engine"])
+    need = memory.run_bytes(p, n, keep=keep, chunk=int(spec["chunk"]))
+    if not keep:
+        memory.check(need, "rounds", f"summaries over {p.rounds + 1:,} round boundaries",
+                     "fewer rounds fit")
+    elif path is Engine.ENSEMBLE:
+        memory.check(need, "replicates", f"keeping every path of {n:,} replicates over "
+                     f"{p.rounds + 1:,} round boundaries", "fewer fit, or summaries only:",
+                     others=("trajectories",))
+    else:
+        memory.check(need, "replicates", f"the {path} engine keeping every path of {n:,} "
+                     f"replicates over {p.rounds + 1:,} round boundaries", "fewer fit")
+
+
+def _kept(partial: Path, spec: dict[str, Any], resume: Path | None) -> str:
+    """What a run the machine stopped part way keeps: its saved replicates and how to finish,
+    or (a new run with none saved) nothing, its partial folder removed."""
+    n = int(spec["replicates"])
+    try:
+        saved = checkpoint.saved_replicates(partial, spec)
+    except (OSError, ValueError):
+        saved = 0
+    if saved == 0 and resume is None:
+        shutil.rmtree(partial, ignore_errors=True)
+        return "nothing was kept"
+    return (f"{saved:,} of {n:,} replicates are saved in {partial}; once that is fixed, "
+            f"finish with: sim run --resume {partial}")
 
 
 def _write(

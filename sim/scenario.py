@@ -17,7 +17,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from sim import shipped
@@ -42,7 +41,7 @@ from sim.quantity import (
     Years,
     quantity,
 )
-from sim.yamlio import dump_yaml, read_yaml
+from sim.yamlio import dump_yaml, read_value, read_yaml
 
 #: Names of the Okabe-Ito colour-blind-safe palette (hex values in :data:`sim.plots.OKABE_ITO`).
 ColourName = Literal[
@@ -506,9 +505,9 @@ def parse_set(expr: str) -> tuple[list[str], Any]:
     if not path.strip() or any(not p for p in parts):
         raise ScenarioError("--set", expr, "expected path.to.field=value")
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ScenarioError("--set", path, f"cannot read value {text!r}") from None
+        value = read_value(text)
+    except ValueError as err:
+        raise ScenarioError("--set", path, f"cannot read value {text!r}: {err}") from None
     return parts, value
 
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from sim import engine, outcomes, rng
-from sim.batch import Block, Patch, empty_registry, materialise, simulate_batch, with_values
+from sim.batch import Block, Patch, materialise, simulate_batch, with_values
 from sim.errors import ScenarioError, SimError
 from sim.facts import find_registry, load_registry
 from sim.params import Params, build
@@ -347,15 +347,16 @@ def per_point_outcomes(folder: Path) -> pd.DataFrame:
     from sim.scenario import values
     from sim.sweep import spec
     from sim.sweep.run import bind
+    from sim.sweep.store import SweepStore
 
     sw = spec.read(folder / "sweep.yaml")
     raw = yaml.safe_load((folder / "scenario.yaml").read_text())
-    registry = empty_registry(folder)
+    registry = SweepStore(folder).sources()
     cf = None
     if sw.counterfactual is not None:
         cf = validate(yaml.safe_load((folder / sw.counterfactual).read_text()), registry, "cf")
     sweep = bind(sw, validate(raw, registry, "s"), folder / "sweep.yaml", cli=False,
-                 defaults=False, counterfactual=cf)
+                 defaults=False, registry=registry, counterfactual=cf)
     groups = [(j, f, paths) for j, p in enumerate(sweep.params) for f, paths in p.groups]
     design = pq.read_table(folder / "design.parquet").to_pandas()
     x = design[[p.name for p in sweep.params]].to_numpy(float)

@@ -4,6 +4,9 @@ an interruption, and bad requests."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -12,7 +15,7 @@ import pytest
 from sim import calibrate, priors
 from sim.errors import SimError
 
-from .conftest import CASES, run_cli
+from .conftest import CASES, ROOT, kill_9_leaves_nothing, run_cli, session_processes
 
 PRIORS = CASES / "calib" / "priors.yaml"
 
@@ -79,6 +82,10 @@ def test_a_resumed_calibration_equals_an_uninterrupted_one(tmp_path):
         ({"replicates": 0}, "replicates: expected at least 1"),
         ({"until": 2033}, "until: the observations end in 2031"),
         ({"select": ("nosuch",)}, "select: 'nosuch' is not a model quantity"),
+        ({"workers": 0}, "workers: expected at least 1, found 0"),
+        ({"scheduler": "nowhere"}, "scheduler: expected an address like tcp://HOST:PORT"),
+        ({"scheduler": "tcp://127.0.0.1:9"}, r"scheduler: cannot reach tcp://127.0.0.1:9"),
+        ({"workers": 2, "scheduler": "tcp://127.0.0.1:9"}, "workers: the cluster's workers"),
     ],
 )
 def test_bad_requests(tmp_path, change, expect):
@@ -145,3 +152,22 @@ def test_the_same_posterior_in_one_process_on_workers_and_on_dask(tmp_path):
     a = pd.read_parquet(one.folder / "draws.parquet")
     for other in (two, dask):
         pd.testing.assert_frame_equal(a, pd.read_parquet(other.folder / "draws.parquet"))
+
+
+def test_kill_9_of_a_calibration_leaves_no_process_behind(tmp_path):
+    """Only the calibration's own process is killed; its worker processes, their fork server
+    and the resource tracker must notice and end by themselves."""
+    args = ["calibrate", str(PRIORS), "--draws", "3000", "--replicates", "2", "--workers", "2",
+            "--out", str(tmp_path)]
+    proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + 120
+        while len([p for p in session_processes(proc.pid) if "forkserver" in p]) < 3:
+            assert proc.poll() is None, "the calibration ended before its workers were seen"
+            assert time.monotonic() < end, "no worker processes within two minutes"
+            time.sleep(0.05)
+    finally:
+        left = kill_9_leaves_nothing(proc)
+    assert left == []

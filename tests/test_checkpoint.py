@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import signal
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+import sim.run
 from sim import checkpoint, engine, engines, model
-from sim.errors import SimError
+from sim.errors import MachineError, SimError
 from sim.run import RunRequest, run_scenario
 
 from .conftest import TINY, run_cli
@@ -167,3 +169,75 @@ def test_interrupt_while_writing(tmp_path, monkeypatch, worth_saving):
     monkeypatch.setattr(sim.run, "_write", real_write)
     monkeypatch.setattr(engine, "simulate", lambda *a: pytest.fail("simulated again"))
     assert run_scenario(RunRequest(resume=partial, write_report=False)).folder.is_dir()
+
+
+# --------------------------------------------------------------------------- the machine
+
+
+def test_a_full_disk_keeps_the_saved_chunks_and_resume_finishes_the_run(
+    tmp_path, monkeypatch, small_disk
+):
+    """The disk fills while chunk 3 is saved: one MachineError says what is kept; once space
+    is freed, --resume gives the numbers of an uninterrupted run."""
+    monkeypatch.setitem(engines.CHUNK, "ensemble", CHUNK)
+    monkeypatch.setattr(checkpoint, "SAVE_EVERY", 0.0)  # save after every chunk
+    opts = dict(replicates=REPLICATES, trajectories=True, write_report=False)
+
+    def fill_at_third(k: int, seen: list[int] = []) -> None:  # noqa: B006 - a counter
+        seen.append(k)
+        if len(seen) == 3:
+            small_disk.fill()
+
+    with pytest.raises(MachineError) as err:
+        run_scenario(RunRequest(TINY, out=small_disk.path, **opts), progress=Advance(fill_at_third))
+    (partial,) = (small_disk.path / "tiny").iterdir()
+    assert str(err.value) == (
+        f"{small_disk.path / 'tiny'}: no space left on the device (the disk is full) (an "
+        "environment failure, not a mistake in the input); 16 of 50 replicates are saved in "
+        f"{partial}; once that is fixed, finish with: sim run --resume {partial}"
+    )
+    assert sorted(p.name for p in partial.iterdir()) == [
+        "part-000000-000001.npz", "part-000001-000002.npz", "run.json"]  # no temporary file
+    small_disk.free()
+    done = run_scenario(RunRequest(resume=partial, write_report=False)).folder
+    whole = run_scenario(RunRequest(TINY, out=tmp_path / "whole", **opts)).folder
+    assert _files(done, True) == _files(whole, True)
+
+
+def test_a_full_disk_before_anything_is_saved_leaves_nothing(monkeypatch, small_disk):
+    monkeypatch.setattr(checkpoint, "SAVE_AT_END", float("inf"))  # a short run: not saved
+    real_write = sim.run._write
+
+    def write_on_a_full_disk(*args: object, **kw: object) -> Path:
+        small_disk.fill()
+        return real_write(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sim.run, "_write", write_on_a_full_disk)
+    with pytest.raises(MachineError, match=r"the disk is full.*; nothing was kept$"):
+        run_scenario(RunRequest(TINY, replicates=REPLICATES, out=small_disk.path))
+    assert list((small_disk.path / "tiny").iterdir()) == []  # no partial, no .incomplete-
+
+
+def test_a_huge_run_makes_its_chunks_as_it_goes(tmp_path, tiny_params):
+    """A run of many replicates starts at once, in little memory: its chunks of replicate
+    indices are made one by one, not all before the first is simulated (200,000 chunks of 64
+    indices would take 125 MB here; 2 ** 34 of them, all the memory there is)."""
+    spec = {"replicates": 64 * 200_000, "seed": 1, "chunk": 64, "engine": "ensemble",
+            "trajectories": False}
+
+    class EnoughError(Exception):
+        pass
+
+    def stop_at_third(k: int, seen: list[int] = []) -> None:  # noqa: B006 - a counter
+        seen.append(k)
+        if len(seen) == 3:
+            raise EnoughError
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(EnoughError):
+            checkpoint.simulate(tmp_path, tiny_params, spec, stop_at_third)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40e6, peak  # the summary's histograms and three chunks

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import CASES, TINY, run_cli
+from .conftest import CASES, FLAGSHIP, ROOT, TINY, kill_9_leaves_nothing, run_cli
 
 BAD = sorted((CASES / "bad").glob("*.yaml"))
 
 
 def expectation(path: Path) -> str:
-    first = path.read_text(encoding="utf-8").splitlines()[0]
+    first = path.read_bytes().split(b"\n")[0].decode("utf-8")  # the rest may not be UTF-8
     assert first.startswith("# expect: "), f"{path.name} lacks its '# expect:' line"
     return first.removeprefix("# expect: ")
 
@@ -58,6 +60,8 @@ def test_validate_prints_one_error_line_and_exits_2():
         ("dynamics.sharpness=-1", "dynamics.sharpness: expected a value >= 0"),
         ("nonsense", "expected path.to.field=value"),
         ("seed=many", "seed: Input should be a valid integer"),
+        ("time.end=2030-13-01", "time.end: Input should be a valid date or datetime, month value"),
+        ("name=" + "[" * 100 + "]" * 100, "nested at most 64 deep"),
     ],
 )
 def test_bad_override_gives_one_line_exit_2(override: str, expect: str, tmp_path: Path):
@@ -166,6 +170,29 @@ def test_validate_and_facts(tmp_path: Path):
     )
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["run", str(FLAGSHIP)], ["compare", str(FLAGSHIP.parent / "no_japan.yaml"), str(FLAGSHIP)]],
+    ids=["run", "compare"],
+)
+def test_kill_9_mid_run_leaves_no_process_behind(command: list[str], tmp_path: Path):
+    with subprocess.Popen(
+        [sys.executable, "-m", "sim", *command, "--without-posterior", "--replicates", "100000",
+         "--out", str(tmp_path)],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        try:
+            assert proc.stderr is not None
+            first = proc.stderr.readline().decode()
+            assert first.startswith(("running", "comparing")), first  # simulating now
+        finally:
+            left = kill_9_leaves_nothing(proc)
+    assert left == []
+
+
 def test_ctrl_c_keeps_finished_replicates_and_resume_finishes_the_run(tmp_path: Path):
     """SIGINT mid-run: exit 130, one line saying what was kept; --resume gives the same files."""
     import signal
@@ -263,3 +290,133 @@ def test_a_run_from_a_checkout_records_its_commit(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(results, "source_commit", lambda root=None: "abc123")
     folder = run_scenario(RunRequest(TINY, replicates=2, out=tmp_path, plots=False)).folder
     assert json.loads((folder / "manifest.json").read_text())["versions"]["git_commit"] == "abc123"
+
+
+# --------------------------------------------------------------------------- the machine
+
+#: One command of each kind that writes results, on the tiny region (the output folder last).
+WRITERS = {
+    "run": ["run", str(TINY), "--replicates", "4", "--out"],
+    "compare": ["compare", str(TINY), str(TINY), "--replicates", "4", "--out"],
+    "sweep": ["sweep", str(TINY), "--param", "dynamics.sharpness=1:5:2", "--replicates", "2",
+              "--out"],
+}
+
+
+def one_line(proc: subprocess.CompletedProcess[str], status: int) -> str:
+    """The single error line of a command that failed with ``status`` (after only the lines
+    saying what it was doing)."""
+    assert proc.returncode == status, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("error: "), proc.stderr
+    said = ("running ", "comparing ", "over the shipped ", "writing ", "drawing ")
+    assert all(line.startswith(said) for line in lines[:-1]), proc.stderr
+    return lines[-1]
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_an_output_folder_that_is_a_file_is_refused_before_anything_runs(command, tmp_path):
+    afile = tmp_path / "results"
+    afile.write_text("not a folder\n", encoding="utf-8")
+    line = one_line(run_cli(*WRITERS[command], str(afile)), 2)
+    assert line == "error: --out: expected a folder to write results under, found a file"
+    assert list(tmp_path.iterdir()) == [afile]
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_read_only_output_folder_is_an_environment_failure(command, small_disk):
+    small_disk.read_only()
+    line = one_line(run_cli(*WRITERS[command], str(small_disk.path / "results")), 1)
+    assert line == (
+        f"error: {small_disk.path}: the folder is on a read-only file system (an environment "
+        "failure, not a mistake in the input); nothing was written"
+    )
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_full_disk_is_one_line_and_leaves_nothing_that_looks_complete(command, small_disk):
+    small_disk.fill()
+    line = one_line(run_cli(*WRITERS[command], str(small_disk.path)), 1)
+    assert line.startswith("error: ") and line.endswith(
+        ": no space left on the device (the disk is full) (an environment failure, not a "
+        "mistake in the input); nothing was written"
+    )
+    assert sorted(p.name for p in small_disk.path.rglob("*") if p.is_file()) == [".filler"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (["run", str(TINY), "--replicates", "10000000000", "--trajectories"],
+         "error: --replicates: keeping every path of 10,000,000,000 replicates over 9 round "
+         "boundaries would need about 36.0 TB of memory; this machine has "),
+        (["run", str(TINY), "--engine", "mesa", "--replicates", "10000000000"],
+         "error: --replicates: the mesa engine keeping every path of 10,000,000,000 "),
+        (["run", str(FLAGSHIP), "--replicates", "10000000000"],  # over the shipped posterior
+         "error: --replicates: keeping every path of 200 posterior draws x 10,000,000,000 "
+         "replicates over 21 round boundaries would need about "),
+        (["compare", str(FLAGSHIP.parent / "no_japan.yaml"), str(FLAGSHIP), "--replicates",
+          "100000000"],
+         "error: --replicates: 200 posterior draws x 100,000,000 paired replicates over 21 "
+         "round boundaries would need about "),
+        (["compare", str(TINY), str(TINY), "--replicates", "10000000000"],
+         "error: --replicates: 10,000,000,000 paired replicates over 9 round boundaries would "
+         "need about "),
+        (["run", str(TINY), "--rounds", "40000"],
+         "error: --rounds: expected at most 31,895 rounds of 3 months from 2026-01-01 (the "
+         "calendar ends with the year 9999), found 40,000"),
+        (["compare", str(TINY), str(TINY), "--rounds", "40000"], "error: --rounds: expected at "
+         "most 31,895 rounds"),
+    ],
+    ids=["trajectories", "mesa", "posterior", "compare-posterior", "compare", "rounds",
+         "compare-rounds"],
+)
+def test_work_that_cannot_fit_is_refused_before_it_starts(args, expect, tmp_path):
+    line = one_line(run_cli(*args, "--out", str(tmp_path)), 2)
+    assert line.startswith(expect)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_summary_that_cannot_fit_is_refused_naming_the_rounds(tmp_path, monkeypatch):
+    from sim import memory
+    from sim.errors import SettingError
+    from sim.run import RunRequest, run_scenario
+
+    monkeypatch.setattr(memory, "available", lambda: 10**9)  # a machine with 1 GB left
+    with pytest.raises(SettingError) as err:
+        run_scenario(RunRequest(TINY, rounds=2000, trajectories=False, out=tmp_path))
+    assert err.value.setting == "rounds"
+    assert err.value.message == (
+        "summaries over 2,001 round boundaries would need about 2.1 GB of memory; this machine "
+        "has 1.0 GB available; fewer rounds fit")
+    assert list(tmp_path.iterdir()) == []
+    run_scenario(RunRequest(TINY, rounds=200, trajectories=False, out=tmp_path))  # this fits
+
+
+def test_ten_billion_replicates_start_at_once_in_bounded_memory(tmp_path):
+    """Summaries of 10 ** 10 replicates fit in memory; the run must start simulating at once
+    (in a process allowed 4 GB of address space) and keep its chunks on Ctrl-C."""
+    import signal
+    import time
+
+    limited = ("import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, "
+               "(4 << 30, 4 << 30)); sys.argv = ['sim', *sys.argv[1:]]; "
+               "runpy.run_module('sim', run_name='__main__')")
+    args = ["run", str(TINY), "--replicates", "10000000000", "--summary-only"]
+    with subprocess.Popen(
+        [sys.executable, "-c", limited, *args, "--out", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stderr is not None
+        assert proc.stderr.readline().startswith("running tiny: 10000000000 replicates")
+        time.sleep(2)  # chunks are being simulated
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGINT)
+        err = proc.stderr.read()
+        assert proc.wait(timeout=60) == 130, err
+    assert "Traceback" not in err
+    assert " of 10,000,000,000 replicates are saved in " in err

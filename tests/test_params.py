@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from sim import events, rules
+from sim.calendar import max_rounds
+from sim.errors import SettingError
 from sim.params import build
 from sim.scenario import load
 from tests.conftest import CASES, TINY
@@ -31,6 +33,21 @@ def test_calendar_of_the_tiny_region(both):
     _, p = both
     assert p.dates[0] == date(2026, 1, 1) and p.dates[4] == date(2027, 1, 1)
     assert p.rounds == 8
+
+
+def test_the_calendar_holds_rounds_up_to_the_year_9999_and_refuses_more():
+    sc = load(TINY)  # quarterly from 2026-01-01: boundary r is 3r months later
+    most = max_rounds(sc.time.start, sc.time.months_per_round)
+    assert most == ((9999 - 2026) * 12 + 11) // 3 == 31_895
+    assert build(sc, most).dates[-1] == date(9999, 10, 1)
+    with pytest.raises(SettingError) as err:
+        build(sc, most + 1)
+    assert err.value.setting == "rounds" and err.value.message == (
+        "expected at most 31,895 rounds of 3 months from 2026-01-01 (the calendar ends with "
+        "the year 9999), found 31,896"
+    )
+    last = load(TINY, ["time.end=9999-12-31"])  # a calendar to the last day there is
+    assert build(last).dates[-1] == date(9999, 10, 1)
 
 
 def test_capacity_from_the_first_round_ending_after_the_date(both):

@@ -286,3 +286,15 @@ def test_save_writes_a_slide_sized_png_and_a_reproducible_svg(tiny, tmp_path: Pa
     again = plots.save(plots.regional_share(res.summary, p, title=sc.title, look=lk),
                        tmp_path / "b", "share", ("png", "svg"))[1]
     assert svg.read_bytes() == again.read_bytes()
+
+
+def test_a_date_axis_reaching_the_year_9999_is_drawn(tmp_path: Path):
+    """The calendar holds dates up to the year 9999; an axis' margins must not ask matplotlib
+    for dates it cannot draw."""
+    fig = Figure(layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([date(2026, 1, 1), date(9999, 10, 1)], [0.2, 0.8])
+    plots._date_axis(ax)
+    paths = plots.save(fig, tmp_path, "far")
+    assert [p.name for p in paths] == ["far.png", "far.svg"]
+    assert all(p.stat().st_size for p in paths)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,12 +15,14 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
-from sim.sweep import SweepRequest, run_sweep
+from sim.errors import MachineError
+from sim.sweep import SweepRequest, execute, run_sweep
 from sim.sweep.cluster import loopback_cluster
 from sim.sweep.store import SweepStore
 
-from .conftest import ROOT, TINY, run_cli
+from .conftest import ROOT, TINY, kill_9_leaves_nothing, run_cli, session_processes
 
 PARAMS = (
     "powers.PX.instruments.grants.delivery_rate=0.1:1",
@@ -32,11 +35,11 @@ DEADLINE = 120.0  # seconds any wait for a subprocess may take before the test f
 KILLED_REPLICATES = 256
 
 
-def sweep(out: Path, **kw) -> tuple[pd.DataFrame, Path]:
+def sweep(out: Path, progress=None, **kw) -> tuple[pd.DataFrame, Path]:
     """Run a tiny-region sweep and return its outcome table and folder."""
     opts = dict(source=TINY, params=PARAMS, method="lhs", samples=24, replicates=16, out=out)
     opts.update(kw)
-    result = run_sweep(SweepRequest(**opts))
+    result = run_sweep(SweepRequest(**opts), progress=progress)
     return pq.read_table(result.folder / "outcomes.parquet").to_pandas(), result.folder
 
 
@@ -164,6 +167,40 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path: Path):
     pd.testing.assert_frame_equal(table, whole, check_exact=True)
 
 
+def test_kill_9_of_a_sweep_leaves_no_process_behind(tmp_path: Path):
+    # only the sweep's own process is killed: its workers, their fork server and the resource
+    # tracker must notice and end by themselves
+    args = [
+        "sweep",
+        str(TINY),
+        *(f"--param={p}" for p in PARAMS),
+        "--method",
+        "lhs",
+        "--samples",
+        "300",
+        "--replicates",
+        str(KILLED_REPLICATES),
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: chunk_count(tmp_path) >= 1, proc, "a chunk was written")
+        workers = [p for p in session_processes(proc.pid) if "forkserver" in p]
+        assert len(workers) >= 3, workers  # the fork server and two workers were running
+    finally:
+        left = kill_9_leaves_nothing(proc)
+    assert left == []
+
+
 def test_ctrl_c_says_how_to_resume_in_one_line(tmp_path: Path):
     out = tmp_path / "interrupted"
     args = [
@@ -214,12 +251,99 @@ def test_resume_of_a_complete_sweep_runs_nothing(tmp_path: Path):
     assert again.ran == 0 and again.points == 24
 
 
+def test_a_sweep_of_a_scenario_whose_events_cite_facts_resumes_without_the_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # a scenario (like the history one) whose event names its source: a fact of the registry
+    scenarios = tmp_path / "scenarios"
+    (scenarios / "facts").mkdir(parents=True)
+    shutil.copy(TINY, scenarios / "tiny.yaml")
+    shutil.copy(TINY.parent / "facts" / "tiny.yaml", scenarios / "facts" / "tiny.yaml")
+    (scenarios / "cited.yaml").write_text(
+        "extends: tiny.yaml\nevents: {meeting: {source: pledge_yen}}\n", encoding="utf-8"
+    )
+    opts = dict(source=scenarios / "cited.yaml", params=PARAMS[:2], method="lhs", samples=12,
+                replicates=16, workers=1)
+
+    def stop_after_a_chunk(done: int, total: int) -> None:
+        if done:
+            raise KeyboardInterrupt
+
+    whole, _ = sweep(tmp_path / "whole", **opts)
+    monkeypatch.setattr(execute, "BATCH_WORK", 1)  # one point per batch, one chunk each
+    with pytest.raises(KeyboardInterrupt, match="finish with sim sweep --resume"):
+        run_sweep(SweepRequest(**opts, out=tmp_path / "cut"), progress=stop_after_a_chunk)
+    (folder,) = (tmp_path / "cut").glob("tiny/sweeps/*")
+    before = len(SweepStore(folder).done_points())
+    assert 0 < before < 12
+    shutil.rmtree(scenarios)  # neither the scenario nor its registry is needed to resume
+    assert run_sweep(SweepRequest(resume=folder)).ran == 12 - before
+    table = pq.read_table(folder / "outcomes.parquet").to_pandas()
+    pd.testing.assert_frame_equal(table, whole, check_exact=True)
+    stored = yaml.safe_load((folder / "facts" / "sources.yaml").read_text(encoding="utf-8"))
+    assert [e["id"] for e in stored] == ["pledge_yen"]  # the cited fact, with its document
+    assert stored[0]["source"]["url"] == "https://example.org/pledge"
+
+
 def test_a_second_process_cannot_run_the_same_sweep(tmp_path: Path):
     _, folder = sweep(tmp_path, workers=1)
     store = SweepStore.open(folder)
     with store.lock():
         proc = run_cli("sweep", "--resume", str(folder))
     assert proc.returncode == 2 and "is being run by process" in proc.stderr
+
+
+def test_a_full_disk_keeps_the_finished_chunks_and_the_sweep_resumes_once_space_is_freed(
+    reference: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, small_disk
+):
+    monkeypatch.setattr(execute, "BATCH_WORK", 8 * 16 * 4)  # 4 points a batch: 6 chunks
+
+    def fill_after_the_second(done: int, total: int) -> None:
+        if done == 8:
+            small_disk.fill()
+
+    with pytest.raises(MachineError) as err:
+        sweep(small_disk.path, workers=1, progress=fill_after_the_second)
+    (folder,) = small_disk.path.glob("tiny/sweeps/*")
+    assert str(err.value) == (
+        f"{folder}: no space left on the device (the disk is full) (an environment failure, "
+        "not a mistake in the input); 8 of 24 points are saved; once that is fixed, finish "
+        f"with: sim sweep --resume {folder}"
+    )
+    assert sorted(p.name.split("-")[1] for p in (folder / "chunks").iterdir()) == [
+        "000000000", "000000004"]  # two whole chunks, no temporary file
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "running"
+    small_disk.free()
+    resumed = run_sweep(SweepRequest(resume=folder, workers=1))
+    assert resumed.ran == 16
+    table = pq.read_table(folder / "outcomes.parquet").to_pandas()
+    pd.testing.assert_frame_equal(table, reference, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("option", "expect"),
+    [
+        (["--workers", "0"], "error: --workers: expected at least 1, found 0"),
+        (["--workers", "-2"], "error: --workers: expected at least 1, found -2"),
+        (["--scheduler", "localhost:8786"],
+         "error: --scheduler: expected an address like tcp://HOST:PORT, found 'localhost:8786'"),
+        (["--scheduler", "tcp://127.0.0.1:99999"],
+         "error: --scheduler: expected an address like tcp://HOST:PORT, found "
+         "'tcp://127.0.0.1:99999'"),
+        (["--scheduler", "tcp://127.0.0.1:9"],
+         "error: --scheduler: cannot reach tcp://127.0.0.1:9 (Connection refused)"),
+        (["--scheduler", "tcp://127.0.0.1:9", "--workers", "2"],
+         "error: --workers: the cluster's workers run the points; not with --scheduler"),
+    ],
+)
+def test_bad_executor_options_are_refused_before_anything_is_written(
+    option: list[str], expect: str, tmp_path: Path
+):
+    proc = run_cli("sweep", str(TINY), "--param", PARAMS[0], "--samples", "4", "--replicates",
+                   "2", *option, "--out", str(tmp_path), timeout=DEADLINE)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [expect]
+    assert list(tmp_path.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- Dask
@@ -252,28 +376,6 @@ def test_dask_cluster_gives_the_same_numbers(reference: pd.DataFrame, tmp_path: 
     assert run["executor"].startswith(f"Dask at {address}") and run["slots"] == 2
     assert proc.returncode == 0, proc.stderr
     assert "on Dask at" in proc.stdout
-
-
-def test_unreachable_scheduler_is_a_one_line_error(tmp_path: Path):
-    proc = run_cli(
-        "sweep",
-        str(TINY),
-        "--param",
-        PARAMS[0],
-        "--samples",
-        "4",
-        "--replicates",
-        "2",
-        "--scheduler",
-        "tcp://127.0.0.1:9",
-        "--out",
-        str(tmp_path),
-        timeout=DEADLINE,
-    )
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip().splitlines() == [
-        "error: --scheduler: cannot reach tcp://127.0.0.1:9 (Connection refused)"
-    ]
 
 
 # --------------------------------------------------------------------------- analysis and plots

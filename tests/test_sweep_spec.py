@@ -202,7 +202,8 @@ def test_resume_refuses_options_that_would_change_the_sweep(tmp_path: Path):
 
 
 def test_workers_and_scheduler_together_are_refused(tmp_path: Path):
-    with pytest.raises(SimError, match="--workers: not with --scheduler"):
+    with pytest.raises(SimError, match=r"^workers: the cluster's workers run the points; not "
+                       r"with scheduler$"):
         run_sweep(
             SweepRequest(
                 source=TINY,
@@ -212,6 +213,7 @@ def test_workers_and_scheduler_together_are_refused(tmp_path: Path):
                 out=tmp_path,
             )
         )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_setting_a_point_leaves_the_base_scenario_untouched():
@@ -274,3 +276,16 @@ def test_cli_bad_sweep_file_names_file_and_field(tmp_path: Path):
         "(allowed: scenario, counterfactual, description, method, samples, replicates, seed, "
         "common_random_numbers, morris_levels, parameters, outcomes, report, discover) (+1 more)"
     )
+
+
+def test_cli_sweep_file_not_in_utf_8_is_one_line(tmp_path: Path):
+    path = tmp_path / "sweep.yaml"
+    text = f"scenario: {TINY}\ndescription: Sensibilit\xe9\n{ONE}"
+    path.write_bytes(text.encode("latin-1"))
+    proc = run_cli("sweep", str(path), "--out", str(tmp_path / "results"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"error: {path}: line 2: expected UTF-8 text, found byte 0xe9 (a binary file, or text "
+        "saved in another encoding such as Latin-1: save it as UTF-8)"
+    )
+    assert not (tmp_path / "results").exists()

@@ -7,7 +7,10 @@ flight and hand each finished batch to ``on_done`` at once, which writes it to d
 sweep loses at most the batches in flight.
 
 Local workers are started with the ``forkserver`` method: a clean server process forks them,
-so they inherit no threads or locks from the parent (progress bars, Dask clients).
+so they inherit no threads or locks from the parent (progress bars, Dask clients). A worker
+watches its parent and exits as soon as it is gone, even killed with ``kill -9`` (which runs no
+clean-up): a worker waiting for its next batch would otherwise wait forever, and keep the fork
+server and the resource tracker alive with it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ import numpy as np
 from sim import outcomes
 from sim.batch import Block, Patch, empty_registry, simulate_batch
 from sim.calendar import round_dates
-from sim.errors import ScenarioError, SimError
+from sim.children import exit_with_parent
+from sim.errors import ScenarioError, SettingError, SimError
+from sim.facts import Registry
 from sim.scenario import validate, values
 from sim.sweep.spec import BoundParameter
 
@@ -94,12 +99,18 @@ class ScenarioTask:
     replicates: int
     where: str
     counterfactual: dict[str, Any] | None = None
+    sources: Registry | None = None  # the facts the scenario's events cite (sim.batch.cited)
+
+    @functools.cached_property
+    def registry(self) -> Registry:
+        """The facts the scenarios' events cite, or none."""
+        return self.sources or empty_registry(Path(self.where))
 
     def _columns(self, raw: dict[str, Any] | None) -> list[tuple[int, float, tuple[str, ...]]]:
         """The batch's columns for a scenario: (parameter, factor, paths it has)."""
         have = None
         if raw is not None:
-            sc = validate(raw, empty_registry(Path(self.where)), self.where)
+            sc = validate(raw, self.registry, self.where)
             have = {path for path, _ in values(sc)}
         out = []
         for j, p in enumerate(self.params):
@@ -111,11 +122,12 @@ class ScenarioTask:
 
     def _patch(self, raw: dict[str, Any], columns: list[tuple[int, float, tuple[str, ...]]]
                ) -> Patch:
-        registry = empty_registry(Path(self.where))
+        registry = self.registry
         sc = validate(raw, registry, self.where)
         names = tuple(f"{self.params[j].name}" + (f" x{f:g}" if f != 1.0 else "")
                       for j, f, _ in columns)
-        return Patch(raw, sc, names, tuple(paths for _, _, paths in columns), self.where)
+        return Patch(raw, sc, names, tuple(paths for _, _, paths in columns), self.where,
+                     registry)
 
     @functools.cached_property
     def columns(self) -> list[tuple[int, float, tuple[str, ...]]]:
@@ -265,18 +277,16 @@ def execute(
     the whole sweep is less work (:data:`SMALL_WORK`) than starting workers would save.
 
     Raises:
+        SettingError: bad ``workers`` or ``scheduler`` (:func:`check_executor`).
         SimError: a point's scenario fails validation, the cluster cannot be reached, or a
             worker process dies.
     """
+    check_executor(workers, scheduler, reach=False)
     if scheduler is not None:
-        if workers is not None:
-            raise SimError("--workers: not with --scheduler; the cluster's workers run the points")
         return _dask(task, points, values, seeds, scheduler, on_done)
     n = workers if workers is not None else default_workers()
     if workers is None and len(points) * task.work < SMALL_WORK:
         n = 1
-    if n < 1:
-        raise SimError(f"--workers: expected at least 1, found {n}")
     if n == 1 or len(points) <= 1:
         for batch in make_batches(points, values, seeds, 1, task.work):
             on_done(task(batch))
@@ -290,6 +300,7 @@ _TASK: Task | None = None
 def _install(task: Task) -> None:
     global _TASK
     _TASK = task
+    exit_with_parent()
     # one BLAS thread per worker, as Dask's nannies set: N workers x N BLAS threads would
     # oversubscribe the cores the workers already share out
     from threadpoolctl import threadpool_limits
@@ -353,19 +364,39 @@ def _local(
     return Execution(f"{workers} local processes", workers)
 
 
-def _probe(scheduler: str) -> None:
-    """Fail fast, in one line, if nothing listens at a ``tcp://HOST:PORT`` address."""
+def check_executor(workers: int | None, scheduler: str | None, *, reach: bool = True) -> None:
+    """Refuse local ``workers`` or a Dask ``scheduler`` address that cannot run points, before
+    anything is written: workers below 1, both at once, an address not of the form
+    ``tcp://HOST:PORT`` and (``reach``) one where nothing listens.
+
+    Raises:
+        SettingError: naming ``workers`` or ``scheduler``.
+    """
+    if scheduler is not None:
+        if workers is not None:
+            raise SettingError(
+                "workers", "the cluster's workers run the points; not with", others=("scheduler",)
+            )
+        _probe(scheduler, reach=reach)
+    elif workers is not None and workers < 1:
+        raise SettingError("workers", f"expected at least 1, found {workers}")
+
+
+def _probe(scheduler: str, *, reach: bool = True) -> None:
+    """Fail fast, in one line, if the address is malformed or (``reach``) nothing listens."""
     proto, _, rest = scheduler.partition("://")
     host, _, port = rest.rpartition(":")
-    if proto not in ("tcp", "tls") or not host or not port.isdigit():
-        raise SimError(
-            f"--scheduler: expected an address like tcp://HOST:PORT, found {scheduler!r}"
+    if proto not in ("tcp", "tls") or not host or not port.isdigit() or int(port) > 65535:
+        raise SettingError(
+            "scheduler", f"expected an address like tcp://HOST:PORT, found {scheduler!r}"
         )
+    if not reach:
+        return
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
     except OSError as err:
-        raise SimError(
-            f"--scheduler: cannot reach {scheduler} ({err.strerror or type(err).__name__})"
+        raise SettingError(
+            "scheduler", f"cannot reach {scheduler} ({err.strerror or type(err).__name__})"
         ) from None
 
 
@@ -387,12 +418,16 @@ def _dask(
     try:
         client = Client(scheduler, timeout="15s", set_as_default=False)
     except (OSError, TimeoutError) as err:
-        raise SimError(f"--scheduler: cannot reach {scheduler} ({type(err).__name__})") from None
+        raise SettingError(
+            "scheduler", f"cannot reach {scheduler} ({type(err).__name__})"
+        ) from None
     with client:
         try:
             client.wait_for_workers(1, timeout=60)
         except TimeoutError:
-            raise SimError(f"--scheduler: {scheduler} has no workers (waited 60 s)") from None
+            raise SettingError(
+                "scheduler", f"{scheduler} has no workers (waited 60 s)"
+            ) from None
         slots = max(1, sum(client.nthreads().values()))
         batches = make_batches(points, values, seeds, slots, task.work)
         shared = client.scatter(task, broadcast=True, hash=False)

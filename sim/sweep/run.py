@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow as pa
 
 from sim import outcomes, results, shipped
-from sim.batch import empty_registry, materialise, overlap
-from sim.errors import ScenarioError, SimError
+from sim.batch import cited, materialise, overlap
+from sim.errors import ScenarioError, SimError, machine_failures
 from sim.facts import Registry, load_registry
 from sim.params import build
 from sim.report import write_report
@@ -35,9 +35,9 @@ from sim.scenario import (
     values,
 )
 from sim.sweep import analyse, design, plots, spec
-from sim.sweep.execute import Execution, ScenarioTask, execute
+from sim.sweep.execute import Execution, ScenarioTask, check_executor, execute
 from sim.sweep.spec import BoundParameter, SweepFile
-from sim.sweep.store import SweepStore, json_bytes, parquet_bytes
+from sim.sweep.store import SOURCES, SweepStore, json_bytes, parquet_bytes, sources_bytes
 from sim.yamlio import dump_yaml, read_yaml
 
 SWEEP_LIBRARIES = ("SALib", "dask", "distributed", "ema_workbench", "scipy")
@@ -75,6 +75,22 @@ class SweepRequest:
     facts: Path | None = None
     counterfactual: Path | None = None
 
+    def check(self) -> None:
+        """Refuse settings that cannot run, before anything is written or simulated: bad
+        ``workers`` or ``scheduler`` (an address where nothing listens, too), or an ``out``
+        (or ``resume``) folder that cannot take results.
+
+        Raises:
+            SettingError: naming the setting.
+            MachineError: the folder is read-only.
+        """
+        check_executor(self.workers, self.scheduler)
+        if self.resume is None:
+            results.check_out(self.out)
+        elif self.resume.is_dir():  # a missing folder is reported when it is opened
+            results.check_out(self.resume, "resume")
+
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -91,6 +107,7 @@ class Sweep:
     seed: int
     report: tuple[str, ...]
     where: str
+    sources: Registry
     counterfactual: Scenario | None = None
     counterfactual_raw: dict[str, Any] | None = None
 
@@ -144,32 +161,44 @@ def bind(
     *,
     cli: bool,
     defaults: bool,
+    registry: Registry,
     focus: list[str] | None = None,
-    registry: Registry | None = None,
     counterfactual: Scenario | None = None,
+    counterfactual_registry: Registry | None = None,
 ) -> Sweep:
     """Check a sweep definition against its scenario (and its counterfactual) and resolve it.
 
-    ``registry`` is the scenario's facts registry, which a parameter naming a registry entry
-    needs (a stored sweep names paths instead).
+    ``registry`` is the scenario's facts registry (``counterfactual_registry`` the
+    counterfactual's, by default the same), which a parameter naming a registry entry needs
+    (a stored sweep names paths instead). The sweep keeps the scenarios with every value a
+    number and, of the registries, only the facts their events cite (:func:`sim.batch.cited`):
+    what its folder stores to be resumed.
 
     Raises:
         ScenarioError: a bad path, bound, outcome or name, located in the sweep file, or a
             counterfactual that cannot be paired with the scenario.
     """
     base_raw = materialise(sc)
-    label = Path(str(where))
-    mat = validate(base_raw, empty_registry(label), label)
+    sources = cited(sc, registry)
+    if counterfactual is not None:
+        extra = cited(counterfactual, counterfactual_registry or registry)
+        sources = Registry(folder=sources.folder, entries={**extra.entries, **sources.entries},
+                           files={**extra.files, **sources.files})
+    try:
+        mat = validate(base_raw, sources, "the sweep's copy of the scenario")
+    except ScenarioError as err:  # the scenario itself validated: a bug, not the input
+        raise AssertionError(f"materialised scenario does not validate: {err}") from None
     if [v.value for _, v in values(mat)] != [v.value for _, v in values(sc)]:
         raise AssertionError("materialised scenario differs from the scenario")
     params = tuple(
-        spec.bind_parameter(name, p, base_raw, mat, where, cli=cli, source=sc, registry=registry)
+        spec.bind_parameter(name, p, base_raw, mat, where, cli=cli, source=sc, registry=registry,
+                            sources=sources)
         for name, p in sw.parameters.items()
     )
     cf_raw = None
     if counterfactual is not None:
         cf_raw = materialise(counterfactual)
-        cf = build(validate(cf_raw, empty_registry(label), label))
+        cf = build(validate(cf_raw, sources, "the sweep's copy of the counterfactual"))
         p_sc = build(mat)
         if (cf.states, cf.powers, cf.dates) != (p_sc.states, p_sc.powers, p_sc.dates):
             named = "--counterfactual" if cli else "counterfactual"
@@ -209,6 +238,7 @@ def bind(
         seed=sw.seed if sw.seed is not None else sc.seed,
         report=report or (measures[0].name,),
         where=str(where),
+        sources=sources,
         counterfactual=counterfactual,
         counterfactual_raw=cf_raw,
     )
@@ -274,12 +304,12 @@ def _from_request(req: SweepRequest) -> tuple[Sweep, Path, Path | None]:
         sw = sw.model_copy(update={"counterfactual": str(cf_path)})
     reg = load_registry(req.facts if req.facts is not None else registry_folder(scenario_path))
     sc = load(scenario_path, req.sets, reg)
-    cf = None
+    cf, cf_reg = None, None
     if cf_path is not None:
-        cf = load(cf_path, req.sets, load_registry(
-            req.facts if req.facts is not None else registry_folder(cf_path)))
-    sweep = bind(sw, sc, where, cli=where == "--param", defaults=True,
-                 focus=_focus(scenario_path, sc), registry=reg, counterfactual=cf)
+        cf_reg = load_registry(req.facts if req.facts is not None else registry_folder(cf_path))
+        cf = load(cf_path, req.sets, cf_reg)
+    sweep = bind(sw, sc, where, cli=where == "--param", defaults=True, registry=reg,
+                 focus=_focus(scenario_path, sc), counterfactual=cf, counterfactual_registry=cf_reg)
     return sweep, scenario_path, cf_path
 
 
@@ -299,6 +329,7 @@ def _beside(sweep_file: Path, name: str, field: str) -> Path:
 
 def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutcome:
     """Start a sweep (or resume one), run its points, analyse it; see the module docstring."""
+    req.check()
     if req.resume is not None:
         return _resume(req, progress)
     started = results.now()
@@ -366,17 +397,19 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
         "started": started,
     }
     folder = req.out / sweep.scenario.name / "sweeps" / results.new_run_id()
-    store = SweepStore.create(
-        folder,
-        {
-            "sweep.yaml": dump_yaml(resolved_spec(sweep)).encode("utf-8"),
-            "scenario.yaml": dump_yaml(sweep.base_raw).encode("utf-8"),
-            **({} if sweep.counterfactual_raw is None else {
-                "counterfactual.yaml": dump_yaml(sweep.counterfactual_raw).encode("utf-8")}),
-            "design.parquet": parquet_bytes(pa.table(cols)),
-            "manifest.json": json_bytes(manifest),
-        },
-    )
+    with machine_failures(folder.parent, lambda: "nothing was written"):
+        store = SweepStore.create(
+            folder,
+            {
+                "sweep.yaml": dump_yaml(resolved_spec(sweep)).encode("utf-8"),
+                "scenario.yaml": dump_yaml(sweep.base_raw).encode("utf-8"),
+                **({} if sweep.counterfactual_raw is None else {
+                    "counterfactual.yaml": dump_yaml(sweep.counterfactual_raw).encode("utf-8")}),
+                "design.parquet": parquet_bytes(pa.table(cols)),
+                "manifest.json": json_bytes(manifest),
+                **({SOURCES: sources_bytes(sweep.sources)} if sweep.sources.entries else {}),
+            },
+        )
     return _run(store, sweep, req, progress)
 
 
@@ -409,13 +442,14 @@ def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
     store = SweepStore.open(req.resume)
     sw = spec.read(store.folder / "sweep.yaml")
     raw = read_yaml(store.folder / "scenario.yaml")
-    sc = validate(raw, empty_registry(store.folder), store.folder / "scenario.yaml")
+    sources = store.sources()
+    sc = validate(raw, sources, store.folder / "scenario.yaml")
     cf = None
     if sw.counterfactual is not None:
         cf_file = store.folder / sw.counterfactual
-        cf = validate(read_yaml(cf_file), empty_registry(store.folder), cf_file)
+        cf = validate(read_yaml(cf_file), sources, cf_file)
     sweep = bind(sw, sc, store.folder / "sweep.yaml", cli=False, defaults=False,
-                 counterfactual=cf)
+                 registry=sources, counterfactual=cf)
     return _run(store, sweep, req, progress)
 
 
@@ -423,7 +457,13 @@ def _run(
     store: SweepStore, sweep: Sweep, req: SweepRequest, progress: Progress | None
 ) -> SweepOutcome:
     t0 = time.perf_counter()
-    with store.lock():
+
+    def kept() -> str:
+        done, total = len(store.done_points()), len(store.read_design())
+        return (f"{done} of {total} points are saved; once that is fixed, finish with: "
+                f"sim sweep --resume {store.folder}")
+
+    with machine_failures(store.folder, kept), store.lock():
         d = store.read_design()
         total = len(d)
         done = store.done_points()
@@ -444,7 +484,7 @@ def _run(
             if progress:
                 progress(finished, total)
             task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, sweep.replicates,
-                                sweep.where, sweep.counterfactual_raw)
+                                sweep.where, sweep.counterfactual_raw, sweep.sources)
             idx = todo.astype(np.int64)
             values_ = d.set_index("point").loc[idx, [p.name for p in sweep.params]].to_numpy(float)
             seeds = d.set_index("point").loc[idx, "seed"].to_numpy(np.uint64)
@@ -492,7 +532,7 @@ def _run(
             figure_order=order,
         )
         store.write_manifest(manifest)
-    write_report(store.folder)
+        write_report(store.folder)
     note = task.patch.structural if task is not None else None
     return SweepOutcome(
         store.folder, total, len(todo), time.perf_counter() - t0, execution, report, files, note

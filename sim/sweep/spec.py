@@ -631,20 +631,22 @@ def bind_parameter(
     cli: bool = False,
     source: Scenario | None = None,
     registry: Registry | None = None,
+    sources: Registry | None = None,
 ) -> BoundParameter:
     """Resolve a parameter's paths against the (materialised) scenario and check its bounds.
 
     ``raw`` is the scenario from :func:`materialise`; a registry entry's fields are found in
     the scenario as loaded (``source``, whose values still name their entries) with its
-    ``registry``. Errors name the sweep file and the parameter's field, or for ``cli`` the
-    ``--param`` expression.
+    ``registry``. ``raw`` validates against ``sources`` (the facts its events cite,
+    :func:`sim.batch.cited`; by default none). Errors name the sweep file and the parameter's
+    field, or for ``cli`` the ``--param`` expression.
 
     Raises:
         ScenarioError: a path that names no numeric value, an entry no field uses, or a bound
             the field refuses.
     """
     label = Path(str(where))
-    empty = empty_registry(label)
+    empty = sources or empty_registry(label)
 
     def field(sub: str) -> tuple[str, str]:
         return ("--param", name) if cli else (str(where), f"parameters.{name}.{sub}")
@@ -663,7 +665,7 @@ def bind_parameter(
         given = param.factors
         found: dict[str, float] = {}
         for pattern, f in given.items():
-            for path in resolve_paths([pattern], raw, sc, param.dist.low * f, fail):
+            for path in resolve_paths([pattern], raw, sc, param.dist.low * f, fail, empty):
                 found.setdefault(path, f)
         paths, factors = tuple(found), tuple(found.values())
         key = None

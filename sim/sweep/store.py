@@ -5,6 +5,7 @@ Layout of ``results/<scenario>/sweeps/<id>/``::
     manifest.json       what was run, by whom, how (rewritten atomically at each stage)
     sweep.yaml          the sweep as resolved: every field explicit
     scenario.yaml       the base scenario with every value a plain number (provenance kept)
+    facts/sources.yaml  the facts the scenario's events cite as their sources, if any
     design.parquet      every point: index, root seed, one column per parameter
     chunks/*.parquet    outcome rows, one file per finished batch, while the sweep runs
     outcomes.parquet    when complete: the design joined with the outcomes, one row per point
@@ -32,30 +33,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim import results
 from sim.errors import SimError
+from sim.facts import Registry, load_registry
 from sim.results import atomic_folder
+from sim.yamlio import dump_yaml
 
 CHUNKS = "chunks"
 TMP_PREFIX = ".tmp-"
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+#: The facts a scenario's events cite, stored so that the sweep resumes without the registry.
+SOURCES = "facts/sources.yaml"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, flushed to disk, then renamed."""
-    tmp = path.parent / f"{TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}"
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    """Write ``data`` to ``path`` via a temporary file (named ``.tmp-*``), flushed to disk,
+    then renamed; a failed write (a full disk) leaves no temporary file behind."""
+    results.replace_atomically(path, lambda tmp: tmp.write_bytes(data), fsync=True)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -67,6 +60,12 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 def json_bytes(data: Any) -> bytes:
     return (json.dumps(data, indent=2, default=str) + "\n").encode("utf-8")
+
+
+def sources_bytes(registry: Registry) -> bytes:
+    """A registry's entries as one facts file (what :meth:`SweepStore.sources` reads back)."""
+    entries = [e.model_dump(mode="json", exclude_none=True) for e in registry.entries.values()]
+    return dump_yaml(entries).encode("utf-8")
 
 
 class SweepStore:
@@ -87,6 +86,7 @@ class SweepStore:
         with atomic_folder(final) as tmp:
             (tmp / CHUNKS).mkdir()
             for name, data in files.items():
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
                 (tmp / name).write_bytes(data)
         return cls(final)
 
@@ -137,6 +137,13 @@ class SweepStore:
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         write_atomic(self.folder / "manifest.json", json_bytes(manifest))
+
+    def sources(self) -> Registry:
+        """The facts the scenario's events cite (:data:`SOURCES`; none if it has no file)."""
+        path = self.folder / SOURCES
+        if not path.is_file():
+            return Registry(folder=path.parent, entries={}, files={})
+        return load_registry(path.parent)
 
     def read_design(self) -> pd.DataFrame:
         return pq.read_table(self.folder / "design.parquet").to_pandas()
