@@ -344,6 +344,8 @@ def sweep(
     out: Path | str | None = None,
     facts: Path | str | None = None,
     counterfactual: Path | str | None = None,
+    posterior: Path | str | None = None,
+    draws: int = 20,
 ) -> SweepResult:
     """Sweep scenario values and analyse the outcomes (``sim sweep``).
 
@@ -362,6 +364,10 @@ def sweep(
         facts: the facts registry folder.
         counterfactual: the scenario without the policy: each point runs it too, on the same
             seeds, and the outcomes ``<POWER>_effect`` are the paired differences.
+        posterior: a calibration's posterior folder: every point runs ``draws`` of its draws
+            (each a block of ``replicates``), so intervals cover noise and parameters; the
+            swept values win where they set a calibrated field. Default: none (a sweep's
+            points run the scenario's own constants).
     """
     from sim.sweep import SweepRequest, run_sweep
 
@@ -375,7 +381,8 @@ def sweep(
                        replicates=replicates, seed=seed, report=list(outcomes),
                        sets=list(overrides(set)), workers=workers, out=base,
                        facts=None if facts is None else Path(facts),
-                       counterfactual=None if counterfactual is None else Path(counterfactual))
+                       counterfactual=None if counterfactual is None else Path(counterfactual),
+                       posterior=None if posterior is None else Path(posterior), draws=draws)
     try:
         done = run_sweep(req)
     except BaseException:

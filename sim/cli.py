@@ -301,6 +301,8 @@ def sweep(
     out: Annotated[Path, typer.Option(help="Folder under which <scenario>/sweeps/<id>/ is made.")] = Path("results"),
     facts: FactsOpt = None,
     counterfactual: Annotated[Optional[Path], typer.Option(help="The scenario without the policy: each point runs it too, on the same seeds, and outcomes <POWER>_effect are the paired differences.", show_default=False)] = None,  # noqa: UP045
+    posterior: Annotated[Optional[Path], typer.Option(help="Run every point over a calibration's posterior: each draw a block of --replicates replicates, the swept values winning where they set a calibrated field (intervals then cover noise and parameters).", show_default=False)] = None,  # noqa: UP045
+    draws: Annotated[int, typer.Option(help="Posterior draws per point (spread evenly over the posterior).")] = 20,
 ) -> None:
     """Sweep scenario values (grid, LHS, Sobol', Morris), analyse sensitivity, find boxes (PRIM)."""
     from sim.sweep import SweepRequest, run_sweep
@@ -308,7 +310,7 @@ def sweep(
     req = SweepRequest(source=source, resume=resume, params=param or [], method=method, samples=samples,
                        replicates=replicates, seed=seed, common_random_numbers=crn, report=outcome or [],
                        discover=discover, sets=set_ or [], workers=workers, scheduler=scheduler, out=out,
-                       facts=facts, counterfactual=counterfactual)
+                       facts=facts, counterfactual=counterfactual, posterior=posterior, draws=draws)
     with _interruptible(), _Bar("points") as bar:
         result = run_sweep(req, progress=bar.points)
     typer.echo(result.summary())

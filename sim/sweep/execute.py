@@ -76,6 +76,61 @@ class Task(Protocol):
     def __call__(self, batch: Batch) -> Columns: ...
 
 
+#: A posterior quantity's batch column: (quantity's index, the fields' scale, their paths).
+DrawColumn = tuple[int, float, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class PosteriorDraws:
+    """Posterior draws every point of a sweep runs over (each a block of its replicates).
+
+    Attributes:
+        values: ``(draws, quantities)``, the draws' natural-scale values.
+        quantities: the calibrated quantities (registry ids), in ``values``' order.
+        columns: the scenario's fields each quantity sets, grouped by scale (the fields a
+            swept parameter sets are left out: the sweep's value wins there).
+        counterfactual_columns: the same for the counterfactual, if the sweep has one.
+        folder: the posterior folder the draws came from (for the record).
+    """
+
+    values: np.ndarray
+    quantities: tuple[str, ...]
+    columns: tuple[DrawColumn, ...]
+    counterfactual_columns: tuple[DrawColumn, ...] = ()
+    folder: str = ""
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def block(self, columns: tuple[DrawColumn, ...]) -> np.ndarray:
+        """``(draws, len(columns))``: each column's field values (quantity x scale)."""
+        out = np.empty((len(self.values), len(columns)))
+        for c, (q, scale, _) in enumerate(columns):
+            out[:, c] = self.values[:, q] * scale
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything a resumed sweep needs (values as exact decimal strings of floats)."""
+        def cols(cs: tuple[DrawColumn, ...]) -> list[dict[str, Any]]:
+            return [{"quantity": self.quantities[q], "scale": f, "paths": list(paths)}
+                    for q, f, paths in cs]
+        return {"folder": self.folder, "quantities": list(self.quantities),
+                "values": [[float(v) for v in row] for row in self.values],
+                "columns": cols(self.columns),
+                "counterfactual_columns": cols(self.counterfactual_columns)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PosteriorDraws:
+        quantities = tuple(data["quantities"])
+
+        def cols(cs: list[dict[str, Any]]) -> tuple[DrawColumn, ...]:
+            return tuple((quantities.index(c["quantity"]), float(c["scale"]), tuple(c["paths"]))
+                         for c in cs)
+        return cls(np.asarray(data["values"], dtype=float).reshape(-1, len(quantities)),
+                   quantities, cols(data["columns"]), cols(data["counterfactual_columns"]),
+                   str(data.get("folder", "")))
+
+
 @dataclass(frozen=True)
 class ScenarioTask:
     """Simulate a scenario at a batch of points at once and measure each point.
@@ -91,6 +146,11 @@ class ScenarioTask:
     runs it on the same seeds, with the parameters' values where it has their paths (the
     uncertainties; paths only the policy has are its levers), and an outcome with ``effect``
     is the difference of the two replicate by replicate.
+
+    With ``posterior`` draws, every point runs each draw's block of ``replicates`` replicates
+    (the draw's values in the fields its quantities set, the point's in the swept ones; the
+    block's root seed is :func:`sim.posterior.draw_seeds` of the point's seed), and its
+    outcomes are taken over all draws' replicates: intervals of noise and parameters.
     """
 
     base_raw: dict[str, Any]
@@ -100,6 +160,7 @@ class ScenarioTask:
     where: str
     counterfactual: dict[str, Any] | None = None
     sources: Registry | None = None  # the facts the scenario's events cite (sim.batch.cited)
+    posterior: PosteriorDraws | None = None
 
     @functools.cached_property
     def registry(self) -> Registry:
@@ -120,14 +181,18 @@ class ScenarioTask:
                     out.append((j, factor, kept))
         return out
 
-    def _patch(self, raw: dict[str, Any], columns: list[tuple[int, float, tuple[str, ...]]]
-               ) -> Patch:
+    def _patch(self, raw: dict[str, Any], columns: list[tuple[int, float, tuple[str, ...]]],
+               drawn: tuple[DrawColumn, ...] = ()) -> Patch:
         registry = self.registry
         sc = validate(raw, registry, self.where)
         names = tuple(f"{self.params[j].name}" + (f" x{f:g}" if f != 1.0 else "")
                       for j, f, _ in columns)
-        return Patch(raw, sc, names, tuple(paths for _, _, paths in columns), self.where,
-                     registry)
+        if self.posterior is not None:
+            names += tuple(f"posterior {self.posterior.quantities[q]} x{f:g}"
+                           for q, f, _ in drawn)
+        return Patch(raw, sc, names,
+                     tuple(paths for _, _, paths in columns) + tuple(p for _, _, p in drawn),
+                     self.where, registry)
 
     @functools.cached_property
     def columns(self) -> list[tuple[int, float, tuple[str, ...]]]:
@@ -137,7 +202,8 @@ class ScenarioTask:
     @functools.cached_property
     def patch(self) -> Patch:
         """The base scenario and the parameters' paths (made once per worker)."""
-        return self._patch(self.base_raw, self.columns)
+        drawn = self.posterior.columns if self.posterior is not None else ()
+        return self._patch(self.base_raw, self.columns, drawn)
 
     @functools.cached_property
     def counterfactual_columns(self) -> list[tuple[int, float, tuple[str, ...]]]:
@@ -149,13 +215,35 @@ class ScenarioTask:
         """The counterfactual and the paths of it the parameters set, if there is one."""
         if self.counterfactual is None:
             return None
-        return self._patch(self.counterfactual, self.counterfactual_columns)
+        drawn = self.posterior.counterfactual_columns if self.posterior is not None else ()
+        return self._patch(self.counterfactual, self.counterfactual_columns, drawn)
 
     @property
     def work(self) -> int:
         t = self.patch.scenario.time
         rounds = len(round_dates(t.start, t.end, t.months_per_round)) - 1
-        return self.replicates * rounds * (1 if self.counterfactual is None else 2)
+        draws = 1 if self.posterior is None else len(self.posterior)
+        return self.replicates * draws * rounds * (1 if self.counterfactual is None else 2)
+
+    def _rows(self, batch: Batch, x: np.ndarray, drawn: tuple[DrawColumn, ...]
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """A batch's rows for the engine, and their root seeds: one per point, or with a
+        posterior one per point and draw (point-major), the draw's values beside the point's."""
+        post = self.posterior
+        if post is None:
+            return x, batch.seeds
+        from sim.posterior import draw_seeds
+
+        k, d = len(x), len(post)
+        rows = np.concatenate([np.repeat(x, d, axis=0), np.tile(post.block(drawn), (k, 1))],
+                              axis=1)
+        seeds = np.concatenate([draw_seeds(int(s), d) for s in batch.seeds])
+        return rows, seeds
+
+    def _pooled(self, q: np.ndarray, k: int) -> np.ndarray:
+        """``(rows, replicate, measure)`` as ``(point, replicate, measure)``: with a posterior,
+        each point's draws' replicates pooled (draw-major)."""
+        return q.reshape(k, -1, q.shape[-1])
 
     @staticmethod
     def expand(x: np.ndarray, columns: list[tuple[int, float, tuple[str, ...]]]) -> np.ndarray:
@@ -178,20 +266,25 @@ class ScenarioTask:
             return outcomes.statistics(measures, np.moveaxis(q, 0, -1))
 
         effects = [i for i, m in enumerate(measures) if m.effect]
-        x = self.expand(batch.values, self.columns)
+        k, post = len(batch.points), self.posterior
+        x, seeds = self._rows(batch, self.expand(batch.values, self.columns),
+                              post.columns if post is not None else ())
         try:
-            if not effects:
-                stats = simulate_batch(self.patch, x, self.replicates, batch.seeds,
+            if not effects and post is None:
+                stats = simulate_batch(self.patch, x, self.replicates, seeds,
                                        reduce=quantities_of(measures), summarise=summarise)
             else:
-                cf = self.counterfactual_patch
-                assert cf is not None  # outcomes with effects were checked to have one
-                q = simulate_batch(self.patch, x, self.replicates, batch.seeds,
-                                   reduce=quantities_of(measures))  # (point, replicate, measure)
-                q_cf = simulate_batch(cf, self.expand(batch.values, self.counterfactual_columns),
-                                      self.replicates, batch.seeds,
-                                      reduce=quantities_of([measures[i] for i in effects]))
-                q[..., effects] -= q_cf
+                q = self._pooled(simulate_batch(self.patch, x, self.replicates, seeds,
+                                                reduce=quantities_of(measures)), k)
+                if effects:  # q: (point, replicate, measure)
+                    cf = self.counterfactual_patch
+                    assert cf is not None  # outcomes with effects were checked to have one
+                    x_cf, _ = self._rows(
+                        batch, self.expand(batch.values, self.counterfactual_columns),
+                        post.counterfactual_columns if post is not None else ())
+                    q[..., effects] -= self._pooled(simulate_batch(
+                        cf, x_cf, self.replicates, seeds,
+                        reduce=quantities_of([measures[i] for i in effects])), k)
                 stats = outcomes.statistics(measures, np.moveaxis(q, 1, -1))
         except ScenarioError as err:
             raise SimError(f"points {batch.points[0]}-{batch.points[-1]}: {err}") from None

@@ -8,6 +8,8 @@ points finish (see :mod:`sim.sweep.store`); the analysis runs once every point i
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ import pyarrow as pa
 
 from sim import outcomes, results, shipped
 from sim.batch import cited, materialise, overlap
-from sim.errors import ScenarioError, SimError, machine_failures
+from sim.errors import ScenarioError, SettingError, SimError, machine_failures
 from sim.facts import Registry, load_registry
 from sim.params import build
 from sim.report import write_report
@@ -35,12 +37,23 @@ from sim.scenario import (
     values,
 )
 from sim.sweep import analyse, design, plots, spec
-from sim.sweep.execute import Execution, ScenarioTask, check_executor, execute
+from sim.sweep.execute import (
+    DrawColumn,
+    Execution,
+    PosteriorDraws,
+    ScenarioTask,
+    check_executor,
+    execute,
+)
 from sim.sweep.spec import BoundParameter, SweepFile
 from sim.sweep.store import SOURCES, SweepStore, json_bytes, parquet_bytes, sources_bytes
 from sim.yamlio import dump_yaml, read_yaml
 
 SWEEP_LIBRARIES = ("SALib", "dask", "distributed", "ema_workbench", "scipy")
+#: Posterior draws each point of a sweep runs over by default (each a block of its replicates).
+DRAWS = 20
+#: The file in a sweep folder that keeps the posterior draws it runs over.
+POSTERIOR = "posterior.json"
 Progress = Callable[[int, int], None]
 
 
@@ -74,6 +87,8 @@ class SweepRequest:
     out: Path = Path("results")
     facts: Path | None = None
     counterfactual: Path | None = None
+    posterior: Path | None = None
+    draws: int = DRAWS
 
     def check(self) -> None:
         """Refuse settings that cannot run, before anything is written or simulated: bad
@@ -85,6 +100,8 @@ class SweepRequest:
             MachineError: the folder is read-only.
         """
         check_executor(self.workers, self.scheduler)
+        if self.draws < 1:
+            raise SettingError("draws", f"expected at least 1, found {self.draws}")
         if self.resume is None:
             results.check_out(self.out)
         elif self.resume.is_dir():  # a missing folder is reported when it is opened
@@ -110,6 +127,7 @@ class Sweep:
     sources: Registry
     counterfactual: Scenario | None = None
     counterfactual_raw: dict[str, Any] | None = None
+    posterior: PosteriorDraws | None = None
 
     @property
     def problem(self) -> dict[str, object]:
@@ -310,7 +328,59 @@ def _from_request(req: SweepRequest) -> tuple[Sweep, Path, Path | None]:
         cf = load(cf_path, req.sets, cf_reg)
     sweep = bind(sw, sc, where, cli=where == "--param", defaults=True, registry=reg,
                  focus=_focus(scenario_path, sc), counterfactual=cf, counterfactual_registry=cf_reg)
+    if req.posterior is not None:
+        sweep = dataclasses.replace(sweep, posterior=posterior_draws(
+            req.posterior, req.draws, sc, scenario_path, sweep.params, cf))
     return sweep, scenario_path, cf_path
+
+
+def posterior_draws(folder: Path, draws: int, sc: Scenario, where: Path | str,
+                    params: Sequence[BoundParameter], counterfactual: Scenario | None = None,
+                    ) -> PosteriorDraws:
+    """``draws`` draws of a posterior (spread evenly over it) and the fields of ``sc`` (and of
+    the counterfactual) each calibrated quantity sets, but those a swept parameter sets.
+
+    Raises:
+        SimError: a posterior folder that is missing or bad, or made for another structure.
+    """
+    from sim import posterior as posteriors
+
+    post = posteriors.load(folder).thin(draws)
+    posteriors.check_scenario(post, sc, where)
+    swept = {path for p in params for path in p.paths}
+    names = tuple(post.model_quantities)
+
+    def columns(s: Scenario) -> tuple[DrawColumn, ...]:
+        found: dict[tuple[int, float], list[str]] = {}
+        for path, v in values(s):
+            if v.ref is not None and v.ref in names and path not in swept:
+                found.setdefault((names.index(v.ref), v.scale), []).append(path)
+        return tuple((q, f, tuple(paths)) for (q, f), paths in found.items())
+
+    return PosteriorDraws(post.values(), names, columns(sc),
+                          columns(counterfactual) if counterfactual is not None else (),
+                          str(post.folder))
+
+
+def _posterior_record(sweep: Sweep) -> dict[str, Any]:
+    """What a sweep's manifest says about the posterior it runs over, if any."""
+    post = sweep.posterior
+    if post is None:
+        return {"covers": outcomes.interval().covers}
+    set_by_draws = {post.quantities[q] for q, _, _ in post.columns}
+    return {
+        "covers": outcomes.interval(parameters=True).covers,
+        "posterior": {
+            "folder": post.folder,
+            "file": POSTERIOR,
+            "draws_used": len(post),
+            "replicates_per_draw": sweep.replicates,
+            "quantities": list(post.quantities),
+            "set_by_the_sweep": sorted(set(post.quantities) - set_by_draws),
+            "replicate_index": "draw x replicates_per_draw + replicate",
+            "seeds": "draw d of point i: sim.posterior.draw_seeds(seed of point i, draws)[d]",
+        },
+    }
 
 
 def _beside(sweep_file: Path, name: str, field: str) -> Path:
@@ -371,6 +441,7 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
         "samples": sweep.samples,
         "points": len(x),
         "replicates": sweep.replicates,
+        **_posterior_record(sweep),
         "seed": sweep.seed,
         "seeds": (
             "common random numbers: every point uses the sweep seed"
@@ -408,6 +479,8 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
                 "design.parquet": parquet_bytes(pa.table(cols)),
                 "manifest.json": json_bytes(manifest),
                 **({SOURCES: sources_bytes(sweep.sources)} if sweep.sources.entries else {}),
+                **({} if sweep.posterior is None else {
+                    POSTERIOR: json.dumps(sweep.posterior.to_json(), indent=1).encode("utf-8")}),
             },
         )
     return _run(store, sweep, req, progress)
@@ -428,6 +501,8 @@ def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
             ("--set", req.sets),
             ("--facts", req.facts),
             ("--counterfactual", req.counterfactual),
+            ("--posterior", req.posterior),
+            ("--draws", None if req.draws == DRAWS else req.draws),
         )
         if v not in (None, (), [])
     ]
@@ -450,6 +525,9 @@ def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
         cf = validate(read_yaml(cf_file), sources, cf_file)
     sweep = bind(sw, sc, store.folder / "sweep.yaml", cli=False, defaults=False,
                  registry=sources, counterfactual=cf)
+    if (store.folder / POSTERIOR).is_file():
+        data = json.loads((store.folder / POSTERIOR).read_text(encoding="utf-8"))
+        sweep = dataclasses.replace(sweep, posterior=PosteriorDraws.from_json(data))
     return _run(store, sweep, req, progress)
 
 
@@ -484,7 +562,8 @@ def _run(
             if progress:
                 progress(finished, total)
             task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, sweep.replicates,
-                                sweep.where, sweep.counterfactual_raw, sweep.sources)
+                                sweep.where, sweep.counterfactual_raw, sweep.sources,
+                                sweep.posterior)
             idx = todo.astype(np.int64)
             values_ = d.set_index("point").loc[idx, [p.name for p in sweep.params]].to_numpy(float)
             seeds = d.set_index("point").loc[idx, "seed"].to_numpy(np.uint64)
@@ -591,7 +670,9 @@ def analyse_sweep(
     order: list[dict[str, str]] = []
     lines = [
         f"sweep of {sweep.scenario.name}: {sweep.method}, {len(names)} parameters, {len(t)} points "
-        f"x {sweep.replicates} replicates"
+        + (f"x {sweep.replicates} replicates" if sweep.posterior is None else
+           f"x {len(sweep.posterior)} posterior draws x {sweep.replicates} replicates; intervals "
+           f"cover {outcomes.interval(parameters=True).covers}")
         + (f"; outcomes marked effect are against {sweep.counterfactual.name}, paired"
            if sweep.counterfactual is not None else "")
     ]
@@ -633,11 +714,12 @@ def analyse_sweep(
             lines.append(analyse.format_range(name, label[name], ys[name], fmt))
         if len(names) == 1:
             band = stat[name] in ("mean", "median")
+            iv = outcomes.interval(parameters=sweep.posterior is not None).band
             figure(plots.response(t, names[0], name, f"How {what} responds to {names[0]}",
-                                  band=band),
+                                  band=band, band_label=iv),
                    f"response_{name}",
                    f"How {what} responds to {names[0]}: {label[name]}"
-                   + (f", with the {plots.BAND} of replicates." if band else "."))
+                   + (f", with the {iv} of replicates." if band else "."))
         elif len(names) == 2:
             figure(plots.heatmap(t, names[0], names[1], name,
                                  f"How {what} responds to {names[0]} and {names[1]}"),
