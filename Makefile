@@ -16,6 +16,10 @@ STAMP313 := $(VENV313)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# The suite on every core, each test file kept on one worker (its module fixtures made once);
+# every test makes its own folders and ports, so none waits for another.
+PYTEST_PARALLEL := -n auto --dist loadfile
+
 .PHONY: demo test check install install313 clean
 
 $(STAMP): pyproject.toml
@@ -48,8 +52,8 @@ check: $(STAMP) $(STAMP313)
 	$(BIN313)/mypy sim
 
 test: check $(CHROMIUM)
-	$(BIN)/python -m pytest
-	$(BIN313)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
+	$(BIN313)/python -m pytest $(PYTEST_PARALLEL)
 
 clean:
 	rm -rf $(VENV) $(VENV313)
