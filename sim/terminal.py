@@ -132,7 +132,7 @@ def answer(
     over = ("over posterior draws and their replicates" if iv.covers != NOISE_ONLY
             else "over replicates")
     lines = [f"{b} against {a}: {replicates:,} paired replicates on common random numbers; "
-             f"intervals are {iv.label}, {over}."]
+             f"each interval is the {iv.label}, {over}."]
     if focus is not None:
         lines.append(f"By {when}, {names.power(focus)}'s share of the region's alignment: "
                      f"{_with_interval(by_code[focus], iv)}.")
