@@ -257,13 +257,7 @@ def simulate(req: RunRequest, progress: Progress | None = None) -> Simulation:
     if req.posterior is not None:
         return _simulate_posterior(req, progress)
     t0 = time.perf_counter()
-    assert req.scenario is not None
-    path = locate(req.scenario)
-    folder = req.facts if req.facts is not None else registry_folder(path)
-    sc = load(path, req.sets, load_registry(folder))
-    p = build(sc, req.rounds)
-    spec = new_spec(sc, req, path, folder)
-    _check_memory(p, spec)
+    sc, p, spec = _prepare(req)
     n, seed, keep = int(spec["replicates"]), int(spec["seed"]), bool(spec["trajectories"])
     if progress is not None:
         progress.start(f"running {sc.name}: {n} replicates", n)
@@ -280,6 +274,19 @@ def simulate(req: RunRequest, progress: Progress | None = None) -> Simulation:
     full = _join(parts) if keep else None
     summary = engine.exact_summary(full, p) if full is not None else stream.result()
     return Simulation(sc, p, spec, full, summary, outcomes.final_table(summary, p), t0)
+
+
+def _prepare(req: RunRequest) -> tuple[Scenario, Params, dict[str, Any]]:
+    """A new run's scenario (with its facts registry), its arrays and what it records
+    (:func:`new_spec`), refused before it starts if its output cannot fit in memory."""
+    assert req.scenario is not None  # checked by req.check()
+    path = locate(req.scenario)
+    folder = req.facts if req.facts is not None else registry_folder(path)
+    sc = load(path, req.sets, load_registry(folder))
+    p = build(sc, req.rounds)
+    spec = new_spec(sc, req, path, folder)
+    _check_memory(p, spec)
+    return sc, p, spec
 
 
 def _join(parts: Sequence[engine.Trajectories]) -> engine.Trajectories:
@@ -311,13 +318,7 @@ def _run(req: RunRequest, drawing: figures.Drawing, progress: Progress | None) -
                                                       "command": results.command_line()}]
         what = f"resuming {spec['scenario']}: {saved:,} of {total:,} replicates saved"
     else:
-        assert req.scenario is not None  # checked by req.check()
-        path = locate(req.scenario)
-        folder = req.facts if req.facts is not None else registry_folder(path)
-        sc = load(path, req.sets, load_registry(folder))
-        p = build(sc, req.rounds)
-        spec = new_spec(sc, req, path, folder)
-        _check_memory(p, spec)
+        sc, p, spec = _prepare(req)
         with machine_failures(out / sc.name, lambda: "nothing was written"):
             partial = checkpoint.create(out / sc.name, spec["run_id"], spec)
         what = f"running {sc.name}: {spec['replicates']} replicates"
