@@ -54,6 +54,12 @@ FactsOpt = Annotated[
 ]
 PlotsOpt = Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the figures (plots/).")]
 SvgOpt = Annotated[bool, typer.Option("--svg", help="Save each figure as SVG too (vector, for editing).")]
+PosteriorOpt = Annotated[
+    Optional[Path],  # noqa: UP045 - typer needs Optional here
+    typer.Option(help="Run over a calibration's posterior: each draw a block of --replicates replicates (default: the shipped posterior for scenarios it was made for).", show_default=False),
+]
+WithoutPosteriorOpt = Annotated[bool, typer.Option("--without-posterior", help="Run the scenario's own constants only: intervals over noise only.")]
+DrawsOpt = Annotated[int, typer.Option(help="Posterior draws used (spread evenly over the posterior).")]
 
 
 def formats(svg: bool) -> tuple[str, ...]:
@@ -130,9 +136,9 @@ def run(
     engine: Annotated[Engine, typer.Option(help="ensemble (vectorised) or mesa (agent by agent).")] = Engine.ENSEMBLE,
     trajectories: Annotated[Optional[bool], typer.Option("--trajectories/--summary-only", help="Keep every replicate's path (default: yes up to 20,000 replicates).", show_default=False)] = None,  # noqa: UP045
     resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted run kept in this folder (results/<scenario>/.partial-<run-id>), with its own settings.", show_default=False)] = None,  # noqa: UP045
-    posterior: Annotated[Optional[Path], typer.Option(help="Run over a calibration's posterior: each draw a block of --replicates replicates (default: the shipped posterior for scenarios it was made for).", show_default=False)] = None,  # noqa: UP045
-    without_posterior: Annotated[bool, typer.Option("--without-posterior", help="Run the scenario's own constants only: intervals over noise only.")] = False,
-    draws: Annotated[int, typer.Option(help="Posterior draws used (spread evenly over the posterior).")] = 200,
+    posterior: PosteriorOpt = None,
+    without_posterior: WithoutPosteriorOpt = False,
+    draws: DrawsOpt = 200,  # sim.posterior.DRAWS
     plots: PlotsOpt = True,
     svg: SvgOpt = False,
     facts: FactsOpt = None,
@@ -209,9 +215,9 @@ def compare(
     set_a: Annotated[Optional[list[str]], typer.Option("--set-a", help="Override a field of A only: path=value (repeatable).", show_default=False)] = None,  # noqa: UP045
     set_b: Annotated[Optional[list[str]], typer.Option("--set-b", "--vary", help="Override a field of B only (repeatable); with no SCENARIO_B, B is A with these changes.", show_default=False)] = None,  # noqa: UP045
     out: Annotated[Path, typer.Option(help="Folder under which compare/<A>_vs_<B>/<run-id>/ is made.")] = Path("results"),
-    posterior: Annotated[Optional[Path], typer.Option(help="Run over a calibration's posterior: each draw a block of --replicates replicates (default: the shipped posterior for scenarios it was made for).", show_default=False)] = None,  # noqa: UP045
-    without_posterior: Annotated[bool, typer.Option("--without-posterior", help="Run the scenario's own constants only: intervals over noise only.")] = False,
-    draws: Annotated[int, typer.Option(help="Posterior draws used (spread evenly over the posterior).")] = 200,
+    posterior: PosteriorOpt = None,
+    without_posterior: WithoutPosteriorOpt = False,
+    draws: DrawsOpt = 200,  # sim.posterior.DRAWS
     plots: PlotsOpt = True,
     svg: SvgOpt = False,
     facts: FactsOpt = None,
@@ -410,7 +416,7 @@ def explore(
     scenario: ScenarioArg,
     counterfactual: Annotated[Optional[Path], typer.Option(help="The scenario without the policy (e.g. no_japan): charts show it, and the readout the effect against it.", show_default=False)] = None,  # noqa: UP045
     posterior: Annotated[Optional[Path], typer.Option(help="Run the ensemble over a calibration's posterior (default: the shipped posterior for scenarios it was made for, as sim compare).", show_default=False)] = None,  # noqa: UP045
-    without_posterior: Annotated[bool, typer.Option("--without-posterior", help="Run the scenario's own constants only: intervals over noise only.")] = False,
+    without_posterior: WithoutPosteriorOpt = False,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 to listen on.")] = 8765,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in the web browser.")] = True,
 ) -> None:

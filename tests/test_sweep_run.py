@@ -111,27 +111,20 @@ def wait_for(condition, proc: subprocess.Popen | None = None, what: str = "") ->
         time.sleep(0.01)
 
 
+def long_sweep(out: Path, params: tuple[str, ...] = PARAMS) -> list[str]:
+    """The command line of a sweep on two workers long enough to be stopped part way."""
+    return ["sweep", str(TINY), *(f"--param={p}" for p in params), "--method", "lhs",
+            "--samples", "300", "--replicates", str(KILLED_REPLICATES), "--workers", "2",
+            "--out", str(out)]
+
+
 def chunk_count(out: Path) -> int:
     return sum(1 for _ in out.glob("tiny/sweeps/*/chunks/points-*.parquet"))
 
 
 def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path: Path):
     out = tmp_path / "killed"
-    args = [
-        "sweep",
-        str(TINY),
-        *(f"--param={p}" for p in PARAMS),
-        "--method",
-        "lhs",
-        "--samples",
-        "300",
-        "--replicates",
-        str(KILLED_REPLICATES),
-        "--workers",
-        "2",
-        "--out",
-        str(out),
-    ]
+    args = long_sweep(out)
     with (tmp_path / "stderr.txt").open("w") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "sim", *args],
@@ -170,21 +163,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path: Path):
 def test_kill_9_of_a_sweep_leaves_no_process_behind(tmp_path: Path):
     # only the sweep's own process is killed: its workers, their fork server and the resource
     # tracker must notice and end by themselves
-    args = [
-        "sweep",
-        str(TINY),
-        *(f"--param={p}" for p in PARAMS),
-        "--method",
-        "lhs",
-        "--samples",
-        "300",
-        "--replicates",
-        str(KILLED_REPLICATES),
-        "--workers",
-        "2",
-        "--out",
-        str(tmp_path),
-    ]
+    args = long_sweep(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", *args],
         cwd=ROOT,
@@ -203,21 +182,7 @@ def test_kill_9_of_a_sweep_leaves_no_process_behind(tmp_path: Path):
 
 def test_ctrl_c_says_how_to_resume_in_one_line(tmp_path: Path):
     out = tmp_path / "interrupted"
-    args = [
-        "sweep",
-        str(TINY),
-        f"--param={PARAMS[1]}",
-        "--method",
-        "lhs",
-        "--samples",
-        "300",
-        "--replicates",
-        str(KILLED_REPLICATES),
-        "--workers",
-        "2",
-        "--out",
-        str(out),
-    ]
+    args = long_sweep(out, PARAMS[1:2])
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", *args],
         cwd=ROOT,
