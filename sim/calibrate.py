@@ -92,17 +92,17 @@ class Column:
     paths: tuple[str, ...]
 
 
-def columns_of(sc: Scenario, quantities: Sequence[str]) -> list[Column]:
+def columns_of(sc: Scenario, quantities: Sequence[str], *, every: bool = True) -> list[Column]:
     """For each quantity (a registry id), the fields that refer to it, grouped by their scale.
 
     Raises:
-        SimError: a quantity that no field of the scenario uses.
+        SimError: a quantity that no field of the scenario uses (unless not ``every``).
     """
     found: dict[tuple[str, float], list[str]] = {}
     for path, v in values(sc):
         if v.ref is not None and v.ref in quantities:
             found.setdefault((v.ref, v.scale), []).append(path)
-    for q in quantities:
+    for q in quantities if every else ():
         if not any(k[0] == q for k in found):
             raise SimError(f"{sc.name}: no field uses '{q}'; expected a quantity of the scenario")
     return [Column(q, s, tuple(p)) for (q, s), p in found.items()]

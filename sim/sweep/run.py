@@ -344,6 +344,7 @@ def posterior_draws(folder: Path, draws: int, sc: Scenario, where: Path | str,
         SimError: a posterior folder that is missing or bad, or made for another structure.
     """
     from sim import posterior as posteriors
+    from sim.calibrate import columns_of
 
     post = posteriors.load(folder).thin(draws)
     posteriors.check_scenario(post, sc, where)
@@ -351,11 +352,9 @@ def posterior_draws(folder: Path, draws: int, sc: Scenario, where: Path | str,
     names = tuple(post.model_quantities)
 
     def columns(s: Scenario) -> tuple[DrawColumn, ...]:
-        found: dict[tuple[int, float], list[str]] = {}
-        for path, v in values(s):
-            if v.ref is not None and v.ref in names and path not in swept:
-                found.setdefault((names.index(v.ref), v.scale), []).append(path)
-        return tuple((q, f, tuple(paths)) for (q, f), paths in found.items())
+        cols = ((names.index(c.quantity), c.scale, tuple(x for x in c.paths if x not in swept))
+                for c in columns_of(s, names, every=False))
+        return tuple(c for c in cols if c[2])
 
     return PosteriorDraws(post.values(), names, columns(sc),
                           columns(counterfactual) if counterfactual is not None else (),
