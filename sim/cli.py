@@ -276,8 +276,7 @@ def bench(
     calibration: Annotated[int, typer.Option(help="Points of a calibration-sized batch x 10 replicates, timed with its peak memory (0 to skip).")] = 0,
     json_: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Time the ensemble engine against mesa.batch_run on the same work, and the batched path
-    against the engine; print the figures."""
+    """Time the engine against mesa.batch_run, and the batched path against the engine."""
     import json
 
     from sim.bench import bench as run_bench
