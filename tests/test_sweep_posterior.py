@@ -105,3 +105,4 @@ def test_bad_posterior_settings_are_refused_before_anything_is_written(tmp_path:
     with pytest.raises(SimError):
         sweep(tmp_path, posterior=tmp_path / "missing")
     assert not any(tmp_path.rglob("manifest.json"))
+

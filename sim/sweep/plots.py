@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axis import Axis
 from matplotlib.collections import Collection
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim.outcomes import interval
 from sim.sweep.analyse import Discovery
@@ -17,6 +19,18 @@ from sim.sweep.analyse import Discovery
 BLUE, ORANGE, GREY = "#0072B2", "#D55E00", "#999999"
 #: What a response curve's band covers (:func:`sim.outcomes.interval`).
 BAND = interval().band
+
+
+def _unit_axis(axis: Axis, unit: str | None) -> str:
+    """Show an outcome's values in its unit (shares in percent, differences in percentage
+    points, as the text and the tables do); returns the suffix for the axis label."""
+    if unit in ("percent", "replicates"):
+        axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        return " (%)"
+    if unit == "points":
+        axis.set_major_formatter(FuncFormatter(lambda x, _: f"{100 * x:+.1f}" if x else "0"))
+        return " (percentage points)"
+    return ""
 
 
 def _wrap(text: str, width: int = 75) -> str:
@@ -36,10 +50,11 @@ def save(fig: Figure, folder: Path, stem: str) -> Path:
 
 def response(
     table: pd.DataFrame, param: str, outcome: str, label: str, *, band: bool = True,
-    band_label: str = BAND,
+    band_label: str = BAND, unit: str | None = None,
 ) -> Figure:
     """A one-parameter sweep: the outcome against the parameter, with its band over replicates
-    (``band_label`` says what it covers)."""
+    (``band_label`` says what it covers); values in the outcome's ``unit``
+    (:attr:`sim.outcomes.Measure.unit`)."""
     t = table.sort_values(param)
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.add_subplot()
@@ -55,13 +70,14 @@ def response(
         )
     ax.plot(t[param], t[outcome], color=BLUE, marker="o", markersize=3, label=outcome)
     ax.set_xlabel(param)
-    ax.set_ylabel(outcome)
+    ax.set_ylabel(outcome + _unit_axis(ax.yaxis, unit))
     ax.set_title(_wrap(label, 70), fontsize=10, loc="left")
     ax.legend(fontsize=8)
     return fig
 
 
-def heatmap(table: pd.DataFrame, px: str, py: str, outcome: str, label: str) -> Figure:
+def heatmap(table: pd.DataFrame, px: str, py: str, outcome: str, label: str,
+            unit: str | None = None) -> Figure:
     """A two-parameter sweep: the outcome over both (a grid as cells, other designs as dots)."""
     fig = Figure(figsize=(6.5, 5), layout="constrained")
     ax = fig.add_subplot()
@@ -78,7 +94,8 @@ def heatmap(table: pd.DataFrame, px: str, py: str, outcome: str, label: str) -> 
         )
     else:
         mesh = ax.scatter(table[px], table[py], c=table[outcome], cmap="viridis", s=14)
-    fig.colorbar(mesh, ax=ax, label=outcome)
+    bar = fig.colorbar(mesh, ax=ax)
+    bar.set_label(outcome + _unit_axis(bar.ax.yaxis, unit))
     ax.set_xlabel(px)
     ax.set_ylabel(py)
     ax.set_title(_wrap(label, 70), fontsize=10, loc="left")

@@ -715,13 +715,14 @@ def analyse_sweep(
             band = stat[name] in ("mean", "median")
             iv = outcomes.interval(parameters=sweep.posterior is not None).band
             figure(plots.response(t, names[0], name, f"How {what} responds to {names[0]}",
-                                  band=band, band_label=iv),
+                                  band=band, band_label=iv, unit=by_name[name].unit),
                    f"response_{name}",
                    f"How {what} responds to {names[0]}: {label[name]}"
                    + (f", with the {iv} of replicates." if band else "."))
         elif len(names) == 2:
             figure(plots.heatmap(t, names[0], names[1], name,
-                                 f"How {what} responds to {names[0]} and {names[1]}"),
+                                 f"How {what} responds to {names[0]} and {names[1]}",
+                                 unit=by_name[name].unit),
                    f"heatmap_{name}",
                    f"How {what} responds to {names[0]} and {names[1]}: {label[name]}.")
     if sweep.spec.discover is not None:
