@@ -110,7 +110,7 @@ class PosteriorDraws:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        """Everything a resumed sweep needs (values as exact decimal strings of floats)."""
+        """Everything a resumed sweep needs (JSON floats read back exactly)."""
         def cols(cs: tuple[DrawColumn, ...]) -> list[dict[str, Any]]:
             return [{"quantity": self.quantities[q], "scale": f, "paths": list(paths)}
                     for q, f, paths in cs]

@@ -376,7 +376,7 @@ def _posterior_record(sweep: Sweep) -> dict[str, Any]:
             "replicates_per_draw": sweep.replicates,
             "quantities": list(post.quantities),
             "set_by_the_sweep": sorted(set(post.quantities) - set_by_draws),
-            "replicate_index": "draw x replicates_per_draw + replicate",
+            "pooled": "each point's outcomes over all its draws' replicates",
             "seeds": "draw d of point i: sim.posterior.draw_seeds(seed of point i, draws)[d]",
         },
     }
