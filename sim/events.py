@@ -220,24 +220,48 @@ def event_kind(cls: type[_K]) -> type[_K]:
 
 @event_kind
 class Summit(EventKind):
-    """A summit: a diplomatic boost to the host for each attending state (decays)."""
+    """A summit: a diplomatic boost to the host for each attending state (decays).
+
+    ``attendance`` weighs each attending state's boost by its level (a president, deputies);
+    ``absent`` lists invited states that stayed away, each with the share of a full boost it
+    loses instead (a cool signal, decaying like a boost). A state is in one of the two at most.
+    """
 
     type: Literal["summit"]
     date: date
     host: Code
     attendance: dict[Code, Share]
+    absent: dict[Code, Share] = Field(
+        default_factory=dict,
+        description="invited states that stayed away: state -> share of a boost lost",
+    )
     boost: Utility
 
+    @model_validator(mode="after")
+    def _one_place(self) -> Summit:
+        both = sorted(set(self.attendance) & set(self.absent))
+        if both:
+            raise ValueError(
+                f"absent: {', '.join(both)} also in attendance; expected one or the other"
+            )
+        return self
+
     def codes(self) -> list[CodeRef]:
-        return [("host", [self.host], "power"), ("attendance", list(self.attendance), "state")]
+        return [
+            ("host", [self.host], "power"),
+            ("attendance", list(self.attendance), "state"),
+            ("absent", list(self.absent), "state"),
+        ]
 
     def apply(self, tl: Timeline, r0: int) -> None:
         age = tl.rounds_before_start(self.date)  # a summit before the start has already faded
         host = tl.power(self.host)
-        for s, att in self.attendance.items():
+        signals = [(s, att.value) for s, att in self.attendance.items()]
+        signals += [(s, -cool.value) for s, cool in self.absent.items()]
+        for s, weight in signals:
             for r in range(r0, tl.rounds + 1):
                 tl.boost[r, tl.state(s), host] += (
-                    self.boost.value * att.value * tl.faded(r - r0 + age)
+                    self.boost.value * weight * tl.faded(r - r0 + age)
                 )
 
 

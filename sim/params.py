@@ -34,7 +34,7 @@ import numpy as np
 from sim import events, rng, rules
 from sim.calendar import max_rounds, round_dates, years_between
 from sim.errors import SettingError
-from sim.scenario import Allocation, Scenario, values
+from sim.scenario import BINDING_KINDS, ORGANISATION_KINDS, Allocation, Scenario, values
 
 KINDS = ("grant", "loan", "investment", "corridor")
 
@@ -74,8 +74,8 @@ class Params:
     debt0_ratio: np.ndarray  # (S, P) debt / GDP at start
     debt0: np.ndarray  # (S, P) USD bn
     security: np.ndarray  # (R+1, S, P) security ties in [0, 1]
-    institutions: np.ndarray  # (R+1, S, P) share of the state's memberships shared with p
-    neutral_factor: np.ndarray  # (R+1, S) share of security and bloc ties weighed
+    institutions: np.ndarray  # (R+1, S, P) institutional index of shared ties (ODD 7.3)
+    neutral_factor: np.ndarray  # (R+1, S) share of security and binding ties weighed
     w_econ: np.ndarray
     w_sec: np.ndarray
     w_inst: np.ndarray
@@ -311,7 +311,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     )
     events.play(sc.events.values(), tl)
     gdp = tl.gdp
-    # (R+1, S): the share of security and bloc ties each state weighs (less when neutral)
+    # (R+1, S): the share of security and binding ties each state weighs (less when neutral)
     discount = d.neutral_discount.value
     neutral_factor = np.where(tl.neutral.reshape(R + 1, S, *B), 1.0 - discount, 1.0)
     trend = stack([sc.powers[p].capacity_trend_per_year.value for p in powers])
@@ -321,15 +321,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     remit_t = np.where(np.isnan(tl.remittance_level), remit[None], tl.remittance_level)
     econ_ratio = (trade_t * tl.trade + remit_t * tl.remittances) / gdp0[None, :, None]
 
-    institutions: np.ndarray = np.zeros((R + 1, S, P))
-    for r in range(R + 1):
-        for s in states:
-            mine = tl.memberships[r][s]
-            if not mine:
-                continue
-            for p in powers:
-                shared = mine & set(sc.powers[p].memberships)
-                institutions[r, si[s], pi[p]] = len(shared) / len(mine)
+    institutions = _institutions(sc, tl.memberships, neutral_factor, B)
 
     lw: Number = 0.0
     if sc.peers.leader_weight is not None:
@@ -417,8 +409,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     security, sec_sal, debt_sal, boost = (
         lead(x, True) for x in (tl.security, tl.sec_salience, tl.debt_salience, tl.boost)
     )
-    if N is not None:
-        institutions = institutions.reshape(R + 1, 1, S, P)
+    institutions = lead(institutions, True)
     w = {k: lead(v) for k, v in w.items()}
     if S > 1:
         peers = rules.normalise(peers)
@@ -540,6 +531,44 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         points=N,
     )
     return params if N is None else _points_fastest(params)
+
+
+def _institutions(
+    sc: Scenario,
+    memberships: Sequence[dict[str, set[str]]],
+    neutral_factor: np.ndarray,
+    points: tuple[int, ...],
+) -> np.ndarray:
+    """The institutional index ``(R+1, S, P, *points)`` (ODD 7.3).
+
+    ``INST[s, p] = sum over kinds k of c_k * g_k[s] * log2(1 + n_k[s, p])``, where ``n_k`` counts
+    the organisations of kind ``k`` that state ``s`` and power ``p`` both belong to, ``c_k`` is
+    the kind's weight (``dynamics.tie_weights``) and ``g_k`` the neutral factor for the binding
+    kinds (alliances, bases) and 1 for the others. Ties add up, each further tie of a kind
+    counting less than the one before; no tie of one power changes another power's index.
+    """
+    states, powers = sc.state_codes, sc.power_codes
+    R1, S, P = len(memberships), len(states), len(powers)
+    kind_of = sc.organisations
+    k_index = {k: i for i, k in enumerate(ORGANISATION_KINDS)}
+    counts = np.zeros((len(ORGANISATION_KINDS), R1, S, P))
+    power_orgs = [set(sc.powers[p].memberships) for p in powers]
+    for r, rows in enumerate(memberships):
+        for i, s in enumerate(states):
+            for j in range(P):
+                for org in rows[s] & power_orgs[j]:
+                    counts[k_index[kind_of[org]], r, i, j] += 1.0
+    index = np.log2(1.0 + counts).reshape(len(ORGANISATION_KINDS), R1, S, P, *points)
+    tw = sc.dynamics.tie_weights
+    out: np.ndarray = np.zeros((R1, S, P, *points))
+    for k, i in k_index.items():
+        if not counts[i].any():
+            continue
+        term = index[i] * getattr(tw, k).value
+        if k in BINDING_KINDS:
+            term = term * neutral_factor[:, :, None]
+        out = out + term
+    return out
 
 
 def _points_fastest(p: Params) -> Params:

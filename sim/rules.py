@@ -80,10 +80,11 @@ def initial_alignment(
     """The anchor: each state's starting orientation from indicators (ODD 5).
 
     ``anchor[s] ∝ floor + w_trade·trade/F + w_remit·remittances/F
-    + nf[s]·(w_sec·security + w_inst·institutions) + w_prio·priority``, where
+    + nf[s]·w_sec·security + w_inst·institutions + w_prio·priority``, where
     ``F[s] = sum_p (trade + remittances)`` is the state's economic flows with the modelled
-    powers (so remittances weigh by their size against trade) and ``nf`` discounts security
-    and bloc ties of a neutral state. All inputs are ``(..., state, power)``;
+    powers (so remittances weigh by their size against trade) and ``nf`` discounts the security
+    ties of a neutral state (the institutional index already discounts its binding ties:
+    :func:`sim.params._institutions`). All inputs are ``(..., state, power)``;
     ``neutral_factor`` is ``(..., state)`` and the weights are numbers or arrays that broadcast
     against ``(..., state, power)`` (one weight per parameter set).
     """
@@ -94,7 +95,8 @@ def initial_alignment(
         w["floor"]
         + w["trade"] * trade / safe
         + w["remittances"] * remittances / safe
-        + nf * (w["security"] * security + w["institutions"] * institutions)
+        + nf * w["security"] * security
+        + w["institutions"] * institutions
         + w["priority"] * priority
     )
     return normalise(score)
@@ -189,12 +191,13 @@ def security_term(
     return out
 
 
-def institutions_term(
-    institutions: np.ndarray, w_inst: np.ndarray, neutral_factor: np.ndarray
-) -> np.ndarray:
-    """Bloc pull ``w_inst·nf·INST`` -> ``(..., state, power)`` (ODD 7.3); ``nf`` ``(..., state)``.
+def institutions_term(institutions: np.ndarray, w_inst: np.ndarray) -> np.ndarray:
+    """Institutional pull ``w_inst·INST`` -> ``(..., state, power)`` (ODD 7.3).
+
+    ``INST`` is the index of shared ties by kind, in which a neutral state's binding ties
+    (alliances, bases) are already discounted (:func:`sim.params._institutions`).
     """
-    out: np.ndarray = w_inst[..., None] * neutral_factor[..., None] * institutions
+    out: np.ndarray = w_inst[..., None] * institutions
     return out
 
 
@@ -270,7 +273,7 @@ def utility(
 ) -> np.ndarray:
     """Utility of each power to each state (ODD 7.3) -> ``(..., state, power)``.
 
-    ``U = w_econ·log1p(k·econ/GDP) + w_sec·σ·nf·SEC·cap + w_inst·nf·INST
+    ``U = w_econ·log1p(k·econ/GDP) + w_sec·σ·nf·SEC·cap + w_inst·INST
     − w_debt·δ·DEBT/GDP − w_hedge·a + boost``. Weights, ``nf``, salience ``σ``, ``δ`` are per
     state; ``cap`` per power. :func:`utility_fixed` and :func:`utility_varying` split it into
     what the timeline fixes and what a run changes (the debt into starting and new debt).
@@ -278,7 +281,7 @@ def utility(
     return utility_sum(
         econ=econ_term(econ_ratio, w_econ, econ_scale),
         security=security_term(security, w_sec, sec_salience, neutral_factor, capacity),
-        institutions=institutions_term(institutions, w_inst, neutral_factor),
+        institutions=institutions_term(institutions, w_inst),
         debt=debt_term(debt_ratio, w_debt, debt_salience),
         hedge=hedge_term(a, w_hedge),
         boost=boost,
@@ -301,12 +304,12 @@ def utility_fixed(
 ) -> np.ndarray:
     """The terms of :func:`utility` the timeline fixes in advance -> ``(..., state, power)``.
 
-    ``w_sec·σ·nf·SEC·cap + w_inst·nf·INST − w_debt·δ·DEBT0/GDP + boost``, where ``DEBT0`` is
+    ``w_sec·σ·nf·SEC·cap + w_inst·INST − w_debt·δ·DEBT0/GDP + boost``, where ``DEBT0`` is
     the debt owed at the start; any leading axes (rounds) on every argument but the weights.
     """
     return utility_sum(
         security=security_term(security, w_sec, sec_salience, neutral_factor, capacity),
-        institutions=institutions_term(institutions, w_inst, neutral_factor),
+        institutions=institutions_term(institutions, w_inst),
         debt=debt_term(debt_ratio, w_debt, debt_salience),
         boost=boost,
     )

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from sim import shipped
 from sim.errors import ScenarioError
-from sim.events import TAGS, Event
+from sim.events import TAGS, Event, MembershipChange
 from sim.facts import Registry, find_registry, load_registry
 from sim.quantity import (
     Code,
@@ -63,6 +63,25 @@ class Time(Frozen):
         return self
 
 
+#: The kinds of institutional tie (ODD 7.3). Each kind has its own weight
+#: (``dynamics.tie_weights``); a neutral state discounts only the binding kinds
+#: (:data:`BINDING_KINDS`).
+OrganisationKind = Literal["alliance", "economic_union", "regional", "dialogue", "base"]
+ORGANISATION_KINDS: tuple[str, ...] = typing.get_args(OrganisationKind)
+#: Kinds that bind a member to a bloc: the ones permanent neutrality forswears.
+BINDING_KINDS: frozenset[str] = frozenset({"alliance", "base"})
+
+
+class TieWeights(Frozen):
+    """Weight of one shared organisation of each kind in the institutional index (ODD 7.3)."""
+
+    alliance: Weight = Field(description="a mutual-defence treaty or alliance (CSTO)")
+    economic_union: Weight = Field(description="a customs or economic union (EurAsEC, EAEU)")
+    regional: Weight = Field(description="a regional organisation (SCO, CIS, Turkic Council)")
+    dialogue: Weight = Field(description="a dialogue format (C5+Japan, C5+1, EU-Central Asia)")
+    base: Weight = Field(description="a military base or facility of the power in the state")
+
+
 class Dynamics(Frozen):
     """Behavioural constants of the round (ODD section 7)."""
 
@@ -72,7 +91,7 @@ class Dynamics(Frozen):
     engagement_memory: Fraction = Field(description="weight of this round's money in the stock")
     econ_scale: EconScale = Field(description="multiplier inside log1p of ties/GDP")
     neutral_discount: Share = Field(
-        description="share of security and bloc ties a neutral state ignores"
+        description="share of security and binding ties (alliances, bases) a neutral state ignores"
     )
     summit_decay: Share = Field(description="share of a summit boost lost each round")
     loan_repayment_per_year: Share = Field(description="share of new debt repaid each year")
@@ -83,6 +102,9 @@ class Dynamics(Frozen):
     value_corridor: Share = Field(description="value to the host of a dollar of corridor works")
     corridor_efficiency: Factor = Field(
         description="multiplier on corridor value (customs, bridges)"
+    )
+    tie_weights: TieWeights = Field(
+        description="weight of a shared organisation by kind in the institutional index"
     )
 
 
@@ -207,6 +229,10 @@ class Scenario(Frozen):
     peers: Peers = Peers()
     states: dict[Code, State] = Field(min_length=1)
     powers: dict[Code, Power] = Field(min_length=1)
+    organisations: dict[str, OrganisationKind] = Field(
+        default_factory=dict,
+        description="every organisation a state or power belongs to, with its kind of tie",
+    )
     events: dict[str, Event] = Field(default_factory=dict)
     blocs: dict[str, list[Code]] | None = Field(
         default=None, description="named groups of powers for bloc-share figures (disjoint)"
@@ -238,6 +264,21 @@ class Scenario(Frozen):
         for e, ev in self.events.items():
             for field, codes, what in ev.codes():
                 need(codes, known[what], f"events.{e}.{field}", what)
+        orgs = set(self.organisations)
+        for where, names in [
+            *((f"states.{s}.memberships", st.memberships) for s, st in self.states.items()),
+            *((f"powers.{p}.memberships", pw.memberships) for p, pw in self.powers.items()),
+            *((f"events.{e}.org", [ev.org]) for e, ev in self.events.items()
+              if isinstance(ev, MembershipChange)),
+        ]:
+            for name in names:
+                if name not in orgs:
+                    close = difflib.get_close_matches(name, sorted(orgs), n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    raise ValueError(
+                        f"{where}: unknown organisation '{name}'{hint}; declare it under "
+                        f"organisations: with its kind (one of {', '.join(ORGANISATION_KINDS)})"
+                    )
         if self.peers.leader is not None:
             need([self.peers.leader], states, "peers.leader", "state")
             if self.peers.leader_weight is None:

@@ -125,20 +125,6 @@ def kazakhstan_keeps_sco_eaeu_first(runs: Runs) -> Verdict:
     return Verdict(holds, "; ".join(out))
 
 
-def turkmenistan_most_hedged(runs: Runs) -> Verdict:
-    """Turkmenistan, permanently neutral, is the most hedged of the five."""
-    out, holds = [], True
-    for name in ("baseline_2025", "tokyo_initiative"):
-        e = runs(name)
-        h = rules.hedging_index(e.a)  # (replicate, round, state)
-        t = e.s("TKM")
-        ok = (h[..., t] > np.delete(h, t, axis=-1).max(-1)).all(axis=1)
-        holds &= frac(ok) >= MOST
-        out.append(f"{name}: {frac(ok):.0%} (mean hedging TKM {h[:, -1, t].mean():.2f}, "
-                   f"next {np.delete(h[:, -1], t, axis=-1).mean(0).max():.2f})")
-    return Verdict(holds, "; ".join(out))
-
-
 def uzbekistan_respects_existing_architecture(runs: Runs) -> Verdict:
     """Uzbekistan insists on the existing regional security architecture: China and Russia
     together keep more than half of its alignment."""
@@ -257,8 +243,6 @@ CLAIMS = (
           "remittances (public.yaml)", china_russia_hold_most),
     Claim("kaz_sco_eaeu_first", "Kazakhstan keeps the SCO and the EAEU first (Russia, then China)",
           "seed 000, kaz_priority_organisations", kazakhstan_keeps_sco_eaeu_first),
-    Claim("tkm_most_hedged", "Turkmenistan, neutral, is the most hedged of the five",
-          "tkm_neutrality_1995", turkmenistan_most_hedged),
     Claim("uzb_architecture", "Uzbekistan keeps the existing security architecture: China and "
           "Russia hold most of its alignment", "seed 000, uzb_security_architecture",
           uzbekistan_respects_existing_architecture),
@@ -292,20 +276,22 @@ def test_claim_holds_on_shipped_scenarios(claim: Claim) -> None:
 
 
 def test_claims_can_fail() -> None:
-    """The checks are not vacuous: without Turkmenistan's stated equidistance (its neutrality
-    still discounting blocs and bases), its gas trade with China makes it less hedged than
-    Uzbekistan, and the claim fails."""
+    """The checks are not vacuous: with utilities eight times sharper, states stop balancing
+    (a power above three quarters, or a hedging index below one half, in most replicates) and
+    the balancing claim fails."""
 
     @lru_cache(maxsize=8)
     def runs(name: str) -> Ensemble:
-        return ensemble(name, values=(("prio_tkm_equidistance", 0.0),), n=100)
+        return ensemble(name, values=(("sharpness", 8.0),), n=100)
 
-    assert not turkmenistan_most_hedged(runs).holds
+    assert not every_state_balances(runs).holds
 
 
 def test_flip_check_detects_a_flip() -> None:
     """The no-flip check fails when a package does flip a state: a business target a hundred
-    times Japan's, fully delivered, all of it to Turkmenistan."""
+    times Japan's, fully delivered, all of it to Turkmenistan, which weighs money several times more
+    than the shipped weight (with the shipped weight even that much money leaves China ahead
+    there: the economic term grows with the logarithm of the money)."""
 
     def runs(name: str) -> Ensemble:
         return _huge_japan() if name == "tokyo_initiative" else ensemble(name, n=100)
@@ -318,7 +304,8 @@ def _huge_japan() -> Ensemble:
     return ensemble(
         "tokyo_initiative",
         values=(("jpn_business_target_jpy", 300_000.0), ("delivery_business_target", 1.0)),
-        sets=("powers.JPN.instruments.business_target.allocation.shares={TKM: attendance_full}",),
+        sets=("powers.JPN.instruments.business_target.allocation.shares={TKM: attendance_full}",
+              "states.TKM.weights.econ=5"),
         n=100,
     )
 

@@ -186,7 +186,7 @@ def test_tokyo_differs_from_the_baseline_only_by_japans_package():
     diff = changed(ca("baseline_2025"), ca("tokyo_initiative"))
     other = {k for k in diff if not (
         k in ("name", "title", "question") or k.startswith("powers.JPN.instruments")
-        or re.match(r"events\.(tokyo_|join_c5japan_|japan_summit_)", k))}
+        or re.match(r"events\.(tokyo_|japan_summit_)", k))}
     assert other == set(), other
     assert any(k.startswith("powers.JPN.instruments.business_target") for k in diff)
 
@@ -218,7 +218,7 @@ def test_counterfactual_shares_tokyos_random_streams():
     tokyo_initiative reproduces no_japan replicate by replicate."""
     sets = ["powers.JPN.instruments=null"] + [
         f"events.{e}=null" for e in load(ca("tokyo_initiative")).events
-        if e.startswith(("tokyo_", "join_c5japan_", "japan_summit_"))]
+        if e.startswith(("tokyo_", "japan_summit_"))]
     stripped = build(load(ca("tokyo_initiative"), sets))
     counterfactual = build(load(ca("no_japan")))
     reps = np.arange(16)
@@ -231,8 +231,14 @@ def test_summits_before_the_start_fade_by_their_age():
     reg = registry()
     boost, decay = reg.get("summit_boost").value, reg.get("summit_decay").value
     kaz, jpn, eu = p.states.index("KAZ"), p.powers.index("JPN"), p.powers.index("EU")
-    # Tokyo, 20 Dec 2025: one round boundary (1 Jan 2026) before round 1 -> decayed once
-    assert p.boost[1, kaz, jpn] == pytest.approx(boost * (1 - decay))
+    absent = reg.get("attendance_absent").value
+    # Tokyo, 20 Dec 2025: one round boundary (1 Jan 2026) before round 1 -> decayed once; so
+    # is the preparatory meeting of 15 Nov 2025, which Kazakhstan stayed away from (a cool
+    # signal of `absent` of a boost) and Uzbekistan attended at deputy level
+    assert p.boost[1, kaz, jpn] == pytest.approx(boost * (1 - decay) * (1 - absent))
+    deputy = reg.get("attendance_deputy").value
+    uzb = p.states.index("UZB")
+    assert p.boost[1, uzb, jpn] == pytest.approx(boost * (1 - decay) * (1 + deputy))
     # Samarkand, 4 Apr 2025: boundaries 1 Jan 2026, 1 Oct and 1 Jul 2025 -> decayed three times
     assert p.boost[1, kaz, eu] == pytest.approx(boost * (1 - decay) ** 3)
     assert p.boost[0].sum() == 0.0
