@@ -64,10 +64,10 @@ CUSTOMS = tuple(f"states.{s}.ties.CHN.trade_usd_bn=chn_trade_{s.lower()}_2024"
                 for s in ("KAZ", "UZB", "KGZ", "TJK"))
 VARIANTS = [
     Variant("calibrated", "as calibrated (scenarios/facts)"),
-    Variant("no_stance", "Turkmenistan states no equidistance (prio_tkm_equidistance 0)",
-            (("prio_tkm_equidistance", 0.0),)),
-    Variant("half_stance", "half Turkmenistan's equidistance priority (0.5)",
-            (("prio_tkm_equidistance", 0.5),)),
+    Variant("no_dialogue", "dialogue formats weigh nothing (tie_dialogue 0)",
+            (("tie_dialogue", 0.0),)),
+    Variant("dialogue_regional", "a dialogue weighs as a regional organisation (tie_dialogue 0.1)",
+            (("tie_dialogue", 0.1),)),
     Variant("customs", "China's customs figures for trade with China (re-exports included)",
             sets=CUSTOMS),
     Variant("security_half", "security ties weigh half in the anchor (iw_security 0.5)",
@@ -118,13 +118,13 @@ def anchor_parts(sc: Scenario, p: Params) -> dict[str, np.ndarray]:
             prio[i, j] = tie.priority.value if tie.priority else 0.0
     w = {k: v.value for k, v in sc.initial.weights}
     flows = (trade + remit).sum(axis=1, keepdims=True)
-    nf = p.neutral_factor[:, None]
+    nf = p.neutral_factor[0][:, None]
     parts = {
         "floor": np.full(shape, w["floor"]),
         "trade": w["trade"] * trade / flows,
         "remittances": w["remittances"] * remit / flows,
         "security": nf * w["security"] * p.security[0],
-        "institutions": nf * w["institutions"] * p.institutions[0],
+        "institutions": w["institutions"] * p.institutions[0],  # binding ties discounted within
         "priority": w["priority"] * prio,
     }
     total = sum(parts.values())
@@ -166,9 +166,10 @@ def anchor_section(lines: list[str]) -> None:
         "Kazakhstan starts with Russia first because Russia is in every one of its security and",
         "economic blocs (CSTO, EAEU, CIS, SCO) and in both organisations Kazakhstan names as its",
         "priority, although the EU is its largest trade partner; China is second on trade and the",
-        "SCO. Turkmenistan's gas trade makes China its largest economic partner, but its",
-        "neutrality discounts blocs and bases and its declared equidistance gives every power the",
-        "same priority, so it is the most evenly hedged. Uzbekistan, out of the CSTO and the",
+        "SCO. Turkmenistan's gas trade makes China its largest economic partner by far, and its",
+        "neutrality, which discounts alliances and bases (it has neither), leaves that trade to",
+        "decide: China starts with over half of its alignment, in line with its votes in the UN",
+        "General Assembly, closest to China's of the five. Uzbekistan, out of the CSTO and the",
         "EAEU, is balanced between China (trade) and Russia (trade and remittances). Kyrgyzstan",
         "and Tajikistan host Russian bases and depend on remittances from Russia.",
         "",
@@ -300,17 +301,18 @@ NOTES = {
         "**Reading.** With only the 2023-2025 pledges and the leaders' summits on their cadence,"
         " the region is close to a status quo: Russia keeps about half of the region, China a"
         " quarter; the EU, the US and Japan share the rest. Shares move by less than a point in"
-        " five years; the summits make small waves that fade within a year. Turkmenistan is the"
-        " most hedged state (China first, but four powers between 13% and 19%)."),
+        " five years; the summits make small waves that fade within a year. Uzbekistan and"
+        " Kazakhstan are the most hedged states; China leads Turkmenistan with over half of its"
+        " alignment."),
     "tokyo_initiative": (
-        "**Reading.** Japan's package raises Japan's share of the region by about two fifths"
-        " (from under 5% to over 6.5%) and raises it in every state, most in Turkmenistan, Tajikistan and Uzbekistan, where"
-        " Japan's money is large beside its small existing ties, least in Kazakhstan, where"
-        " Japan already trades $2bn a year. The gain comes mostly out of Russia's and China's"
-        " shares, but no state changes its leading power: China and Russia keep most of the"
-        " alignment of every state but Turkmenistan. The gain builds up over 2026-2027 as money"
-        " flows and the new leaders' format and its summits add to it; the decomposition"
-        " below shows each part's share."),
+        "**Reading.** Japan's package raises Japan's share of the region by about a third"
+        " (from 4.0% to 5.3%) and raises it in every state, most in Turkmenistan, Uzbekistan and"
+        " Tajikistan, where Japan's money is large beside its small existing ties, least in"
+        " Kazakhstan, where Japan already trades $2bn a year. The gain comes out of every other"
+        " power's share, Russia's and China's most, but no state changes its leading power:"
+        " China and Russia keep most of the alignment of every state. The gain builds up over"
+        " 2026-2027 as money flows and the leaders' summits add to it; the decomposition below"
+        " shows each part's share."),
     "no_japan": (
         "**Reading.** The counterfactual equals `baseline_2025` by construction (a test checks"
         " the arrays); it shares tokyo_initiative's seed and powers, so every difference between"
@@ -346,13 +348,11 @@ NOTES = {
 def japan_decomposition(lines: list[str]) -> None:
     tokyo = load(SCENARIOS / "tokyo_initiative.yaml")
     summits = [f"events.{k}=null" for k in tokyo.events if k.startswith(("tokyo_", "japan_summit_"))]
-    joins = [f"events.{k}=null" for k in tokyo.events if k.startswith("join_c5japan_")]
     money = ["powers.JPN.instruments=null"]
     parts = [
         ("whole package", ()),
-        ("money only (no summits, no new format)", tuple(summits + joins)),
-        ("summits only (Tokyo, its preparatory meeting, 2027 and 2029)", tuple(money + joins)),
-        ("new leaders' format only (C5+Japan membership)", tuple(money + summits)),
+        ("money only (no summits)", tuple(summits)),
+        ("summits only (Tokyo, its preparatory meeting, 2027 and 2029)", tuple(money)),
     ]
     c = run("no_japan")
     j = c.q("JPN")
@@ -371,9 +371,9 @@ def japan_decomposition(lines: list[str]) -> None:
     lines += ["", "The parts do not add up exactly (the model is not linear). Money counts while it"
               " flows (business projects, loans and grants over 2026-2030); each summit gives a"
               " lift that fades within a year, so their part at a given date depends on how"
-              " recently one was held (Tokyo in December 2025, then December 2027 and 2029); the"
-              " new leaders' format adds a small lasting tie. No part alone is as large as the"
-              " whole package.", ""]
+              " recently one was held (Tokyo in December 2025, then December 2027 and 2029). Raising"
+              " the 2004 dialogue to leaders' level adds no tie (all five already belong to it);"
+              " what it adds is the summits. No part alone is as large as the whole package.", ""]
 
 
 # --------------------------------------------------------------------------- claims under assumptions
