@@ -196,7 +196,8 @@ class Comparison:
                                replicates=self.replicates, names=self.names, width=width)
         if self.posterior is None:
             return text
-        return f"over {self.posterior.describe()}\n{text}"
+        return (f"Over {self.posterior.plain()}; intervals cover noise and parameters "
+                f"(--without-posterior: the scenarios' own constants, noise only).\n{text}")
 
     def default_folder(self, out: Path) -> Path:
         """``out/compare/<A>_vs_<B>/<run-id>`` (``<B>-varied`` when B is A changed)."""

@@ -1,0 +1,49 @@
+"""What a reader sees: the command line's help, answers, messages and files, read as a user."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import FLAGSHIP, ROOT, run_cli
+
+COMMANDS = ("run", "validate", "facts", "compare", "bench", "sweep", "calibrate", "hindcast",
+            "report", "view", "explore")
+
+
+@pytest.fixture(scope="module")
+def flagship(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
+    """``sim compare no_japan tokyo_initiative`` at its shipped settings: stdout, stderr and
+    the folder it wrote."""
+    out = tmp_path_factory.mktemp("flagship")
+    proc = run_cli("compare", "no_japan", "tokyo_initiative", "--no-plots", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    folder = next((out / "compare").glob("*/*"))
+    return proc.stdout, proc.stderr, folder
+
+
+def test_a_posterior_comparison_says_once_in_plain_words_what_it_ran_over(flagship):
+    stdout, stderr, folder = flagship
+    first = stdout.splitlines()[0]
+    quantities = json.loads((folder / "manifest.json").read_text())["posterior"]["quantities"]
+    assert quantities and not any(q in first for q in quantities), first
+    assert "posterior" in first and "noise and parameters" in first
+    assert "over the shipped posterior" not in stderr, stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_flags_as_flags_and_every_option_whole(command: str):
+    import typer
+
+    from sim.cli import app
+
+    proc = run_cli(command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "<bool>" not in proc.stdout and "…" not in proc.stdout
+    cmd = typer.main.get_command(app)
+    for param in cmd.commands[command].params:  # type: ignore[attr-defined]
+        if param.param_type_name == "option":
+            for name in (*param.opts, *param.secondary_opts):
+                assert name in proc.stdout, (name, proc.stdout)
