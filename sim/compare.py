@@ -334,8 +334,10 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
     path_b = locate(req.scenario_b) if req.scenario_b is not None else path_a
     facts_a = req.facts if req.facts is not None else registry_folder(path_a)
     facts_b = req.facts if req.facts is not None else registry_folder(path_b)
-    sc_a = load(path_a, [*req.sets, *req.sets_a], load_registry(facts_a))
-    sc_b = load(path_b, [*req.sets, *req.sets_b], load_registry(facts_b))
+    sc_a = load(path_a, [*req.sets, *req.sets_a], load_registry(facts_a),
+                options=["--set"] * len(req.sets) + ["--set-a"] * len(req.sets_a))
+    sc_b = load(path_b, [*req.sets, *req.sets_b], load_registry(facts_b),
+                options=["--set"] * len(req.sets) + ["--set-b/--vary"] * len(req.sets_b))
     a, b = build(sc_a, req.rounds), build(sc_b, req.rounds)
     _check_compatible(a, b, path_a, path_b)
     root = sc_a.seed if req.seed is None else req.seed

@@ -47,3 +47,20 @@ def test_help_shows_flags_as_flags_and_every_option_whole(command: str):
         if param.param_type_name == "option":
             for name in (*param.opts, *param.secondary_opts):
                 assert name in proc.stdout, (name, proc.stdout)
+
+
+@pytest.mark.parametrize(("option", "value", "expect"), [
+    ("--vary", "abc", "unknown fact or assumption id 'abc'"),
+    ("--vary", "-4", "expected a value >= 0"),
+    ("--set", "-4", "expected a value >= 0"),
+])
+def test_a_bad_changed_value_names_its_option_not_the_shipped_file(option, value, expect,
+                                                                   tmp_path: Path):
+    named = {"--vary": "--set-b/--vary"}.get(option, option)
+    proc = run_cli("compare", "tokyo_initiative", option, f"states.KAZ.weights.debt={value}",
+                   *(("--vary", "states.UZB.weights.debt=2") if option == "--set" else ()),
+                   "--without-posterior", "--out", str(tmp_path))
+    assert proc.returncode == 2
+    line = proc.stderr.strip()
+    assert line.startswith(f"error: {named}: states.KAZ.weights.debt: "), line
+    assert expect in line and "tokyo_initiative.yaml" not in line, line
