@@ -22,16 +22,23 @@ PYTEST_PARALLEL := -n auto --dist loadfile
 
 .PHONY: demo test check install install313 clean
 
+# pip's and setuptools' output (an "editable installation" notice among it) goes to
+# <venv>/install.log, shown only when the installation fails, so that `make demo` prints the
+# answer and nothing else.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@echo "installing into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install --upgrade pip > $(VENV)/install.log 2>&1 \
+	  && $(BIN)/python -m pip install -e ".[test]" >> $(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; exit 1; }
 	touch $(STAMP)
 
 $(STAMP313): pyproject.toml
 	python313="$$(tools/find-python 3.13)" && "$$python313" -m venv $(VENV313)
-	$(BIN313)/python -m pip install --quiet --upgrade pip
-	$(BIN313)/python -m pip install --quiet -e ".[test]"
+	@echo "installing into $(VENV313) (log: $(VENV313)/install.log)"
+	@$(BIN313)/python -m pip install --upgrade pip > $(VENV313)/install.log 2>&1 \
+	  && $(BIN313)/python -m pip install -e ".[test]" >> $(VENV313)/install.log 2>&1 \
+	  || { cat $(VENV313)/install.log; exit 1; }
 	touch $(STAMP313)
 
 install: $(STAMP)

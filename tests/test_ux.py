@@ -64,3 +64,30 @@ def test_a_bad_changed_value_names_its_option_not_the_shipped_file(option, value
     line = proc.stderr.strip()
     assert line.startswith(f"error: {named}: states.KAZ.weights.debt: "), line
     assert expect in line and "tokyo_initiative.yaml" not in line, line
+
+
+def test_make_install_keeps_pip_and_setuptools_output_in_a_log(tmp_path: Path):
+    """``make demo`` installs first: what pip and setuptools print (setuptools' boxed
+    "editable installation" notice) must not stand before the answer; a failure shows it."""
+    import shutil
+    import subprocess
+
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "pyproject.toml").write_text("")
+    fake = tmp_path / "fake-python"
+    # a Python whose venv's pip prints what setuptools does, then succeeds (or fails on ask)
+    fake.write_text(
+        "#!/bin/sh\n"
+        'mkdir -p "$3/bin"\n'
+        'printf \'#!/bin/sh\\necho "!! editable installation warning box"\\n'
+        'echo "!! more of it" >&2\\nexit ${FAIL:-0}\\n\' > "$3/bin/python"\n'
+        'chmod +x "$3/bin/python"\n')
+    fake.chmod(0o755)
+    for fail, shown in (("0", False), ("1", True)):
+        shutil.rmtree(tmp_path / ".venv", ignore_errors=True)
+        proc = subprocess.run(["make", "--no-print-directory", "install", f"PYTHON={fake}"],
+                              cwd=tmp_path, capture_output=True, text=True, check=False,
+                              env={"PATH": "/usr/bin:/bin", "FAIL": fail})
+        assert (proc.returncode != 0) == shown, proc.stderr
+        both = proc.stdout + proc.stderr
+        assert ("editable installation" in both) == shown, both
