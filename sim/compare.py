@@ -1,4 +1,8 @@
-"""``sim compare``: two scenarios on common random numbers, and their paired differences.
+"""Two scenarios on common random numbers, and their paired differences.
+
+``sim.compare(a, b, ...)`` (:func:`sim.api.compare`) runs them in memory and writes nothing
+(its result's ``save(folder)`` writes the folder); the command ``sim compare`` also writes a
+results folder (:func:`compare_scenarios`).
 
 Both scenarios run with the same root seed. Replicate ``k`` of each draws its noise from the
 same stream (keyed by the seed and ``k`` only; see :mod:`sim.rng`), one block per round laid

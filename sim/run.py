@@ -1,4 +1,6 @@
-"""``sim run``: simulate a scenario and write a results folder."""
+"""Running a scenario. ``sim.run(scenario, ...)`` (:func:`sim.api.run`) simulates it in memory
+and writes nothing (its result's ``save(folder)`` writes the folder); the command ``sim run``
+also writes a results folder (:func:`run_scenario`). :func:`simulate` is the in-memory run."""
 
 from __future__ import annotations
 

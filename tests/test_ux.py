@@ -91,3 +91,19 @@ def test_make_install_keeps_pip_and_setuptools_output_in_a_log(tmp_path: Path):
         assert (proc.returncode != 0) == shown, proc.stderr
         both = proc.stdout + proc.stderr
         assert ("editable installation" in both) == shown, both
+
+
+@pytest.mark.parametrize("name", ["run", "compare", "sweep"])
+def test_the_callable_modules_show_their_function_s_signature_and_a_true_docstring(name: str):
+    import inspect
+
+    import sim
+    from sim import api
+
+    module, function = getattr(sim, name), getattr(api, name)
+    assert inspect.signature(module) == inspect.signature(function)
+    assert "args" not in str(inspect.signature(module))
+    opening = " ".join((module.__doc__ or "").split("\n\n")[:2])
+    assert f"sim.{name}(" in opening, opening
+    if name != "sweep":  # sim.run and sim.compare write nothing until save(folder)
+        assert "writes nothing" in opening, opening
