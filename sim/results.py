@@ -108,7 +108,7 @@ def check_out(out: Path, setting: str = "out") -> None:
         folder = folder.parent
     if not folder.is_dir():
         what = "a file" if folder.exists() else "a broken link"
-        found = f"{what}" if folder == out else f"{what}, {folder}"
+        found = f"{what}, {folder}" if folder == out else f"{what} above it, {folder}"
         raise SettingError(setting, f"expected a folder to write results under, found {found}")
     if not os.access(folder, os.W_OK | os.X_OK):
         read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)

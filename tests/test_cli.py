@@ -320,8 +320,10 @@ def test_an_output_folder_that_is_a_file_is_refused_before_anything_runs(command
     afile = tmp_path / "results"
     afile.write_text("not a folder\n", encoding="utf-8")
     line = one_line(run_cli(*WRITERS[command], str(afile)), 2)
-    assert line == "error: --out: expected a folder to write results under, found a file"
+    assert line == f"error: --out: expected a folder to write results under, found a file, {afile}"
     assert list(tmp_path.iterdir()) == [afile]
+    below = one_line(run_cli(*WRITERS[command], str(afile / "sub")), 2)
+    assert below.endswith(f"found a file above it, {afile}"), below
 
 
 @pytest.mark.parametrize("command", WRITERS)
