@@ -107,3 +107,24 @@ def test_the_callable_modules_show_their_function_s_signature_and_a_true_docstri
     assert f"sim.{name}(" in opening, opening
     if name != "sweep":  # sim.run and sim.compare write nothing until save(folder)
         assert "writes nothing" in opening, opening
+
+
+def test_ctrl_c_in_a_resumed_sweep_s_last_stage_says_how_to_resume(tmp_path: Path,
+                                                                    monkeypatch):
+    from sim.sweep import SweepRequest, run_sweep
+    from sim.sweep import run as sweep_run
+
+    from .conftest import TINY
+
+    done = run_sweep(SweepRequest(source=TINY, params=["dynamics.sharpness=1:6"], method="lhs",
+                                  samples=4, replicates=2, out=tmp_path, workers=1))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(sweep_run, "analyse_sweep", interrupted)
+        with pytest.raises(KeyboardInterrupt) as err:
+            run_sweep(SweepRequest(resume=done.folder, workers=1))
+    assert f"sim sweep --resume {done.folder}" in str(err.value)
+    assert run_sweep(SweepRequest(resume=done.folder, workers=1)).ran == 0

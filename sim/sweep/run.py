@@ -61,10 +61,9 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C during a sweep: the finished points are on disk and the sweep can be resumed."""
 
     def __init__(self, folder: Path, done: int, total: int) -> None:
-        super().__init__(
-            f"interrupted: {done} of {total} points are saved; finish with "
-            f"sim sweep --resume {folder}"
-        )
+        what = ("every point is saved, the analysis is not finished" if done == total
+                else f"{done} of {total} points are saved")
+        super().__init__(f"interrupted: {what}; finish with sim sweep --resume {folder}")
 
 
 @dataclass(frozen=True)
@@ -599,18 +598,21 @@ def _run(
             if task.patch.structural is not None:
                 run_info["note"] = task.patch.structural
             store.write_manifest(manifest)
-        table = _table(store, d, sweep)
-        report, files, order = analyse_sweep(store, sweep, table)
-        manifest = store.read_manifest()
-        manifest.update(
-            status="complete",
-            finished=results.now(),
-            rows={"outcomes.parquet": len(table)},
-            analysis=files,
-            figure_order=order,
-        )
-        store.write_manifest(manifest)
-        write_report(store.folder)
+        try:  # the last stage: every point is saved, and a resume redoes only this
+            table = _table(store, d, sweep)
+            report, files, order = analyse_sweep(store, sweep, table)
+            manifest = store.read_manifest()
+            manifest.update(
+                status="complete",
+                finished=results.now(),
+                rows={"outcomes.parquet": len(table)},
+                analysis=files,
+                figure_order=order,
+            )
+            store.write_manifest(manifest)
+            write_report(store.folder)
+        except KeyboardInterrupt:
+            raise Interrupted(store.folder, total, total) from None
     note = task.patch.structural if task is not None else None
     return SweepOutcome(
         store.folder, total, len(todo), time.perf_counter() - t0, execution, report, files, note
