@@ -225,16 +225,15 @@ class Comparison:
         ):
             if progress is not None:
                 progress.start("writing the tables", 0)
-            table.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
-            region.to_csv(tmp / "region_differences.csv", index=False, float_format="%.6g")
+            results.write_share_csv(table, tmp / "differences.csv")
+            results.write_share_csv(region, tmp / "region_differences.csv")
             post, n = self.posterior, self.replicates
             extra: dict[str, object] = {"covers": iv.covers}
             if self.noise is not None and post is not None:
                 t0n = outcomes.differences_table(self.noise, a)
                 r0n = outcomes.region_differences_table(self.noise, a)
-                t0n.to_csv(tmp / "differences_noise_only.csv", index=False, float_format="%.6g")
-                r0n.to_csv(tmp / "region_differences_noise_only.csv", index=False,
-                           float_format="%.6g")
+                results.write_share_csv(t0n, tmp / "differences_noise_only.csv")
+                results.write_share_csv(r0n, tmp / "region_differences_noise_only.csv")
                 extra.update(
                     posterior={"folder": str(post.folder), "draws_used": len(post.draws),
                                "replicates_per_draw": n // len(post.draws),

@@ -232,6 +232,8 @@ SHARE_TABLES = ("summary", "region", "differences", "region_differences")
 
 def _unit(table: str, column: str) -> str | None:
     """``%`` or ``pp`` for a column of a standard table shown in that unit, else None."""
+    if column.endswith(("_pct", "_pp")):  # already in that unit (results.CSV_COLUMNS)
+        return None
     if table.removesuffix("_noise_only") not in SHARE_TABLES:
         return None
     return "%" if column in PERCENT else "pp" if column in POINTS else None

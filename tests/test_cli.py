@@ -130,7 +130,8 @@ def test_run_end_to_end_writes_every_file(tmp_path: Path):
     sums = table.groupby(["replicate", "round", "state"])["alignment"].sum()
     assert (sums.sub(1.0).abs() < 1e-12).all()
     summary = (run / "summary.csv").read_text().splitlines()
-    assert summary[0] == "state,power,mean,p5,p50,p95" and len(summary) == 1 + 4
+    assert summary[0] == "state,power,share_mean_pct,share_p5_pct,share_p50_pct,share_p95_pct"
+    assert len(summary) == 1 + 4
     for name in ("alignment_by_state", "final_alignment_heatmap", "regional_share"):
         assert (run / "plots" / f"{name}.png").stat().st_size > 10_000
     assert (

@@ -113,7 +113,7 @@ def test_headline_has_each_power_the_blocs_and_each_state(run: Path, html: str):
     text = " ".join(" ".join(Page(html).text).split())
     region = pd.read_csv(run / "region.csv")
     end = region[region["round"] == region["round"].max()].set_index("power")
-    assert f"{100 * end.loc['PY', 'p50']:.1f}%" in text
+    assert f"{end.loc['PY', 'share_p50_pct']:.1f}%" in text
     assert "Largest change in regional share" in text
     assert f"{EVIL} Power Y" not in text  # bloc members are listed by name
     assert "Each state at the end" in text and "hedging index" in text

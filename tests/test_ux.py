@@ -128,3 +128,25 @@ def test_ctrl_c_in_a_resumed_sweep_s_last_stage_says_how_to_resume(tmp_path: Pat
             run_sweep(SweepRequest(resume=done.folder, workers=1))
     assert f"sim sweep --resume {done.folder}" in str(err.value)
     assert run_sweep(SweepRequest(resume=done.folder, workers=1)).ran == 0
+
+
+def test_csv_files_name_their_unit_and_hold_values_in_it(flagship, tmp_path: Path):
+    import pandas as pd
+
+    _, _, folder = flagship
+    manifest = json.loads((folder / "manifest.json").read_text())
+    focus = manifest["compare_headline"]["focus"]
+    region = pd.read_csv(folder / "region_differences.csv")
+    end = region[region["round"] == region["round"].max()].set_index("power")
+    shown = next(r for r in manifest["compare_headline"]["powers"] if r["code"] == focus)
+    assert end.loc[focus, "effect_mean_pp"] == pytest.approx(100 * shown["mean"], rel=1e-5)
+    diffs = pd.read_csv(folder / "differences.csv")
+    assert {"share_a_pct", "share_b_pct", "effect_mean_pp", "sign_holds_pct"} <= set(diffs)
+    assert diffs["share_a_pct"].between(0, 100).all() and diffs["share_a_pct"].max() > 1
+    proc = run_cli("run", "tests/cases/tiny.yaml", "--no-plots", "--replicates", "4",
+                   "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    (run,) = (tmp_path / "tiny").iterdir()
+    for name in ("summary.csv", "region.csv"):
+        table = pd.read_csv(run / name)
+        assert "share_mean_pct" in table and table["share_mean_pct"].max() > 1, name
