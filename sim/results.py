@@ -50,7 +50,7 @@ def write_share_csv(df: Any, path: Path) -> None:
     """Write a table of shares (or of their differences) as CSV, each share column in percent
     or percentage points and named so (:data:`CSV_COLUMNS`)."""
     out = df.copy()
-    for column, name in CSV_COLUMNS.items():
+    for column in CSV_COLUMNS:
         if column in out.columns:
             out[column] = 100 * out[column]
     out.rename(columns=CSV_COLUMNS).to_csv(path, index=False, float_format="%.6g")
