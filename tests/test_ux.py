@@ -150,3 +150,17 @@ def test_csv_files_name_their_unit_and_hold_values_in_it(flagship, tmp_path: Pat
     for name in ("summary.csv", "region.csv"):
         table = pd.read_csv(run / name)
         assert "share_mean_pct" in table and table["share_mean_pct"].max() > 1, name
+
+
+def test_facts_start_with_the_central_asian_registry_and_cite_the_source_texts():
+    import yaml
+
+    proc = run_cli("facts")
+    assert proc.returncode == 0, proc.stderr
+    headers = [line for line in proc.stdout.splitlines() if line.startswith("# ")]
+    assert "examples" not in headers[0] and "examples" in headers[-1], headers
+    texts = yaml.safe_load((ROOT / "scenarios" / "facts" / "source_texts.yaml").read_text())
+    head = proc.stdout[: proc.stdout.index(headers[1])] if len(headers) > 1 else proc.stdout
+    for name, text in texts.items():
+        assert text["title"].split()[0] in head and text["outlet"] in head, name
+        assert str(text["date"]) in head
