@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # every test makes its own folders and ports, so none waits for another.
 PYTEST_PARALLEL := -n auto --dist loadfile
 
-.PHONY: demo test check install install313 clean
+.PHONY: demo test check install install313 clean docs-numbers
 
 # pip's and setuptools' output (an "editable installation" notice among it) goes to
 # <venv>/install.log, shown only when the installation fails, so that `make demo` prints the
@@ -47,6 +47,10 @@ install313: $(STAMP313)
 
 demo: $(STAMP)
 	$(BIN)/sim compare scenarios/no_japan.yaml scenarios/tokyo_initiative.yaml
+
+# the flagship answer in README.md and docs/scenarios.md, rewritten from one run of it
+docs-numbers: $(STAMP)
+	$(BIN)/python tools/flagship_numbers.py
 
 $(CHROMIUM):
 	$(SUDO) apt-get update

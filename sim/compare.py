@@ -15,6 +15,7 @@ differences, sign shares, the headline) are :mod:`sim.outcomes`'.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,15 @@ from sim.engines import Progress, check_counts
 from sim.errors import SettingError, SimError, machine_failures
 from sim.facts import load_registry
 from sim.params import Params, build
-from sim.scenario import Scenario, file_digest, load, locate, registry_folder, to_yaml
+from sim.scenario import (
+    Scenario,
+    file_digest,
+    load,
+    locate,
+    parameters,
+    registry_folder,
+    to_yaml,
+)
 from sim.scenario import digest as scenario_digest
 
 #: Paired replicates simulated at once.
@@ -129,6 +138,23 @@ class CompareRequest:
                                "(path=value) to compare A against; give one of", others=("sets_b",))
 
 
+def changes(sc_a: Scenario, sc_b: Scenario) -> list[dict[str, Any]]:
+    """The substantive values B changes against A, by field path: A's value and B's (None
+    where a scenario lacks the field), each with the registry entry it comes from, if any."""
+    pa, pb = parameters(sc_a), parameters(sc_b)
+    out = []
+    for path in dict.fromkeys([*pa, *pb]):
+        ea, eb = pa.get(path), pb.get(path)
+        if ea is not None and eb is not None and ea.get("value") == eb.get("value"):
+            continue
+        out.append({"path": path,
+                    "a": None if ea is None else ea.get("value"),
+                    "b": None if eb is None else eb.get("value"),
+                    "ref_a": None if ea is None else ea.get("ref"),
+                    "ref_b": None if eb is None else eb.get("ref")})
+    return out
+
+
 def label(name: str, sets: Sequence[str]) -> str:
     """A scenario's name, with the changes made to it for this comparison if any."""
     return f"{name} with {', '.join(sets)}" if sets else name
@@ -154,6 +180,8 @@ class Comparison:
         sets, sets_a, sets_b: the overrides applied (to both, to A, to B).
         started: when the comparison began (UTC, ISO 8601).
         seconds: how long the simulation took.
+        clock: ``time.perf_counter()`` when it began: a saved folder's ``seconds`` run from
+            there to its manifest (what its report and the command line show).
         posterior: the posterior the replicates ran over (each draw a block), if any.
         noise: the noise-only comparison at the registry's values, beside a posterior's.
     """
@@ -180,6 +208,7 @@ class Comparison:
     seconds: float
     posterior: posteriors.Posterior | None = None
     noise: outcomes.Paired | None = None
+    clock: float | None = None
 
     @property
     def end(self) -> date:
@@ -293,7 +322,9 @@ class Comparison:
                 "versions": results.versions(),
                 "started": self.started,
                 "finished": results.now(),
-                "seconds": round(self.seconds, 3),
+                "simulation_seconds": round(self.seconds, 3),
+                "seconds": round(time.perf_counter() - self.clock if self.clock is not None
+                                 else self.seconds, 3),
             })
             if write_report:
                 if progress is not None:
@@ -378,18 +409,24 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
     region = outcomes.region_differences_table(pr, a)
     iv = outcomes.interval(parameters=post is not None)
     end = outcomes.end_date(sc_a.time.end, a.dates)
-    headline = outcomes.compare_headline(region, table, iv, end)
+    headline = outcomes.compare_headline(region, table, iv, end,
+                                         levels=outcomes.region_levels(pr, a),
+                                         changes=changes(sc_a, sc_b),
+                                         weighting=sc_a.region_weighting)
     return Comparison(sc_a, sc_b, a, b, pr, table, region, headline, iv, n, root, label_a,
                       label_b, (path_a, path_b), (facts_a, facts_b), tuple(req.sets),
                       tuple(req.sets_a), tuple(req.sets_b), started, time.perf_counter() - t0,
-                      post, noise)
+                      post, noise, t0)
 
 
 def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> CompareOutcome:
-    """Run A and B on common random numbers and write ``out/compare/<A>_vs_<B>/<run-id>/``."""
-    t0 = time.perf_counter()
+    """Run A and B on common random numbers and write ``out/compare/<A>_vs_<B>/<run-id>/``.
+
+    The outcome's ``seconds`` are the manifest's (from the start to the folder's manifest), as
+    the report shows them."""
     results.check_out(req.out)
     c = compute(req, progress)
     folder = c.save(c.default_folder(req.out), plots=req.plots, formats=req.formats,
                     write_report=req.write_report, progress=progress)
-    return CompareOutcome(folder, c, time.perf_counter() - t0)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return CompareOutcome(folder, c, float(manifest["seconds"]))

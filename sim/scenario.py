@@ -595,6 +595,17 @@ def apply_override(raw: dict[str, Any], parts: list[str], value: Any, why: str,
         node[parts[-1]] = value
 
 
+def _unshared(node: Any) -> Any:
+    """A copy of a raw mapping in which no two places share a mapping or a list. YAML anchors
+    and merge keys (``<<: *behaviour``) leave the same object in every state that uses them;
+    an override of one state's field must change that state only."""
+    if isinstance(node, dict):
+        return {k: _unshared(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_unshared(v) for v in node]
+    return node
+
+
 def _keys_at(raw: dict[str, Any], parts: typing.Sequence[str]) -> list[str]:
     node: Any = raw
     for key in parts:
@@ -630,7 +641,7 @@ def load(
     field an override set names that option, not the file.
     """
     path = locate(path)
-    raw = read_raw(path)
+    raw = _unshared(read_raw(path)) if overrides else read_raw(path)
     given = [(expr, options[i] if i < len(options) else "--set")
              for i, expr in enumerate(overrides)]
     set_paths = []

@@ -60,7 +60,8 @@ def test_validate_prints_one_error_line_and_exits_2():
         ("dynamics.sharpness=-1", "dynamics.sharpness: expected a value >= 0"),
         ("nonsense", "expected path.to.field=value"),
         ("seed=many", "seed: Input should be a valid integer"),
-        ("time.end=2030-13-01", "time.end: expected a date as YYYY-MM-DD, found '2030-13-01' (month value"),
+        ("time.end=2030-13-01",
+         "time.end: expected a date as YYYY-MM-DD, found '2030-13-01' (month value"),
         ("name=" + "[" * 100 + "]" * 100, "nested at most 64 deep"),
     ],
 )

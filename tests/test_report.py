@@ -204,8 +204,9 @@ def test_a_comparison_gets_paired_headlines_and_what_differs(tmp_path: Path):
     }))
     text = " ".join(" ".join(Page(report.write_report(folder).read_text()).text).split())
     assert "Comparison: tiny_b against tiny" in text
-    assert ("Power X's share of the region's alignment changes by +3.0 pp (90% interval +2.0 to "
-            "+4.0)") in text
+    assert ("Power X's share of the region's alignment: +3.0 pp (mean of the paired "
+            "differences; 90% interval +2.0 to +4.0") in text
+    assert "Who gains: Power X +3.0 pp" in text
     assert "Who loses: Power Y -3.0 pp" in text and "90% interval (noise only)" in text
     assert "same sign in 100% of replicates" in text  # Power X's card: every replicate agrees
     assert "Where the scenarios differ" in text

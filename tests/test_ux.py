@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FLAGSHIP, ROOT, run_cli
+from .conftest import ROOT, run_cli
 
 COMMANDS = ("run", "validate", "facts", "compare", "bench", "sweep", "calibrate", "hindcast",
             "report", "view", "explore")
@@ -164,3 +164,143 @@ def test_facts_start_with_the_central_asian_registry_and_cite_the_source_texts()
     for name, text in texts.items():
         assert text["title"].split()[0] in head and text["outlet"] in head, name
         assert str(text["date"]) in head
+
+
+def _joined(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _page(path: Path) -> str:
+    """A report's text, its markup taken out."""
+    import html
+    import re
+
+    return _joined(html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8"))))
+
+
+def _lead(stdout: str) -> str:
+    """The answer's sentence on the focus power: from "By " to its full stop."""
+    text = _joined(stdout)
+    start = text.index("By ")
+    return text[start:text.index(". ", start) + 1]
+
+
+def test_readme_and_docs_say_what_the_flagship_command_prints(flagship):
+    """The README's and docs/scenarios.md's flagship block is written by
+    tools/flagship_numbers.py from one run; it must still be what the command prints."""
+    stdout, _, _ = flagship
+    lead = _lead(stdout)
+    for doc in (ROOT / "README.md", ROOT / "docs" / "scenarios.md"):
+        text = doc.read_text(encoding="utf-8")
+        block = text[text.index("<!-- flagship -->"):text.index("<!-- /flagship -->")]
+        assert lead in _joined(block), (doc.name, lead, block)
+
+
+def test_the_headline_is_the_median_with_levels_interval_and_mean_everywhere(flagship):
+    from sim import outcomes
+    from sim.report import write_report
+
+    stdout, _, folder = flagship
+    head = json.loads((folder / "manifest.json").read_text())["compare_headline"]
+    row = next(r for r in head["powers"] if r["code"] == head["focus"])
+    lead = _lead(stdout)
+    median, mean = outcomes.fine_points(row["p50"]), outcomes.fine_points(row["mean"])
+    assert f"a change of {median} pp (median" in lead
+    assert f"{outcomes.fine_points(row['p5'])} to {outcomes.fine_points(row['p95'])}" in lead
+    assert f"goes from {outcomes.percent(row['a'])} to {outcomes.percent(row['b'])}" in lead
+    assert "average over the states" in lead and "covering noise and parameters" in lead
+    assert (median == mean) or f"mean {mean} pp" in lead
+    page = _page(folder / "report.html")
+    assert lead.split(", ", 1)[1] in page
+    # the state table's heading says its numbers are changes
+    heading = next(line for line in stdout.splitlines() if line.startswith("state "))
+    assert "change" in heading, heading
+    write_report(folder)  # rewritten from the folder alone: the same sentences
+    assert lead.split(", ", 1)[1] in _page(folder / "report.html")
+
+
+def test_the_python_interface_gives_the_command_s_headline(flagship):
+    import sim
+
+    _, _, folder = flagship
+    head = json.loads((folder / "manifest.json").read_text())["compare_headline"]
+    row = next(r for r in head["powers"] if r["code"] == head["focus"])
+    effect = sim.compare("no_japan", "tokyo_initiative").effect
+    assert effect["median"] == pytest.approx(row["p50"], abs=1e-12)
+
+
+def test_one_run_time_and_the_posterior_s_constants_said_drawn(flagship):
+    stdout, _, folder = flagship
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert f"({manifest['seconds']:.2f} s)" in stdout
+    page = _page(folder / "report.html")
+    assert "Where the scenarios differ" in page
+    assert "drawn from the posterior" in page
+
+
+def test_compare_figures_have_real_captions(tmp_path: Path):
+    from sim import report
+    from sim.compare import CompareRequest, compute
+    from sim.figures import compare_jobs
+
+    from .conftest import TINY
+
+    c = compute(CompareRequest(TINY, TINY, replicates=4, sets_b=("states.AA.inertia=0.4",)))
+    for job in compare_jobs(c):
+        assert len(report.CAPTIONS.get(job.stem, "")) > 40, job.stem
+
+
+def test_who_gains_and_who_loses_is_always_true_also_when_the_focus_power_loses():
+    """A cut that hurts Russia: Russia leads and is among the losers; the gainers are named."""
+    from sim import terminal
+
+    def row(code: str, median: float) -> dict:
+        return {"code": code, "mean": median, "p50": median, "p5": median - 0.001,
+                "p95": median + 0.001, "sign_holds": 1.0, "no_difference": False}
+
+    head = {"end": "2030-12-31", "interval": {"covers": "noise only"}, "focus": "RUS",
+            "powers": [row("RUS", -0.008), row("CHN", 0.005), row("EU", 0.002),
+                       row("JPN", 0.0009), row("USA", -0.0004)], "states": []}
+    lines = terminal.headline(head, a="a", b="b", names=terminal.Names())
+    gains = next(line for line in lines if line.startswith("Who gains"))
+    loses = next(line for line in lines if line.startswith("Who loses"))
+    assert [c for c in ("CHN", "EU", "JPN") if c in gains] == ["CHN", "EU", "JPN"]
+    assert "RUS -0.80 pp" in loses and "USA -0.040 pp" in loses
+    assert "RUS" not in gains and "CHN" not in loses
+    assert "No power" not in " ".join(lines)
+
+
+def test_a_varied_value_says_what_it_was_and_small_effects_show_their_digits(tmp_path: Path):
+    from sim.outcomes import fine_points
+    from sim.scenario import load
+
+    before = load("tokyo_initiative").states["KAZ"].weights.debt
+    proc = run_cli("compare", "tokyo_initiative", "--vary", "states.KAZ.weights.debt=4",
+                   "--no-plots", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    text = _joined(proc.stdout)
+    assert (f"changes against tokyo_initiative: states.KAZ.weights.debt from "
+            f"{before.value:g} ({before.ref}) to 4.") in text
+    assert "0.0 to 0.0" not in text
+    (folder,) = (tmp_path / "compare").glob("*/*")
+    head = json.loads((folder / "manifest.json").read_text())["compare_headline"]
+    assert [c["path"] for c in head["changes"]] == ["states.KAZ.weights.debt"]
+    # the state table: the focus power, then another power, never the same one twice
+    focus = next(r for r in head["powers"] if r["code"] == head["focus"])
+    other = "gains" if focus["p50"] < 0 else "loses"
+    assert all(s[other] is None or s[other]["power"] != head["focus"] for s in head["states"])
+    assert fine_points(0.00042) == "+0.042" and fine_points(-0.0042) == "-0.42"
+    assert fine_points(0.06) == "+6.0" and fine_points(1e-6) == "+<0.01"
+
+
+def test_the_explorer_says_what_its_band_covers_and_what_mesa_s_controls_do():
+    from sim import shipped
+    from sim.explore import SLIDER_CSS, ExploreModel, readout
+
+    posterior = shipped.SCENARIOS / "posteriors" / "central_asia"
+    model = ExploreModel(scenario_file=str(shipped.FLAGSHIP), posterior=posterior, draws=4)
+    text = readout(model)
+    assert "noise and parameters" in model.look.band and "noise and parameters" in text
+    for control in ("Play Interval", "Render Interval", "Use Threads"):
+        assert f"<b>{control}</b>" in text
+    assert ".v-tabs { display: none" in SLIDER_CSS  # Mesa's one tab, labelled "Page 0"
