@@ -542,6 +542,19 @@ class Measure:
             return "index"
         return "points" if self.change or self.effect or self.stat == "sd" else "percent"
 
+    def format_change(self, x: float, signed: bool = True) -> str:
+        """A difference of this measure's values (an elementary effect, a step between two
+        levels): shares and their differences in percentage points (``+2.00 pp``), a share of
+        replicates in points of replicates, the hedging index as it is."""
+        if math.isnan(x):
+            return "n/a"
+        text = f"{100 * x:+.2f}" if signed else f"{100 * x:.2f}"
+        if self.unit in ("percent", "points"):
+            return f"{text} pp"
+        if self.unit == "replicates":
+            return f"{text} pp of replicates"
+        return f"{x:+.3g}" if signed else f"{x:.3g}"
+
     def format(self, x: float) -> str:
         """A value of this measure as prose shows it: ``24.7%``, ``+2.0 pp``, ``0.41``."""
         if math.isnan(x):
@@ -603,13 +616,18 @@ def round_at(when: date | str, dates: list[date]) -> int:
     return max(i for i, d in enumerate(dates) if d <= limit)
 
 
+def day(when: date) -> str:
+    """A date as every result writes it: ``31 Dec 2030``."""
+    return f"{when.day} {when:%b %Y}"
+
+
 def _label(o: Outcome, states: list[str], powers: list[str], when: date) -> str:
     if o.description:
         return o.description
     who = "+".join(o.powers)
     where = "the region" if o.state == "region" else o.state
     what = f"{who}'s share of {where}" if o.quantity == "share" else f"hedging index of {where}"
-    what += f" at {when.isoformat()}"
+    what += f" on {day(when)}"
     if o.change:
         what += " minus at the start"
     if o.effect:
@@ -624,11 +642,18 @@ def _label(o: Outcome, states: list[str], powers: list[str], when: date) -> str:
     if stat is not None:
         return f"{what} ({stat} over replicates)"
     side = ">" if o.stat == "above" else "<"
-    return f"share of replicates with {what} {side} {o.threshold:g}"
+    t = float(o.threshold or 0.0)
+    limit = (f"{t:g}" if o.quantity == "hedging" else f"{points(t, 2)} pp"
+             if o.change or o.effect else percent(t, 2))
+    return f"share of replicates with {what} {side} {limit}"
 
 
-def resolve(outcomes: Mapping[str, Outcome], p: Params, where: Path | str) -> list[Measure]:
+def resolve(outcomes: Mapping[str, Outcome], p: Params, where: Path | str,
+            end: date | None = None) -> list[Measure]:
     """Check outcomes against the scenario (codes, dates) and resolve them to indices.
+
+    Labels date an outcome at the last round boundary by the calendar's ``end`` if given
+    (:func:`end_date`: ``31 Dec 2030``, not the boundary on 1 January), as comparisons do.
 
     Raises:
         ScenarioError: naming ``where`` and ``outcomes.NAME.field``.
@@ -664,7 +689,9 @@ def resolve(outcomes: Mapping[str, Outcome], p: Params, where: Path | str) -> li
                 change=o.change,
                 stat=o.stat,
                 threshold=o.threshold,
-                label=_label(o, p.states, p.powers, p.dates[r]),
+                label=_label(o, p.states, p.powers,
+                             end_date(end, p.dates) if end is not None and r == len(p.dates) - 1
+                             else p.dates[r]),
                 effect=o.effect,
             )
         )

@@ -304,3 +304,41 @@ def test_the_explorer_says_what_its_band_covers_and_what_mesa_s_controls_do():
     for control in ("Play Interval", "Render Interval", "Use Threads"):
         assert f"<b>{control}</b>" in text
     assert ".v-tabs { display: none" in SLIDER_CSS  # Mesa's one tab, labelled "Page 0"
+
+
+def test_a_sweep_gives_the_response_per_level_in_one_unit_and_one_date_convention(
+        tmp_path: Path):
+    from sim.sweep import SweepRequest, run_sweep
+
+    from .conftest import TINY
+
+    done = run_sweep(SweepRequest(source=TINY, params=["dynamics.sharpness=1:5:3"],
+                                  replicates=4, out=tmp_path, workers=1, report=["PX_region"],
+                                  discover="PX_region>0.05"))
+    text = (done.folder / "report.txt").read_text()
+    assert "31 Dec 2027" in text and "2028-01-01" not in text  # the calendar's end, as compare
+    table = [line.split() for line in text.splitlines() if line.strip().startswith(("1 ", "3 ",
+                                                                                   "5 "))]
+    assert [row[0] for row in table] == ["1", "3", "5"]  # one row per level, with its outcome
+    assert all(row[1].endswith("%") for row in table)
+    assert "PX_region > 5.00%" in text and "> 0.05" not in text
+    morris = run_sweep(SweepRequest(source=TINY, params=["dynamics.sharpness=1:5"],
+                                    method="morris", samples=4, replicates=2, workers=1,
+                                    out=tmp_path / "m", report=["PX_region"])).report
+    row = next(line for line in morris.splitlines() if "dynamics.sharpness" in line)
+    assert " pp" in row  # mu*, sigma and mu in percentage points, as the rest
+
+
+def test_response_axes_label_ticks_apart():
+    from matplotlib.figure import Figure
+
+    from sim.sweep.plots import _unit_axis
+
+    for unit, low, high in (("percent", 0.07, 0.0735), ("points", 0.001, 0.0025)):
+        fig = Figure()
+        ax = fig.add_subplot()
+        ax.plot([0, 1], [low, high])
+        _unit_axis(ax.yaxis, unit)
+        fig.canvas.draw()
+        labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        assert len(labels) > 2 and len(set(labels)) == len(labels), labels

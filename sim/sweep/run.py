@@ -236,7 +236,7 @@ def bind(
                 where, f"outcomes.{name}", "is a default outcome's name; choose another"
             )
         wanted[name] = o
-    measures = tuple(outcomes.resolve(wanted, p0, where))
+    measures = tuple(outcomes.resolve(wanted, p0, where, end=mat.time.end))
     spec.check_names(sw, [m.name for m in measures], where)
     method = sw.method_or_default
     kind = "effect" if effects else "region"
@@ -706,13 +706,18 @@ def analyse_sweep(
                        "its variance over the design that the input accounts for, alone or "
                        "with others.")
         elif sweep.method == "morris" and sens is not None:
-            lines.append(analyse.format_morris(sens, name, label[name], ys[name], fmt))
+            lines.append(analyse.format_morris(sens, name, label[name], ys[name], fmt,
+                                               by_name[name].format_change))
             figure(plots.morris_plot(sens, name, f"Which inputs matter for {what}?"),
                    f"morris_{name}",
                    f"Which inputs matter for {what}? Morris screening of {name}: mean absolute "
                    "elementary effect (mu*) against its spread (sigma).")
         else:
             lines.append(analyse.format_range(name, label[name], ys[name], fmt))
+        if sweep.method == "grid" or len(names) == 1:
+            response = analyse.format_response(t, names, name, fmt)
+            if response:
+                lines[-1] += "\n" + response
         if len(names) == 1:
             band = stat[name] in ("mean", "median")
             iv = outcomes.interval(parameters=sweep.posterior is not None).band
@@ -734,9 +739,12 @@ def analyse_sweep(
         found = analyse.discover(t[names], holds, disc.describe(), disc.density)
         write_csv("prim_trajectory.csv", found.trajectory)
         write_csv("prim_box.csv", found.box)
-        lines.append(analyse.format_discovery(found))
+        m = by_name[disc.outcome]
+        limit = disc.above if disc.above is not None else disc.below
+        shown = (f"{disc.outcome} {'>' if disc.above is not None else '<'} "
+                 f"{m.format(float(limit or 0.0))}")
+        lines.append(analyse.format_discovery(found, shown))
         if found.chosen is not None:
-            m = by_name[disc.outcome]
             side, value = ("above", disc.above) if disc.above is not None else ("below",
                                                                                disc.below)
             where = f"Where is {_question(m)} {side} {m.format(float(value or 0.0))}?"
