@@ -288,8 +288,8 @@ def format_morris(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray,
     ``change`` the elementary effects: differences of them, e.g. in percentage points)."""
     t = table[table["outcome"] == outcome].sort_values("mu_star", ascending=False)
 
-    def eff(x: float, signed: bool = False) -> str:
-        return change(x, signed) if change is not None else f"{x:.4g}"
+    def eff(x: Any, signed: bool = False) -> str:
+        return change(float(x), signed) if change is not None else f"{float(x):.4g}"
 
     rows = [
         [str(r.parameter), f"{eff(r.mu_star)} ± {eff(r.mu_star_conf)}", eff(r.sigma),
