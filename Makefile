@@ -20,18 +20,25 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # every test makes its own folders and ports, so none waits for another.
 PYTEST_PARALLEL := -n auto --dist loadfile
 
-.PHONY: demo test check install install313 clean
+.PHONY: demo test check install install313 clean docs-numbers
 
+# pip's and setuptools' output (an "editable installation" notice among it) goes to
+# <venv>/install.log, shown only when the installation fails, so that `make demo` prints the
+# answer and nothing else.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@echo "installing into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install --upgrade pip > $(VENV)/install.log 2>&1 \
+	  && $(BIN)/python -m pip install -e ".[test]" >> $(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; exit 1; }
 	touch $(STAMP)
 
 $(STAMP313): pyproject.toml
 	python313="$$(tools/find-python 3.13)" && "$$python313" -m venv $(VENV313)
-	$(BIN313)/python -m pip install --quiet --upgrade pip
-	$(BIN313)/python -m pip install --quiet -e ".[test]"
+	@echo "installing into $(VENV313) (log: $(VENV313)/install.log)"
+	@$(BIN313)/python -m pip install --upgrade pip > $(VENV313)/install.log 2>&1 \
+	  && $(BIN313)/python -m pip install -e ".[test]" >> $(VENV313)/install.log 2>&1 \
+	  || { cat $(VENV313)/install.log; exit 1; }
 	touch $(STAMP313)
 
 install: $(STAMP)
@@ -40,6 +47,10 @@ install313: $(STAMP313)
 
 demo: $(STAMP)
 	$(BIN)/sim compare scenarios/no_japan.yaml scenarios/tokyo_initiative.yaml
+
+# the flagship answer in README.md and docs/scenarios.md, rewritten from one run of it
+docs-numbers: $(STAMP)
+	$(BIN)/python tools/flagship_numbers.py
 
 $(CHROMIUM):
 	$(SUDO) apt-get update

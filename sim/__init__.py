@@ -14,6 +14,7 @@ From Python (:mod:`sim.api`; docs/api.md)::
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import types
 from typing import TYPE_CHECKING, Any
@@ -38,12 +39,22 @@ def __getattr__(name: str) -> Any:
 
 class _Interface(types.ModuleType):
     """A module of the package that is also the Python interface's function of its name:
-    ``sim.run`` is the module ``sim/run.py``, and ``sim.run(...)`` calls :func:`sim.api.run`."""
+    ``sim.run`` is the module ``sim/run.py``, and ``sim.run(...)`` calls :func:`sim.api.run`.
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    Its signature (what ``inspect.signature``, ``help`` and editors show) is the function's.
+    """
+
+    def _function(self) -> Any:
         from sim import api
 
-        return getattr(api, self.__name__.rsplit(".", 1)[1])(*args, **kwargs)
+        return getattr(api, self.__name__.rsplit(".", 1)[1])
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self._function())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._function()(*args, **kwargs)
 
 
 def _interface(name: str) -> property:

@@ -225,11 +225,14 @@ class CompareResult:
 
     @property
     def effect(self) -> dict[str, Any]:
-        """The focus power's change in regional share at the end (B minus A): ``power``,
-        ``mean``, ``p5``, ``p95`` (shares) and ``interval`` (what they cover)."""
+        """The focus power's change in regional share at the end (B minus A, paired):
+        ``power``, ``median`` (the number the answer leads with; also ``p50``), ``mean``,
+        ``p5``, ``p95`` (shares), ``a`` and ``b`` (its share in A and in B, means) and
+        ``interval`` (what the interval covers)."""
         head = self.headline
         row = next(r for r in head["powers"] if r["code"] == head["focus"])
-        return {"power": head["focus"], **row, "interval": head["interval"]["label"]}
+        return {"power": head["focus"], **row, "median": row.get("p50"),
+                "interval": head["interval"]["label"]}
 
     @property
     def differences(self) -> pd.DataFrame:

@@ -24,6 +24,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # click's own help: flags as flags (--check, --plots / --no-plots), never a "<bool>" value,
+    # and every option's name whole; wrapped to the terminal, at most HELP_WIDTH columns.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
     help="Scenario simulator of regional alignment: run scenarios, check facts, compare, sweep.",
 )
 
@@ -231,7 +235,7 @@ def compare(
 
     both = [scenario_a] if scenario_b is None else [scenario_a, scenario_b]
     post = None if rounds is not None else _posterior(posterior, without_posterior, both, set_,
-                                                      facts)
+                                                      facts, say=False)
     req = CompareRequest(scenario_a, scenario_b, replicates=replicates, seed=seed, rounds=rounds,
                          sets=tuple(set_ or ()), sets_a=tuple(set_a or ()),
                          sets_b=tuple(set_b or ()), out=out, posterior=post, draws=draws,
@@ -242,9 +246,10 @@ def compare(
 
 
 def _posterior(given: Path | None, without: bool, scenarios: list[Path],
-               sets: list[str] | None, facts: Path | None = None) -> Path | None:
+               sets: list[str] | None, facts: Path | None = None, *,
+               say: bool = True) -> Path | None:
     """The posterior a run or comparison uses (:func:`sim.posterior.choose`); the shipped one
-    chosen by default is said on stderr."""
+    chosen by default is said on stderr (``say``; a comparison says it in its answer)."""
     from sim.facts import load_registry
     from sim.posterior import choose
     from sim.scenario import load
@@ -253,7 +258,7 @@ def _posterior(given: Path | None, without: bool, scenarios: list[Path],
         return choose(given, without, [])
     registry = None if facts is None else load_registry(facts)
     found = choose(None, False, [(load(p, sets or [], registry), p) for p in scenarios])
-    if found is not None:
+    if found is not None and say:
         typer.echo(f"over the shipped posterior {found} (intervals cover noise and "
                    "parameters; --without-posterior for the scenario's own constants)", err=True)
     return found

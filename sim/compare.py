@@ -1,4 +1,8 @@
-"""``sim compare``: two scenarios on common random numbers, and their paired differences.
+"""Two scenarios on common random numbers, and their paired differences.
+
+``sim.compare(a, b, ...)`` (:func:`sim.api.compare`) runs them in memory and writes nothing
+(its result's ``save(folder)`` writes the folder); the command ``sim compare`` also writes a
+results folder (:func:`compare_scenarios`).
 
 Both scenarios run with the same root seed. Replicate ``k`` of each draws its noise from the
 same stream (keyed by the seed and ``k`` only; see :mod:`sim.rng`), one block per round laid
@@ -11,6 +15,7 @@ differences, sign shares, the headline) are :mod:`sim.outcomes`'.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +31,15 @@ from sim.engines import Progress, check_counts
 from sim.errors import SettingError, SimError, machine_failures
 from sim.facts import load_registry
 from sim.params import Params, build
-from sim.scenario import Scenario, file_digest, load, locate, registry_folder, to_yaml
+from sim.scenario import (
+    Scenario,
+    file_digest,
+    load,
+    locate,
+    parameters,
+    registry_folder,
+    to_yaml,
+)
 from sim.scenario import digest as scenario_digest
 
 #: Paired replicates simulated at once.
@@ -125,6 +138,23 @@ class CompareRequest:
                                "(path=value) to compare A against; give one of", others=("sets_b",))
 
 
+def changes(sc_a: Scenario, sc_b: Scenario) -> list[dict[str, Any]]:
+    """The substantive values B changes against A, by field path: A's value and B's (None
+    where a scenario lacks the field), each with the registry entry it comes from, if any."""
+    pa, pb = parameters(sc_a), parameters(sc_b)
+    out = []
+    for path in dict.fromkeys([*pa, *pb]):
+        ea, eb = pa.get(path), pb.get(path)
+        if ea is not None and eb is not None and ea.get("value") == eb.get("value"):
+            continue
+        out.append({"path": path,
+                    "a": None if ea is None else ea.get("value"),
+                    "b": None if eb is None else eb.get("value"),
+                    "ref_a": None if ea is None else ea.get("ref"),
+                    "ref_b": None if eb is None else eb.get("ref")})
+    return out
+
+
 def label(name: str, sets: Sequence[str]) -> str:
     """A scenario's name, with the changes made to it for this comparison if any."""
     return f"{name} with {', '.join(sets)}" if sets else name
@@ -150,6 +180,8 @@ class Comparison:
         sets, sets_a, sets_b: the overrides applied (to both, to A, to B).
         started: when the comparison began (UTC, ISO 8601).
         seconds: how long the simulation took.
+        clock: ``time.perf_counter()`` when it began: a saved folder's ``seconds`` run from
+            there to its manifest (what its report and the command line show).
         posterior: the posterior the replicates ran over (each draw a block), if any.
         noise: the noise-only comparison at the registry's values, beside a posterior's.
     """
@@ -176,6 +208,7 @@ class Comparison:
     seconds: float
     posterior: posteriors.Posterior | None = None
     noise: outcomes.Paired | None = None
+    clock: float | None = None
 
     @property
     def end(self) -> date:
@@ -196,7 +229,8 @@ class Comparison:
                                replicates=self.replicates, names=self.names, width=width)
         if self.posterior is None:
             return text
-        return f"over {self.posterior.describe()}\n{text}"
+        return (f"Over {self.posterior.plain()}; intervals cover noise and parameters "
+                f"(--without-posterior: the scenarios' own constants, noise only).\n{text}")
 
     def default_folder(self, out: Path) -> Path:
         """``out/compare/<A>_vs_<B>/<run-id>`` (``<B>-varied`` when B is A changed)."""
@@ -220,16 +254,15 @@ class Comparison:
         ):
             if progress is not None:
                 progress.start("writing the tables", 0)
-            table.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
-            region.to_csv(tmp / "region_differences.csv", index=False, float_format="%.6g")
+            results.write_share_csv(table, tmp / "differences.csv")
+            results.write_share_csv(region, tmp / "region_differences.csv")
             post, n = self.posterior, self.replicates
             extra: dict[str, object] = {"covers": iv.covers}
             if self.noise is not None and post is not None:
                 t0n = outcomes.differences_table(self.noise, a)
                 r0n = outcomes.region_differences_table(self.noise, a)
-                t0n.to_csv(tmp / "differences_noise_only.csv", index=False, float_format="%.6g")
-                r0n.to_csv(tmp / "region_differences_noise_only.csv", index=False,
-                           float_format="%.6g")
+                results.write_share_csv(t0n, tmp / "differences_noise_only.csv")
+                results.write_share_csv(r0n, tmp / "region_differences_noise_only.csv")
                 extra.update(
                     posterior={"folder": str(post.folder), "draws_used": len(post.draws),
                                "replicates_per_draw": n // len(post.draws),
@@ -289,7 +322,9 @@ class Comparison:
                 "versions": results.versions(),
                 "started": self.started,
                 "finished": results.now(),
-                "seconds": round(self.seconds, 3),
+                "simulation_seconds": round(self.seconds, 3),
+                "seconds": round(time.perf_counter() - self.clock if self.clock is not None
+                                 else self.seconds, 3),
             })
             if write_report:
                 if progress is not None:
@@ -333,8 +368,10 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
     path_b = locate(req.scenario_b) if req.scenario_b is not None else path_a
     facts_a = req.facts if req.facts is not None else registry_folder(path_a)
     facts_b = req.facts if req.facts is not None else registry_folder(path_b)
-    sc_a = load(path_a, [*req.sets, *req.sets_a], load_registry(facts_a))
-    sc_b = load(path_b, [*req.sets, *req.sets_b], load_registry(facts_b))
+    sc_a = load(path_a, [*req.sets, *req.sets_a], load_registry(facts_a),
+                options=["--set"] * len(req.sets) + ["--set-a"] * len(req.sets_a))
+    sc_b = load(path_b, [*req.sets, *req.sets_b], load_registry(facts_b),
+                options=["--set"] * len(req.sets) + ["--set-b/--vary"] * len(req.sets_b))
     a, b = build(sc_a, req.rounds), build(sc_b, req.rounds)
     _check_compatible(a, b, path_a, path_b)
     root = sc_a.seed if req.seed is None else req.seed
@@ -372,18 +409,24 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
     region = outcomes.region_differences_table(pr, a)
     iv = outcomes.interval(parameters=post is not None)
     end = outcomes.end_date(sc_a.time.end, a.dates)
-    headline = outcomes.compare_headline(region, table, iv, end)
+    headline = outcomes.compare_headline(region, table, iv, end,
+                                         levels=outcomes.region_levels(pr, a),
+                                         changes=changes(sc_a, sc_b),
+                                         weighting=sc_a.region_weighting)
     return Comparison(sc_a, sc_b, a, b, pr, table, region, headline, iv, n, root, label_a,
                       label_b, (path_a, path_b), (facts_a, facts_b), tuple(req.sets),
                       tuple(req.sets_a), tuple(req.sets_b), started, time.perf_counter() - t0,
-                      post, noise)
+                      post, noise, t0)
 
 
 def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> CompareOutcome:
-    """Run A and B on common random numbers and write ``out/compare/<A>_vs_<B>/<run-id>/``."""
-    t0 = time.perf_counter()
+    """Run A and B on common random numbers and write ``out/compare/<A>_vs_<B>/<run-id>/``.
+
+    The outcome's ``seconds`` are the manifest's (from the start to the folder's manifest), as
+    the report shows them."""
     results.check_out(req.out)
     c = compute(req, progress)
     folder = c.save(c.default_folder(req.out), plots=req.plots, formats=req.formats,
                     write_report=req.write_report, progress=progress)
-    return CompareOutcome(folder, c, time.perf_counter() - t0)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return CompareOutcome(folder, c, float(manifest["seconds"]))

@@ -149,7 +149,9 @@ class ExploreModel(AlignmentModel):
         p = cached_params(path, sets)
         super().__init__(params=p, replicate=replicate, seed=seed)
         self.title = sc.title
-        self.look = plots.make_look(p, sc)
+        # the chart's band says what it covers, as the readout's table does
+        self.look = plots.make_look(p, sc, band=outcomes.interval(
+            parameters=posterior is not None).band)
         self.scenario_name = sc.name
         #: The date the ensemble's final numbers describe.
         self.end = outcomes.end_date(sc.time.end, p.dates)
@@ -235,9 +237,14 @@ class Ensemble:
         base = ensemble(sc_a, a, counterfactual[0])
         pr = outcomes.paired(base, traj, a, b)  # B minus A, as sim compare A B pairs them
         iv = outcomes.interval(parameters=post is not None)
+        from sim.compare import changes
+
         head = outcomes.compare_headline(outcomes.region_differences_table(pr, a),
                                          outcomes.differences_table(pr, a), iv,
-                                         outcomes.end_date(sc_a.time.end, a.dates))
+                                         outcomes.end_date(sc_a.time.end, a.dates),
+                                         levels=outcomes.region_levels(pr, a),
+                                         changes=changes(sc_a, sc_b),
+                                         weighting=sc_a.region_weighting)
         cf_share = rules.regional_share(base.alignment, a.region_w)
         return cls(len(traj.alignment), band, np.median(cf_share, axis=0), head)
 
@@ -306,12 +313,13 @@ def readout(model: ExploreModel) -> str:
         focus = ens.effect.get("focus")
         if isinstance(focus, str) and focus in effect and not effect[focus].get("no_difference"):
             r = effect[focus]
+            median = r["mean"] if r.get("p50") is None else r["p50"]
             answer = (f"<p class='effect-answer'><b>{html.escape(model.look.power(focus))}: "
-                      f"{outcomes.points(r['mean'])} percentage points</b> of the region's "
-                      f"alignment against {cf} by {_day(model.end)} "
-                      f"({html.escape(iv.label)}: {outcomes.points(r['p5'])} to "
-                      f"{outcomes.points(r['p95'])}; {ens.replicates:,} paired replicates"
-                      f"{over})."
+                      f"{outcomes.fine_points(median)} percentage points</b> (median) of the "
+                      f"region's alignment against {cf} by {_day(model.end)} "
+                      f"({html.escape(iv.label)}: {outcomes.fine_points(r['p5'])} to "
+                      f"{outcomes.fine_points(r['p95'])}; mean {outcomes.fine_points(r['mean'])}; "
+                      f"{ens.replicates:,} paired replicates{over})."
                       "</p>")
     return (f"<div class='sim-readout'><p><b>{p.dates[t]:%d %b %Y}</b>, round {t} of {p.rounds}"
             f"</p><p class='settings'>Settings: {settings}</p>{answer}"
@@ -323,17 +331,23 @@ def readout(model: ExploreModel) -> str:
             f"<p>The line is one replicate played round by round; the band and the ensemble "
             f"columns are all {ens.replicates:,} replicates with these settings. Move a slider, "
             "then press <b>Reset</b> to apply it; <b>Step</b> plays one round, <b>&#9654;</b> "
-            "plays them all.</p></div>")
+            "plays them all. Mesa's own controls: <b>Play Interval</b> is the pause between "
+            "rounds while playing (milliseconds), <b>Render Interval</b> how many rounds are "
+            "played between two redraws of the charts, and <b>Use Threads</b> plays the rounds "
+            "in a background thread so that the page answers while they run; none of them "
+            "changes a number.</p></div>")
 
 
 def _day(d: date) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
-#: Sliders show their values (Vuetify shows a slider's value only while it is dragged).
+#: Sliders show their values (Vuetify shows a slider's value only while it is dragged); the
+#: page's one tab, which Mesa labels "Page 0", is not shown.
 SLIDER_CSS = """
 .v-slider__thumb-label-container { display: block !important; }
 .v-input__slider { padding-top: 1.6rem; }
+.v-tabs { display: none !important; }
 """
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sim import shipped
 from sim.errors import SimError
-from sim.facts import Entry, Registry, SeedSource, describe, load_registry
+from sim.facts import TEXTS, Entry, Registry, SeedSource, describe, load_registry
 from sim.scenario import load, registry_folder, values
 
 
@@ -109,11 +109,18 @@ def listing(folder: Path) -> str:
     """Every registry entry with its value, source or reason, and the fields using it."""
     used, problems = usage(folder)
     cited = citations(folder, used)
-    registries = sorted({registry_folder(p) for p in scenario_files(folder)} | set(used))
+    # the registry most fields use first (the Central Asian one in the shipped library), a
+    # made-up example region's last
+    registries = sorted({registry_folder(p) for p in scenario_files(folder)} | set(used),
+                        key=lambda r: (-sum(len(v) for v in used.get(r, {}).values()), str(r)))
     lines: list[str] = []
     for reg_dir in registries:
         reg = load_registry(reg_dir)
         lines.append(f"# {reg_dir} ({len(reg.entries)} entries)")
+        if reg.texts:
+            lines.append(f"source texts the facts quote ({TEXTS}; the texts themselves are "
+                         "not shipped, cited here as published):")
+            lines.extend(f"  {name}: {text.cite()}" for name, text in sorted(reg.texts.items()))
         for key, entry in sorted(reg.entries.items(), key=lambda kv: (kv[1].kind, kv[0])):
             lines.append(f"{entry.kind:<10} {key}: {describe(entry, reg.texts)}")
             fields = used.get(reg_dir, {}).get(key, [])
@@ -179,7 +186,8 @@ def show(folder: Path, key: str) -> str:
             lines.append(f"  source: {text.cite() if text else e.source.seed}")
             if text is not None and text.note:
                 lines.append(f"          ({text.note})")
-            lines.append(f"          file {e.source.seed}")
+            lines.append(f"          source text {e.source.seed} in {TEXTS} (the text "
+                         "itself is not shipped)")
             lines.append(f'  quote:  "{e.source.quote}"')
         elif e.source is not None:
             side = f" ({e.source.side})" if e.source.side else ""

@@ -124,6 +124,20 @@ def percent(x: float, digits: int = 1) -> str:
     return f"{100 * x:.{digits}f}%"
 
 
+def fine_points(x: float) -> str:
+    """A difference of shares in percentage points, signed, with the digits its size needs:
+    ``0.06`` -> ``+6.0``, ``0.0042`` -> ``+0.42``, ``0.00042`` -> ``+0.042``; below a
+    hundredth of a point ``+<0.01``; exactly zero ``0.0``."""
+    v = 100 * float(x)
+    size = abs(v)
+    if size == 0:
+        return "0.0"
+    if size < 0.00995:
+        return f"{'+' if v > 0 else '-'}<0.01"
+    digits = 1 if size >= 0.995 else 2 if size >= 0.0995 else 3
+    return f"{v:+.{digits}f}"
+
+
 def points(x: float, digits: int = 1) -> str:
     """A difference of shares in percentage points, signed: ``0.02`` -> ``+2.0``; a difference
     that rounds to zero is ``0.0`` (no sign)."""
@@ -254,12 +268,16 @@ class Paired:
         final: final alignment differences ``(replicate, state, power)``.
         final_a, final_b: the two final alignments ``(replicate, state, power)``.
         region: regional-share differences per round ``(replicate, round, power)``.
+        region_end_a, region_end_b: each power's regional share at the end in A and in B
+            ``(replicate, power)`` (the levels the differences are of), if kept.
     """
 
     final: np.ndarray
     final_a: np.ndarray
     final_b: np.ndarray
     region: np.ndarray
+    region_end_a: np.ndarray | None = None
+    region_end_b: np.ndarray | None = None
 
 
 def _reorder(x: np.ndarray, src: Params, dst: Params) -> np.ndarray:
@@ -275,15 +293,29 @@ def paired(ta: Trajectories, tb: Trajectories, a: Params, b: Params) -> Paired:
     ra = rules.regional_share(ta.alignment, a.region_w)
     order = [b.powers.index(p) for p in a.powers]
     rb = rules.regional_share(tb.alignment, b.region_w)[..., order]
-    return Paired(final=fb - fa, final_a=fa, final_b=fb, region=rb - ra)
+    return Paired(final=fb - fa, final_a=fa, final_b=fb, region=rb - ra,
+                  region_end_a=ra[:, -1], region_end_b=rb[:, -1])
 
 
 def join_paired(parts: Sequence[Paired]) -> Paired:
     """Chunks of paired replicates as one."""
     fa = np.concatenate([x.final_a for x in parts])
     fb = np.concatenate([x.final_b for x in parts])
+    ends = {}
+    for side in ("region_end_a", "region_end_b"):
+        got = [getattr(x, side) for x in parts]
+        ends[side] = None if any(g is None for g in got) else np.concatenate(got)
     return Paired(final=fb - fa, final_a=fa, final_b=fb,
-                  region=np.concatenate([x.region for x in parts]))
+                  region=np.concatenate([x.region for x in parts]), **ends)
+
+
+def region_levels(pr: Paired, a: Params) -> dict[str, dict[str, float]]:
+    """Each power's regional share at the end in A and in B (means over replicates), where
+    the pairs kept them."""
+    if pr.region_end_a is None or pr.region_end_b is None:
+        return {}
+    ma, mb = pr.region_end_a.mean(0), pr.region_end_b.mean(0)
+    return {p: {"a": float(ma[j]), "b": float(mb[j])} for j, p in enumerate(a.powers)}
 
 
 def sign_share(d: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -307,7 +339,7 @@ def no_change(d: np.ndarray) -> np.ndarray:
 def differences_table(pr: Paired, a: Params) -> pd.DataFrame:
     """Per state and power: both means and the paired difference's mean, interval, sign share."""
     mean = pr.final.mean(0)
-    lo, hi = np.quantile(pr.final, INTERVAL, axis=0)
+    lo, mid, hi = np.quantile(pr.final, (INTERVAL[0], 0.5, INTERVAL[1]), axis=0)
     holds = sign_share(pr.final, mean)
     same = no_change(pr.final)
     rows = []
@@ -320,6 +352,7 @@ def differences_table(pr: Paired, a: Params) -> pd.DataFrame:
                     "mean_a": pr.final_a[:, i, j].mean(),
                     "mean_b": pr.final_b[:, i, j].mean(),
                     "diff_mean": mean[i, j],
+                    "diff_p50": mid[i, j],
                     "diff_p5": lo[i, j],
                     "diff_p95": hi[i, j],
                     "sign_holds": holds[i, j],
@@ -332,7 +365,7 @@ def differences_table(pr: Paired, a: Params) -> pd.DataFrame:
 def region_differences_table(pr: Paired, a: Params) -> pd.DataFrame:
     """Per round and power: the paired difference of regional share (mean, 90% interval)."""
     mean = pr.region.mean(0)
-    lo, hi = np.quantile(pr.region, INTERVAL, axis=0)
+    lo, mid, hi = np.quantile(pr.region, (INTERVAL[0], 0.5, INTERVAL[1]), axis=0)
     holds = sign_share(pr.region, mean)
     same = no_change(pr.region)
     rows = []
@@ -344,6 +377,7 @@ def region_differences_table(pr: Paired, a: Params) -> pd.DataFrame:
                     "date": d.isoformat(),
                     "power": p,
                     "diff_mean": mean[r, j],
+                    "diff_p50": mid[r, j],
                     "diff_p5": lo[r, j],
                     "diff_p95": hi[r, j],
                     "sign_holds": holds[r, j],
@@ -409,14 +443,17 @@ def _difference(r: Any) -> dict[str, Any]:
     """One row of a differences table as plain data (``sign_holds`` None where no sign can
     hold: the mean is exactly zero)."""
     none = bool(getattr(r, "no_difference", False))
-    return {"mean": float(r.diff_mean), "p5": float(r.diff_p5), "p95": float(r.diff_p95),
+    median = getattr(r, "diff_p50", None)
+    return {"mean": float(r.diff_mean), "p50": None if median is None else float(median),
+            "p5": float(r.diff_p5), "p95": float(r.diff_p95),
             "sign_holds": None if none else _num(getattr(r, "sign_holds", math.nan)),
             "no_difference": none}
 
 
 def compare_headline(
     region: pd.DataFrame, final: pd.DataFrame, iv: Interval | None = None,
-    end: date | None = None,
+    end: date | None = None, *, levels: Mapping[str, Mapping[str, float]] | None = None,
+    changes: Sequence[Mapping[str, Any]] = (), weighting: str | None = None,
 ) -> dict[str, Any]:
     """Headline numbers of a comparison (B minus A, paired), as plain data for its manifest.
 
@@ -429,9 +466,13 @@ def compare_headline(
     - ``powers``: each power's difference in regional share (mean, interval, share of
       replicates with the mean's sign: ``None`` where the mean is exactly zero;
       ``no_difference`` where every replicate's difference is exactly zero);
-    - ``losers``: the powers whose regional share falls, the largest fall first;
-    - ``states``: in each state, the focus power's difference and the power that loses most
-      there (``None`` if none loses);
+    - ``gainers``, ``losers``: the powers whose regional share rises (the largest rise first)
+      and falls (the largest fall first), by their mean difference, the focus power among them;
+    - ``states``: in each state, the focus power's difference, and the other power that gains
+      most (``gains``) and loses most (``loses``) there (``None`` where none does);
+    - ``levels``: each power's regional share at the end in A and B (means), if given;
+    - ``changes``: what B changes (field paths with A's and B's values), if given;
+    - ``weighting``: how the states are weighted in a power's share of the region;
     - ``interval``: what the intervals are and what they cover (:class:`Interval`);
     - ``end``: the date the numbers describe (default: the last round boundary's).
     """
@@ -442,17 +483,32 @@ def compare_headline(
     focus = (max(powers, key=lambda r: (round(abs(r["mean"]), 12), r["mean"] > 0))["code"]
              if powers else None)
     losers = [r["code"] for r in sorted(powers, key=lambda r: r["mean"]) if r["mean"] < 0]
+    gainers = [r["code"] for r in sorted(powers, key=lambda r: -r["mean"]) if r["mean"] > 0]
     states = []
     for code in dict.fromkeys(final["state"]):
         rows = final[final["state"] == code]
         mine = next(r for r in rows.itertuples() if r.power == focus)
-        worst = min(rows.itertuples(), key=lambda r: r.diff_mean)
+        others = [r for r in rows.itertuples() if r.power != focus]
+        worst = min(others, key=lambda r: r.diff_mean, default=None)
+        best = max(others, key=lambda r: r.diff_mean, default=None)
         loses = ({"power": str(worst.power), **_difference(worst)}
-                 if worst.diff_mean < 0 else None)
-        states.append({"code": str(code), "focus": _difference(mine), "loses": loses})
+                 if worst is not None and worst.diff_mean < 0 else None)
+        gains = ({"power": str(best.power), **_difference(best)}
+                 if best is not None and best.diff_mean > 0 else None)
+        states.append({"code": str(code), "focus": _difference(mine), "loses": loses,
+                       "gains": gains})
     when = end.isoformat() if end is not None else str(last["date"].iloc[0])
-    return {"end": when, "interval": iv.to_json(), "focus": focus, "powers": powers,
-            "losers": losers, "states": states}
+    out = {"end": when, "interval": iv.to_json(), "focus": focus, "powers": powers,
+           "gainers": gainers, "losers": losers, "states": states}
+    if levels:
+        for r in powers:
+            if r["code"] in levels:
+                r["a"], r["b"] = levels[r["code"]]["a"], levels[r["code"]]["b"]
+    if changes:
+        out["changes"] = [dict(c) for c in changes]
+    if weighting:
+        out["weighting"] = weighting
+    return out
 
 
 # --------------------------------------------------------------------------- sweep outcomes
@@ -485,6 +541,19 @@ class Measure:
         if self.quantity == "hedging":
             return "index"
         return "points" if self.change or self.effect or self.stat == "sd" else "percent"
+
+    def format_change(self, x: float, signed: bool = True) -> str:
+        """A difference of this measure's values (an elementary effect, a step between two
+        levels): shares and their differences in percentage points (``+2.00 pp``), a share of
+        replicates in points of replicates, the hedging index as it is."""
+        if math.isnan(x):
+            return "n/a"
+        text = f"{100 * x:+.2f}" if signed else f"{100 * x:.2f}"
+        if self.unit in ("percent", "points"):
+            return f"{text} pp"
+        if self.unit == "replicates":
+            return f"{text} pp of replicates"
+        return f"{x:+.3g}" if signed else f"{x:.3g}"
 
     def format(self, x: float) -> str:
         """A value of this measure as prose shows it: ``24.7%``, ``+2.0 pp``, ``0.41``."""
@@ -547,13 +616,18 @@ def round_at(when: date | str, dates: list[date]) -> int:
     return max(i for i, d in enumerate(dates) if d <= limit)
 
 
+def day(when: date) -> str:
+    """A date as every result writes it: ``31 Dec 2030``."""
+    return f"{when.day} {when:%b %Y}"
+
+
 def _label(o: Outcome, states: list[str], powers: list[str], when: date) -> str:
     if o.description:
         return o.description
     who = "+".join(o.powers)
     where = "the region" if o.state == "region" else o.state
     what = f"{who}'s share of {where}" if o.quantity == "share" else f"hedging index of {where}"
-    what += f" at {when.isoformat()}"
+    what += f" on {day(when)}"
     if o.change:
         what += " minus at the start"
     if o.effect:
@@ -568,11 +642,18 @@ def _label(o: Outcome, states: list[str], powers: list[str], when: date) -> str:
     if stat is not None:
         return f"{what} ({stat} over replicates)"
     side = ">" if o.stat == "above" else "<"
-    return f"share of replicates with {what} {side} {o.threshold:g}"
+    t = float(o.threshold or 0.0)
+    limit = (f"{t:g}" if o.quantity == "hedging" else f"{points(t, 2)} pp"
+             if o.change or o.effect else percent(t, 2))
+    return f"share of replicates with {what} {side} {limit}"
 
 
-def resolve(outcomes: Mapping[str, Outcome], p: Params, where: Path | str) -> list[Measure]:
+def resolve(outcomes: Mapping[str, Outcome], p: Params, where: Path | str,
+            end: date | None = None) -> list[Measure]:
     """Check outcomes against the scenario (codes, dates) and resolve them to indices.
+
+    Labels date an outcome at the last round boundary by the calendar's ``end`` if given
+    (:func:`end_date`: ``31 Dec 2030``, not the boundary on 1 January), as comparisons do.
 
     Raises:
         ScenarioError: naming ``where`` and ``outcomes.NAME.field``.
@@ -608,7 +689,9 @@ def resolve(outcomes: Mapping[str, Outcome], p: Params, where: Path | str) -> li
                 change=o.change,
                 stat=o.stat,
                 threshold=o.threshold,
-                label=_label(o, p.states, p.powers, p.dates[r]),
+                label=_label(o, p.states, p.powers,
+                             end_date(end, p.dates) if end is not None and r == len(p.dates) - 1
+                             else p.dates[r]),
                 effect=o.effect,
             )
         )

@@ -85,6 +85,17 @@ class Posterior:
         idx = np.linspace(0, len(self.draws) - 1, n).round().astype(int)
         return replace(self, draws=self.draws.iloc[idx].reset_index(drop=True))
 
+    def plain(self) -> str:
+        """One plain line for a reader: how many draws of how many constants, fitted to what
+        (``the shipped posterior: 200 draws of 6 behavioural constants fitted to the UN votes
+        of 1992-2003``); the constants' names are in the manifest and the report."""
+        years = self.manifest.get("training_years", ["?", "?"])
+        n = len(self.model_quantities)
+        where = ("the shipped posterior" if self.folder.resolve() == SHIPPED.resolve()
+                 else f"the posterior in {self.folder}")
+        return (f"{where}: {len(self.draws)} draws of {n} behavioural constant"
+                f"{'s' if n != 1 else ''} fitted to the UN votes of {years[0]}-{years[1]}")
+
     def describe(self) -> str:
         """One line: where it comes from and what it calibrates."""
         years = self.manifest.get("training_years", ["?", "?"])

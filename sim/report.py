@@ -29,10 +29,10 @@ import jinja2
 import pandas as pd
 import yaml
 
-from sim import results
+from sim import results, terminal
 from sim.errors import SimError
 from sim.facts import PublicSource, Registry, SeedSource, load_registry
-from sim.outcomes import Interval, percent, points
+from sim.outcomes import Interval, fine_points, percent, points
 from sim.scenario import load, parameters, registry_folder
 
 REPORT = "report.html"
@@ -58,10 +58,12 @@ CAPTIONS = {
     "money_delivered": "Money each power's modelled pledges deliver to the region per "
     "calendar year, after delivery rates and noise (mean over replicates, USD bn): the "
     "scenario's instruments only, not all of a power's finance in the region.",
-    "difference_paths": "Difference between the two scenarios in each power's regional share "
-    "over time, with its interval.",
-    "difference_final": "Difference between the two scenarios in each state's alignment at "
-    "the end, with intervals.",
+    "difference": "Each state's alignment with each power at the end: B minus A, paired "
+    "replicate by replicate on common random numbers (mean change in percentage points, with "
+    "its 90% interval).",
+    "regional_share_difference": "Each power's share of the region's alignment over time: B "
+    "minus A, paired replicate by replicate (mean change in percentage points, the band its "
+    "90% interval); events of both scenarios marked.",
 }
 #: Figures in this order first; any others follow alphabetically.
 ORDER = tuple(CAPTIONS)
@@ -232,6 +234,8 @@ SHARE_TABLES = ("summary", "region", "differences", "region_differences")
 
 def _unit(table: str, column: str) -> str | None:
     """``%`` or ``pp`` for a column of a standard table shown in that unit, else None."""
+    if column.endswith(("_pct", "_pp")):  # already in that unit (results.CSV_COLUMNS)
+        return None
     if table.removesuffix("_noise_only") not in SHARE_TABLES:
         return None
     return "%" if column in PERCENT else "pp" if column in POINTS else None
@@ -303,6 +307,7 @@ class RunHeadline:
     blocs: list[dict[str, Any]]
     states: list[dict[str, Any]]
     sentences: list[str]
+    other: str = "loses"
 
 
 def run_headline(manifest: Mapping[str, Any], raw: Mapping[str, Any]) -> RunHeadline | None:
@@ -367,6 +372,7 @@ class CompareHeadline:
     powers: list[dict[str, Any]]
     states: list[dict[str, Any]]
     sentences: list[str]
+    other: str = "loses"
 
 
 def _holds(r: Mapping[str, Any]) -> str:
@@ -399,39 +405,39 @@ def compare_headline(folder: Path, manifest: Mapping[str, Any]) -> CompareHeadli
             return "no difference in any replicate"
         return f"{_pp(r['mean'])} pp ({iv.name} {_pp(r['p5'])} to {_pp(r['p95'])})"
 
+    def mid(r: Mapping[str, Any]) -> float:
+        return float(r["mean"] if r.get("p50") is None else r["p50"])
+
     powers = [{
         "name": name(r["code"]), "colour": colours.get(r["code"], "#777"),
-        "big": f"{_pp(r['mean'])} pp", "value": float(r["mean"]),
-        "range": f"{_pp(r['p5'])} to {_pp(r['p95'])}", "holds": _holds(r),
+        "big": f"{fine_points(mid(r))} pp", "value": mid(r),
+        "mean": "" if r.get("p50") is None else f"mean {fine_points(r['mean'])} pp",
+        "range": f"{fine_points(r['p5'])} to {fine_points(r['p95'])}", "holds": _holds(r),
         "focus": r["code"] == focus,
     } for r in rows]
     states = []
+    falls = bool(rows) and focus in {r["code"] for r in rows} and mid(
+        next(r for r in rows if r["code"] == focus)) < 0
+    other = "gains" if falls else "loses"
     for r in head.get("states", []):
-        mine, worst = r.get("focus"), r.get("loses")
+        mine, worst = r.get("focus"), r.get(other)
         if not isinstance(mine, Mapping):
             continue  # a headline of an older layout: no per-state change of the focus power
         states.append({
             "name": state_names.get(r["code"], r["code"]),
-            "diff": "0.0" if mine.get("no_difference") else _pp(mine["mean"]),
+            "diff": "0.0" if mine.get("no_difference") else fine_points(mid(mine)),
             "range": "" if mine.get("no_difference") else
-                     f"{_pp(mine['p5'])} to {_pp(mine['p95'])}",
+                     f"{fine_points(mine['p5'])} to {fine_points(mine['p95'])}",
             "loses": "none" if not worst else name(worst["power"]),
             "loses_colour": colours.get(worst["power"], "#777") if worst else "#777",
-            "loses_diff": f"{_pp(worst['mean'])} ({_pp(worst['p5'])} to {_pp(worst['p95'])})"
-                          if worst else "",
+            "loses_diff": f"{fine_points(mid(worst))} ({fine_points(worst['p5'])} to "
+                          f"{fine_points(worst['p95'])})" if worst else "",
         })
     a, b = _names(manifest) or ("A", "B")
-    by_code = {r["code"]: r for r in rows}
-    sentences = []
-    if focus in by_code:
-        sentences.append(f"By {head['end']}, {b} against {a}: {name(focus)}'s share of the "
-                         f"region's alignment changes by {with_range(by_code[focus])}.")
-        losers = [c for c in head.get("losers", []) if c != focus and c in by_code]
-        sentences.append("Who loses: " + "; ".join(
-            f"{name(c)} {with_range(by_code[c])}" for c in losers) + "." if losers else
-            "No power's share of the region falls.")
+    sentences = terminal.headline(head, a=a, b=b,
+                                  names=terminal.Names(power_names, state_names))
     return CompareHeadline(end=str(head["end"]), interval=iv.label, focus=name(focus),
-                           powers=powers, states=states, sentences=sentences)
+                           powers=powers, states=states, sentences=sentences, other=other)
 
 
 # --------------------------------------------------------------------------- facts
@@ -544,6 +550,13 @@ def fact_groups(folder: Path, manifest: Mapping[str, Any]) -> list[FactGroup]:
     return groups
 
 
+def _drawn(manifest: Mapping[str, Any]) -> list[str]:
+    """The registry entries a folder's runs drew from a posterior (none without one)."""
+    post = manifest.get("posterior")
+    found = post.get("quantities") if isinstance(post, Mapping) else None
+    return [str(q) for q in found] if isinstance(found, list) else []
+
+
 def _describe(entry: Mapping[str, Any] | None) -> str:
     if entry is None:
         return "(absent)"
@@ -556,8 +569,10 @@ def _describe(entry: Mapping[str, Any] | None) -> str:
     return text
 
 
-def differences(groups: list[FactGroup]) -> list[list[str]]:
-    """Field paths whose value or source differs between the groups: path, then one per group."""
+def differences(groups: list[FactGroup], drawn: Sequence[str] = ()) -> list[list[str]]:
+    """Field paths whose value or source differs between the groups: path, then one per group.
+    A value that refers to a registry entry in ``drawn`` (a posterior's calibrated quantities)
+    says that its registry value is not what ran: the runs drew it from the posterior."""
     if len(groups) < 2:
         return []
     paths = list(dict.fromkeys(p for g in groups for p in g.parameters))
@@ -567,7 +582,9 @@ def differences(groups: list[FactGroup]) -> list[list[str]]:
         keys = [None if e is None else (e.get("value"), e.get("ref"), e.get("scale"))
                 for e in entries]
         if len(set(keys)) > 1:
-            rows.append([path, *(_describe(e) for e in entries)])
+            rows.append([path, *(_describe(e) + (
+                "; drawn from the posterior in the runs" if e is not None and e.get("ref")
+                in drawn else "") for e in entries)])
     return rows
 
 
@@ -678,7 +695,8 @@ def render(folder: Path, *, label: str | None = None) -> str:
         tables=tables(folder, kind),
         texts=texts(folder),
         fact_groups=groups,
-        differences=differences(groups),
+        differences=differences(groups, _drawn(manifest)),
+        drawn=_drawn(manifest),
         manifest_json=json.dumps(manifest, indent=2, ensure_ascii=False),
         yaml_files=yaml_files,
         files=_files(folder),

@@ -35,6 +35,27 @@ from sim.params import Params
 LIBRARIES = ("numpy", "mesa", "pandas", "pyarrow", "pydantic", "matplotlib", "typer", "pyyaml")
 
 
+#: How the share tables' columns are named in their CSV files, whose values are in the unit
+#: the name ends with: ``_pct`` a share in percent, ``_pp`` a difference of shares in
+#: percentage points (in memory the tables hold fractions under the short names).
+CSV_COLUMNS = {
+    **{q: f"share_{q}_pct" for q in ("mean", "p5", "p25", "p50", "p75", "p95")},
+    "mean_a": "share_a_pct", "mean_b": "share_b_pct",
+    **{f"diff_{q}": f"effect_{q}_pp" for q in ("mean", "p5", "p50", "p95")},
+    "sign_holds": "sign_holds_pct",
+}
+
+
+def write_share_csv(df: Any, path: Path) -> None:
+    """Write a table of shares (or of their differences) as CSV, each share column in percent
+    or percentage points and named so (:data:`CSV_COLUMNS`)."""
+    out = df.copy()
+    for column in CSV_COLUMNS:
+        if column in out.columns:
+            out[column] = 100 * out[column]
+    out.rename(columns=CSV_COLUMNS).to_csv(path, index=False, float_format="%.6g")
+
+
 def now() -> str:
     """UTC time as ISO 8601 with seconds."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -108,7 +129,7 @@ def check_out(out: Path, setting: str = "out") -> None:
         folder = folder.parent
     if not folder.is_dir():
         what = "a file" if folder.exists() else "a broken link"
-        found = f"{what}" if folder == out else f"{what}, {folder}"
+        found = f"{what}, {folder}" if folder == out else f"{what} above it, {folder}"
         raise SettingError(setting, f"expected a folder to write results under, found {found}")
     if not os.access(folder, os.W_OK | os.X_OK):
         read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)

@@ -1,4 +1,6 @@
-"""``sim run``: simulate a scenario and write a results folder."""
+"""Running a scenario. ``sim.run(scenario, ...)`` (:func:`sim.api.run`) simulates it in memory
+and writes nothing (its result's ``save(folder)`` writes the folder); the command ``sim run``
+also writes a results folder (:func:`run_scenario`). :func:`simulate` is the in-memory run."""
 
 from __future__ import annotations
 
@@ -482,10 +484,12 @@ def _write(
         for name, df in (
             ("summary.csv", final),
             ("region.csv", outcomes.region_table(summary, p)),
-            ("hedging.csv", outcomes.hedging_table(summary, p)),
         ):
-            df.to_csv(tmp / name, index=False, float_format="%.6g")
+            results.write_share_csv(df, tmp / name)
             files[name] = len(df)
+        hedging = outcomes.hedging_table(summary, p)  # an index from 0 to 1, not a share
+        hedging.to_csv(tmp / "hedging.csv", index=False, float_format="%.6g")
+        files["hedging.csv"] = len(hedging)
         (tmp / "scenario.yaml").write_text(to_yaml(sc), encoding="utf-8")
         if plots:
             jobs = figures.run_jobs(summary, p, sc, traj)

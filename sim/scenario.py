@@ -507,10 +507,16 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
 def _explain(err: ValidationError, raw: dict[str, Any]) -> tuple[str, str]:
     """First error as (field path, message), with a did-you-mean for unknown keys."""
     errors = err.errors()
+    # a misspelt key comes first: it is the cause of the "required field is missing" beside it
+    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc = _clean_loc(tuple(first["loc"]))
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     kind = first["type"]
+    if kind == "missing":
+        misspelt = _misspelt_entry(loc, raw, len(errors))
+        if misspelt is not None:
+            return misspelt
     if kind == "extra_forbidden":
         allowed: list[str] = []
         for tp in annotation_at(loc[:-1]):
@@ -522,6 +528,11 @@ def _explain(err: ValidationError, raw: dict[str, Any]) -> tuple[str, str]:
     msg = msg.removeprefix("Value error, ")
     if kind == "missing":
         msg = "required field is missing"
+    elif kind.startswith(("date_", "datetime_")):
+        why = msg.split(", ", 1)[1] if ", " in msg else ""
+        msg = f"expected a date as YYYY-MM-DD, found {first.get('input')!r}" + (
+            f" ({why})" if why else "")
+        return _format_loc(loc), msg + more
     elif kind == "union_tag_invalid":
         found = first["input"].get("type")
         msg = f"unknown event type {found!r}; expected one of {list(TAGS)}"
@@ -534,25 +545,47 @@ def _explain(err: ValidationError, raw: dict[str, Any]) -> tuple[str, str]:
     return _format_loc(loc), msg + more
 
 
+def _misspelt_entry(loc: tuple[Any, ...], raw: dict[str, Any],
+                    errors: int) -> tuple[str, str] | None:
+    """A new entry of a mapping keyed by code or name (a power, a state, an instrument) that
+    lacks a required field and whose key is close to an existing entry's: most likely that
+    entry's key misspelt (``JAP`` for ``JPN``), said as an unknown key with a did-you-mean."""
+    for depth in range(len(loc) - 1, 0, -1):
+        parent, key = loc[: depth - 1], loc[depth - 1]
+        if not isinstance(key, str) or any(_fields_of(tp) for tp in annotation_at(
+                [str(x) for x in parent])) or not annotation_at([str(x) for x in parent]):
+            continue
+        siblings = [k for k in _keys_at(raw, [str(x) for x in parent]) if k != key]
+        close = difflib.get_close_matches(key, siblings, n=1)
+        if not close:
+            return None
+        lacks = f"'{loc[depth]}'" + (f" and {errors - 1} more" if errors > 1 else "")
+        return (_format_loc(loc[:depth]),
+                f"unknown key; did you mean '{close[0]}'? (as a new entry it lacks {lacks})")
+    return None
+
+
 # --------------------------------------------------------------------------- overrides
 
 
-def parse_set(expr: str) -> tuple[list[str], Any]:
-    """Split ``path.to.field=value``; the value is read as YAML (numbers, ids, lists)."""
+def parse_set(expr: str, option: str = "--set") -> tuple[list[str], Any]:
+    """Split ``path.to.field=value``; the value is read as YAML (numbers, ids, lists).
+    Errors name the ``option`` that gave it."""
     if "=" not in expr:
-        raise ScenarioError("--set", expr, "expected path.to.field=value")
+        raise ScenarioError(option, expr, "expected path.to.field=value")
     path, text = expr.split("=", 1)
     parts = [p for p in path.strip().split(".")]
     if not path.strip() or any(not p for p in parts):
-        raise ScenarioError("--set", expr, "expected path.to.field=value")
+        raise ScenarioError(option, expr, "expected path.to.field=value")
     try:
         value = read_value(text)
     except ValueError as err:
-        raise ScenarioError("--set", path, f"cannot read value {text!r}: {err}") from None
+        raise ScenarioError(option, path, f"cannot read value {text!r}: {err}") from None
     return parts, value
 
 
-def apply_override(raw: dict[str, Any], parts: list[str], value: Any, why: str) -> None:
+def apply_override(raw: dict[str, Any], parts: list[str], value: Any, why: str,
+                   option: str = "--set") -> None:
     """Set one field of a raw scenario mapping; a bare number on a value field is an assumption.
 
     The path must name a field the schema knows (did-you-mean otherwise); the new value is
@@ -571,9 +604,9 @@ def apply_override(raw: dict[str, Any], parts: list[str], value: Any, why: str) 
                 close = difflib.get_close_matches(parts[depth - 1], allowed, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise ScenarioError(
-                    "--set", ".".join(parts), f"unknown field '{parts[depth - 1]}'{hint}"
+                    option, ".".join(parts), f"unknown field '{parts[depth - 1]}'{hint}"
                 )
-        raise ScenarioError("--set", ".".join(parts), "unknown field")
+        raise ScenarioError(option, ".".join(parts), "unknown field")
     if (
         any(_is_value(tp) for tp in target)
         and isinstance(value, int | float)
@@ -585,22 +618,33 @@ def apply_override(raw: dict[str, Any], parts: list[str], value: Any, why: str) 
         where = annotation_at(parts[:i])
         if not isinstance(node, dict):
             raise ScenarioError(
-                "--set", ".".join(parts), f"'{'.'.join(parts[:i])}' is not a mapping"
+                option, ".".join(parts), f"'{'.'.join(parts[:i])}' is not a mapping"
             )
         if key not in node:
             if where and not any(_fields_of(tp) for tp in where):
                 keys = [str(k) for k in node]
                 close = difflib.get_close_matches(key, keys, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(keys)}"
-                raise ScenarioError("--set", ".".join(parts), f"no entry '{key}'{hint}")
+                raise ScenarioError(option, ".".join(parts), f"no entry '{key}'{hint}")
             node[key] = {}
         node = node[key]
     if not isinstance(node, dict):
-        raise ScenarioError("--set", ".".join(parts), "parent is not a mapping")
+        raise ScenarioError(option, ".".join(parts), "parent is not a mapping")
     if value is None:
         node.pop(parts[-1], None)  # as in extends: null removes the entry
     else:
         node[parts[-1]] = value
+
+
+def _unshared(node: Any) -> Any:
+    """A copy of a raw mapping in which no two places share a mapping or a list. YAML anchors
+    and merge keys (``<<: *behaviour``) leave the same object in every state that uses them;
+    an override of one state's field must change that state only."""
+    if isinstance(node, dict):
+        return {k: _unshared(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_unshared(v) for v in node]
+    return node
 
 
 def _keys_at(raw: dict[str, Any], parts: typing.Sequence[str]) -> list[str]:
@@ -628,16 +672,33 @@ def load(
     path: Path | str,
     overrides: typing.Sequence[str] = (),
     registry: Registry | None = None,
+    *,
+    options: typing.Sequence[str] = (),
 ) -> Scenario:
     """Load, merge, override and validate a scenario file (or a shipped scenario by name,
-    :func:`locate`), against ``registry`` (default: :func:`registry_folder`'s)."""
+    :func:`locate`), against ``registry`` (default: :func:`registry_folder`'s).
+
+    ``options`` names the option that gave each override (default ``--set``): an error in a
+    field an override set names that option, not the file.
+    """
     path = locate(path)
-    raw = read_raw(path)
-    for expr in overrides:
-        parts, value = parse_set(expr)
-        apply_override(raw, parts, value, why="set on the command line with --set")
+    raw = _unshared(read_raw(path)) if overrides else read_raw(path)
+    given = [(expr, options[i] if i < len(options) else "--set")
+             for i, expr in enumerate(overrides)]
+    set_paths = []
+    for expr, option in given:
+        parts, value = parse_set(expr, option)
+        apply_override(raw, parts, value, why=f"set on the command line with {option}",
+                       option=option)
+        set_paths.append((".".join(parts), option))
     registry = registry or load_registry(registry_folder(path))
-    return validate(raw, registry, path)
+    try:
+        return validate(raw, registry, path)
+    except ScenarioError as err:
+        for where, option in reversed(set_paths):
+            if err.field == where or err.field.startswith(where + "."):
+                raise ScenarioError(option, err.field, err.message) from None
+        raise
 
 
 def to_raw(scenario: Scenario) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from rich.console import Console, JustifyMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from sim.outcomes import NOISE_ONLY, Interval, percent, points
+from sim.outcomes import NOISE_ONLY, Interval, fine_points, percent
 
 #: Width used where none is given (not a terminal).
 WIDTH = 100
@@ -95,11 +95,15 @@ def final_alignment(
 # --------------------------------------------------------------------------- a comparison
 
 
-def _with_interval(d: Mapping[str, Any], iv: Interval) -> str:
-    """``+2.0 pp (90% interval +1.7 to +2.3)``, or that there is no difference at all."""
-    if d.get("no_difference"):
-        return "no difference in any replicate"
-    return f"{points(d['mean'])} pp ({iv.name} {points(d['p5'])} to {points(d['p95'])})"
+def _mid(d: Mapping[str, Any]) -> float:
+    """The difference a headline leads with: its median over the pairs (the mean in a
+    headline of an older layout, which kept no median)."""
+    m = d.get("p50")
+    return float(d["mean"] if m is None else m)
+
+
+def _range(d: Mapping[str, Any]) -> str:
+    return f"{fine_points(d['p5'])} to {fine_points(d['p95'])}"
 
 
 def _holds(d: Mapping[str, Any]) -> str:
@@ -108,6 +112,73 @@ def _holds(d: Mapping[str, Any]) -> str:
         return "none differ"
     share = d.get("sign_holds")
     return "" if share is None else f"{100 * share:.0f}%"
+
+
+#: What a power's share of the region is, by the scenario's weighting of the states.
+WEIGHTING = {
+    "equal": "the average over the states of their alignment with it",
+    "gdp": "the states' alignment with it, averaged with GDP weights",
+    "population": "the states' alignment with it, averaged with population weights",
+}
+
+
+def _value(v: Any) -> str:
+    return "none" if v is None else f"{v:g}" if isinstance(v, int | float) else str(v)
+
+
+def _change(c: Mapping[str, Any]) -> str:
+    before = _value(c.get("a")) + (f" ({c['ref_a']})" if c.get("ref_a") else "")
+    return f"{c['path']} from {before} to {_value(c.get('b'))}"
+
+
+def headline(head: Mapping[str, Any], *, a: str, b: str, names: Names) -> list[str]:
+    """The sentences a comparison leads with, in the terminal and in the report alike: what B
+    changes, the focus power's share of the region from what to what and its paired change
+    (median, interval and what it covers, and the mean where it differs), who gains and who
+    loses. ``head`` is :func:`sim.outcomes.compare_headline`."""
+    iv = Interval.from_json(head.get("interval"))
+    when = _day(str(head["end"]))
+    rows = list(head["powers"])
+    by_code = {r["code"]: r for r in rows}
+    focus = head.get("focus")
+    over = ("over posterior draws and their replicates" if iv.covers != NOISE_ONLY
+            else "over replicates")
+    lines = []
+    changed = list(head.get("changes", []))
+    if 0 < len(changed) <= 3:
+        lines.append(f"What {b} changes against {a}: {'; '.join(map(_change, changed))}.")
+    elif changed:
+        lines.append(f"What {b} changes against {a}: {len(changed)} values (the report lists "
+                     f"them), among them {'; '.join(map(_change, changed[:2]))}.")
+    if focus is not None:
+        r = by_code[focus]
+        what = WEIGHTING.get(str(head.get("weighting")), "")
+        defined = f" ({what})" if what else ""
+        step = abs(r.get("b", 0) - r.get("a", 0))
+        digits = 1 if step >= 0.001 else 2 if step >= 0.0001 else 3
+        levels = (f" goes from {percent(r['a'], digits)} to {percent(r['b'], digits)} (means),"
+                  " a change of" if "a" in r and "b" in r else ":")
+        if r.get("no_difference"):
+            lines.append(f"By {when}, {names.power(focus)}'s share of the region's alignment"
+                         f"{defined}: no difference in any replicate.")
+        else:
+            which = "mean" if r.get("p50") is None else "median"
+            mean = (f"; mean {fine_points(r['mean'])} pp"
+                    if fine_points(r["mean"]) != fine_points(_mid(r)) else "")
+            lines.append(
+                f"By {when}, {names.power(focus)}'s share of the region's alignment{defined}"
+                f"{levels} {fine_points(_mid(r))} pp ({which} of the paired differences; "
+                f"{iv.name} {_range(r)}, holding the middle {iv.name.split('%')[0]}% of them "
+                f"{over}, covering {iv.covers}){mean}.")
+    gain = [x for x in sorted(rows, key=lambda x: -_mid(x)) if _mid(x) > 0]
+    lose = [x for x in sorted(rows, key=_mid) if _mid(x) < 0]
+    lines.append("Who gains: " + ", ".join(f"{names.power(x['code'])} {fine_points(_mid(x))} pp"
+                                           for x in gain) + "." if gain else
+                 "No power's share of the region rises.")
+    lines.append("Who loses: " + ", ".join(f"{names.power(x['code'])} {fine_points(_mid(x))} pp"
+                                           for x in lose) + "." if lose else
+                 "No power's share of the region falls.")
+    return lines
 
 
 def answer(
@@ -121,52 +192,43 @@ def answer(
 ) -> str:
     """The answer a comparison gives: what B changes against A, in percentage points.
 
-    ``head`` is :func:`sim.outcomes.compare_headline`: the power B moves most (its change in
-    the region and in each state), who loses, each with its interval, then every power's
-    change in the region.
+    ``head`` is :func:`sim.outcomes.compare_headline`: :func:`headline`'s sentences, then
+    every power's change in the region and, in each state, the focus power's change and the
+    other power that moves most the other way.
     """
     iv = Interval.from_json(head.get("interval"))
     when = _day(str(head["end"]))
-    by_code = {r["code"]: r for r in head["powers"]}
     focus = head.get("focus")
-    over = ("over posterior draws and their replicates" if iv.covers != NOISE_ONLY
-            else "over replicates")
-    lines = [f"{b} against {a}: {replicates:,} paired replicates on common random numbers; "
-             f"each interval is the {iv.label}, {over}."]
-    if focus is not None:
-        lines.append(f"By {when}, {names.power(focus)}'s share of the region's alignment: "
-                     f"{_with_interval(by_code[focus], iv)}.")
-    losers = [c for c in head.get("losers", []) if c != focus]
-    if losers:
-        lines.append("Who loses: " + "; ".join(
-            f"{names.power(c)} {_with_interval(by_code[c], iv)}" for c in losers) + ".")
-    else:
-        lines.append("No power's share of the region falls.")
-    region = _table([("power", "left"), ("difference", "right"), (iv.label, "right"),
-                     ("same sign", "right")])
-    for r in sorted(head["powers"], key=lambda r: -r["mean"]):
+    lines = [f"{b} against {a}: {replicates:,} paired replicates on common random numbers.",
+             *headline(head, a=a, b=b, names=names)]
+    region = _table([("power", "left"), ("median", "right"), ("mean", "right"),
+                     (iv.label, "right"), ("same sign", "right")])
+    for r in sorted(head["powers"], key=lambda r: -_mid(r)):
+        none = bool(r.get("no_difference"))
         region.add_row(Text(names.power(r["code"])),
-                       Text("0.0" if r.get("no_difference") else points(r["mean"])),
-                       Text("" if r.get("no_difference") else
-                            f"{points(r['p5'])} to {points(r['p95'])}"),
+                       Text("0.0" if none else fine_points(_mid(r))),
+                       Text("0.0" if none else fine_points(r["mean"])),
+                       Text("" if none else _range(r)),
                        Text(_holds(r)))
     parts: list[RenderableType | str] = [
         *(Text(x) for x in lines),
-        *_titled(f"Each power's share of the region, {when}: difference in percentage points "
-                 f"({b} minus {a})", region)]
+        *_titled(f"Each power's share of the region, {when}: change in percentage points "
+                 f"({b} minus {a}, paired)", region)]
     if focus is not None and head.get("states"):
-        states = _table([("state", "left"), (names.power(focus), "right"),
-                         (iv.label, "right"), ("loses most", "left")])
+        falls = _mid(next(r for r in head["powers"] if r["code"] == focus)) < 0
+        other = "gains" if falls else "loses"
+        states = _table([("state", "left"), (f"{names.power(focus)}: change", "right"),
+                         (iv.label, "right"), (f"{other} most", "left")])
         for r in head["states"]:
-            mine, worst = r["focus"], r.get("loses")
+            mine, them = r["focus"], r.get(other)
             states.add_row(
                 Text(names.state(r["code"])),
-                Text("0.0" if mine.get("no_difference") else points(mine["mean"])),
-                Text("" if mine.get("no_difference") else
-                     f"{points(mine['p5'])} to {points(mine['p95'])}"),
-                Text("none" if worst is None else
-                     f"{names.power(worst['power'])} {points(worst['mean'])} "
-                     f"({points(worst['p5'])} to {points(worst['p95'])})"))
-        parts += _titled(f"Each state, {when}: {names.power(focus)}'s share of its alignment, "
-                         "and the power that loses most there (percentage points)", states)
+                Text("0.0" if mine.get("no_difference") else fine_points(_mid(mine))),
+                Text("" if mine.get("no_difference") else _range(mine)),
+                Text("none" if them is None else
+                     f"{names.power(them['power'])} {fine_points(_mid(them))} "
+                     f"({_range(them)})"))
+        parts += _titled(f"Each state, {when}: the change in {names.power(focus)}'s share of "
+                         f"its alignment (median, percentage points), and the other power that "
+                         f"{other} most there", states)
     return render(*parts, width=width)

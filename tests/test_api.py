@@ -15,6 +15,7 @@ import pytest
 import sim
 from sim.compare import CompareRequest, compute
 from sim.errors import SimError
+from sim.outcomes import fine_points
 from sim.run import RunRequest, run_scenario
 
 from .conftest import ROOT, TINY
@@ -57,7 +58,8 @@ def test_compare_in_memory_pairs_like_sim_compare(tmp_path: Path):
     assert c.effect["power"] == "PX" and c.effect["mean"] > 0
     assert c.effect["interval"] == "90% interval (noise only)"
     assert _datetimes(c.region) and len(c.differences) == 4
-    assert "Power X's share of the region's alignment: +" in c.answer()
+    assert "Power X's share of the region's alignment" in c.answer()
+    assert f"a change of {fine_points(c.effect['median'])} pp (median" in c.answer()
     folder = c.save(tmp_path / "cmp", plots=False)
     assert json.loads((folder / "manifest.json").read_text())["overrides_b"] == [f"{GRANTS}=0.9"]
     assert not (folder / "plots").exists()

@@ -60,7 +60,8 @@ def test_validate_prints_one_error_line_and_exits_2():
         ("dynamics.sharpness=-1", "dynamics.sharpness: expected a value >= 0"),
         ("nonsense", "expected path.to.field=value"),
         ("seed=many", "seed: Input should be a valid integer"),
-        ("time.end=2030-13-01", "time.end: Input should be a valid date or datetime, month value"),
+        ("time.end=2030-13-01",
+         "time.end: expected a date as YYYY-MM-DD, found '2030-13-01' (month value"),
         ("name=" + "[" * 100 + "]" * 100, "nested at most 64 deep"),
     ],
 )
@@ -130,7 +131,8 @@ def test_run_end_to_end_writes_every_file(tmp_path: Path):
     sums = table.groupby(["replicate", "round", "state"])["alignment"].sum()
     assert (sums.sub(1.0).abs() < 1e-12).all()
     summary = (run / "summary.csv").read_text().splitlines()
-    assert summary[0] == "state,power,mean,p5,p50,p95" and len(summary) == 1 + 4
+    assert summary[0] == "state,power,share_mean_pct,share_p5_pct,share_p50_pct,share_p95_pct"
+    assert len(summary) == 1 + 4
     for name in ("alignment_by_state", "final_alignment_heatmap", "regional_share"):
         assert (run / "plots" / f"{name}.png").stat().st_size > 10_000
     assert (
@@ -320,8 +322,10 @@ def test_an_output_folder_that_is_a_file_is_refused_before_anything_runs(command
     afile = tmp_path / "results"
     afile.write_text("not a folder\n", encoding="utf-8")
     line = one_line(run_cli(*WRITERS[command], str(afile)), 2)
-    assert line == "error: --out: expected a folder to write results under, found a file"
+    assert line == f"error: --out: expected a folder to write results under, found a file, {afile}"
     assert list(tmp_path.iterdir()) == [afile]
+    below = one_line(run_cli(*WRITERS[command], str(afile / "sub")), 2)
+    assert below.endswith(f"found a file above it, {afile}"), below
 
 
 @pytest.mark.parametrize("command", WRITERS)

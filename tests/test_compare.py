@@ -21,7 +21,7 @@ def test_scenario_against_itself_gives_exactly_zero(tmp_path: Path):
     assert (out.table["diff_mean"] == 0).all()
     assert (out.table["diff_p5"] == 0).all() and (out.table["diff_p95"] == 0).all()
     region = pd.read_csv(out.folder / "region_differences.csv")
-    assert (region["diff_mean"] == 0).all() and region["no_difference"].all()
+    assert (region["effect_mean_pp"] == 0).all() and region["no_difference"].all()
     # no sign can hold where nothing differs: said so, never "same sign in 100%"
     page = (out.folder / "report.html").read_text()
     assert "no difference in any replicate" in page and "same sign in" not in page
@@ -63,7 +63,8 @@ def test_compare_cli_writes_table_plot_and_manifest(tmp_path: Path):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["kind"] == "compare" and manifest["replicates"] == 10
     df = pd.read_csv(folder / "differences.csv")
-    assert len(df) == 4 and set(df.columns) >= {"diff_mean", "diff_p5", "diff_p95", "sign_holds"}
+    assert len(df) == 4 and set(df.columns) >= {"effect_mean_pp", "effect_p5_pp", "effect_p95_pp",
+                                                "sign_holds_pct", "share_a_pct", "share_b_pct"}
     assert (folder / "plots" / "difference.png").stat().st_size > 5_000
 
 

@@ -240,7 +240,8 @@ def test_the_answer_names_the_mover_who_loses_and_what_intervals_cover(tiny_para
     assert [r["loses"]["power"] for r in head["states"]] == ["PY", "PY"]
     names = terminal.Names({"PX": "Power X", "PY": "Power Y"}, {"AA": "State A", "BB": "State B"})
     text = terminal.answer(head, a="a", b="b", replicates=50, names=names, width=120)
-    assert "Power X's share of the region's alignment: +3.0 pp (90% interval +" in text
+    assert "Power X's share of the region's alignment: +3.0 pp (median of the paired" in text
+    assert "90% interval +2." in text and "Who gains: Power X +3.0 pp" in text
     assert "Who loses: Power Y -3.0 pp" in text
     assert "90% interval (noise and parameters)" in text
     assert "State A" in text and "Power Y -3." in text

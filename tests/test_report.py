@@ -113,7 +113,7 @@ def test_headline_has_each_power_the_blocs_and_each_state(run: Path, html: str):
     text = " ".join(" ".join(Page(html).text).split())
     region = pd.read_csv(run / "region.csv")
     end = region[region["round"] == region["round"].max()].set_index("power")
-    assert f"{100 * end.loc['PY', 'p50']:.1f}%" in text
+    assert f"{end.loc['PY', 'share_p50_pct']:.1f}%" in text
     assert "Largest change in regional share" in text
     assert f"{EVIL} Power Y" not in text  # bloc members are listed by name
     assert "Each state at the end" in text and "hedging index" in text
@@ -204,8 +204,9 @@ def test_a_comparison_gets_paired_headlines_and_what_differs(tmp_path: Path):
     }))
     text = " ".join(" ".join(Page(report.write_report(folder).read_text()).text).split())
     assert "Comparison: tiny_b against tiny" in text
-    assert ("Power X's share of the region's alignment changes by +3.0 pp (90% interval +2.0 to "
-            "+4.0)") in text
+    assert ("Power X's share of the region's alignment: +3.0 pp (mean of the paired "
+            "differences; 90% interval +2.0 to +4.0") in text
+    assert "Who gains: Power X +3.0 pp" in text
     assert "Who loses: Power Y -3.0 pp" in text and "90% interval (noise only)" in text
     assert "same sign in 100% of replicates" in text  # Power X's card: every replicate agrees
     assert "Where the scenarios differ" in text

@@ -381,7 +381,7 @@ def test_two_parameter_grid_draws_heatmaps_and_discovery(tmp_path: Path):
         "powers.PX.instruments.grants.delivery_rate",
         "dynamics.sharpness",
     }
-    assert "Scenario discovery (PRIM): PX_region > 0.57 holds at" in result.report
+    assert "Scenario discovery (PRIM): PX_region > 57.00% holds at" in result.report
 
 
 def test_morris_screening_reports_mu_star(tmp_path: Path):
@@ -422,7 +422,7 @@ def test_flagship_sweep_file_prints_sobol_indices_and_writes_plots(tmp_path: Pat
     assert "outcomes marked effect are against no_japan, paired" in proc.stdout
     for name in ("jpn_delivery", "summit_boost", "hedge_weight", "stubbornness"):
         assert name in proc.stdout
-    assert "Scenario discovery (PRIM): jpn_effect_2030 > 0.05" in proc.stdout
+    assert "Scenario discovery (PRIM): jpn_effect_2030 > +5.00 pp" in proc.stdout
     (folder,) = tmp_path.glob("tokyo_initiative/sweeps/*")
     assert (folder / "plots" / "sobol_jpn_2030.png").is_file()
     assert (folder / "counterfactual.yaml").is_file()

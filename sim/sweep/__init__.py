@@ -1,5 +1,9 @@
 """Parameter sweeps and sensitivity analysis (``sim sweep``).
 
+``sim.sweep(source, ...)`` (:func:`sim.api.sweep`) runs one from Python and returns its
+outcomes and analysis; its points are stored as they finish (in a temporary folder unless
+``out`` is given) so that it can be resumed.
+
 spec.py     sweep files and ``--param``: schema, parsing, binding paths to a scenario
 design.py   grid / LHS / Sobol' / Morris designs (SALib) and per-point seeds
 execute.py  running points: this process, local worker processes, or a Dask cluster

@@ -282,12 +282,18 @@ def format_sobol(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray,
 
 
 def format_morris(table: pd.DataFrame, outcome: str, label: str, y: np.ndarray,
-                  fmt: Callable[[float], str] = _g) -> str:
-    """Morris indices of one outcome, most influential first (``fmt`` writes its values)."""
+                  fmt: Callable[[float], str] = _g,
+                  change: Callable[[float, bool], str] | None = None) -> str:
+    """Morris indices of one outcome, most influential first (``fmt`` writes its values,
+    ``change`` the elementary effects: differences of them, e.g. in percentage points)."""
     t = table[table["outcome"] == outcome].sort_values("mu_star", ascending=False)
+
+    def eff(x: Any, signed: bool = False) -> str:
+        return change(float(x), signed) if change is not None else f"{float(x):.4g}"
+
     rows = [
-        [str(r.parameter), f"{r.mu_star:.4g} ± {r.mu_star_conf:.2g}", f"{r.sigma:.4g}",
-         f"{r.mu:.4g}"]
+        [str(r.parameter), f"{eff(r.mu_star)} ± {eff(r.mu_star_conf)}", eff(r.sigma),
+         eff(r.mu, True)]
         for r in t.itertuples()
     ]
     return "\n".join(
@@ -310,10 +316,30 @@ def format_range(outcome: str, label: str, y: np.ndarray,
     )
 
 
-def format_discovery(d: Discovery) -> str:
-    """The discovered box in a few lines."""
+def format_response(t: pd.DataFrame, names: list[str], outcome: str,
+                    fmt: Callable[[float], str] = _g, most: int = 40) -> str:
+    """The outcome at each point of a small design, in the order of its inputs' values (the
+    response per level of a grid): the mean and, where kept, the 5-95% range over replicates."""
+    rows = t.sort_values(names)
+    if len(rows) > most:
+        return ""
+    band = all(f"{outcome}.{b}" in t for b in ("p5", "p95"))
+    table = []
+    for r in rows.to_dict("records"):
+        cells = [f"{r[n]:.4g}" for n in names] + [fmt(float(r[outcome]))]
+        if band:
+            cells.append(f"{fmt(float(r[f'{outcome}.p5']))} to {fmt(float(r[f'{outcome}.p95']))}")
+        table.append(cells)
+    head = [*names, outcome, *(["5-95% over replicates"] if band else [])]
+    return "\n".join([f"  {outcome} at each point:", *_table(head, table)])
+
+
+def format_discovery(d: Discovery, condition: str | None = None) -> str:
+    """The discovered box in a few lines (``condition`` as the reader should see it; default
+    the condition as given)."""
     head = (
-        f"Scenario discovery (PRIM): {d.condition} holds at {d.cases} of {d.points} points "
+        f"Scenario discovery (PRIM): {condition or d.condition} holds at {d.cases} of "
+        f"{d.points} points "
         f"({d.cases / d.points:.1%})"
     )
     if d.chosen is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import textwrap
 from pathlib import Path
@@ -11,7 +13,7 @@ import pandas as pd
 from matplotlib.axis import Axis
 from matplotlib.collections import Collection
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter
 
 from sim.outcomes import interval
 from sim.sweep.analyse import Discovery
@@ -24,11 +26,18 @@ BAND = interval().band
 def _unit_axis(axis: Axis, unit: str | None) -> str:
     """Show an outcome's values in its unit (shares in percent, differences in percentage
     points, as the text and the tables do); returns the suffix for the axis label."""
+    def decimals() -> int:
+        """As many decimals as tell the ticks apart (7.2, 7.4, ... not 7, 7, 7)."""
+        locs = sorted(set(axis.get_majorticklocs()))
+        step = min((b - a for a, b in itertools.pairwise(locs)), default=1.0)
+        return max(0, math.ceil(-math.log10(100 * step) + 1e-9)) if step > 0 else 1
+
     if unit in ("percent", "replicates"):
-        axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        axis.set_major_formatter(FuncFormatter(lambda x, _: f"{100 * x:.{decimals()}f}%"))
         return " (%)"
     if unit == "points":
-        axis.set_major_formatter(FuncFormatter(lambda x, _: f"{100 * x:+.1f}" if x else "0"))
+        axis.set_major_formatter(FuncFormatter(
+            lambda x, _: f"{100 * x:+.{decimals()}f}" if x else "0"))
         return " (percentage points)"
     return ""
 

@@ -61,10 +61,9 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C during a sweep: the finished points are on disk and the sweep can be resumed."""
 
     def __init__(self, folder: Path, done: int, total: int) -> None:
-        super().__init__(
-            f"interrupted: {done} of {total} points are saved; finish with "
-            f"sim sweep --resume {folder}"
-        )
+        what = ("every point is saved, the analysis is not finished" if done == total
+                else f"{done} of {total} points are saved")
+        super().__init__(f"interrupted: {what}; finish with sim sweep --resume {folder}")
 
 
 @dataclass(frozen=True)
@@ -237,7 +236,7 @@ def bind(
                 where, f"outcomes.{name}", "is a default outcome's name; choose another"
             )
         wanted[name] = o
-    measures = tuple(outcomes.resolve(wanted, p0, where))
+    measures = tuple(outcomes.resolve(wanted, p0, where, end=mat.time.end))
     spec.check_names(sw, [m.name for m in measures], where)
     method = sw.method_or_default
     kind = "effect" if effects else "region"
@@ -599,18 +598,21 @@ def _run(
             if task.patch.structural is not None:
                 run_info["note"] = task.patch.structural
             store.write_manifest(manifest)
-        table = _table(store, d, sweep)
-        report, files, order = analyse_sweep(store, sweep, table)
-        manifest = store.read_manifest()
-        manifest.update(
-            status="complete",
-            finished=results.now(),
-            rows={"outcomes.parquet": len(table)},
-            analysis=files,
-            figure_order=order,
-        )
-        store.write_manifest(manifest)
-        write_report(store.folder)
+        try:  # the last stage: every point is saved, and a resume redoes only this
+            table = _table(store, d, sweep)
+            report, files, order = analyse_sweep(store, sweep, table)
+            manifest = store.read_manifest()
+            manifest.update(
+                status="complete",
+                finished=results.now(),
+                rows={"outcomes.parquet": len(table)},
+                analysis=files,
+                figure_order=order,
+            )
+            store.write_manifest(manifest)
+            write_report(store.folder)
+        except KeyboardInterrupt:
+            raise Interrupted(store.folder, total, total) from None
     note = task.patch.structural if task is not None else None
     return SweepOutcome(
         store.folder, total, len(todo), time.perf_counter() - t0, execution, report, files, note
@@ -704,13 +706,18 @@ def analyse_sweep(
                        "its variance over the design that the input accounts for, alone or "
                        "with others.")
         elif sweep.method == "morris" and sens is not None:
-            lines.append(analyse.format_morris(sens, name, label[name], ys[name], fmt))
+            lines.append(analyse.format_morris(sens, name, label[name], ys[name], fmt,
+                                               by_name[name].format_change))
             figure(plots.morris_plot(sens, name, f"Which inputs matter for {what}?"),
                    f"morris_{name}",
                    f"Which inputs matter for {what}? Morris screening of {name}: mean absolute "
                    "elementary effect (mu*) against its spread (sigma).")
         else:
             lines.append(analyse.format_range(name, label[name], ys[name], fmt))
+        if sweep.method == "grid" or len(names) == 1:
+            response = analyse.format_response(t, names, name, fmt)
+            if response:
+                lines[-1] += "\n" + response
         if len(names) == 1:
             band = stat[name] in ("mean", "median")
             iv = outcomes.interval(parameters=sweep.posterior is not None).band
@@ -732,9 +739,12 @@ def analyse_sweep(
         found = analyse.discover(t[names], holds, disc.describe(), disc.density)
         write_csv("prim_trajectory.csv", found.trajectory)
         write_csv("prim_box.csv", found.box)
-        lines.append(analyse.format_discovery(found))
+        m = by_name[disc.outcome]
+        limit = disc.above if disc.above is not None else disc.below
+        shown = (f"{disc.outcome} {'>' if disc.above is not None else '<'} "
+                 f"{m.format(float(limit or 0.0))}")
+        lines.append(analyse.format_discovery(found, shown))
         if found.chosen is not None:
-            m = by_name[disc.outcome]
             side, value = ("above", disc.above) if disc.above is not None else ("below",
                                                                                disc.below)
             where = f"Where is {_question(m)} {side} {m.format(float(value or 0.0))}?"
