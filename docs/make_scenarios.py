@@ -334,8 +334,8 @@ NOTES = {
     "debt_backlash": (
         "**Reading.** China loses a point of the region, most in Kyrgyzstan and Tajikistan,"
         " whose debt to China is largest relative to their economies. Russia, with little"
-        " lending in the region, gains most of it. Japan's loans and Uzbekistan's old yen loans"
-        " are weighed the same way, so Japan gains almost nothing."),
+        " lending in the region, gains most of it. Japan gains a tenth of a point: its new yen"
+        " loans are concessional, so each dollar of them leaves a third of a dollar of burden."),
     "middle_corridor": (
         "**Reading.** A working corridor moves the EU up by a third of a point of the region,"
         " concentrated in the three states it crosses (Turkmenistan, Kazakhstan, Uzbekistan)."

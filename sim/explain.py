@@ -159,7 +159,7 @@ def terms(
         out[f"ties: {kind}"] = beta * rules.institutions_term(index[r] - index[0], p.w_inst)
     out["summits and relations"] = beta * p.boost[r]
     debt_now = rules.debt_term(p.debt0_ratio, p.w_debt, p.debt_salience[r]) + rules.debt_term(
-        after.new_debt / gdp, p.w_debt, p.debt_salience[r])
+        after.burden / gdp, p.w_debt, p.debt_salience[r])
     debt0 = rules.debt_term(p.debt0_ratio, p.w_debt, np.ones(len(p.states)))
     out["debt"] = -beta * (debt_now - debt0)
     hedge = rules.hedge_term(a, p.w_hedge) - rules.hedge_term(p.anchor, p.w_hedge)

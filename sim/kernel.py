@@ -22,14 +22,18 @@ class State:
     Attributes:
         alignment: share of each state's orientation held by each power (rows sum to 1).
         engagement: smoothed annual value of money delivered by each power (USD bn/yr).
-        new_debt: debt owed to each power from loans made during the run (USD bn).
+        new_debt: debt owed to each power from loans made during the run (USD bn, face).
         delivered: money delivered in the round just ended (USD bn).
+        burden: the present value of the repayments still owed on that debt (USD bn): each
+            loan dollar adds one less its grant element, so a concessional loan weighs less
+            than a commercial one of the same size; this is what a state weighs.
     """
 
     alignment: np.ndarray
     engagement: np.ndarray
     new_debt: np.ndarray
     delivered: np.ndarray
+    burden: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ def initial_state(p: Params, lead: tuple[int, ...] = ()) -> State:
         engagement=filled(0.0),
         new_debt=filled(0.0),
         delivered=filled(0.0),
+        burden=filled(0.0),
     )
 
 
@@ -119,11 +124,13 @@ def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
         factor = factor * rules.reactive_multiplier(share, p.share0, p.reactivity)[..., None, :]
     delivered = factor * planned[..., :P]
     value = factor * planned[..., P : 2 * P]
-    loans = factor * planned[..., 2 * P :]
+    loans = factor * planned[..., 2 * P : 3 * P]
+    burden = factor * planned[..., 3 * P :]
     # 3. Engagement and debt: delivered value enters the smoothed engagement; loans add to
-    # new debt, which is repaid at a constant rate.
+    # new debt (face) and to its burden (face less grant element), both repaid at one rate.
     engagement = rules.smooth(state.engagement, value * p.rounds_per_year, p.memory)
     new_debt = state.new_debt * (1.0 - p.repay_per_round) + loans
+    new_burden = state.burden * (1.0 - p.repay_per_round) + burden
     # 4. Valuation: utility now against utility at the start, plus this round's shock.
     gdp = p.gdp[r][..., None]
     d_u = (
@@ -131,7 +138,7 @@ def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
         + rules.utility_varying(
             a,
             p.econ_ratio[r] + engagement / gdp,
-            new_debt / gdp,
+            new_burden / gdp,
             w_econ=p.w_econ,
             w_debt=p.w_debt,
             debt_salience=p.debt_salience[r],
@@ -146,4 +153,4 @@ def advance(p: Params, state: State, r: int, shock: Shocks) -> State:
     )
     # 6. Update: alignment moves toward the target, pulled back to the anchor.
     a_new = rules.step_alignment(a, target, p.anchor, p.theta, p.lam)
-    return State(a_new, engagement, new_debt, delivered)
+    return State(a_new, engagement, new_debt, delivered, new_burden)

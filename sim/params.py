@@ -99,7 +99,7 @@ class Params:
     instruments: list[str]  # "POWER.name"
     inst_power: np.ndarray  # (I,) int
     onehot: np.ndarray  # (I, P)
-    routing: np.ndarray  # (I, 3P): columns route money delivered, value, loans to powers
+    routing: np.ndarray  # (I, 4P): money delivered, value, loans (face), loans' burden by power
     amount: np.ndarray  # (R+1, I) USD bn scheduled in each round (row 0 is zero)
     delivery: np.ndarray  # (I,)
     value_factor: np.ndarray  # (I,)
@@ -372,7 +372,8 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
                     col[r] = ins.pledged_usd_bn.value * share / period
             amount_cols.append(col)
             delivery.append(ins.delivery_rate.value)
-            value_factor.append(vf[ins.kind])
+            value_factor.append(vf[ins.kind] if ins.grant_element is None
+                                else ins.grant_element.value)
             is_loan.append(1.0 if ins.kind == "loan" else 0.0)
             is_gap.append(alloc.strategy == "gap")
             static.append(stack(_weights(alloc, sc)))
@@ -432,7 +433,10 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     static_alloc = np.stack(splits, axis=-1) if n_inst else np.zeros((*B, S, 0))
     delivery_a, value_factor_a = lead(stack(delivery)), lead(stack(value_factor))
     is_loan_a = np.array(is_loan)
-    parts = [onehot, onehot * value_factor_a[..., None], onehot * is_loan_a[:, None]]
+    # a loan's value is its grant element; its burden the face less that gift (the present
+    # value of the repayments), so terms decide how much a dollar of debt weighs
+    burden = onehot * is_loan_a[:, None] * (1.0 - value_factor_a[..., None])
+    parts = [onehot, onehot * value_factor_a[..., None], onehot * is_loan_a[:, None], burden]
     routing = np.concatenate(np.broadcast_arrays(*parts), axis=-1)
 
     econ_scale = lead_number(d.econ_scale.value)

@@ -197,6 +197,17 @@ class Instrument(Frozen):
     period_years: Years
     delivery_rate: Share = Field(description="share of the pledge that materialises")
     allocation: Allocation | None = None
+    grant_element: Share | None = Field(
+        default=None,
+        description="a loan's gift at its terms: its value per dollar, and one less it the "
+        "burden of its debt per dollar (default: dynamics.grant_element_loan)",
+    )
+
+    @model_validator(mode="after")
+    def _loan_terms(self) -> Instrument:
+        if self.grant_element is not None and self.kind != "loan":
+            raise ValueError(f"grant_element: only a loan has one; this is a {self.kind}")
+        return self
 
 
 class Power(Frozen):

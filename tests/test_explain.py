@@ -21,7 +21,7 @@ def _kernel_target(p, r):  # type: ignore[no-untyped-def]
     prev, after, _ = explain._noise_free(p, r)
     gdp = p.gdp[r][:, None]
     d_u = p.u_fixed[r] + rules.utility_varying(
-        prev.alignment, p.econ_ratio[r] + after.engagement / gdp, after.new_debt / gdp,
+        prev.alignment, p.econ_ratio[r] + after.engagement / gdp, after.burden / gdp,
         w_econ=p.w_econ, w_debt=p.w_debt, debt_salience=p.debt_salience[r],
         w_hedge=p.w_hedge, econ_scale=p.econ_scale)
     return rules.target_alignment(p.log_anchor, d_u,

@@ -97,19 +97,7 @@ NEW = (japan_leads_nowhere, summits_of_2025_fade, concessional_debt_does_not_rep
        corridor_costs_russia_on_the_route)
 
 
-#: Claims the model fails today, each with what it found; strict, so a fix shows as a pass.
-KNOWN_FAILURES = {
-    "concessional_debt_does_not_repel": (
-        "A loan's whole face value counts as debt while only its grant element counts as "
-        "value, so Japan's concessional loans lower its share in Tajikistan on average "
-        "(-0.001 pp) and in some state in about two thirds of paths: debt is not yet typed "
-        "by its terms (docs/ODD.md 10)"),
-}
-
-
-@pytest.mark.parametrize("check", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[c.__name__]))
-    if c.__name__ in KNOWN_FAILURES else c for c in NEW], ids=[c.__name__ for c in NEW])
+@pytest.mark.parametrize("check", NEW, ids=[c.__name__ for c in NEW])
 def test_package_claims_over_the_posterior(check, capsys) -> None:  # type: ignore[no-untyped-def]
     verdict = check(run)
     with capsys.disabled():

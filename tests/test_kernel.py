@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim import kernel
 from sim.params import build
@@ -46,3 +47,35 @@ def test_advance_numbers_the_steps_of_odd_section_3():
     assert steps == listed[: len(steps)]
     assert [int(n) for n, _ in listed] == list(range(1, len(listed) + 1))
     assert len(listed) == len(steps) + 1 and listed[-1][1] == "Record"  # the caller records
+
+
+def test_a_loans_burden_is_its_face_less_its_grant_element() -> None:
+    """Debt reported at face; the burden a state weighs at (1 - grant element) per dollar, so
+    softer terms lower the debt term and leave the reported debt unchanged."""
+    from pathlib import Path
+
+    tiny = Path(__file__).parent / "cases" / "tiny.yaml"
+    states = {}
+    for g in ("0.2", "0.8"):
+        why = "{value: " + g + ", why: the terms of a test loan}"
+        p = build(load(tiny, [f"powers.PY.instruments.loans.grant_element={why}"]))
+        calm = kernel.Shocks(np.zeros((2, 2)), np.ones((2, 2)))
+        s = kernel.initial_state(p)
+        for r in range(1, p.rounds + 1):
+            s = kernel.advance(p, s, r, calm)
+        states[g] = s
+        py = p.powers.index("PY")
+        assert s.new_debt[:, py].min() > 0
+        np.testing.assert_allclose(s.burden[:, py], (1 - float(g)) * s.new_debt[:, py])
+    np.testing.assert_allclose(states["0.2"].new_debt, states["0.8"].new_debt)
+
+
+def test_grant_element_only_on_loans() -> None:
+    from pathlib import Path
+
+    from sim.errors import ScenarioError
+
+    tiny = Path(__file__).parent / "cases" / "tiny.yaml"
+    with pytest.raises(ScenarioError, match="grant_element: only a loan has one"):
+        load(tiny, ["powers.PX.instruments.grants.grant_element="
+                    "{value: 0.5, why: a test of where terms belong}"])
