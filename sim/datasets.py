@@ -178,18 +178,19 @@ def load_powers(path: Path = POWERS) -> pd.DataFrame:
         ("year", "power_a", "power_b"),
     )
     pairs: dict[tuple[object, frozenset[str]], int] = {}
-    for i, row in enumerate(table.itertuples(index=False), start=2):
-        if row.power_a == row.power_b:
+    rows = zip(table.year, table.power_a, table.power_b, strict=True)
+    for i, (year, a, b) in enumerate(rows, start=2):
+        if str(a) == str(b):
             raise DataError(
                 path, f"line {i}: power_b",
-                f"expected a power other than power_a, found {row.power_b!r} twice",
+                f"expected a power other than power_a, found {b!r} twice",
             )
-        pair = (row.year, frozenset((str(row.power_a), str(row.power_b))))
+        pair = (year, frozenset((str(a), str(b))))
         if pair in pairs:
             raise DataError(
                 path, f"line {i}",
-                f"duplicate pair {row.power_a}-{row.power_b} in {row.year} (first on line "
-                f"{pairs[pair]}, in the other order)",
+                f"duplicate pair {a}-{b} in {year} (first on line {pairs[pair]}, in the other "
+                "order)",
             )
         pairs[pair] = i
     return table
