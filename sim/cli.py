@@ -368,7 +368,7 @@ def hindcast(
     offsets: Annotated[str, typer.Option(help="Offsets of the link: 'state' (each state and power its own, shrunk toward the power's) or 'power'.")] = "state",
     posterior: Annotated[Optional[Path], typer.Option(help="Run over a calibration's posterior folder (default for the shipped scenario: the shipped posterior, calibrated on 1992-2003).", show_default=False)] = None,  # noqa: UP045
     without_posterior: Annotated[bool, typer.Option("--without-posterior", help="Use the scenario's own constants, with no parameter uncertainty.")] = False,
-    agreement: Annotated[Optional[Path], typer.Option(help="Observed agreement table (default: the shipped UN votes, 1992-2003).", show_default=False)] = None,  # noqa: UP045
+    agreement: Annotated[Optional[Path], typer.Option(help="Observed agreement table (default: the shipped UN votes, 1992-2012).", show_default=False)] = None,  # noqa: UP045
     world: Annotated[Optional[Path], typer.Option(help="The world's agreement with each power (default: the shipped table).", show_default=False)] = None,  # noqa: UP045
     set_: SetOpt = None,
     out: Annotated[Path, typer.Option(help="Folder under which <scenario>/hindcasts/<run-id>/ is made.")] = Path("results"),

@@ -22,8 +22,14 @@ import pandas as pd
 from sim.errors import ScenarioError
 
 DATA = Path(__file__).resolve().parent / "data"
-AGREEMENT = DATA / "unga" / "agreement_1992_2003.csv"
+AGREEMENT = DATA / "unga" / "agreement_1992_2012.csv"
 WORLD = DATA / "unga" / "world_agreement_1992_2019.csv"
+POWERS = DATA / "unga" / "powers_agreement_1992_2019.csv"
+#: The years of the five states' UN votes shipped with the package (the training years). Their
+#: votes of 2013-2019 (:data:`HELD_OUT`) are held out for out-of-sample scoring: no table in the
+#: project may hold them (``tests/test_held_out.py`` scans every data file).
+TRAINING_YEARS = (1992, 2012)
+HELD_OUT = (2013, 2019)
 CHINA_FINANCE = DATA / "china_finance" / "chinese_official_finance_2000_2021.csv"
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{1,5}$")
@@ -141,11 +147,53 @@ def read_table(path: Path, columns: Sequence[Column], key: Sequence[str]) -> pd.
     return pd.DataFrame(records, columns=names)
 
 
-def load_agreement(path: Path = AGREEMENT) -> pd.DataFrame:
-    """UN agreement of states with powers: ``year, state, power, n_votes, agree``."""
-    return read_table(
+def load_agreement(path: Path = AGREEMENT, until: int | None = None) -> pd.DataFrame:
+    """UN agreement of states with powers: ``year, state, power, n_votes, agree``.
+
+    With ``until``, only the rows of years up to ``until`` (to fit on an earlier span of the
+    training years, e.g. 1992-2003, and score the years after it).
+    """
+    table = read_table(
         path, [YEAR, STATE, POWER, count("n_votes"), share("agree")], ("year", "state", "power")
     )
+    if until is not None:
+        table = table[table.year <= until].reset_index(drop=True)
+    return table
+
+
+def load_powers(path: Path = POWERS) -> pd.DataFrame:
+    """The powers' UN agreement with each other: ``year, power_a, power_b, n_votes, agree``.
+
+    Each unordered pair once a year (a power with itself is not a row: it agrees by definition).
+    """
+    table = read_table(
+        path,
+        [
+            YEAR,
+            Column("power_a", _code, "a power code such as CHN"),
+            Column("power_b", _code, "a power code such as USA"),
+            count("n_votes"),
+            share("agree"),
+        ],
+        ("year", "power_a", "power_b"),
+    )
+    pairs: dict[tuple[object, frozenset[str]], int] = {}
+    rows = zip(table.year, table.power_a, table.power_b, strict=True)
+    for i, (year, a, b) in enumerate(rows, start=2):
+        if str(a) == str(b):
+            raise DataError(
+                path, f"line {i}: power_b",
+                f"expected a power other than power_a, found {b!r} twice",
+            )
+        pair = (year, frozenset((str(a), str(b))))
+        if pair in pairs:
+            raise DataError(
+                path, f"line {i}",
+                f"duplicate pair {a}-{b} in {year} (first on line {pairs[pair]}, in the other "
+                "order)",
+            )
+        pairs[pair] = i
+    return table
 
 
 def load_world(path: Path = WORLD) -> pd.DataFrame:

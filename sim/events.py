@@ -467,6 +467,118 @@ class GdpLevel(EventKind):
         tl.gdp_known[s] = (t_new, level)
 
 
+@event_kind
+class LeaderChange(EventKind):
+    """A state's leader changes: the shifts in relations the predecessor built up are partly
+    reset, and the successor may open (or cool) toward some powers.
+
+    ``carryover`` is the share of the state's accumulated summit boosts and relation shifts
+    (every earlier ``summit``, ``relation`` and ``leader_change`` effect on it, with their
+    fading tails) that the new leader keeps: 1 is full continuity, 0 a clean slate. ``shifts``
+    then adds the successor's own stance toward listed powers (log-odds, either sign), fading
+    by ``decay`` a round if given. Nothing else about the state changes: its inertia, weights,
+    ties and memberships are its own, not its leader's.
+    """
+
+    type: Literal["leader_change"]
+    date: date
+    state: Code
+    carryover: Share
+    shifts: dict[Code, Shift] = Field(default_factory=dict)
+    decay: Share | None = None
+
+    def codes(self) -> list[CodeRef]:
+        out: list[CodeRef] = [("state", [self.state], "state")]
+        if self.shifts:
+            out.append(("shifts", list(self.shifts), "power"))
+        return out
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        s = tl.state(self.state)
+        tl.boost[r0:, s] *= self.carryover.value
+        fade = 0.0 if self.decay is None else self.decay.value
+        age = tl.rounds_before_start(self.date)
+        for code, shift in self.shifts.items():
+            p = tl.power(code)
+            for r in range(r0, tl.rounds + 1):
+                tl.boost[r, s, p] += shift.value * rules.power(1.0 - fade, r - r0 + age)
+
+
+@event_kind
+class RemittanceShock(EventKind):
+    """Remittances from one power to a set of states scaled by a factor (a currency's fall, a
+    recession, a migration rule), to ``end`` if given (then the factor is undone), else for
+    good (until a later ``remittances`` level resets the tie).
+    """
+
+    type: Literal["remittance_shock"]
+    date: date
+    power: Code
+    states: list[Code] | Literal["all"] = "all"
+    factor: Factor
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> RemittanceShock:
+        if self.end is not None and self.end <= self.date:
+            raise ValueError(f"'end' ({self.end}) must be after 'date' ({self.date})")
+        return self
+
+    def codes(self) -> list[CodeRef]:
+        out: list[CodeRef] = [("power", [self.power], "power")]
+        if self.states != "all":
+            out.append(("states", self.states, "state"))
+        return out
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        stop = tl.rounds + 1 if self.end is None else tl.first_round(self.end)
+        idx, p = tl.state_indices(self.states), tl.power(self.power)
+        tl.remittances[r0:stop, idx, p] *= self.factor.value
+
+
+@event_kind
+class Sanctions(EventKind):
+    """A sanctions regime on a power, imposed by others: its capacity to deliver and its trade
+    with the listed states (every state by default) are scaled by factors, for good.
+
+    Give ``capacity``, ``trade`` or both. The same kind expresses a power's own coercion of a
+    state where it works through trade (an embargo, a gas or transit cut-off, a closed
+    border): ``trade`` below one on the ties of the states it hits, with ``imposed_by`` naming
+    the power the tie is with.
+    """
+
+    type: Literal["sanctions"]
+    date: date
+    power: Code
+    imposed_by: list[Code] = Field(min_length=1)
+    states: list[Code] | Literal["all"] = "all"
+    capacity: Factor | None = None
+    trade: Factor | None = None
+
+    @model_validator(mode="after")
+    def _some_effect(self) -> Sanctions:
+        if self.capacity is None and self.trade is None:
+            raise ValueError("give 'capacity', 'trade' or both (factors)")
+        if self.power in self.imposed_by:
+            raise ValueError(f"'imposed_by' names the sanctioned power {self.power} itself")
+        return self
+
+    def codes(self) -> list[CodeRef]:
+        out: list[CodeRef] = [
+            ("power", [self.power], "power"), ("imposed_by", self.imposed_by, "power")
+        ]
+        if self.states != "all":
+            out.append(("states", self.states, "state"))
+        return out
+
+    def apply(self, tl: Timeline, r0: int) -> None:
+        p = tl.power(self.power)
+        if self.capacity is not None:
+            tl.capacity[r0:, p] *= self.capacity.value
+        if self.trade is not None:
+            tl.trade[r0:, tl.state_indices(self.states), p] *= self.trade.value
+
+
 #: Every event tag, sorted (for messages).
 TAGS: tuple[str, ...] = tuple(sorted(KINDS))
 

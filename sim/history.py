@@ -1,6 +1,6 @@
 """China's official finance in the history scenario, written from the shipped AidData table.
 
-The history scenario spends every commitment of 2000-2012 in ``sim/data/china_finance/`` as an
+The history scenario spends every commitment of 2000-2019 in ``sim/data/china_finance/`` as an
 instrument of China's: ODA-like flows as grants, OOF-like and vague flows as loans, each to the
 one state it went to, spread over ``china_commitment_years`` from the start of its year and
 converted from the table's constant 2021 dollars to the dollars of its year. The registry
@@ -22,7 +22,7 @@ from sim.yamlio import dump_yaml
 
 FACTS = shipped.SCENARIOS / "facts" / "china_finance.yaml"
 SCENARIO = shipped.SCENARIOS / "history" / "central_asia_1992.yaml"
-YEARS = range(2000, 2013)
+YEARS = range(2000, 2020)
 #: Flows of the table: column, instrument kind, what it is.
 FLOWS = (
     ("oda_usd_m", "grant", "ODA-like (concessional) commitment"),
@@ -32,7 +32,8 @@ FLOWS = (
 #: The US GDP deflator of each year relative to 2021 (about 118 on a 2012 = 100 basis).
 DEFLATOR = {
     2000: 0.66, 2001: 0.68, 2002: 0.69, 2003: 0.70, 2004: 0.72, 2005: 0.75, 2006: 0.77,
-    2007: 0.79, 2008: 0.81, 2009: 0.82, 2010: 0.83, 2011: 0.85, 2012: 0.87,
+    2007: 0.79, 2008: 0.81, 2009: 0.82, 2010: 0.83, 2011: 0.85, 2012: 0.87, 2013: 0.88,
+    2014: 0.89, 2015: 0.90, 2016: 0.91, 2017: 0.92, 2018: 0.94, 2019: 0.95,
 }
 SOURCE = {
     "title": "AidData's Global Chinese Development Finance Dataset, Version 3.0 (recipient-years "
@@ -50,7 +51,7 @@ def _deflator_id(year: int) -> str:
 
 
 def _rows(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """The table's rows of 2000-2012 as plain dicts, by state and year."""
+    """The table's rows of 2000-2019 as plain dicts, by state and year."""
     rows = table.sort_values(["state", "year"]).to_dict(orient="records")
     return [{str(k): v for k, v in r.items()} for r in rows if int(r["year"]) in YEARS]
 
@@ -112,14 +113,14 @@ def instruments(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 FACTS_HEADER = """\
-# China's official finance commitments to the five, 2000-2012, from the AidData table shipped in
+# China's official finance commitments to the five, 2000-2019, from the AidData table shipped in
 # sim/data/china_finance/ (see its README), and the deflators that turn its constant 2021
 # dollars into dollars of each year. Written by `python -m sim.history`; do not edit by hand.
 """
 
 SCENARIO_HEADER = """\
-# The 1992-2012 history of Central Asia with China's official finance: base_1992.yaml plus one
-# instrument of China's per state, year and flow recorded by AidData (2000-2012; facts in
+# The 1992-2019 history of Central Asia with China's official finance: base_1992.yaml plus one
+# instrument of China's per state, year and flow recorded by AidData (2000-2019; facts in
 # scenarios/facts/china_finance.yaml). Written by `python -m sim.history`; do not edit by hand:
 # change base_1992.yaml, or the table and rerun.
 """
@@ -130,12 +131,12 @@ def scenario(table: pd.DataFrame) -> dict[str, Any]:
     return {
         "extends": "base_1992.yaml",
         "name": "central_asia_1992",
-        "title": "Central Asia 1992-2012: the history the model is measured against",
+        "title": "Central Asia 1992-2019: the history the model is measured against",
         "question": (
-            "Given the dated events and money flows of 1992-2012, how does the alignment of the "
+            "Given the dated events and money flows of 1992-2019, how does the alignment of the "
             "five Central Asian states move under the model's rules, and how well does it "
-            "predict their votes in the UN General Assembly (fitted on 1992-2003, scored on "
-            "2004-2012)?"
+            "predict their votes in the UN General Assembly (fitted on the votes of 1992-2012, "
+            "or an earlier span of them; the votes of 2013-2019 are held out and predicted)?"
         ),
         "powers": {"CHN": {"instruments": instruments(table)}},
     }

@@ -12,18 +12,55 @@ def test_shipped_tables_load_and_hold_what_their_readme_says():
     agreement = datasets.load_agreement()
     world = datasets.load_world()
     finance = datasets.load_china_finance()
-    assert len(agreement) == 270 and len(world) == 140 and len(finance) == 98
-    assert agreement.year.min() == 1992 and agreement.year.max() == 2003
+    powers = datasets.load_powers()
+    assert len(agreement) == 495 and len(world) == 140 and len(finance) == 98
+    assert len(powers) == 280
+    assert agreement.year.min() == 1992 and agreement.year.max() == 2012
+    assert (agreement.year.min(), agreement.year.max()) == datasets.TRAINING_YEARS
     assert set(agreement.state) == {"KAZ", "UZB", "TKM", "KGZ", "TJK"}
     assert set(agreement.power) == {"CHN", "RUS", "EU", "USA", "JPN"}
     assert agreement[agreement.state == "UZB"].year.min() == 1994
     assert world.year.min() == 1992 and world.year.max() == 2019
     assert set(world.power) == set(agreement.power)
     assert finance.year.min() == 2000 and finance.year.max() == 2021
+    assert powers.year.min() == 1992 and powers.year.max() == 2019
+    pairs = {frozenset(p) for p in zip(powers.power_a, powers.power_b, strict=True)}
+    assert len(pairs) == 10 and set().union(*pairs) == set(agreement.power)
+    assert (powers.groupby("year").size() == 10).all()
 
 
 def test_no_held_out_votes_are_shipped():
-    assert datasets.load_agreement().year.max() <= 2003
+    assert datasets.load_agreement().year.max() <= datasets.TRAINING_YEARS[1] == 2012
+    assert datasets.HELD_OUT == (2013, 2019)
+
+
+def test_agreement_can_be_cut_at_an_earlier_year():
+    early = datasets.load_agreement(until=2003)
+    assert len(early) == 270 and early.year.max() == 2003
+    full = datasets.load_agreement()
+    assert early.equals(full[full.year <= 2003].reset_index(drop=True))
+
+
+POWERS_GOOD = "year,power_a,power_b,n_votes,agree\n1992,CHN,EU,71,0.4648\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        (POWERS_GOOD + "1992,EU,CHN,71,0.4\n", "line 3: duplicate pair EU-CHN in 1992"),
+        (POWERS_GOOD + "1992,USA,USA,71,1.0\n", "line 3: power_b: expected a power other"),
+        (POWERS_GOOD + "1992,CHN,EU,71,0.4\n", "line 3: duplicate year, power_a, power_b"),
+        (POWERS_GOOD + "1993,CHN,EU,71,1.2\n", "line 3: agree: expected a share"),
+        ("year,power,n_votes,agree\n", "header: expected columns year, power_a, power_b"),
+    ],
+)
+def test_bad_powers_tables(tmp_path, text, expect):
+    path = tmp_path / "powers.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SimError) as err:
+        datasets.load_powers(path)
+    assert expect in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 GOOD = "year,state,power,n_votes,agree\n1992,KAZ,CHN,61,0.623\n"

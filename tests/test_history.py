@@ -1,4 +1,4 @@
-"""The 1992-2012 history scenario: generated from the shipped table, every event sourced,
+"""The 1992-2019 history scenario: generated from the shipped table, every event sourced,
 no later figure in a starting value, and the shipped hindcast end to end."""
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ def test_generated_files_match_the_shipped_table():
         assert path.read_text(encoding="utf-8") == text, f"{path}: run python -m sim.history"
 
 
-def test_china_finance_is_every_recorded_commitment_of_2000_2012(scenario):
+def test_china_finance_is_every_recorded_commitment_of_2000_2019(scenario):
     from sim import datasets
 
     table = datasets.load_china_finance()
-    table = table[(table.year >= 2000) & (table.year <= 2012)]
+    table = table[(table.year >= 2000) & (table.year <= 2019)]
     flows = [c for c, _, _ in history.FLOWS]
     expected = sum(
         float(row[c]) * history.DEFLATOR[int(row.year)] / 1000
@@ -123,10 +123,12 @@ def test_the_timeline_moves_what_history_moved(scenario):
 
 def test_the_shipped_hindcast(tmp_path):
     h = hindcast.simulate(hindcast.HindcastRequest(replicates=8, draws=5, out=tmp_path))
-    assert list(h.obs.years) == list(range(1992, 2013))
+    assert list(h.obs.years) == list(range(1992, 2020))
     table = h.predicted
-    assert len(table) == 21 * 5 * 5
-    assert table[table.year > 2003].observed.isna().all()  # nothing held out is shipped
+    assert len(table) == 28 * 5 * 5
+    # fitted up to 2003 (the default), scored on 2004-2012; nothing held out is shipped
+    assert table[(table.year > 2003) & (table.year <= 2012)].observed.notna().any()
+    assert table[table.year > 2012].observed.isna().all()
     assert h.fit.n_obs == 270
     assert np.isfinite(h.fit.log_ml)
 
