@@ -240,8 +240,10 @@ def test_explorer_shows_its_charts_and_reacts_to_a_slider(browser: object, tmp_p
         assert budget.locator(".v-slider__thumb-label").inner_text().strip() in ("1", "1.0")
         charts = page.locator("img")
         charts.first.wait_for(timeout=20_000)
-        assert page.eval_on_selector_all(
-            "img", "els => els.filter(e => e.complete && e.naturalWidth > 300).length") >= 2
+        # an <img> is in the page before its picture has loaded: wait for two to finish
+        page.wait_for_function(
+            "() => [...document.images].filter(e => e.complete && e.naturalWidth > 300)"
+            ".length >= 2", timeout=20_000)
         first_chart = page.eval_on_selector("img", "e => e.src")
 
         _steps(page, 4, rounds)
