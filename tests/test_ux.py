@@ -371,3 +371,40 @@ def test_calibrate_says_what_contraction_means_and_how_to_use_the_posterior(tmp_
     assert f"--posterior {tmp_path}" in text
     proc = run_cli("calibrate", "--help")
     assert "tempering" not in proc.stdout or "likelihood" in proc.stdout
+
+
+def test_summary_only_over_the_posterior_runs_the_draws_in_slices_with_the_same_numbers():
+    import numpy as np
+
+    import sim
+
+    kept = sim.run("tokyo_initiative", replicates=1024, draws=4, trajectories=True)
+    sliced = sim.run("tokyo_initiative", replicates=1024, draws=4, trajectories=False)
+    assert sliced.simulation.trajectories is None and kept.simulation.trajectories is not None
+    assert sliced.replicates == kept.replicates == 4096
+    np.testing.assert_allclose(sliced.final["mean"], kept.final["mean"], rtol=0, atol=1e-12)
+
+
+def test_a_big_summary_only_run_over_the_posterior_is_not_refused(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", "tokyo_initiative",
+                             "--replicates", "100000", "--summary-only", "--no-plots",
+                             "--out", str(tmp_path)], cwd=ROOT, env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stderr is not None
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith(("running", "error")):
+                break
+        assert lines[-1].startswith("running") and "summaries only" in lines[-1], lines
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=60)
