@@ -589,5 +589,10 @@ def format_summary(out: CalibrateOutcome) -> str:
     for r in out.summary.itertuples():
         lines.append(f"  {r.quantity:<{width}}  {r.post_median:8.3g} [{r.post_p5:.3g}, "
                      f"{r.post_p95:.3g}]   prior {r.prior}; contraction {r.contraction:.0%}")
+    lines.append("  (contraction: how much narrower the posterior is than the prior, "
+                 "1 - posterior variance / prior variance; 0% the votes say nothing of the "
+                 "quantity, 100% they pin it down)")
     lines.append(f"posterior: {out.folder}  ({out.seconds:.0f} s)")
+    lines.append(f"use it: sim compare A B --posterior {out.folder} (or sim run, sim hindcast, "
+                 f"sim sweep with --posterior {out.folder})")
     return "\n".join(lines)

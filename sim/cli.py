@@ -350,7 +350,10 @@ def calibrate(
                            replicates=replicates, seed=seed, select=tuple(select or ()),
                            out=out, resume=resume, workers=workers, scheduler=scheduler)
     try:
-        with _Bar("tempering (thousandths of the way to the posterior)") as bar:
+        # sequential Monte Carlo tempers the likelihood: it raises it to a power that grows
+        # from 0 (the prior) to 1 (the posterior); the bar counts that power in thousandths
+        with _Bar("tempering: the likelihood's weight, from 0 (prior) to 1000 (posterior)"
+                  ) as bar:
             outcome = run_calibration(req, progress=bar)
     except Interrupted as err:
         typer.echo(str(err), err=True)

@@ -11,7 +11,7 @@ sampling noise. The years after ``until`` are predicted, never fitted.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -402,11 +402,29 @@ def manifest(
     }
 
 
+def _against_baselines(scores: Sequence[observe.Score]) -> str:
+    """One line: the model's training RMSE against each naive baseline's, lower is better (the
+    "recent offset carried with the world's agenda" one first where it is scored)."""
+    model = next((s for s in scores if s.method == "model"), None)
+    others = sorted((s for s in scores if s is not model),
+                    key=lambda s: ("recent" not in s.method, s.method))
+    if model is None or not others:
+        return "no baseline scored"
+    parts = []
+    for s in others:
+        if s.rmse > 0:
+            change = 1 - model.rmse / s.rmse
+            parts.append(f"{abs(change):.0%} {'lower' if change >= 0 else 'higher'} than "
+                         f"{s.method.split(' (')[0]}'s ({s.rmse:.4f})")
+    return f"the model against the baselines: its training RMSE ({model.rmse:.4f}) is " + (
+        ", ".join(parts) or "not comparable") + " (lower is better)"
+
+
 def format_outcome(outcome: HindcastOutcome) -> str:
     """What a hindcast prints: the fit, the scores against the baselines, where it wrote."""
     h = outcome.hindcast
     ls = link_summary(h)
-    over = ("the posterior: " + h.posterior.describe() if h.posterior is not None
+    over = (h.posterior.plain() if h.posterior is not None
             else "the scenario's own constants")
     lines = [
         f"hindcast of {h.scenario.name}: fitted on {int(h.obs.years[0])}-{h.until} "
@@ -422,6 +440,7 @@ def format_outcome(outcome: HindcastOutcome) -> str:
     for s in h.scores:
         lines.append(f"  {s.method:<{width}}  RMSE {s.rmse:.4f}  log-lik {s.loglik:9.1f}  "
                      f"({s.parameters} fitted)")
+    lines.append(_against_baselines(h.scores))
     lines.append(f"training observations inside their 90% band: {coverage(h):.0%}")
     lines.append(f"results: {outcome.folder}  ({outcome.seconds:.2f} s)")
     return "\n".join(lines)

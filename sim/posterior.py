@@ -205,8 +205,12 @@ def ensemble(
     replicates: int,
     root: int,
     keep: tuple[str, ...] = ("alignment", "debt", "delivered"),
+    first: int = 0,
 ) -> tuple[Any, np.ndarray]:
     """Every draw's block of ``replicates`` replicates of a scenario, as one ensemble.
+
+    ``post`` may be a slice of a posterior's draws whose first is draw ``first`` of it (each
+    draw keeps its own seed, so slices run one after another give the whole ensemble).
 
     Draw ``d`` sets every field that refers to a calibrated quantity to its value (scaled as
     the field scales it) and runs replicates ``0 .. replicates - 1`` of its own seed
@@ -226,7 +230,7 @@ def ensemble(
     def trajectories(block: Any) -> np.ndarray:
         return np.stack([getattr(block, k) for k in keep], axis=-1)
 
-    out = simulate_batch(patch, values, replicates, draw_seeds(root, len(x)),
+    out = simulate_batch(patch, values, replicates, draw_seeds(root, first + len(x))[first:],
                          reduce=trajectories, keep=keep)
     flat = out.reshape(len(x) * replicates, *out.shape[2:])
     arrays = {k: flat[..., i] for i, k in enumerate(keep)}
@@ -235,7 +239,7 @@ def ensemble(
         np.arange(len(flat)), arrays["alignment"], arrays.get("debt", empty),
         arrays.get("delivered", empty),
     )
-    return traj, np.repeat(np.arange(len(x)), replicates)
+    return traj, np.repeat(np.arange(first, first + len(x)), replicates)
 
 
 def default_for(sc: Scenario, where: Path | str) -> Path | None:

@@ -4,6 +4,7 @@ also writes a results folder (:func:`run_scenario`). :func:`simulate` is the in-
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import shutil
 import time
@@ -200,20 +201,39 @@ def _simulate_posterior(req: RunRequest, progress: Progress | None) -> Simulatio
     per = req.replicates if req.replicates is not None else posteriors.REPLICATES_PER_DRAW
     seed = sc.seed if req.seed is None else req.seed
     n = len(post.draws) * per
-    need = memory.run_bytes(p, n, keep=True, chunk=batch.CHUNK) + memory.posterior_bytes(p, n, 3)
-    memory.check(need, "replicates", f"keeping every path of {len(post.draws)} posterior draws x "
-                 f"{per:,} replicates over {p.rounds + 1:,} round boundaries",
-                 "fewer fit, or fewer", others=("draws",))
+    keep = engines.keeps_trajectories(Engine.ENSEMBLE, n, req.trajectories)
+    # summaries only: the draws run in slices of about a chunk of replicates, each slice
+    # folded into the summaries and dropped, so memory holds one slice
+    step = len(post.draws) if keep else max(1, engines.CHUNK[Engine.ENSEMBLE] // per)
+    held = min(n, step * per)
+    need = (memory.run_bytes(p, n if keep else held, keep=keep, chunk=batch.CHUNK)
+            + memory.posterior_bytes(p, held, 3))
+    if keep:
+        memory.check(need, "replicates", f"keeping every path of {len(post.draws)} posterior "
+                     f"draws x {per:,} replicates over {p.rounds + 1:,} round boundaries",
+                     "fewer fit, or summaries only:", others=("trajectories",))
+    else:
+        memory.check(need, "replicates", f"summaries of {len(post.draws)} posterior draws x "
+                     f"{per:,} replicates over {p.rounds + 1:,} round boundaries, run "
+                     f"{held:,} at a time", "fewer fit, or fewer", others=("draws",))
     if progress is not None:
         progress.start(f"running {sc.name} over {len(post.draws)} posterior draws x {per} "
-                       "replicates", n)
-    traj, _ = posteriors.ensemble(post, sc, path, per, seed)
-    if progress is not None:
-        progress.advance(n)
-    summary = engine.exact_summary(traj, p)
+                       "replicates" + ("" if keep else " (summaries only)"), n)
+    traj = None
+    stream = engine.StreamingSummary(p)
+    for first in range(0, len(post.draws), step):
+        part = dataclasses.replace(post, draws=post.draws.iloc[first:first + step])
+        got, _ = posteriors.ensemble(part, sc, path, per, seed, first=first)
+        if keep:
+            traj = got
+        else:
+            stream.add(got)
+        if progress is not None:
+            progress.advance(len(part.draws) * per)
+    summary = engine.exact_summary(traj, p) if traj is not None else stream.result()
     spec = {
         **new_spec(sc, req, path, registry), "replicates": n, "seed": seed,
-        "engine": str(Engine.ENSEMBLE), "trajectories": True, "chunk": n,
+        "engine": str(Engine.ENSEMBLE), "trajectories": keep, "chunk": held,
         "posterior": {"folder": str(post.folder), "draws_used": len(post.draws),
                       "replicates_per_draw": per, "quantities": post.model_quantities,
                       "training_years": post.manifest.get("training_years"),

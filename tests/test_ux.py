@@ -342,3 +342,69 @@ def test_response_axes_label_ticks_apart():
         fig.canvas.draw()
         labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
         assert len(labels) > 2 and len(set(labels)) == len(labels), labels
+
+
+def test_hindcast_compares_the_model_with_the_baselines_in_words():
+    from sim.hindcast import _against_baselines
+    from sim.observe import Score
+
+    line = _against_baselines([Score("model", 33, -71.5, 0.08, 270),
+                               Score("offset from the world (baseline)", 26, -83.0, 0.10, 270),
+                               Score("last year carried forward (baseline)", 1, -189.0, 0.05,
+                                     270)])
+    assert "20% lower than offset from the world's (0.1000)" in line
+    assert "60% higher than last year carried forward's (0.0500)" in line
+
+
+def test_calibrate_says_what_contraction_means_and_how_to_use_the_posterior(tmp_path: Path):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from sim.calibrate import format_summary
+
+    summary = pd.DataFrame({"quantity": ["w_peers"], "post_median": [1.2], "post_p5": [0.8],
+                            "post_p95": [1.6], "prior": ["lognormal(0, 0.5)"],
+                            "contraction": [0.3]})
+    text = format_summary(SimpleNamespace(summary=summary, folder=tmp_path, seconds=3.0))
+    assert "contraction: how much narrower the posterior is than the prior" in text
+    assert f"--posterior {tmp_path}" in text
+    proc = run_cli("calibrate", "--help")
+    assert "tempering" not in proc.stdout or "likelihood" in proc.stdout
+
+
+def test_summary_only_over_the_posterior_runs_the_draws_in_slices_with_the_same_numbers():
+    import numpy as np
+
+    import sim
+
+    kept = sim.run("tokyo_initiative", replicates=1024, draws=4, trajectories=True)
+    sliced = sim.run("tokyo_initiative", replicates=1024, draws=4, trajectories=False)
+    assert sliced.simulation.trajectories is None and kept.simulation.trajectories is not None
+    assert sliced.replicates == kept.replicates == 4096
+    np.testing.assert_allclose(sliced.final["mean"], kept.final["mean"], rtol=0, atol=1e-12)
+
+
+def test_a_big_summary_only_run_over_the_posterior_is_not_refused(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", "tokyo_initiative",
+                             "--replicates", "100000", "--summary-only", "--no-plots",
+                             "--out", str(tmp_path)], cwd=ROOT, env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stderr is not None
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith(("running", "error")):
+                break
+        assert lines[-1].startswith("running") and "summaries only" in lines[-1], lines
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=60)
