@@ -358,8 +358,8 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_that_looks_complete(command,
         (["run", str(TINY), "--engine", "mesa", "--replicates", "10000000000"],
          "error: --replicates: the mesa engine keeping every path of 10,000,000,000 "),
         (["run", str(FLAGSHIP), "--replicates", "10000000000"],  # over the shipped posterior
-         "error: --replicates: keeping every path of 200 posterior draws x 10,000,000,000 "
-         "replicates over 21 round boundaries would need about "),
+         "error: --replicates: summaries of 200 posterior draws x 10,000,000,000 "
+         "replicates over 21 round boundaries"),
         (["compare", str(FLAGSHIP.parent / "no_japan.yaml"), str(FLAGSHIP), "--replicates",
           "100000000"],
          "error: --replicates: 200 posterior draws x 100,000,000 paired replicates over 21 "
