@@ -438,3 +438,17 @@ def test_ctrl_c_or_sigterm_to_a_big_run_s_group_gives_one_line_and_keeps_its_rep
     from .conftest import session_processes
 
     assert session_processes(proc.pid) == []  # no helper, fork server or tracker left
+
+
+def test_docs_schema_md_is_what_the_models_give():
+    from sim import schema_doc
+    from sim.events import KINDS
+
+    text = schema_doc.render()
+    assert (ROOT / "docs" / "schema.md").read_text(encoding="utf-8") == text, (
+        "docs/schema.md is out of step with the models: python -m sim.schema_doc")
+    for tag, kind in KINDS.items():
+        assert f"### `type: {tag}`" in text
+        for field in kind.model_fields:
+            assert f"| `{field}` |" in text
+    assert text.count("Example (from") == len(schema_doc.examples())
