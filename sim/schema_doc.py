@@ -67,7 +67,7 @@ def _models() -> list[type[BaseModel]]:
     def walk(tp: Any) -> None:
         for arg in (tp, *typing.get_args(tp)):
             if isinstance(arg, type) and issubclass(arg, BaseModel):
-                if arg not in seen and arg is not Value and arg.__module__ != "sim.events":
+                if arg not in seen and arg.__module__ != "sim.events":
                     seen.append(arg)
                     for f in arg.model_fields.values():
                         walk(f.annotation)
