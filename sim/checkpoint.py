@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from sim import engine, engines, results
+from sim.children import TERMINATED
 from sim.errors import SimError
 from sim.params import Params
 
@@ -118,22 +119,27 @@ def _write_npz(path: Path, arrays: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def _held_sigint() -> Iterator[Callable[[], bool]]:
-    """Hold Ctrl-C until the caller asks (between chunks); a second Ctrl-C raises at once."""
+    """Hold Ctrl-C (and SIGTERM, which ``kill`` and timeouts send) until the caller asks
+    (between chunks); a second one raises at once."""
     if threading.current_thread() is not threading.main_thread():
         yield lambda: False
         return
     seen = threading.Event()
 
     def handler(signum: int, frame: object) -> None:
+        if signum == signal.SIGTERM:
+            TERMINATED.set()
         if seen.is_set():
             raise KeyboardInterrupt
         seen.set()
 
     previous = signal.signal(signal.SIGINT, handler)
+    term = signal.signal(signal.SIGTERM, handler)
     try:
         yield seen.is_set
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, term)
 
 
 def simulate(

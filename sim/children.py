@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import threading
+
+#: Set when this process received SIGTERM (``kill``, a timeout): the interruption it causes
+#: is handled as Ctrl-C's, and the command line exits with status 143 instead of 130.
+TERMINATED = threading.Event()
 
 
 def exit_with_parent() -> None:
@@ -23,6 +28,9 @@ def exit_with_parent() -> None:
     parent = mp.parent_process()
     if parent is None:  # not a child process of multiprocessing
         return
+    # Ctrl-C reaches every process of the terminal's group: the parent alone answers it (one
+    # line on what was kept) and stops its helpers; a helper would print its own traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         parent.join()

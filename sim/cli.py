@@ -87,16 +87,28 @@ def option_name(setting: str) -> str:
     return OPTION_NAMES.get(setting, "--" + setting.replace("_", "-"))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a timeout): handled as Ctrl-C is, so that what was finished is kept,
+    helper processes are stopped and nothing is left behind; exit status 143."""
+
+
+def _status(err: BaseException) -> int:
+    from sim.children import TERMINATED
+
+    return 143 if isinstance(err, Terminated) or TERMINATED.is_set() else 130
+
+
 @contextlib.contextmanager
 def _interruptible() -> Iterator[None]:
-    """Ctrl-C: one line on what was kept (the interruption's own message), exit 130."""
+    """Ctrl-C or SIGTERM: one line on what was kept (the interruption's own message), exit
+    130 (143 for SIGTERM)."""
     try:
         yield
     except KeyboardInterrupt as err:
         typer.echo(str(err) if str(err) else
                    "interrupted: the results folder was not created; nothing half-written was kept",
                    err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(_status(err)) from None
 
 
 class _Bar:
@@ -486,6 +498,16 @@ def main() -> None:
     """Entry point: user errors (ours and the parser's) become one line on stderr, exit 2;
     what the machine refused (a full disk, a read-only folder, no memory left) one line
     saying so, exit 1."""
+    import signal
+
+    from sim.children import TERMINATED
+
+    def terminated(signum: int, frame: object) -> None:
+        TERMINATED.set()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the clean-up is under way
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         code: Any = app(standalone_mode=False)
     except SettingError as err:
@@ -500,9 +522,9 @@ def main() -> None:
             raise
         typer.echo(f"error: {failure}", err=True)
         raise SystemExit(failure.exit_code) from None
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt) as err:
         typer.echo("interrupted: nothing half-written was kept", err=True)
-        raise SystemExit(130) from None
+        raise SystemExit(_status(err)) from None
     except typer.TyperException as err:  # the parser's: a bad option value, a missing argument
         text = err.format_message() if hasattr(err, "format_message") else str(err)
         typer.echo(f"error: {text}", err=True)

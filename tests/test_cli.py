@@ -357,9 +357,12 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_that_looks_complete(command,
          "boundaries would need about 36.0 TB of memory; this machine has "),
         (["run", str(TINY), "--engine", "mesa", "--replicates", "10000000000"],
          "error: --replicates: the mesa engine keeping every path of 10,000,000,000 "),
-        (["run", str(FLAGSHIP), "--replicates", "10000000000"],  # over the shipped posterior
-         "error: --replicates: summaries of 200 posterior draws x 10,000,000,000 "
-         "replicates over 21 round boundaries"),
+        (["run", str(FLAGSHIP), "--replicates", "10000000000", "--trajectories"],  # posterior
+         "error: --replicates: keeping every path of 200 posterior draws x 10,000,000,000 "
+         "replicates over 21 round boundaries would need about "),
+        (["run", str(FLAGSHIP), "--replicates", "10000000000"],  # summaries: a draw at a time
+         "error: --replicates: summaries of 200 posterior draws x 10,000,000,000 replicates "
+         "over 21 round boundaries, run 10,000,000,000 at a time would need about "),
         (["compare", str(FLAGSHIP.parent / "no_japan.yaml"), str(FLAGSHIP), "--replicates",
           "100000000"],
          "error: --replicates: 200 posterior draws x 100,000,000 paired replicates over 21 "
@@ -373,7 +376,8 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_that_looks_complete(command,
         (["compare", str(TINY), str(TINY), "--rounds", "40000"], "error: --rounds: expected at "
          "most 31,895 rounds"),
     ],
-    ids=["trajectories", "mesa", "posterior", "compare-posterior", "compare", "rounds",
+    ids=["trajectories", "mesa", "posterior", "posterior-summaries", "compare-posterior",
+         "compare", "rounds",
          "compare-rounds"],
 )
 def test_work_that_cannot_fit_is_refused_before_it_starts(args, expect, tmp_path):

@@ -408,3 +408,47 @@ def test_a_big_summary_only_run_over_the_posterior_is_not_refused(tmp_path: Path
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.communicate(timeout=60)
+
+
+@pytest.mark.parametrize(("sig", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_or_sigterm_to_a_big_run_s_group_gives_one_line_and_keeps_its_replicates(
+        sig: str, status: int, tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", "tokyo_initiative",
+                             "--without-posterior", "--replicates", "1000000", "--summary-only",
+                             "--out", str(tmp_path)], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    assert proc.stderr is not None
+    assert proc.stderr.readline().startswith("running ")
+    time.sleep(3)  # figure helpers started, chunks under way
+    os.killpg(proc.pid, getattr(signal, sig))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == status, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err and "leaked" not in err, err
+    assert "replicates are saved in" in lines[0] and "--resume" in lines[0]
+    time.sleep(1)
+    from .conftest import session_processes
+
+    assert session_processes(proc.pid) == []  # no helper, fork server or tracker left
+
+
+def test_docs_schema_md_is_what_the_models_give():
+    from sim import schema_doc
+    from sim.events import KINDS
+
+    text = schema_doc.render()
+    assert (ROOT / "docs" / "schema.md").read_text(encoding="utf-8") == text, (
+        "docs/schema.md is out of step with the models: python -m sim.schema_doc")
+    for tag, kind in KINDS.items():
+        assert f"### `type: {tag}`" in text
+        for field in kind.model_fields:
+            assert f"| `{field}` |" in text
+    assert text.count("Example (from") == len(schema_doc.examples())
