@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import datasets, observe, priors, results, shipped, smc
+from sim import datasets, mixture, observe, priors, results, shipped, smc
 from sim.batch import Patch, simulate_batch
 from sim.engines import Progress
 from sim.errors import SimError
@@ -55,7 +55,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PRIORS = shipped.SCENARIOS / "priors" / "central_asia.yaml"
 SIGMA = "observation.sigma"
 TAU = "observation.tau"
-LINK_QUANTITIES = (SIGMA, TAU)
+#: The link's own quantities (sigma and tau of a covariate link; the mixture's five).
+LINK_QUANTITIES = priors.OBSERVATION
 PARTIAL = ".partial-"
 SPEC = "calibration.json"
 #: Morris trajectories of the screen.
@@ -146,6 +147,36 @@ def covariates(
     return out
 
 
+def moments(
+    patch: Patch,
+    cols: Sequence[Column],
+    names: Sequence[str],
+    x: np.ndarray,
+    *,
+    replicates: int,
+    seed: int,
+    dates: Sequence[date],
+    years: Sequence[int],
+    mutual: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the vote mixture needs of parameter sets ``x`` (as :func:`covariates`): the yearly
+    alignment averaged over replicates, and the mean and variance over replicates of
+    :func:`sim.mixture.follow` with the powers' agreement ``mutual``; each ``(n, Y, S, P)``."""
+    values = np.stack([x[:, list(names).index(c.quantity)] * c.scale for c in cols], axis=1)
+
+    def summarise(q: np.ndarray) -> np.ndarray:
+        f = mixture.follow(q, mutual)
+        return np.concatenate([q.mean(axis=0), f.mean(axis=0), f.var(axis=0)], axis=-1)
+
+    out = simulate_batch(
+        patch, values, replicates, np.full(len(x), seed, dtype=np.int64),
+        reduce=lambda block: observe.yearly(block.alignment, dates, years),
+        summarise=summarise,
+    )
+    P = mutual.shape[-1]
+    return out[..., :P], out[..., P : 2 * P], out[..., 2 * P :]
+
+
 @dataclass
 class Problem:
     """The history scenario, its observations and the quantities being calibrated.
@@ -166,6 +197,9 @@ class Problem:
     columns: list[Column] = field(default_factory=list)
     patch: Patch | None = None
     data: dict[str, Path] = field(default_factory=dict)
+    #: the powers' agreement ``(Y, P, P)`` and the world's ``(Y, P)`` (the vote mixture's)
+    M: np.ndarray | None = None
+    W: np.ndarray | None = None
 
     @property
     def model_quantities(self) -> list[str]:
@@ -189,8 +223,35 @@ class Problem:
         tau = nat[:, names.index(TAU)] if TAU in names else np.ones(len(u))
         return model, sigma, tau
 
+    def moments(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`moments` of parameter sets ``x`` ``(n, D_model)`` on this problem."""
+        assert self.patch is not None and self.M is not None
+        return moments(self.patch, self.columns, self.model_quantities, x,
+                       replicates=self.replicates, seed=self.seed, dates=self.params.dates,
+                       years=self.years, mutual=self.M)
+
+    def theta(self, u: np.ndarray) -> mixture.Theta:
+        """The vote mixture's parameters of particles ``u``: calibrated, or their prior
+        medians where the priors file leaves them out (then they are fixed)."""
+        nat = self.prior.to_natural(u)
+        names = self.prior.names
+        vals = {}
+        for n, q in zip(mixture.NAMES, mixture.QUANTITIES, strict=True):
+            if q in names:
+                vals[n] = nat[:, names.index(q)]
+            else:
+                vals[n] = np.full(len(u), mixture.FIXED[n])
+        return mixture.Theta(**vals)
+
     def loglik(self, u: np.ndarray) -> np.ndarray:
         """Log-likelihood ``(n,)`` of particles ``u`` ``(n, D)`` (unconstrained scale)."""
+        if self.link.mixture:
+            model = self.prior.to_natural(u)[:, [self.prior.names.index(n)
+                                                 for n in self.model_quantities]]
+            _, fm, fv = self.moments(model)
+            assert self.W is not None
+            out_m: np.ndarray = mixture.loglik(self.obs, fm, fv, self.W, self.theta(u))
+            return out_m
         model, sigma, tau = self.split(u)
         x = self.covariates(model)
         out: np.ndarray = observe.posterior(x, self.obs, self.link, sigma, tau).log_ml
@@ -214,8 +275,8 @@ def problem(
     obs = observe.observed(agreement, world, years=years, states=p.states, powers=p.powers,
                            until=until, source=str(a_path), world_source=str(w_path))
     link = pri.link
-    missing = [q for q in ((SIGMA, TAU) if link.offsets == "state" else (SIGMA,))
-               if q not in pri.prior.names]
+    needed = (() if link.mixture else (SIGMA, TAU) if link.offsets == "state" else (SIGMA,))
+    missing = [q for q in needed if q not in pri.prior.names]
     if missing:
         raise SimError(f"{pri.path}: quantities: expected a prior for {missing[0]} (the "
                        f"link with {link.offsets} offsets needs it)")
@@ -223,6 +284,12 @@ def problem(
                  replicates, seed)
     pr.columns, pr.patch = bind(sc, pr.model_quantities, pri.scenario_path)
     pr.data = {"agreement": a_path, "world": w_path}
+    if link.mixture:
+        pw_path = pri.data_path("powers")
+        pr.M = mixture.powers_matrix(datasets.load_powers(pw_path), years, p.powers,
+                                     source=str(pw_path))
+        pr.W = mixture.world_share(obs)
+        pr.data["powers"] = pw_path
     return pr
 
 
@@ -321,10 +388,17 @@ def screen(pr: Problem, seed: int, trajectories: int = SCREEN_TRAJECTORIES) -> p
     gen_seed = int(named_stream(seed, "screen").integers(1, 2**31 - 1))
     u = morris_sample.sample(problem_def, trajectories, num_levels=4, seed=gen_seed)
     nat = np.stack([d.to_natural(u[:, j]) for j, d in enumerate(dims)], axis=1)
-    x = pr.covariates(nat)
     medians = {d.name: d.median for d in pr.prior.dims}
-    fit = observe.posterior(x, pr.obs, pr.link, medians[SIGMA], medians.get(TAU, 1.0))
-    y = np.asarray(fit.log_ml, dtype=float)
+    if pr.link.mixture:
+        _, fm, fv = pr.moments(nat)
+        th = mixture.Theta(**{n: np.asarray(medians.get(q, mixture.FIXED[n])) for n, q in
+                              zip(mixture.NAMES, mixture.QUANTITIES, strict=True)})
+        assert pr.W is not None
+        y = np.asarray(mixture.loglik(pr.obs, fm, fv, pr.W, th), dtype=float)
+    else:
+        x = pr.covariates(nat)
+        fit = observe.posterior(x, pr.obs, pr.link, medians[SIGMA], medians.get(TAU, 1.0))
+        y = np.asarray(fit.log_ml, dtype=float)
     res = morris_analyze.analyze(problem_def, u, y, num_levels=4, seed=gen_seed)
     table = pd.DataFrame({"quantity": names, "mu_star": res["mu_star"], "sigma": res["sigma"],
                           "mu_star_conf": res["mu_star_conf"]})

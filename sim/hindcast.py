@@ -18,7 +18,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import calibrate, datasets, engine, observe, plots, posterior, report, results, shipped
+from sim import (
+    calibrate,
+    datasets,
+    engine,
+    mixture,
+    observe,
+    plots,
+    posterior,
+    report,
+    results,
+    rolling,
+    shipped,
+)
 from sim.errors import SimError
 from sim.params import Params, build
 from sim.rng import named_stream
@@ -40,12 +52,13 @@ class HindcastRequest:
     replicates: int | None = None
     seed: int | None = None
     until: int = 2003
-    link: str = "power"
+    link: str = "mixture"
     offsets: str = "state"
     posterior: Path | None = None
     posterior_draws: int = 400
     agreement: Path = datasets.AGREEMENT
     world: Path = datasets.WORLD
+    powers: Path = datasets.POWERS
     draws: int = DRAWS
     out: Path = Path("results")
 
@@ -77,6 +90,8 @@ class Hindcast:
     link: str
     until: int
     draws: int
+    theta: mixture.Theta | None = None
+    rolling: pd.DataFrame = field(default_factory=pd.DataFrame)
     data: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -90,10 +105,74 @@ def _check(req: HindcastRequest) -> None:
     observe.Link(req.link, req.offsets)  # checks both
 
 
+def _units(
+    req: HindcastRequest, sc: Scenario, p: Params, years: list[int], mutual: np.ndarray,
+    progress: Callable[[int], None] | None,
+) -> tuple[posterior.Posterior | None, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """The model's yearly alignment, one row per replicate (or per posterior draw: its
+    replicates' mean), with the vote mixture's moments (over all replicates, or per draw)."""
+    if req.posterior is not None:
+        post = posterior.load(req.posterior).thin(req.posterior_draws)
+        posterior.check_scenario(post, sc, req.scenario)
+        cols, patch = calibrate.bind(sc, post.model_quantities, req.scenario)
+        abar, fm, fv = calibrate.moments(
+            patch, cols, post.model_quantities, post.values(), replicates=post.replicates,
+            seed=post.seed, dates=p.dates, years=years, mutual=mutual,
+        )  # (D, Y, S, P): each draw as its likelihood saw it
+        if progress is not None:
+            progress(len(abar))
+        return post, abar, fm, fv, len(abar), post.seed
+    n = sc.replicates if req.replicates is None else req.replicates
+    seed = sc.seed if req.seed is None else req.seed
+    parts = []
+    for reps in engine.chunks(n, 1024):
+        traj = engine.simulate(p, reps, seed)
+        parts.append(observe.yearly(traj.alignment, p.dates, years))
+        if progress is not None:
+            progress(len(reps))
+    ab = np.concatenate(parts)
+    fm, fv = mixture.moments(ab, mutual)
+    return None, ab, fm, fv, n, seed
+
+
+def _theta(post: posterior.Posterior) -> mixture.Theta:
+    """The vote mixture's parameters of every draw (fixed values where not calibrated)."""
+    n = len(post.draws)
+    return mixture.Theta(**{
+        name: (post.draws[q].to_numpy(dtype=float) if q in post.draws
+               else np.full(n, mixture.FIXED[name]))
+        for name, q in zip(mixture.NAMES, mixture.QUANTITIES, strict=True)
+    })
+
+
+def _offsets_forecast(
+    post: posterior.Posterior | None, units: np.ndarray, obs: observe.Observed,
+    link: observe.Link, bloc: np.ndarray, gen: np.random.Generator, draws: int,
+) -> tuple[observe.LinkFit, np.ndarray]:
+    """The covariate link's fit and predictive draws: per posterior draw where the posterior
+    was fitted with it, else fitted on the units' mean (empirical Bayes) and drawn per unit."""
+    x = observe.covariate(units, link.covariate, bloc)
+    if post is not None and not post.link.mixture:
+        sigma = post.draws["observation.sigma"].to_numpy(dtype=float)
+        tau = (post.draws["observation.tau"].to_numpy(dtype=float)
+               if "observation.tau" in post.draws else np.ones(len(x)))
+        fit = observe.posterior(x, obs, link, sigma, tau)
+        sig = sigma
+    else:
+        fit = observe.empirical_bayes(x.mean(axis=0), obs, link)
+        sig = np.full(len(x), float(fit.sigma))
+    chol = np.linalg.cholesky(fit.cov)
+    beta = fit.mean + np.einsum("...ij,...j->...i", chol,
+                                gen.standard_normal((len(x), fit.mean.shape[-1])))
+    mu = observe.mean_logit(x, obs, fit, beta)
+    return fit, observe.predictive(mu, sig, obs, gen, draws)
+
+
 def simulate(
     req: HindcastRequest, progress: Callable[[int], None] | None = None
 ) -> Hindcast:
-    """Run the history scenario, fit the link on the training years, predict every year."""
+    """Run the history scenario, fit the link on the training years, predict every year, and
+    score the observed years after ``until`` against the other link and the baselines."""
     _check(req)
     sc = load(req.scenario, req.sets)
     p = build(sc)
@@ -115,67 +194,66 @@ def simulate(
         source=str(req.agreement), world_source=str(req.world),
     )
     bloc = observe.bloc_index(p.powers, sc.blocs)
-    if req.posterior is not None:
-        post = posterior.load(req.posterior).thin(req.posterior_draws)
-        posterior.check_scenario(post, sc, req.scenario)
-        link = post.link
-        cols, patch = calibrate.bind(sc, post.model_quantities, req.scenario)
-        x = calibrate.covariates(
-            patch, cols, post.model_quantities, post.values(), replicates=post.replicates,
-            seed=post.seed, dates=p.dates, years=years, covariate=link.covariate, bloc=bloc,
-        )  # (D, Y, S, P): one covariate per draw, as its likelihood saw it
-        if progress is not None:
-            progress(len(x))
-        sigma = post.draws["observation.sigma"].to_numpy(dtype=float)
-        tau = (post.draws["observation.tau"].to_numpy(dtype=float)
-               if "observation.tau" in post.draws else np.ones(len(x)))
-        fit = observe.posterior(x, obs, link, sigma, tau)
-        n, seed = len(x), post.seed
-    else:
-        post = None
-        n = sc.replicates if req.replicates is None else req.replicates
-        seed = sc.seed if req.seed is None else req.seed
-        parts = []
-        for reps in engine.chunks(n, 1024):
-            traj = engine.simulate(p, reps, seed)
-            parts.append(observe.yearly(traj.alignment, p.dates, years))
-            if progress is not None:
-                progress(len(reps))
-        link = observe.Link(req.link, req.offsets)
-        x = observe.covariate(np.concatenate(parts), link.covariate, bloc)  # (N, Y, S, P)
-        fit = observe.empirical_bayes(x.mean(axis=0), obs, link)
-        sigma = np.full(n, float(fit.sigma))
+    M = mixture.powers_matrix(datasets.load_powers(req.powers), years, p.powers,
+                              source=str(req.powers))
+    W = mixture.world_share(obs)
+    post, units, fm, fv, n, seed = _units(req, sc, p, years, M, progress)
+    link = post.link if post is not None else observe.Link(req.link, req.offsets)
     gen = named_stream(seed, "observation")
-    # one draw of the link's coefficients per replicate (or posterior draw): their uncertainty
-    chol = np.linalg.cholesky(fit.cov)
-    beta = fit.mean + np.einsum("...ij,...j->...i", chol,
-                                gen.standard_normal((n, fit.mean.shape[-1])))
-    mu = observe.mean_logit(x, obs, fit, beta)
-    draws = observe.predictive(mu, sigma, obs, gen, req.draws)
-    q = observe.quantiles(draws)
-    scores = observe.scores(q[1], obs, parameters=fit.mean.shape[-1] + 2)
+    # the vote mixture: the posterior's parameters per draw, or fitted on the training years
+    if post is not None and link.mixture:
+        theta = _theta(post)
+    else:
+        theta, _ = mixture.fit(obs, fm if fm.ndim == 3 else fm.mean(axis=0),
+                               fv if fv.ndim == 3 else fv.mean(axis=0), W)
+    mean, var = mixture.predictive_moments(obs, fm, fv, W, theta)
+    mix_draws = mixture.sample(mean, var, gen, max(1, (req.draws * 100) // len(mean.reshape(
+        -1, *mean.shape[-3:]))))
+    # the covariate link (the posterior's if it was fitted with one, else power/state offsets)
+    cov_link = link if not link.mixture else observe.Link("power", "state")
+    fit, cov_draws = _offsets_forecast(post, units, obs, cov_link, bloc, gen, req.draws)
+    # the world's agenda with an AR(1) offset and no model at all (own way = 1)
+    world_theta, _ = mixture.fit(obs, fm if fm.ndim == 3 else fm.mean(axis=0),
+                                 np.zeros(obs.agree.shape), W, fixed={"own": 1.0})
+    wm, wv = mixture.predictive_moments(obs, np.zeros(obs.agree.shape), np.zeros(
+        obs.agree.shape), W, world_theta)
+    mix_name = "vote mixture link"
+    cov_name = f"offsets link ({cov_link.covariate} covariate, {cov_link.offsets} offsets)"
+    forecasts = [
+        rolling.Forecast(mix_name, mix_draws, len(mixture.NAMES)),
+        rolling.Forecast(cov_name, cov_draws, fit.mean.shape[-1] + 2),
+        rolling.from_normal("world + AR(1) offset, no model", wm, np.sqrt(wv), gen,
+                            len(mixture.NAMES) - 1),
+        *rolling.baselines(obs, gen),
+    ]
+    chosen = forecasts[0] if link.mixture else forecasts[1]
+    q = chosen.quantiles()
+    scores = observe.scores(q[1], obs, parameters=chosen.parameters or 0)
     return Hindcast(
         scenario=sc,
         params=p,
         obs=obs,
         fit=fit,
         posterior=post,
-        predicted=predicted_table(obs, q),
+        predicted=predicted_table(obs, q, chosen.draws.mean(axis=0)),
         scores=scores,
         replicates=n,
         seed=seed,
-        link=f"{link.covariate} covariate, {link.offsets} offsets",
+        link=(mix_name if link.mixture else cov_name),
         until=req.until,
         draws=req.draws,
+        theta=theta if link.mixture else None,
+        rolling=rolling.score(forecasts, obs, req.until),
         data={
-            "agreement": {"file": str(req.agreement), "sha256": datasets.sha256(req.agreement)},
-            "world": {"file": str(req.world), "sha256": datasets.sha256(req.world)},
+            name: {"file": str(path), "sha256": datasets.sha256(path)}
+            for name, path in (("agreement", req.agreement), ("world", req.world),
+                               ("powers", req.powers))
         },
     )
 
 
-def predicted_table(obs: observe.Observed, q: np.ndarray) -> pd.DataFrame:
-    """``year, state, power, p5, p50, p95, observed, n_votes, training`` for every cell."""
+def predicted_table(obs: observe.Observed, q: np.ndarray, mean: np.ndarray) -> pd.DataFrame:
+    """``year, state, power, p5, p50, p95, mean, observed, n_votes, training`` per cell."""
     Y, S, P = obs.agree.shape
     t, s, p = (a.ravel() for a in np.meshgrid(range(Y), range(S), range(P), indexing="ij"))
     seen = ~np.isnan(obs.agree[t, s, p])
@@ -187,6 +265,7 @@ def predicted_table(obs: observe.Observed, q: np.ndarray) -> pd.DataFrame:
             "p5": q[0][t, s, p],
             "p50": q[1][t, s, p],
             "p95": q[2][t, s, p],
+            "mean": mean[t, s, p],
             "observed": obs.agree[t, s, p],
             "n_votes": np.where(seen, obs.n[t, s, p], np.nan),
             "training": obs.training[t],
@@ -226,11 +305,27 @@ def link_summary(h: Hindcast) -> LinkSummary:
     )
 
 
+def theta_rows(h: Hindcast) -> list[dict[str, object]]:
+    """The vote mixture's parameters: median and 5-95% over the posterior's draws (one value,
+    fitted by maximum likelihood, without a posterior)."""
+    if h.theta is None:
+        return []
+    rows: list[dict[str, object]] = []
+    for name in mixture.NAMES:
+        v = np.atleast_1d(np.asarray(getattr(h.theta, name), dtype=float))
+        rows.append({"parameter": f"observation.{name}", "value": float(np.median(v)),
+                     "sd": float(v.std()) if len(v) > 1 else np.nan,
+                     "p5": float(np.quantile(v, 0.05)), "p95": float(np.quantile(v, 0.95))})
+    return rows
+
+
 def fit_table(h: Hindcast) -> pd.DataFrame:
-    """The link's coefficients (posterior mean and sd) and its two variances."""
+    """The vote mixture's parameters (if it is the link), then the covariate link's
+    coefficients (posterior mean and sd) and its two variances."""
     ls = link_summary(h)
     P = h.fit.powers
-    rows = [
+    rows: list[dict[str, object]] = [*theta_rows(h)]
+    rows += [
         {"parameter": f"delta[{p}]", "value": float(ls.mean[j]), "sd": float(ls.sd[j])}
         for j, p in enumerate(h.obs.powers)
     ]
@@ -318,6 +413,8 @@ def headline(h: Hindcast) -> list[dict[str, str]]:
 def write(h: Hindcast, folder: Path) -> None:
     """The tables, the resolved scenario and the figures of a hindcast into ``folder``."""
     h.predicted.to_csv(folder / "predicted_agreement.csv", index=False, float_format="%.6g")
+    if not h.rolling.empty:
+        h.rolling.to_csv(folder / "rolling_origin.csv", index=False, float_format="%.6g")
     fit_table(h).to_csv(folder / "fit.csv", index=False, float_format="%.6g")
     scores_table(h).to_csv(folder / "scores.csv", index=False, float_format="%.6g")
     (folder / "scenario.yaml").write_text(to_yaml(h.scenario), encoding="utf-8")
@@ -374,7 +471,15 @@ def manifest(
                "scenario's, without their own uncertainty")
         ),
         "data": h.data,
-        "fit": {
+        "vote_mixture": {r["parameter"]: {k: r[k] for k in ("value", "p5", "p95")}
+                         for r in theta_rows(h)} or None,
+        "rolling_origin": (None if h.rolling.empty else {
+            "origin": h.until, "scored_years": sorted({int(y) for y in h.obs.years[
+                rolling.held_mask(h.obs).any(axis=(1, 2))]}),
+            "all": h.rolling[h.rolling.group == "all"].drop(columns="group").to_dict(
+                orient="records"),
+        }),
+        "covariate_link_fit": {
             "delta": dict(zip(h.obs.powers, map(float, ls.mean[: h.fit.powers]), strict=True)),
             "gamma": float(ls.mean[-1]),
             "sigma": ls.sigma,
@@ -420,6 +525,22 @@ def _against_baselines(scores: Sequence[observe.Score]) -> str:
         ", ".join(parts) or "not comparable") + " (lower is better)"
 
 
+def _per_group(table: pd.DataFrame) -> str:
+    """RMSE per state and per power of the model's link, the other link and the baseline to
+    beat, one line per group."""
+    methods = [*list(dict.fromkeys(table.method))[:2], rolling.TO_BEAT]
+    groups = [g for g in dict.fromkeys(table.group) if g != "all"]
+    width = max(len(g) for g in groups)
+    lines = ["RMSE by state and power (" + " | ".join(methods) + "):"]
+    for g in groups:
+        vals = []
+        for m in methods:
+            r = table[(table.group == g) & (table.method == m)]
+            vals.append(f"{float(r.rmse.iloc[0]):.4f}" if len(r) else "   -  ")
+        lines.append(f"  {g:<{width}}  " + " | ".join(vals))
+    return "\n".join(lines)
+
+
 def format_outcome(outcome: HindcastOutcome) -> str:
     """What a hindcast prints: the fit, the scores against the baselines, where it wrote."""
     h = outcome.hindcast
@@ -430,7 +551,14 @@ def format_outcome(outcome: HindcastOutcome) -> str:
         f"hindcast of {h.scenario.name}: fitted on {int(h.obs.years[0])}-{h.until} "
         f"({h.fit.n_obs} observations), predicted to {int(h.obs.years[-1])}; {h.link} link",
         f"over {over}",
-        f"link: gamma {ls.mean[-1]:+.3f} (sd {ls.sd[-1]:.3f}), sigma {ls.sigma:.3f}"
+    ]
+    if h.theta is not None:
+        lines.append("vote mixture: " + ", ".join(
+            f"{str(r['parameter']).removeprefix('observation.')} {r['value']:.3f}"
+            for r in theta_rows(h)))
+    lines += [
+        ("covariate link beside it: " if h.theta is not None else "link: ")
+        + f"gamma {ls.mean[-1]:+.3f} (sd {ls.sd[-1]:.3f}), sigma {ls.sigma:.3f}"
         + (f", tau {ls.tau:.3f}" if h.fit.link.offsets == "state" else "")
         + ", delta "
         + ", ".join(f"{p} {d:+.2f}" for p, d in zip(h.obs.powers, ls.mean, strict=False)),
@@ -442,5 +570,14 @@ def format_outcome(outcome: HindcastOutcome) -> str:
                      f"({s.parameters} fitted)")
     lines.append(_against_baselines(h.scores))
     lines.append(f"training observations inside their 90% band: {coverage(h):.0%}")
+    if h.rolling.empty:
+        lines.append(f"{h.until + 1}-{int(h.obs.years[-1])}: predictions only (no observation "
+                     "of these years in the data: nothing is scored)")
+    else:
+        lines.append(f"rolling origin: fitted to {h.until}, scored on every observed year after "
+                     "it (agreement units; the recent offset carried with the world's agenda "
+                     "is the baseline to beat):")
+        lines.append(rolling.format_table(h.rolling))
+        lines.append(_per_group(h.rolling))
     lines.append(f"results: {outcome.folder}  ({outcome.seconds:.2f} s)")
     return "\n".join(lines)

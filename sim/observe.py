@@ -30,7 +30,9 @@ import pandas as pd
 
 from sim.errors import SimError
 
-LINKS = ("bloc", "power")
+#: Covariate links (a slope on the logit of alignment, with offsets) and the vote mixture
+#: (:mod:`sim.mixture`: no slope, no free level).
+LINKS = ("bloc", "power", "mixture")
 OFFSETS = ("state", "power")
 #: The interval of the predictive bands, and the quantiles written.
 QUANTILES = (0.05, 0.5, 0.95)
@@ -248,6 +250,8 @@ def covariate(abar: np.ndarray, link: str, bloc: np.ndarray) -> np.ndarray:
         return logit(abar)
     if link == "bloc":
         return logit(abar @ bloc.T)
+    if link == "mixture":
+        raise SimError("link: the vote mixture has no covariate; see sim.mixture")
     raise SimError(f"link: expected one of {', '.join(LINKS)}, found {link!r}")
 
 
@@ -259,8 +263,10 @@ class Link:
     """How agreement follows alignment, and the priors of its coefficients.
 
     Attributes:
-        covariate: ``bloc`` (the logit of the state's alignment with the power's bloc) or
-            ``power`` (with the power alone).
+        covariate: ``bloc`` (the logit of the state's alignment with the power's bloc),
+            ``power`` (with the power alone), or ``mixture``: the vote mixture of
+            :mod:`sim.mixture`, which has no covariate, slope or offsets of this kind (its
+            parameters are ``observation.own``, ``noise``, ``rho``, ``omega``, ``tau``).
         offsets: ``power`` (one offset per power, ``delta[p]``) or ``state`` (also an offset
             per state and power, ``eps[s, p] ~ Normal(0, tau^2)``, so that the model explains a
             pair's movements rather than its level).
@@ -281,6 +287,11 @@ class Link:
             raise SimError(
                 f"offsets: expected one of {', '.join(OFFSETS)}, found {self.offsets!r}"
             )
+
+    @property
+    def mixture(self) -> bool:
+        """The vote mixture rather than a covariate link."""
+        return self.covariate == "mixture"
 
     def size(self, n_states: int, n_powers: int) -> int:
         """Number of coefficients: power offsets, state offsets if any, and the slope."""

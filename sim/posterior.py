@@ -32,7 +32,7 @@ from sim.scenario import Scenario
 ROOT = Path(__file__).resolve().parent.parent
 #: The posterior shipped with the project, calibrated on the UN votes of 1992-2003.
 SHIPPED = shipped.SCENARIOS / "posteriors" / "central_asia"
-LINK_QUANTITIES = ("observation.sigma", "observation.tau")
+LINK_QUANTITIES = priors.OBSERVATION
 #: What an interval over a posterior covers (the label every table and figure shows; the one
 #: place that says so is :func:`sim.outcomes.interval`).
 COVERS = NOISE_AND_PARAMETERS

@@ -41,7 +41,9 @@ from sim.yamlio import read_yaml
 
 #: z of the 95th percentile of a standard normal: ``factor`` spans the central 90%.
 Z90 = 1.6448536269514722
-OBSERVATION = ("observation.sigma", "observation.tau")
+#: The link's own quantities: the covariate link's variances, and the vote mixture's five.
+OBSERVATION = ("observation.sigma", "observation.tau", "observation.own", "observation.noise",
+               "observation.rho", "observation.omega")
 
 
 class _Frozen(BaseModel):
@@ -92,13 +94,16 @@ class Normal(_Frozen):
 
 
 class LinkPriors(_Frozen):
-    """The observation link (docs/ODD.md, section 11) and the normal priors of its offsets
-    and slope, which are integrated out exactly."""
+    """The observation link (docs/ODD.md, section 11). A covariate link (``bloc``, ``power``)
+    takes the normal priors of its offsets and slope, which are integrated out exactly; the
+    vote mixture (``mixture``) has neither, and its five parameters are quantities
+    (``observation.own``, ``.noise``, ``.rho``, ``.omega``, ``.tau``) with priors like any."""
 
-    covariate: Literal["bloc", "power"] = "bloc"
+    covariate: Literal["bloc", "power", "mixture"] = "bloc"
     offsets: Literal["state", "power"] = "state"
-    delta_sd: float = Field(gt=0, description="sd of the power offsets' prior (mean 0)")
-    gamma: Normal
+    delta_sd: float = Field(default=2.0, gt=0, description="sd of the power offsets' prior "
+                            "(mean 0)")
+    gamma: Normal = Normal(mean=0.0, sd=2.0)
     why: str = Field(min_length=10)
 
 
@@ -107,6 +112,7 @@ class Data(_Frozen):
 
     agreement: str | None = None
     world: str | None = None
+    powers: str | None = None
 
 
 class PriorsFile(_Frozen):
@@ -249,12 +255,13 @@ class Priors:
         return (self.path.parent / self.spec.scenario).resolve()
 
     def data_path(self, which: str) -> Path:
-        """The agreement or world table this file names, or the shipped one."""
+        """The agreement, world or powers table this file names, or the shipped one."""
         from sim import datasets
 
         given: str | None = getattr(self.spec.data, which)
         if given is None:
-            return datasets.AGREEMENT if which == "agreement" else datasets.WORLD
+            return {"agreement": datasets.AGREEMENT, "world": datasets.WORLD,
+                    "powers": datasets.POWERS}[which]
         return (self.path.parent / given).resolve()
 
     @property
@@ -295,7 +302,7 @@ def load(path: Path | str, registry: Registry | None = None) -> Priors:
     scenario = (path.parent / spec.scenario)
     if not scenario.is_file():
         raise ScenarioError(path, "scenario", f"file not found: {scenario}")
-    for which in ("agreement", "world"):
+    for which in ("agreement", "world", "powers"):
         given = getattr(spec.data, which)
         if given is not None and not (path.parent / given).is_file():
             raise ScenarioError(path, f"data.{which}", f"file not found: {path.parent / given}")

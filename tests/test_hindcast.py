@@ -32,16 +32,21 @@ def write_data(folder, *, states=("AA", "BB"), powers=("PX", "PY"), years=YEARS,
         [{"year": y, "power": p, "n_rollcalls": 70, "countries": 150, "median_agree": 0.55,
           "p25_agree": 0.4, "p75_agree": 0.7} for y in years for p in powers]
     )
-    a, w = folder / "agreement.csv", folder / "world.csv"
+    pairs = pd.DataFrame(
+        [{"year": y, "power_a": a, "power_b": b, "n_votes": 70, "agree": 0.6}
+         for y in years for i, a in enumerate(powers) for b in powers[i + 1:]]
+    )
+    a, w, pw = folder / "agreement.csv", folder / "world.csv", folder / "powers.csv"
     agreement.to_csv(a, index=False)
     world.to_csv(w, index=False)
+    pairs.to_csv(pw, index=False)
     return a, w
 
 
 def request(tmp_path, **kw):
     a, w = write_data(tmp_path)
     base = dict(scenario=TINY, sets=LONGER, replicates=6, until=2028, agreement=a, world=w,
-                out=tmp_path / "results")
+                powers=tmp_path / "powers.csv", out=tmp_path / "results")
     base.update(kw)
     return hindcast.HindcastRequest(**base)
 

@@ -105,7 +105,8 @@ def test_the_hindcast_over_a_posterior(tmp_path, tiny_posterior):
     calib = CASES / "calib"
     req = hindcast.HindcastRequest(
         scenario=calib / "history.yaml", until=2031, agreement=calib / "agreement.csv",
-        world=calib / "world.csv", posterior=tiny_posterior, posterior_draws=30,
+        world=calib / "world.csv", powers=calib / "powers.csv", posterior=tiny_posterior,
+        posterior_draws=30,
         out=tmp_path / "r",
     )
     h = hindcast.simulate(req)
