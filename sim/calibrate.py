@@ -61,6 +61,9 @@ PARTIAL = ".partial-"
 SPEC = "calibration.json"
 #: Morris trajectories of the screen.
 SCREEN_TRAJECTORIES = 10
+#: Morris trajectories of the flagship screen (cheap: a few seconds for 40).
+FLAGSHIP_TRAJECTORIES = 40
+FLAGSHIP_SCREEN = "flagship_screen.csv"
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ class CalibrateRequest:
     priors: Path = DEFAULT_PRIORS
     until: int | None = None
     draws: int = 2000
-    replicates: int = 4
+    replicates: int = 16
     seed: int | None = None
     select: tuple[str, ...] = ()
     moves: int = 5
@@ -197,6 +200,8 @@ class Problem:
     columns: list[Column] = field(default_factory=list)
     patch: Patch | None = None
     data: dict[str, Path] = field(default_factory=dict)
+    #: constants no field of the history uses, drawn from their priors into the posterior
+    carried: priors.Prior = field(default_factory=lambda: priors.Prior(()))
     #: the powers' agreement ``(Y, P, P)`` and the world's ``(Y, P)`` (the vote mixture's)
     M: np.ndarray | None = None
     W: np.ndarray | None = None
@@ -284,6 +289,7 @@ def problem(
                  replicates, seed)
     pr.columns, pr.patch = bind(sc, pr.model_quantities, pri.scenario_path)
     pr.data = {"agreement": a_path, "world": w_path}
+    pr.carried = pri.carried
     if link.mixture:
         pw_path = pri.data_path("powers")
         pr.M = mixture.powers_matrix(datasets.load_powers(pw_path), years, p.powers,
@@ -374,20 +380,10 @@ def screen(pr: Problem, seed: int, trajectories: int = SCREEN_TRAJECTORIES) -> p
     units), ranked.
     """
     from SALib.analyze import morris as morris_analyze
-    from SALib.sample import morris as morris_sample
 
     names = pr.model_quantities
     dims = [pr.prior.subset([n]).dims[0] for n in names]
-    bounds = []
-    for d in dims:
-        if d.distribution in ("lognormal", "logitnormal"):
-            bounds.append([d.loc - priors.Z90 * d.scale, d.loc + priors.Z90 * d.scale])
-        else:
-            bounds.append([float(np.log(0.05 / 0.95)), float(np.log(0.95 / 0.05))])
-    problem_def = {"num_vars": len(names), "names": names, "bounds": bounds}
-    gen_seed = int(named_stream(seed, "screen").integers(1, 2**31 - 1))
-    u = morris_sample.sample(problem_def, trajectories, num_levels=4, seed=gen_seed)
-    nat = np.stack([d.to_natural(u[:, j]) for j, d in enumerate(dims)], axis=1)
+    problem_def, u, nat, gen_seed = _morris_design(dims, seed, trajectories, "screen")
     medians = {d.name: d.median for d in pr.prior.dims}
     if pr.link.mixture:
         _, fm, fv = pr.moments(nat)
@@ -403,6 +399,80 @@ def screen(pr: Problem, seed: int, trajectories: int = SCREEN_TRAJECTORIES) -> p
     table = pd.DataFrame({"quantity": names, "mu_star": res["mu_star"], "sigma": res["sigma"],
                           "mu_star_conf": res["mu_star_conf"]})
     return table.sort_values("mu_star", ascending=False, ignore_index=True)
+
+
+def _morris_design(dims: Sequence[priors.Dimension], seed: int, trajectories: int,
+                   label: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
+    """A Morris design over the central 90% of each prior (unconstrained scale): the SALib
+    problem, the points ``u`` and their natural values, and the generator's seed."""
+    from SALib.sample import morris as morris_sample
+
+    bounds = []
+    for d in dims:
+        if d.distribution in ("lognormal", "logitnormal"):
+            bounds.append([d.loc - priors.Z90 * d.scale, d.loc + priors.Z90 * d.scale])
+        else:
+            bounds.append([float(np.log(0.05 / 0.95)), float(np.log(0.95 / 0.05))])
+    problem_def = {"num_vars": len(dims), "names": [d.name for d in dims], "bounds": bounds}
+    gen_seed = int(named_stream(seed, label).integers(1, 2**31 - 1))
+    u = morris_sample.sample(problem_def, trajectories, num_levels=4, seed=gen_seed)
+    nat = np.stack([d.to_natural(u[:, j]) for j, d in enumerate(dims)], axis=1)
+    return problem_def, u, nat, gen_seed
+
+
+def flagship_effect(
+    a: Scenario, b: Scenario, where: Path, names: Sequence[str], x: np.ndarray, *,
+    power: str, when: date, replicates: int, seed: int,
+) -> np.ndarray:
+    """The paired effect ``(n,)`` of scenario ``a`` against ``b`` on ``power``'s regional share
+    at ``when`` (percentage points, mean over ``replicates`` common random numbers), with the
+    quantities ``names`` set to ``x`` ``(n, len(names))`` wherever each scenario uses them."""
+    from sim import rules
+    from sim.outcomes import round_at
+
+    registry = load_registry(registry_folder(where))
+    shares = []
+    for sc in (a, b):
+        cols = columns_of(sc, names, every=False)
+        patch = Patch.bind(sc, {f"{c.quantity}*{c.scale:g}": c.paths for c in cols},
+                           where=str(where), registry=registry)
+        values = (np.stack([x[:, list(names).index(c.quantity)] * c.scale for c in cols],
+                           axis=1) if cols else np.zeros((len(x), 0)))
+        p = build(sc)
+        r, j = round_at(when, p.dates), p.powers.index(power)
+
+        def reduce(block: Any, r: int = r, j: int = j) -> np.ndarray:
+            out: np.ndarray = rules.regional_share(block.alignment[:, :, r],
+                                                   block.params.region_w)[..., j]
+            return out
+
+        shares.append(simulate_batch(patch, values, replicates,
+                                     np.full(len(x), seed, dtype=np.int64), reduce=reduce,
+                                     summarise=lambda q: q.mean(axis=0)))
+    out: np.ndarray = 100.0 * (shares[0] - shares[1])
+    return out
+
+
+def flagship_screen(pri: priors.Priors, dims: Sequence[priors.Dimension], in_history: set[str],
+                    seed: int, trajectories: int = FLAGSHIP_TRAJECTORIES) -> pd.DataFrame:
+    """Morris elementary effects of the flagship answer (the priors file's ``flagship``) over
+    every candidate's prior: ``quantity, mu_star_pp, sigma_pp, in_history, moves_answer``,
+    ranked. ``moves_answer``: ``mu_star`` reaches the file's threshold."""
+    from SALib.analyze import morris as morris_analyze
+
+    f = pri.spec.flagship
+    assert f is not None
+    problem_def, u, nat, gen_seed = _morris_design(dims, seed, trajectories, "flagship-screen")
+    where = (pri.path.parent / f.scenario).resolve()
+    a, b = load(where), load((pri.path.parent / f.counterfactual).resolve())
+    y = flagship_effect(a, b, where, [d.name for d in dims], nat, power=f.power,
+                        when=date.fromisoformat(f.date), replicates=f.replicates, seed=seed)
+    res = morris_analyze.analyze(problem_def, u, y, num_levels=4, seed=gen_seed)
+    table = pd.DataFrame({"quantity": [d.name for d in dims], "mu_star_pp": res["mu_star"],
+                          "sigma_pp": res["sigma"], "mu_star_conf": res["mu_star_conf"]})
+    table["in_history"] = table.quantity.isin(in_history)
+    table["moves_answer"] = table.mu_star_pp >= f.threshold
+    return table.sort_values("mu_star_pp", ascending=False, ignore_index=True)
 
 
 # --------------------------------------------------------------------------- stages on disk
@@ -488,6 +558,16 @@ def calibrate(
             say(f"screening {len(full.model_quantities)} quantities (Morris)")
             table = screen(full, seed)
             chosen = list(table.quantity[: pri.spec.select])
+        flag = None
+        if pri.spec.flagship is not None:
+            say("screening them on the flagship answer (Morris)")
+            in_history = set(full.model_quantities)
+            cand = [*full.prior.subset(full.model_quantities).dims, *pri.carried.dims]
+            flag = flagship_screen(pri, cand, in_history, seed)
+            if not req.select:  # every candidate the answer depends on is fitted
+                moves = flag[flag.moves_answer & flag.in_history].quantity
+                chosen += [q for q in full.model_quantities if q in set(moves)
+                           and q not in chosen]
         calibrated = [*chosen, *(q for q in LINK_QUANTITIES if q in full.prior.names)]
         run_id = results.new_run_id()
         folder = req.out / sc0.name / "calibrations" / f"{PARTIAL}{run_id}"
@@ -495,6 +575,10 @@ def calibrate(
         if table is not None:
             table.assign(selected=table.quantity.isin(chosen)).to_csv(
                 folder / "screen.csv", index=False, float_format="%.6g")
+        if flag is not None:
+            flag.assign(calibrated=flag.quantity.isin(chosen),
+                        carried=flag.quantity.isin(pri.carried.names)).to_csv(
+                folder / FLAGSHIP_SCREEN, index=False, float_format="%.6g")
         spec = {
             "run_id": run_id, "priors": _shown(req.priors), "until": until, "draws": req.draws,
             "replicates": req.replicates, "seed": seed, "moves": req.moves,
@@ -597,11 +681,28 @@ def write_posterior(
 
     nat = pr.prior.to_natural(post.u)
     draws = pd.DataFrame(nat, columns=pr.prior.names)
+    carried = pr.carried
+    if carried.dims:  # the constants the votes cannot inform: a prior draw in every row
+        gen = named_stream(int(spec["seed"]), "carried-from-prior")
+        extra = carried.to_natural(carried.sample(gen, len(draws)))
+        for j, name in enumerate(carried.names):
+            draws[name] = extra[:, j]
     draws.insert(0, "draw", np.arange(len(draws)))
     draws["loglik"] = post.loglik
     results.write_parquet(pa.Table.from_pandas(draws, preserve_index=False),
                           folder / "draws.parquet")
     summary = summary_table(pr, post)
+    if carried.dims:
+        rows = []
+        for d in carried.dims:
+            lo, hi = _prior_interval(d)
+            col = draws[d.name].to_numpy(dtype=float)
+            q = np.quantile(col, [0.05, 0.5, 0.95])
+            rows.append({"quantity": d.name, "prior": priors.describe(d) + " (carried: "
+                         "no vote informs it)", "prior_median": d.median, "prior_p5": lo,
+                         "prior_p95": hi, "post_median": q[1], "post_p5": q[0],
+                         "post_p95": q[2], "contraction": 0.0})
+        summary = pd.concat([summary, pd.DataFrame(rows)], ignore_index=True)
     summary.to_csv(folder / "posterior.csv", index=False, float_format="%.6g")
     diag = pd.DataFrame([{"stage": s.stage, "phi": s.phi, "ess": s.ess,
                           "acceptance": s.acceptance, "proposal_scale": s.scale,
@@ -623,10 +724,13 @@ def write_posterior(
                  for k, v in pr.data.items()},
         "scenario_structure": structure(pr.scenario),
         "calibrated": pr.prior.names,
-        "prior": [priors.as_dict(d) for d in pr.prior.dims],
+        "carried": carried.names,
+        "prior": [priors.as_dict(d) for d in (*pr.prior.dims, *carried.dims)],
         "method": "sequential Monte Carlo, adaptive likelihood tempering, random-walk moves",
-        "likelihood": ("observation model with the link's offsets and slope integrated out; "
-                       f"{pr.replicates} replicates on common random numbers per draw"),
+        "likelihood": ((("the vote mixture: each pair's offset a Kalman filter, the link's five "
+                         "parameters calibrated with the rest") if pr.link.mixture else
+                        "observation model with the link's offsets and slope integrated out")
+                       + f"; {pr.replicates} replicates on common random numbers per draw"),
         "draws": len(draws),
         "stages": len(stages) - 1,
         "evaluations": int(post.evaluations),

@@ -344,7 +344,7 @@ def calibrate(
     until: Annotated[Optional[int], typer.Option(help="Last training year (default: the priors file's).", show_default=False)] = None,  # noqa: UP045
     method: Annotated[str, typer.Option(help="Sampler: smc (sequential Monte Carlo with likelihood tempering).")] = "smc",
     draws: Annotated[int, typer.Option(help="Posterior draws (particles).")] = 2000,
-    replicates: Annotated[int, typer.Option(help="Replicates per draw, on common random numbers.")] = 4,
+    replicates: Annotated[int, typer.Option(help="Replicates per draw, on common random numbers: enough that the posterior does not learn one noise path (docs/calibration.md).")] = 16,
     seed: Annotated[Optional[int], typer.Option(help="Seed (default: the scenario's).", show_default=False)] = None,  # noqa: UP045
     select: Annotated[Optional[list[str]], typer.Option("--select", help="Calibrate these quantities instead of the screen's choice (repeatable).", show_default=False)] = None,  # noqa: UP045
     resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted calibration kept in this folder.", show_default=False)] = None,  # noqa: UP045

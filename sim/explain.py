@@ -58,7 +58,7 @@ def constants(posterior: Path | None) -> Constants:
     from sim.posterior import load as load_posterior
 
     post = load_posterior(posterior)
-    med = {q: float(np.median(post.draws[q])) for q in post.model_quantities}
+    med = {q: float(np.median(post.draws[q])) for q in (*post.model_quantities, *post.carried)}
     return Constants(med, f"the medians of the posterior {post.describe()}")
 
 

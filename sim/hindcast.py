@@ -425,7 +425,7 @@ def write(h: Hindcast, folder: Path) -> None:
     events = sorted({ev.date for ev in h.scenario.events.values()})
     runs = (f"{h.replicates} posterior draws (each its own link)" if h.posterior is not None
             else f"{h.replicates} replicates")
-    note = f"{runs} x {h.draws} draws of the vote-count and yearly noise; {h.link} link."
+    note = f"{runs} x {h.draws} draws of the vote-count and yearly noise; link: {h.link}."
     for j, power in enumerate(p.powers):
         fig = plots.agreement_bands(
             [int(y) for y in obs.years], q[:, :, :, j], obs.agree[:, :, j], states=p.states,
@@ -549,7 +549,7 @@ def format_outcome(outcome: HindcastOutcome) -> str:
             else "the scenario's own constants")
     lines = [
         f"hindcast of {h.scenario.name}: fitted on {int(h.obs.years[0])}-{h.until} "
-        f"({h.fit.n_obs} observations), predicted to {int(h.obs.years[-1])}; {h.link} link",
+        f"({h.fit.n_obs} observations), predicted to {int(h.obs.years[-1])}; link: {h.link}",
         f"over {over}",
     ]
     if h.theta is not None:

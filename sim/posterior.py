@@ -53,9 +53,22 @@ class Posterior:
         return self.prior.names
 
     @property
+    def carried(self) -> list[str]:
+        """Constants drawn from their priors, not fitted: no field of the history uses them."""
+        return [str(q) for q in self.manifest.get("carried", [])]
+
+    @property
     def model_quantities(self) -> list[str]:
         """The calibrated quantities that are scenario values (registry ids)."""
-        return [q for q in self.quantities if q not in LINK_QUANTITIES]
+        return [q for q in self.quantities if q not in LINK_QUANTITIES and q not in self.carried]
+
+    def applied(self, sc: Scenario) -> list[str]:
+        """What a draw sets in a scenario: every calibrated constant, and each carried one
+        that some field of the scenario uses."""
+        from sim.scenario import values
+
+        used = {v.ref for _, v in values(sc) if v.ref is not None}
+        return [*self.model_quantities, *(q for q in self.carried if q in used)]
 
     @property
     def link(self) -> observe.Link:
@@ -93,14 +106,19 @@ class Posterior:
         n = len(self.model_quantities)
         where = ("the shipped posterior" if self.folder.resolve() == SHIPPED.resolve()
                  else f"the posterior in {self.folder}")
+        c = len(self.carried)
+        carried = f", and {c} carried from their priors" if c else ""
         return (f"{where}: {len(self.draws)} draws of {n} behavioural constant"
-                f"{'s' if n != 1 else ''} fitted to the UN votes of {years[0]}-{years[1]}")
+                f"{'s' if n != 1 else ''} fitted to the UN votes of {years[0]}-{years[1]}"
+                f"{carried}")
 
     def describe(self) -> str:
         """One line: where it comes from and what it calibrates."""
         years = self.manifest.get("training_years", ["?", "?"])
+        carried = (f", with {', '.join(self.carried)} drawn from their priors" if self.carried
+                   else "")
         return (f"{len(self.draws)} draws of {', '.join(self.model_quantities)} calibrated on "
-                f"{years[0]}-{years[1]} ({self.folder})")
+                f"{years[0]}-{years[1]}{carried} ({self.folder})")
 
 
 def _fail(folder: Path, what: str) -> SimError:
@@ -222,10 +240,10 @@ def ensemble(
     from sim.calibrate import bind
 
     check_scenario(post, sc, where)
-    cols, patch = bind(sc, post.model_quantities, Path(where))
-    x = post.values()
-    values = np.stack([x[:, post.model_quantities.index(c.quantity)] * c.scale for c in cols],
-                      axis=1)
+    names = post.applied(sc)
+    cols, patch = bind(sc, names, Path(where))
+    x = post.values(names)
+    values = np.stack([x[:, names.index(c.quantity)] * c.scale for c in cols], axis=1)
 
     def trajectories(block: Any) -> np.ndarray:
         return np.stack([getattr(block, k) for k in keep], axis=-1)

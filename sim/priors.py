@@ -115,6 +115,20 @@ class Data(_Frozen):
     powers: str | None = None
 
 
+class Flagship(_Frozen):
+    """The answer a calibration is screened on beside the likelihood: a power's regional share
+    in one scenario against its counterfactual, paired, at a date (docs/ODD.md section 8)."""
+
+    scenario: str = Field(description="the scenario with the offer, relative to this file")
+    counterfactual: str = Field(description="the same world without it")
+    power: str
+    date: str = Field(description="the date the effect is read at (YYYY-MM-DD)")
+    threshold: float = Field(gt=0, description="percentage points: a quantity whose Morris "
+                             "effect on the answer reaches this is calibrated or carried")
+    replicates: int = Field(default=20, ge=1)
+    why: str = Field(min_length=10)
+
+
 class PriorsFile(_Frozen):
     """A priors file: what it calibrates, on which years, and the candidate quantities."""
 
@@ -123,6 +137,10 @@ class PriorsFile(_Frozen):
     until: int = Field(ge=1900, le=2100, description="last year of the training data")
     select: int = Field(ge=1, description="how many screened quantities to calibrate")
     quantities: dict[str, Quantity] = Field(min_length=1)
+    carried: dict[str, Quantity] = Field(
+        default_factory=dict, description="constants the history cannot inform (no field of "
+        "the history uses them): drawn from these priors into every posterior draw")
+    flagship: Flagship | None = None
     observation: LinkPriors
 
 
@@ -249,6 +267,7 @@ class Priors:
     path: Path
     spec: PriorsFile
     prior: Prior
+    carried: Prior = Prior(())
 
     @property
     def scenario_path(self) -> Path:
@@ -307,12 +326,35 @@ def load(path: Path | str, registry: Registry | None = None) -> Priors:
         if given is not None and not (path.parent / given).is_file():
             raise ScenarioError(path, f"data.{which}", f"file not found: {path.parent / given}")
     registry = registry or load_registry(find_registry(scenario))
+    dims = _dims(spec.quantities, "quantities", registry, path, observation=True)
+    carried = _dims(spec.carried, "carried", registry, path, observation=False)
+    both = sorted(set(spec.quantities) & set(spec.carried))
+    if both:
+        raise ScenarioError(path, f"carried.{both[0]}", "already a quantity to calibrate; "
+                            "expected it in one section only")
+    if spec.flagship is not None:
+        for which in ("scenario", "counterfactual"):
+            f = path.parent / getattr(spec.flagship, which)
+            if not f.is_file():
+                raise ScenarioError(path, f"flagship.{which}", f"file not found: {f}")
+    if spec.select > len(dims):
+        raise ScenarioError(path, "select", f"expected at most {len(dims)} (the quantities "
+                            f"listed), found {spec.select}")
+    return Priors(path=path, spec=spec, prior=Prior(tuple(dims)), carried=Prior(tuple(carried)))
+
+
+def _dims(quantities: dict[str, Quantity], section: str, registry: Registry, path: Path, *,
+          observation: bool) -> list[Dimension]:
+    """The dimensions of a section of quantities (each a registry id, or a link quantity
+    where ``observation``)."""
     dims = []
-    for name, q in spec.quantities.items():
-        where = f"quantities.{name}"
-        if name not in OBSERVATION and name not in registry:
-            raise ScenarioError(path, where, f"unknown quantity: expected a registry id or "
-                                f"{', '.join(OBSERVATION)}{registry.suggest(name)}")
+    for name, q in quantities.items():
+        where = f"{section}.{name}"
+        if not (observation and name in OBSERVATION) and name not in registry:
+            expected = (f"a registry id or {', '.join(OBSERVATION)}" if observation
+                        else "a registry id")
+            raise ScenarioError(path, where, f"unknown quantity: expected {expected}"
+                                f"{registry.suggest(name)}")
         if q.distribution in ("lognormal", "logitnormal"):
             median = _median(q, name, registry, path)
             assert q.factor is not None  # checked by the schema
@@ -331,10 +373,7 @@ def load(path: Path | str, registry: Registry | None = None) -> Priors:
             middle = (q.low + q.high) / 2 if q.distribution == "uniform" else math.sqrt(
                 q.low * q.high)
             dims.append(Dimension(name, q.distribution, 0.0, 1.0, q.low, q.high, middle, q.why))
-    if spec.select > len(dims):
-        raise ScenarioError(path, "select", f"expected at most {len(dims)} (the quantities "
-                            f"listed), found {spec.select}")
-    return Priors(path=path, spec=spec, prior=Prior(tuple(dims)))
+    return dims
 
 
 def describe(d: Dimension) -> str:

@@ -141,6 +141,51 @@ def test_simulation_based_calibration_recovers_known_parameters():
         assert stats.chisquare(counts).pvalue > 0.001, (name, counts)
 
 
+def test_simulation_based_calibration_of_the_vote_mixture():
+    """The same check for the vote mixture: the truth (the security weight, the own-way share,
+    the offsets' persistence and yearly sd) drawn from the prior, the pairs' offsets from
+    their AR(1), "observed" logits from the mixture with a known vote-count variance; the
+    ranks of the truth among the posterior's draws must be uniform."""
+    import dataclasses
+
+    from scipy import stats
+
+    from sim import mixture, smc
+
+    pri = priors.load(CASES / "calib" / "priors_mixture.yaml")
+    names = ["calib_w_security", "observation.own", "observation.rho", "observation.omega"]
+    pr = calibrate.problem(pri, pri.prior.subset(names), until=2031, replicates=2, seed=7)
+    obs = pr.obs
+    assert pr.link.mixture and pr.M is not None and pr.W is not None
+    v0 = np.full(obs.agree.shape, 0.04)
+    datasets, thin = 40, 19
+    ranks = np.zeros((datasets, len(names)), dtype=int)
+    for k in range(datasets):
+        gen = np.random.Generator(np.random.PCG64(2000 + k))
+        u_true = pr.prior.sample(gen, 1)
+        th = pr.theta(u_true)
+        model = pr.prior.to_natural(u_true)[:, [pr.prior.names.index(n)
+                                                for n in pr.model_quantities]]
+        _, fm, fv = pr.moments(model)
+        z, q = mixture.model_side(fm, fv, pr.W, th.own)
+        d = np.empty(obs.agree.shape)
+        d[0] = gen.normal(0.0, float(th.tau[0]), d.shape[1:])
+        for t in range(1, len(d)):
+            d[t] = float(th.rho[0]) * d[t - 1] + gen.normal(0.0, float(th.omega[0]),
+                                                            d.shape[1:])
+        e = gen.standard_normal(d.shape) * np.sqrt(float(th.noise[0]) ** 2 * v0 + q[0])
+        y = z[0] + d + e
+        seen = np.where(obs.training[:, None, None], 0.5, np.nan) * np.ones(d.shape[1:])
+        synthetic = dataclasses.replace(obs, agree=seen, logits=y, variances=v0)
+        problem_k = dataclasses.replace(pr, obs=synthetic)
+        post = smc.run(problem_k.loglik, problem_k.prior, 200, seed=k)
+        draws = post.u[:: len(post.u) // thin][:thin]
+        ranks[k] = (draws < u_true).sum(axis=0)
+    for j, name in enumerate(names):
+        counts = np.bincount(ranks[:, j] * 4 // (thin + 1), minlength=4)
+        assert stats.chisquare(counts).pvalue > 0.001, (name, counts)
+
+
 def test_the_same_posterior_in_one_process_on_workers_and_on_dask(tmp_path):
     from sim.sweep.cluster import loopback_cluster
 

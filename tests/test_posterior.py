@@ -28,8 +28,14 @@ def tiny_posterior(tmp_path_factory):
 def test_the_shipped_posterior_fits_the_history_and_the_flagship():
     post = posterior.load(posterior.SHIPPED)
     assert len(post.draws) >= 1000
-    assert post.manifest["training_years"] == [1992, 2003]
-    assert {"observation.sigma", "observation.tau"} <= set(post.quantities)
+    assert post.manifest["training_years"] == [1992, 2012]
+    assert post.link.mixture
+    assert {"observation.own", "observation.rho", "observation.omega"} <= set(post.quantities)
+    # every constant the flagship screen found to move the answer is fitted or carried
+    screen = pd.read_csv(posterior.SHIPPED / "flagship_screen.csv")
+    moving = set(screen[screen.moves_answer].quantity)
+    assert moving and moving <= set(post.model_quantities) | set(post.carried)
+    assert "delivery_business_target" in post.carried
     for path in (ROOT / "scenarios" / "history" / "central_asia_1992.yaml", FLAGSHIP):
         posterior.check_scenario(post, load(path), path)
     # every shipped draw is inside its prior's support

@@ -18,9 +18,15 @@ GOOD = CASES / "calib" / "priors.yaml"
 def test_the_shipped_priors_load_with_their_reasons():
     p = priors.load(ROOT / "scenarios" / "priors" / "central_asia.yaml")
     assert p.scenario_path.name == "central_asia_1992.yaml"
-    assert "observation.sigma" in p.prior.names and "sharpness" not in p.prior.names
-    for d in p.prior.dims:
+    assert p.link.mixture and p.spec.until == 2012
+    assert {f"observation.{n}" for n in ("own", "noise", "rho", "omega", "tau")} <= set(
+        p.prior.names)
+    assert "sharpness" not in p.prior.names
+    for d in (*p.prior.dims, *p.carried.dims):
         assert len(d.why) > 20, d.name
+    # what the votes cannot inform is carried, and Japan's own record sets the delivery prior
+    assert "delivery_business_target" in p.carried.names
+    assert p.carried.subset(["delivery_business_target"]).dims[0].median == pytest.approx(0.3)
     w = p.prior.subset(["w_econ"]).dims[0]
     assert w.median == pytest.approx(0.2)  # today's assumption is the prior's median
 
