@@ -67,12 +67,14 @@ def paired_run(
     *,
     chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
+    at: int = -1,
 ) -> outcomes.Paired:
-    """Run both scenarios replicate by replicate on the same streams; keep the differences."""
+    """Run both scenarios replicate by replicate on the same streams; keep the differences
+    (the alignment at round boundary ``at``, the regional shares at every one)."""
     parts = []
     for reps in engine.chunks(replicates, chunk):
         parts.append(outcomes.paired(engine.simulate(a, reps, seed), engine.simulate(b, reps, seed),
-                                     a, b))
+                                     a, b, at))
         if progress is not None:
             progress(len(reps))
     return outcomes.join_paired(parts)
@@ -212,8 +214,9 @@ class Comparison:
 
     @property
     def end(self) -> date:
-        """The date the final numbers describe (:func:`sim.outcomes.end_date`)."""
-        return outcomes.end_date(self.scenario_a.time.end, self.params_a.dates)
+        """The date the answer describes (:func:`sim.outcomes.answer_date`)."""
+        t = self.scenario_a.time
+        return outcomes.answer_date(t.end, t.answer, self.params_a.dates)
 
     @property
     def names(self) -> terminal.Names:
@@ -227,6 +230,10 @@ class Comparison:
         """The comparison's answer as text (:func:`sim.terminal.answer`)."""
         text = terminal.answer(self.headline, a=self.label_a, b=self.label_b,
                                replicates=self.replicates, names=self.names, width=width)
+        for extra in (terminal.effect_path(self.headline, self.names, width),
+                      terminal.agreement(self.headline, self.names, width)):
+            if extra:
+                text = f"{text}\n{extra}"
         if self.posterior is None:
             return text
         return (f"Over {self.posterior.plain()}; intervals cover noise and parameters "
@@ -256,6 +263,11 @@ class Comparison:
                 progress.start("writing the tables", 0)
             results.write_share_csv(table, tmp / "differences.csv")
             results.write_share_csv(region, tmp / "region_differences.csv")
+            if "agreement" in self.headline:
+                from sim import agreement
+
+                agreement.table(self.headline["agreement"]).to_csv(
+                    tmp / "agreement.csv", index=False, float_format="%.4g")
             post, n = self.posterior, self.replicates
             extra: dict[str, object] = {"covers": iv.covers}
             if self.noise is not None and post is not None:
@@ -267,9 +279,12 @@ class Comparison:
                     posterior={"folder": str(post.folder), "draws_used": len(post.draws),
                                "replicates_per_draw": n // len(post.draws),
                                "quantities": post.model_quantities,
+                               "carried_from_priors": post.carried,
+                               "patterns": post.manifest.get("patterns"),
                                "training_years": post.manifest.get("training_years")},
                     compare_headline_noise_only=outcomes.compare_headline(
-                        r0n, t0n, outcomes.interval(), outcomes.end_date(sc_a.time.end, a.dates)),
+                        r0n, t0n, outcomes.interval(), self.end,
+                        at_round=outcomes.answer_round(sc_a.time.answer, a.dates)),
                     noise_only_replicates=len(self.noise.final),
                 )
             (tmp / "scenario_a.yaml").write_text(to_yaml(sc_a), encoding="utf-8")
@@ -376,6 +391,7 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
     _check_compatible(a, b, path_a, path_b)
     root = sc_a.seed if req.seed is None else req.seed
     label_a, label_b = label(sc_a.name, req.sets_a), label(sc_b.name, req.sets_b)
+    at = outcomes.answer_round(sc_a.time.answer, a.dates)
     post, noise = None, None
     if req.posterior is not None:
         post = posteriors.load(req.posterior).thin(req.draws)
@@ -391,10 +407,10 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
                            f"posterior draws x {per} paired replicates", n)
         ta, _ = posteriors.ensemble(post, sc_a, path_a, per, root, keep=("alignment",))
         tb, _ = posteriors.ensemble(post, sc_b, path_b, per, root, keep=("alignment",))
-        pr = outcomes.paired(ta, tb, a, b)
+        pr = outcomes.paired(ta, tb, a, b, at)
         if progress is not None:
             progress.advance(n)
-        noise = paired_run(a, b, max(sc_a.replicates, sc_b.replicates), root)
+        noise = paired_run(a, b, max(sc_a.replicates, sc_b.replicates), root, at=at)
     else:
         n = req.replicates if req.replicates is not None else max(sc_a.replicates,
                                                                   sc_b.replicates)
@@ -404,15 +420,20 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
         if progress is not None:
             progress.start(f"comparing {label_b} against {label_a}: {n} paired replicates", n)
         pr = paired_run(a, b, n, root,
-                        progress=progress.advance if progress is not None else None)
+                        progress=progress.advance if progress is not None else None, at=at)
     table = outcomes.differences_table(pr, a)
     region = outcomes.region_differences_table(pr, a)
     iv = outcomes.interval(parameters=post is not None)
-    end = outcomes.end_date(sc_a.time.end, a.dates)
+    end = outcomes.answer_date(sc_a.time.end, sc_a.time.answer, a.dates)
     headline = outcomes.compare_headline(region, table, iv, end,
                                          levels=outcomes.region_levels(pr, a),
                                          changes=changes(sc_a, sc_b),
-                                         weighting=sc_a.region_weighting)
+                                         weighting=sc_a.region_weighting,
+                                         at_round=at if at < a.rounds else None)
+    if post is not None and post.link.mixture and headline.get("focus") is not None:
+        from sim import agreement
+
+        headline["agreement"] = agreement.predicted(post, pr, a, str(headline["focus"]), root)
     return Comparison(sc_a, sc_b, a, b, pr, table, region, headline, iv, n, root, label_a,
                       label_b, (path_a, path_b), (facts_a, facts_b), tuple(req.sets),
                       tuple(req.sets_a), tuple(req.sets_b), started, time.perf_counter() - t0,

@@ -119,6 +119,22 @@ def end_date(calendar_end: date, dates: Sequence[date]) -> date:
     return min(calendar_end, dates[-1])
 
 
+def answer_round(answer: date | None, dates: Sequence[date]) -> int:
+    """The round boundary a comparison's answer is read at: the scenario's ``time.answer``
+    (:func:`round_at`), or the last one."""
+    if answer is None or answer >= dates[-1]:
+        return len(dates) - 1
+    return round_at(answer, list(dates))
+
+
+def answer_date(calendar_end: date, answer: date | None, dates: Sequence[date]) -> date:
+    """The date a comparison's answer describes: ``time.answer`` if given (and run to), else
+    :func:`end_date`."""
+    if answer is not None and answer < dates[-1]:
+        return answer
+    return end_date(calendar_end, dates)
+
+
 def percent(x: float, digits: int = 1) -> str:
     """A share as a percentage: ``0.247`` -> ``24.7%``."""
     return f"{100 * x:.{digits}f}%"
@@ -286,15 +302,17 @@ def _reorder(x: np.ndarray, src: Params, dst: Params) -> np.ndarray:
     return x[..., si, :][..., pi]
 
 
-def paired(ta: Trajectories, tb: Trajectories, a: Params, b: Params) -> Paired:
-    """Paired differences ``B - A`` of the same replicates, in A's order of states and powers."""
-    fa = ta.alignment[:, -1]
-    fb = _reorder(tb.alignment[:, -1], b, a)
+def paired(ta: Trajectories, tb: Trajectories, a: Params, b: Params, at: int = -1) -> Paired:
+    """Paired differences ``B - A`` of the same replicates, in A's order of states and powers:
+    the alignment at round boundary ``at`` (the answer's; default the last), the regional
+    shares at every one."""
+    fa = ta.alignment[:, at]
+    fb = _reorder(tb.alignment[:, at], b, a)
     ra = rules.regional_share(ta.alignment, a.region_w)
     order = [b.powers.index(p) for p in a.powers]
     rb = rules.regional_share(tb.alignment, b.region_w)[..., order]
     return Paired(final=fb - fa, final_a=fa, final_b=fb, region=rb - ra,
-                  region_end_a=ra[:, -1], region_end_b=rb[:, -1])
+                  region_end_a=ra[:, at], region_end_b=rb[:, at])
 
 
 def join_paired(parts: Sequence[Paired]) -> Paired:
@@ -454,6 +472,7 @@ def compare_headline(
     region: pd.DataFrame, final: pd.DataFrame, iv: Interval | None = None,
     end: date | None = None, *, levels: Mapping[str, Mapping[str, float]] | None = None,
     changes: Sequence[Mapping[str, Any]] = (), weighting: str | None = None,
+    at_round: int | None = None,
 ) -> dict[str, Any]:
     """Headline numbers of a comparison (B minus A, paired), as plain data for its manifest.
 
@@ -474,10 +493,13 @@ def compare_headline(
     - ``changes``: what B changes (field paths with A's and B's values), if given;
     - ``weighting``: how the states are weighted in a power's share of the region;
     - ``interval``: what the intervals are and what they cover (:class:`Interval`);
-    - ``end``: the date the numbers describe (default: the last round boundary's).
+    - ``end``: the date the numbers describe (default: the last round boundary's, or that
+      of ``at_round``, the answer's);
+    - ``path``: where the run goes on past the answer, the focus power's difference at every
+      year's end from the first to the last (median and interval): does the effect last?
     """
     iv = iv or interval()
-    last = region[region["round"] == region["round"].max()]
+    last = region[region["round"] == (region["round"].max() if at_round is None else at_round)]
     powers = [{"code": str(r.power), **_difference(r)} for r in last.itertuples()]
     # the largest move; between equal moves (two powers' shares mirror each other), the gain
     focus = (max(powers, key=lambda r: (round(abs(r["mean"]), 12), r["mean"] > 0))["code"]
@@ -500,6 +522,8 @@ def compare_headline(
     when = end.isoformat() if end is not None else str(last["date"].iloc[0])
     out = {"end": when, "interval": iv.to_json(), "focus": focus, "powers": powers,
            "gainers": gainers, "losers": losers, "states": states}
+    if at_round is not None and at_round < region["round"].max() and focus is not None:
+        out["path"] = year_ends(region[region["power"] == focus])
     if levels:
         for r in powers:
             if r["code"] in levels:
@@ -508,6 +532,20 @@ def compare_headline(
         out["changes"] = [dict(c) for c in changes]
     if weighting:
         out["weighting"] = weighting
+    return out
+
+
+def year_ends(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """One power's rows of :func:`region_differences_table` at each year's end (the boundary
+    on 1 January, labelled 31 December of the year before): ``date, median, p5, p95, mean``."""
+    out = []
+    cols = [rows[c].to_numpy() for c in ("round", "date", "diff_p50", "diff_p5", "diff_p95",
+                                         "diff_mean")]
+    for rnd, day_, mid, lo, hi, mean in zip(*cols, strict=True):
+        d = date.fromisoformat(str(day_))
+        if d.month == 1 and d.day == 1 and int(rnd) > 0:
+            out.append({"date": date(d.year - 1, 12, 31).isoformat(), "median": float(mid),
+                        "p5": float(lo), "p95": float(hi), "mean": float(mean)})
     return out
 
 

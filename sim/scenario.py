@@ -55,11 +55,17 @@ class Time(Frozen):
     start: date
     end: date
     months_per_round: int = Field(default=3, ge=1, le=12)
+    answer: date | None = Field(
+        default=None, description="the date a comparison's answer is read at (default: end); "
+        "the run goes on to end, so the answer's path shows whether an effect lasts")
 
     @model_validator(mode="after")
     def _order(self) -> Time:
         if self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.answer is not None and not self.start < self.answer <= self.end:
+            raise ValueError(f"answer ({self.answer}) must be after start ({self.start}) and "
+                             f"no later than end ({self.end})")
         return self
 
 

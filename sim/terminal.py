@@ -10,6 +10,7 @@ command line prints. Scenario text (names, titles) is shown as it is, never read
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -232,3 +233,40 @@ def answer(
                          f"its alignment (median, percentage points), and the other power that "
                          f"{other} most there", states)
     return render(*parts, width=width)
+
+
+def effect_path(head: Mapping[str, Any], names: Names, width: int | None = None) -> str:
+    """The focus power's effect at each year's end, past the answer's date to the run's end
+    (median over the pairs and the 90% interval): does it last once the money stops? Empty
+    when the run ends at the answer."""
+    path = head.get("path")
+    if not path:
+        return ""
+    focus = names.power(str(head["focus"]))
+    covers = head.get("interval", {}).get("covers", "")
+    rows = "; ".join(f"{date.fromisoformat(p['date']).year} {fine_points(p['median'])} "
+                     f"({fine_points(p['p5'])} to {fine_points(p['p95'])})" for p in path)
+    text = (f"{focus}'s effect at each year's end, pp (median, 90% interval, {covers}); the "
+            f"answer above is read at {_day(head['end'])}: {rows}.")
+    return textwrap.fill(text, width=max(40, width or WIDTH))
+
+
+def agreement(head: Mapping[str, Any], names: Names, width: int | None = None) -> str:
+    """Each state's predicted UN agreement with the focus power, without and with the offer,
+    and the change, in points of agreement (empty without a prediction)."""
+    pred = head.get("agreement")
+    if not pred:
+        return ""
+    power = names.power(str(pred["power"]))
+    covers = head.get("interval", {}).get("covers", "")
+    t = _table([("state", "left"), ("without", "right"), ("with", "right"),
+                (f"change, 90% interval ({covers})", "right")])
+    for st in pred["states"]:
+        a, b, c = st["a"], st["b"], st["change"]
+        t.add_row(names.state(st["code"]), f"{a['p50']:.1f} ({a['p5']:.0f}-{a['p95']:.0f})",
+                  f"{b['p50']:.1f} ({b['p5']:.0f}-{b['p95']:.0f})",
+                  f"{c['p50']:+.2f} ({c['p5']:+.2f} to {c['p95']:+.2f})")
+    title = (f"Predicted UN General Assembly agreement with {power}, {_day(head['end'])}: "
+             f"percent of votes alike (median, 90% range), on the agenda of "
+             f"{pred['year_of_agenda']}; a check anyone can make against future votes")
+    return render(*_titled(textwrap.fill(title, width=max(40, width or WIDTH)), t), width=width)

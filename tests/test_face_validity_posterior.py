@@ -21,7 +21,7 @@ from sim.params import build
 from sim.posterior import SHIPPED, ensemble
 from sim.posterior import load as load_posterior
 from sim.scenario import load
-from tests.test_face_validity import CLAIMS, SCENARIOS, Ensemble, Verdict, frac
+from tests.test_face_validity import CLAIMS, SCENARIOS, Ensemble, Verdict, frac, to_answer
 
 DRAWS, REPLICATES, ROOT = 100, 4, 20251220
 #: Claims the anchors were built to satisfy (inputs, not tests of the model).
@@ -35,7 +35,8 @@ def run(name: str, sets: tuple[str, ...] = ()) -> Ensemble:
     sc = load(path, list(sets))
     post = load_posterior(SHIPPED).thin(DRAWS)
     traj, _ = ensemble(post, sc, path, REPLICATES, ROOT, keep=("alignment",))
-    return Ensemble(build(sc), traj.alignment)
+    p = build(sc)
+    return Ensemble(p, to_answer(sc, p, traj.alignment))
 
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=[c.key for c in CLAIMS])
