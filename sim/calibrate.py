@@ -475,6 +475,90 @@ def flagship_screen(pri: priors.Priors, dims: Sequence[priors.Dimension], in_his
     return table.sort_values("mu_star_pp", ascending=False, ignore_index=True)
 
 
+class Restricted:
+    """The prior restricted to the constants under which the priors file's ``patterns`` hold
+    (pattern-oriented modelling): density zero elsewhere, sampled by rejection. The patterns
+    are checked on a scenario of the present over ``replicates`` common random numbers, with
+    every quantity not calibrated at its registry value."""
+
+    def __init__(self, pri: priors.Priors, prior: priors.Prior, seed: int) -> None:
+        pat = pri.spec.patterns
+        assert pat is not None
+        self.prior, self.spec, self.seed = prior, pat, seed
+        self.dims = prior.dims
+        self.where = (pri.path.parent / pat.scenario).resolve()
+        sc = load(self.where)
+        self.names = [n for n in prior.names if n not in LINK_QUANTITIES]
+        self.cols = columns_of(sc, self.names, every=False)
+        self.patch = Patch.bind(sc, {f"{c.quantity}*{c.scale:g}": c.paths for c in self.cols},
+                                where=str(self.where),
+                                registry=load_registry(registry_folder(self.where)))
+        self.p = build(sc)
+        from sim.outcomes import answer_round
+
+        self.at = answer_round(sc.time.answer, self.p.dates)
+        self.checks = 0
+
+    def holds(self, u: np.ndarray) -> np.ndarray:
+        """``(n,)``: whether every replicate of each particle shows the patterns."""
+        from sim import rules
+
+        nat = self.prior.to_natural(u)
+        x = nat[:, [self.prior.names.index(n) for n in self.names]]
+        values = (np.stack([x[:, self.names.index(c.quantity)] * c.scale for c in self.cols],
+                           axis=1) if self.cols else np.zeros((len(u), 0)))
+        pat, at, p = self.spec, self.at, self.p
+        order = [(p.states.index(s), [p.powers.index(q) for q in qs])
+                 for s, qs in pat.order.items()]
+
+        def reduce(block: Any) -> np.ndarray:
+            a = block.alignment[:, :, : at + 1]  # (replicate, point, round, state, power)
+            ok = (a.max(axis=-1) < pat.max_share).all(axis=(-1, -2))
+            ok &= (rules.hedging_index(a) > pat.min_hedging).all(axis=(-1, -2))
+            reg = rules.regional_share(a, block.params.region_w[None, :, None, :]
+                                       if block.params.region_w.ndim == 2
+                                       else block.params.region_w)
+            ok &= (np.abs(reg[:, :, -1] - reg[:, :, 0]) < pat.max_drift).all(axis=-1)
+            for s, qs in order:
+                k = a[..., s, :]
+                rest = np.delete(k, qs, axis=-1).max(axis=-1)
+                chain = k[..., qs[-1]] > rest
+                for hi, lo in zip(qs, qs[1:], strict=False):
+                    chain &= k[..., hi] > k[..., lo]
+                ok &= chain.all(axis=-1)
+            out: np.ndarray = ok.astype(float)
+            return out
+
+        share = simulate_batch(self.patch, values, pat.replicates,
+                               np.full(len(u), self.seed, dtype=np.int64), reduce=reduce,
+                               summarise=lambda q: q.min(axis=0))
+        self.checks += len(u)
+        out: np.ndarray = share >= 1.0
+        return out
+
+    def logpdf(self, u: np.ndarray) -> np.ndarray:
+        out: np.ndarray = np.where(self.holds(u), self.prior.logpdf(u), -np.inf)
+        return out
+
+    def sample(self, gen: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` prior draws that show the patterns (rejection; refused if hardly any do)."""
+        kept: list[np.ndarray] = []
+        have, tries = 0, 0
+        while have < n:
+            u = self.prior.sample(gen, n)
+            ok = self.holds(u)
+            kept.append(u[ok])
+            have += int(ok.sum())
+            tries += n
+            if tries >= 50 * n and have < n:
+                raise SimError(f"patterns: only {have} of {tries} prior draws reproduce them; "
+                               "expected at least one in fifty (wider priors or looser "
+                               "patterns)")
+        self.acceptance = n / tries if tries else 1.0
+        out: np.ndarray = np.concatenate(kept)[:n]
+        return out
+
+
 # --------------------------------------------------------------------------- stages on disk
 
 
@@ -583,6 +667,8 @@ def calibrate(
             "run_id": run_id, "priors": _shown(req.priors), "until": until, "draws": req.draws,
             "replicates": req.replicates, "seed": seed, "moves": req.moves,
             "target_ess": req.target_ess, "calibrated": calibrated,
+            "patterns": (None if pri.spec.patterns is None
+                         else pri.spec.patterns.model_dump()),
             "started": results.now(), "command": results.command_line(),
         }
         results.write_json(folder / SPEC, spec)
@@ -599,9 +685,12 @@ def calibrate(
 
     task = LikelihoodTask(str(req.priors), tuple(calibrated), until, req.replicates, seed)
     workers = req.workers if req.workers is not None else default_workers()
+    prior: Any = pr.prior
+    if pri.spec.patterns is not None:
+        prior = Restricted(pri, pr.prior, seed)
     try:
         with Evaluator(task, workers, req.scheduler) as evaluate:
-            post = smc.run(evaluate, pr.prior, req.draws, seed, target_ess=req.target_ess,
+            post = smc.run(evaluate, prior, req.draws, seed, target_ess=req.target_ess,
                            moves=req.moves, resume=last, on_stage=saved)
     except KeyboardInterrupt:
         done = len(load_stages(folder))
@@ -725,6 +814,7 @@ def write_posterior(
         "scenario_structure": structure(pr.scenario),
         "calibrated": pr.prior.names,
         "carried": carried.names,
+        "patterns": spec.get("patterns"),
         "prior": [priors.as_dict(d) for d in (*pr.prior.dims, *carried.dims)],
         "method": "sequential Monte Carlo, adaptive likelihood tempering, random-walk moves",
         "likelihood": ((("the vote mixture: each pair's offset a Kalman filter, the link's five "

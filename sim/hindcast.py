@@ -135,16 +135,6 @@ def _units(
     return None, ab, fm, fv, n, seed
 
 
-def _theta(post: posterior.Posterior) -> mixture.Theta:
-    """The vote mixture's parameters of every draw (fixed values where not calibrated)."""
-    n = len(post.draws)
-    return mixture.Theta(**{
-        name: (post.draws[q].to_numpy(dtype=float) if q in post.draws
-               else np.full(n, mixture.FIXED[name]))
-        for name, q in zip(mixture.NAMES, mixture.QUANTITIES, strict=True)
-    })
-
-
 def _offsets_forecast(
     post: posterior.Posterior | None, units: np.ndarray, obs: observe.Observed,
     link: observe.Link, bloc: np.ndarray, gen: np.random.Generator, draws: int,
@@ -202,7 +192,7 @@ def simulate(
     gen = named_stream(seed, "observation")
     # the vote mixture: the posterior's parameters per draw, or fitted on the training years
     if post is not None and link.mixture:
-        theta = _theta(post)
+        theta = mixture.theta_of(post.draws)
     else:
         theta, _ = mixture.fit(obs, fm if fm.ndim == 3 else fm.mean(axis=0),
                                fv if fv.ndim == 3 else fv.mean(axis=0), W)
@@ -562,7 +552,9 @@ def format_outcome(outcome: HindcastOutcome) -> str:
         + (f", tau {ls.tau:.3f}" if h.fit.link.offsets == "state" else "")
         + ", delta "
         + ", ".join(f"{p} {d:+.2f}" for p, d in zip(h.obs.powers, ls.mean, strict=False)),
-        "training-years scores (same cells for every method):",
+        "training-years scores (same cells for every method"
+        + ("; the vote mixture's are one year ahead, each year predicted from the years before "
+           "it, the offset baseline's an in-sample fit):" if h.theta is not None else "):"),
     ]
     width = max(len(s.method) for s in h.scores)
     for s in h.scores:

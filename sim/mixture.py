@@ -88,6 +88,16 @@ class Theta:
                 raise SimError(f"observation.{name}: expected a value in [{lo:g}, {hi:g}]")
 
 
+def theta_of(draws: pd.DataFrame) -> Theta:
+    """The parameters of every row of a posterior's draws (:data:`FIXED` where a column is
+    missing: not calibrated)."""
+    n = len(draws)
+    return Theta(**{
+        name: (draws[q].to_numpy(dtype=float) if q in draws else np.full(n, FIXED[name]))
+        for name, q in zip(NAMES, QUANTITIES, strict=True)
+    })
+
+
 # --------------------------------------------------------------------------- the data side
 
 

@@ -129,6 +129,22 @@ class Flagship(_Frozen):
     why: str = Field(min_length=10)
 
 
+class Patterns(_Frozen):
+    """Patterns of today's region every draw must reproduce (pattern-oriented modelling):
+    the prior is restricted to constants under which a scenario of the present shows them in
+    every replicate, up to its answer date (docs/ODD.md section 8)."""
+
+    scenario: str = Field(description="the scenario of the present, relative to this file")
+    replicates: int = Field(default=8, ge=1)
+    max_share: float = Field(gt=0, le=1, description="no state gives one power more")
+    min_hedging: float = Field(ge=0, lt=1, description="every state's hedging index stays above")
+    max_drift: float = Field(gt=0, le=1, description="no power's regional share moves more")
+    order: dict[str, list[str]] = Field(
+        default_factory=dict, description="a state's leading powers, in order (e.g. KAZ: "
+        "[RUS, CHN]: Russia first, China second, every round)")
+    why: str = Field(min_length=10)
+
+
 class PriorsFile(_Frozen):
     """A priors file: what it calibrates, on which years, and the candidate quantities."""
 
@@ -141,6 +157,7 @@ class PriorsFile(_Frozen):
         default_factory=dict, description="constants the history cannot inform (no field of "
         "the history uses them): drawn from these priors into every posterior draw")
     flagship: Flagship | None = None
+    patterns: Patterns | None = None
     observation: LinkPriors
 
 
@@ -332,6 +349,9 @@ def load(path: Path | str, registry: Registry | None = None) -> Priors:
     if both:
         raise ScenarioError(path, f"carried.{both[0]}", "already a quantity to calibrate; "
                             "expected it in one section only")
+    if spec.patterns is not None and not (path.parent / spec.patterns.scenario).is_file():
+        raise ScenarioError(path, "patterns.scenario",
+                            f"file not found: {path.parent / spec.patterns.scenario}")
     if spec.flagship is not None:
         for which in ("scenario", "counterfactual"):
             f = path.parent / getattr(spec.flagship, which)
