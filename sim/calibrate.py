@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import time
 from collections.abc import Sequence
@@ -523,7 +524,7 @@ class Restricted:
                 k = a[..., s, :]
                 rest = np.delete(k, qs, axis=-1).max(axis=-1)
                 chain = k[..., qs[-1]] > rest
-                for hi, lo in zip(qs, qs[1:], strict=False):
+                for hi, lo in itertools.pairwise(qs):
                     chain &= k[..., hi] > k[..., lo]
                 ok &= chain.all(axis=-1)
             out: np.ndarray = ok.astype(float)
