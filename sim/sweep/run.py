@@ -348,14 +348,17 @@ def posterior_draws(folder: Path, draws: int, sc: Scenario, where: Path | str,
     post = posteriors.load(folder).thin(draws)
     posteriors.check_scenario(post, sc, where)
     swept = {path for p in params for path in p.paths}
-    names = tuple(post.model_quantities)
+    # every calibrated constant, and each carried one the scenario or its counterfactual uses
+    # (as sim.posterior.ensemble sets them, so a point equals a run over the same draws)
+    used = [*post.applied(sc), *(post.applied(counterfactual) if counterfactual else [])]
+    names = tuple(dict.fromkeys(used))
 
     def columns(s: Scenario) -> tuple[DrawColumn, ...]:
         cols = ((names.index(c.quantity), c.scale, tuple(x for x in c.paths if x not in swept))
                 for c in columns_of(s, names, every=False))
         return tuple(c for c in cols if c[2])
 
-    return PosteriorDraws(post.values(), names, columns(sc),
+    return PosteriorDraws(post.values(list(names)), names, columns(sc),
                           columns(counterfactual) if counterfactual is not None else (),
                           str(post.folder))
 
