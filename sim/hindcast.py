@@ -114,6 +114,15 @@ def _units(
     if req.posterior is not None:
         post = posterior.load(req.posterior).thin(req.posterior_draws)
         posterior.check_scenario(post, sc, req.scenario)
+        fitted = post.manifest.get("training_years") or [None, None]
+        if fitted[1] is not None and int(fitted[1]) > req.until:
+            # its constants and link were fitted on votes this hindcast would score as unseen
+            raise SimError(
+                f"until: the posterior in {req.posterior} was fitted on the votes of "
+                f"{fitted[0]}-{fitted[1]}, later than {req.until}; score an origin with a "
+                f"posterior fitted up to it (sim calibrate --until {req.until}) or "
+                f"--without-posterior"
+            )
         cols, patch = calibrate.bind(sc, post.model_quantities, req.scenario)
         abar, fm, fv = calibrate.moments(
             patch, cols, post.model_quantities, post.values(), replicates=post.replicates,

@@ -30,7 +30,7 @@ from sim.outcomes import NOISE_AND_PARAMETERS
 from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The posterior shipped with the project, calibrated on the UN votes of 1992-2003.
+#: The posterior shipped with the project, calibrated on the UN votes of 1992-2012.
 SHIPPED = shipped.SCENARIOS / "posteriors" / "central_asia"
 LINK_QUANTITIES = priors.OBSERVATION
 #: What an interval over a posterior covers (the label every table and figure shows; the one
@@ -101,7 +101,7 @@ class Posterior:
     def plain(self) -> str:
         """One plain line for a reader: how many draws of how many constants, fitted to what
         (``the shipped posterior: 200 draws of 6 behavioural constants fitted to the UN votes
-        of 1992-2003``); the constants' names are in the manifest and the report."""
+        of 1992-2012``); the constants' names are in the manifest and the report."""
         years = self.manifest.get("training_years", ["?", "?"])
         n = len(self.model_quantities)
         where = ("the shipped posterior" if self.folder.resolve() == SHIPPED.resolve()
@@ -123,6 +123,17 @@ class Posterior:
 
 def _fail(folder: Path, what: str) -> SimError:
     return SimError(f"{folder}: posterior: {what}")
+
+
+def posterior_last_year(folder: Path | str) -> int | None:
+    """The last training year of a posterior folder (None if it does not say); a bad folder
+    is reported when it is loaded."""
+    try:
+        years = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))[
+            "training_years"]
+        return int(years[1])
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
 
 
 def load(folder: Path | str) -> Posterior:

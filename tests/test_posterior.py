@@ -164,3 +164,19 @@ def test_a_run_over_a_posterior(tmp_path, tiny_posterior):
     with pytest.raises(SimError, match="rounds: not with a posterior"):
         run_scenario(RunRequest(CASES / "calib" / "history.yaml", rounds=4,
                                 posterior=tiny_posterior, out=tmp_path))
+
+
+def test_a_hindcast_refuses_to_score_years_the_posterior_was_fitted_on(tmp_path, tiny_posterior):
+    """An origin before the posterior's last training year would score fitted votes as unseen."""
+    calib = CASES / "calib"
+    last = posterior.posterior_last_year(tiny_posterior)
+    assert last is not None
+    req = hindcast.HindcastRequest(
+        scenario=calib / "history.yaml", until=last - 1, agreement=calib / "agreement.csv",
+        world=calib / "world.csv", powers=calib / "powers.csv", posterior=tiny_posterior,
+        posterior_draws=10, out=tmp_path / "r",
+    )
+    expect = rf"fitted on the votes of \d+-{last}, later than {last - 1}"
+    with pytest.raises(SimError, match=expect):
+        hindcast.simulate(req)
+    assert not (tmp_path / "r").exists()
