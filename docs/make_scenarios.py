@@ -230,7 +230,9 @@ def region_paths(e: Ensemble) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def figure(name: str, e: Ensemble, ref: Ensemble | None, ref_name: str | None) -> Figure:
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     ax, bx = fig.subplots(1, 2, width_ratios=[1.25, 1])
-    years = np.array([d.year + (d.timetuple().tm_yday - 1) / 365.25 for d in e.p.dates])
+    # the ensembles stop at the answer date (the claims and tables are about the end of 2030)
+    years = np.array([d.year + (d.timetuple().tm_yday - 1) / 365.25
+                      for d in e.p.dates[: e.a.shape[1]]])
     mean, lo, hi = region_paths(e)
     for j, q in enumerate(e.p.powers):
         ax.plot(years, mean[:, j], color=COLOURS[q], label=q, lw=1.8)
@@ -425,8 +427,9 @@ HEAD = """# The Central Asia scenario library
 
 Seven scenario files under `scenarios/` ask one question each about the five Central Asian
 states (Kazakhstan, Uzbekistan, Turkmenistan, Kyrgyzstan, Tajikistan) and five powers (China,
-Russia, the EU, the US, Japan), from January 2026 to December 2030 in quarterly rounds (20
-rounds). All of them share one seed, so comparisons between them are paired replicate by
+Russia, the EU, the US, Japan), from January 2026 in quarterly rounds. Each answers its
+question at the end of 2030 (20 rounds, `time.answer`) and runs on to the end of 2035, so that
+a comparison shows whether an effect lasts once the money stops. All of them share one seed, so comparisons between them are paired replicate by
 replicate. Every number they use is a fact (with its source) or an assumption (with its
 reason) in `scenarios/facts/`; `sim facts` lists them and the fields that use each. The model
 is described in [ODD.md](ODD.md).

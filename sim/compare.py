@@ -421,6 +421,23 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
             progress.start(f"comparing {label_b} against {label_a}: {n} paired replicates", n)
         pr = paired_run(a, b, n, root,
                         progress=progress.advance if progress is not None else None, at=at)
+    table, region, iv, headline = answer(sc_a, sc_b, a, b, pr, post, root)
+    return Comparison(sc_a, sc_b, a, b, pr, table, region, headline, iv, n, root, label_a,
+                      label_b, (path_a, path_b), (facts_a, facts_b), tuple(req.sets),
+                      tuple(req.sets_a), tuple(req.sets_b), started, time.perf_counter() - t0,
+                      post, noise, t0)
+
+
+def answer(
+    sc_a: Scenario, sc_b: Scenario, a: Params, b: Params, pr: outcomes.Paired,
+    post: posteriors.Posterior | None, root: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, outcomes.Interval, dict[str, Any]]:
+    """What a paired comparison answers (B minus A, read at A's ``time.answer``): the
+    differences by state and power, each power's regional difference every round, the
+    interval's description and the headline (with the focus power's predicted UN agreement
+    over a posterior fitted with the vote mixture). ``sim compare``, the API and the
+    explorer all answer through here, so they give the same number."""
+    at = outcomes.answer_round(sc_a.time.answer, a.dates)
     table = outcomes.differences_table(pr, a)
     region = outcomes.region_differences_table(pr, a)
     iv = outcomes.interval(parameters=post is not None)
@@ -434,10 +451,7 @@ def compute(req: CompareRequest, progress: Progress | None = None) -> Comparison
         from sim import agreement
 
         headline["agreement"] = agreement.predicted(post, pr, a, str(headline["focus"]), root)
-    return Comparison(sc_a, sc_b, a, b, pr, table, region, headline, iv, n, root, label_a,
-                      label_b, (path_a, path_b), (facts_a, facts_b), tuple(req.sets),
-                      tuple(req.sets_a), tuple(req.sets_b), started, time.perf_counter() - t0,
-                      post, noise, t0)
+    return table, region, iv, headline
 
 
 def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> CompareOutcome:

@@ -235,16 +235,11 @@ class Ensemble:
         if sc_a is None or a is None or counterfactual is None:
             return cls(len(traj.alignment), band)
         base = ensemble(sc_a, a, counterfactual[0])
-        pr = outcomes.paired(base, traj, a, b)  # B minus A, as sim compare A B pairs them
-        iv = outcomes.interval(parameters=post is not None)
-        from sim.compare import changes
+        from sim.compare import answer
 
-        head = outcomes.compare_headline(outcomes.region_differences_table(pr, a),
-                                         outcomes.differences_table(pr, a), iv,
-                                         outcomes.end_date(sc_a.time.end, a.dates),
-                                         levels=outcomes.region_levels(pr, a),
-                                         changes=changes(sc_a, sc_b),
-                                         weighting=sc_a.region_weighting)
+        # B minus A, as sim compare A B pairs them, read at the same answer date
+        pr = outcomes.paired(base, traj, a, b, outcomes.answer_round(sc_a.time.answer, a.dates))
+        _, _, _, head = answer(sc_a, sc_b, a, b, pr, post, root)
         cf_share = rules.regional_share(base.alignment, a.region_w)
         return cls(len(traj.alignment), band, np.median(cf_share, axis=0), head)
 

@@ -359,13 +359,13 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_that_looks_complete(command,
          "error: --replicates: the mesa engine keeping every path of 10,000,000,000 "),
         (["run", str(FLAGSHIP), "--replicates", "10000000000", "--trajectories"],  # posterior
          "error: --replicates: keeping every path of 200 posterior draws x 10,000,000,000 "
-         "replicates over 21 round boundaries would need about "),
+         "replicates over 41 round boundaries would need about "),
         (["run", str(FLAGSHIP), "--replicates", "10000000000"],  # summaries: a draw at a time
          "error: --replicates: summaries of 200 posterior draws x 10,000,000,000 replicates "
-         "over 21 round boundaries, run 10,000,000,000 at a time would need about "),
+         "over 41 round boundaries, run 10,000,000,000 at a time would need about "),
         (["compare", str(FLAGSHIP.parent / "no_japan.yaml"), str(FLAGSHIP), "--replicates",
           "100000000"],
-         "error: --replicates: 200 posterior draws x 100,000,000 paired replicates over 21 "
+         "error: --replicates: 200 posterior draws x 100,000,000 paired replicates over 41 "
          "round boundaries would need about "),
         (["compare", str(TINY), str(TINY), "--replicates", "10000000000"],
          "error: --replicates: 10,000,000,000 paired replicates over 9 round boundaries would "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,10 @@ def test_csv_files_name_their_unit_and_hold_values_in_it(flagship, tmp_path: Pat
     manifest = json.loads((folder / "manifest.json").read_text())
     focus = manifest["compare_headline"]["focus"]
     region = pd.read_csv(folder / "region_differences.csv")
-    end = region[region["round"] == region["round"].max()].set_index("power")
+    # the headline is read at the answer date (31 Dec 2030: the boundary of 1 January 2031)
+    boundary = date.fromisoformat(manifest["compare_headline"]["end"]) + timedelta(days=1)
+    end = region[region["date"] == boundary.isoformat()].set_index("power")
+    assert region["date"].max() > boundary.isoformat()  # the path goes on past the answer
     shown = next(r for r in manifest["compare_headline"]["powers"] if r["code"] == focus)
     assert end.loc[focus, "effect_mean_pp"] == pytest.approx(100 * shown["mean"], rel=1e-5)
     diffs = pd.read_csv(folder / "differences.csv")

@@ -37,7 +37,9 @@ def block() -> str:
     if c.noise is not None:
         iv = outcomes.interval()
         noise = outcomes.compare_headline(outcomes.region_differences_table(c.noise, c.params_a),
-                                          outcomes.differences_table(c.noise, c.params_a), iv)
+                                          outcomes.differences_table(c.noise, c.params_a), iv,
+                                          at_round=outcomes.answer_round(
+                                              c.scenario_a.time.answer, c.params_a.dates))
         row = next(r for r in noise["powers"] if r["code"] == c.headline["focus"])
         lines.append(f"At the registry's constants alone ({len(c.noise.final):,} paired "
                      f"replicates) the same change is {outcomes.fine_points(row['p50'])} pp "
