@@ -214,5 +214,6 @@ def compare_jobs(c: Comparison) -> list[Job]:
         Job("difference", plots.difference_final, (a.states, a.powers, *final),
             {**common, "when": c.end}),
         Job("regional_share_difference", plots.difference_paths, (a.dates, *over_time),
-            {**common, "powers": a.powers}),
+            {**common, "powers": a.powers,
+             "answer": c.end if c.headline.get("path") else None}),
     ]

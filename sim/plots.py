@@ -19,7 +19,7 @@ import typing
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -633,8 +633,11 @@ def difference_paths(
     what: str = "share of the region's alignment",
     interval: str = outcomes.interval().label,
     note: str = "",
+    answer: date | None = None,
 ) -> Figure:
-    """Difference B minus A over time, one panel per power, with its interval.
+    """Difference B minus A over time, one panel per power, with its interval; with
+    ``answer`` (a date before the run's end) a dotted line where the answer is read, so the
+    path after it shows whether the effect lasts.
 
     Args:
         dates: round boundaries, ``T`` of them.
@@ -655,6 +658,9 @@ def difference_paths(
             ax.axhline(0, color=INK, linewidth=1)
             ax.fill_between(x, lo[:, j], hi[:, j], color=c, alpha=0.25, linewidth=0)
             ax.plot(x, mean[:, j], color=c, linewidth=2.2)
+            if answer is not None:
+                ax.axvline(float(mdates.date2num(answer + timedelta(days=1))), color=INK,
+                           linestyle=":", linewidth=1.2)
             ax.set_title(lk.power(power), color=c, fontweight="bold")
             ax.grid(alpha=0.3)
             _pp(ax)
@@ -665,6 +671,7 @@ def difference_paths(
                 ax.set_ylabel("difference (points)")
         _frame(fig, f"{b} minus {a}: difference in each power's {what}, {_period(dates)}",
                f"Percentage points; line: mean difference, shaded: {interval}. {note}".strip()
+               + (f" Dotted: the answer's date, {_day(answer)}." if answer is not None else "")
                + _events_note(lk))
     return fig
 

@@ -373,6 +373,13 @@ class CompareHeadline:
     states: list[dict[str, Any]]
     sentences: list[str]
     other: str = "loses"
+    #: the focus power's effect at each year's end past the answer (``year, median, range``)
+    path: list[dict[str, str]] = field(default_factory=list)
+    path_covers: str = ""
+    #: predicted UN agreement with the focus power per state (without, with, change)
+    agreement: list[dict[str, str]] = field(default_factory=list)
+    agreement_power: str = ""
+    agreement_year: str = ""
 
 
 def _holds(r: Mapping[str, Any]) -> str:
@@ -436,8 +443,23 @@ def compare_headline(folder: Path, manifest: Mapping[str, Any]) -> CompareHeadli
     a, b = _names(manifest) or ("A", "B")
     sentences = terminal.headline(head, a=a, b=b,
                                   names=terminal.Names(power_names, state_names))
+    path = [{"year": str(dt.date.fromisoformat(str(r["date"])).year),
+             "median": fine_points(r["median"]),
+             "range": f"{fine_points(r['p5'])} to {fine_points(r['p95'])}"}
+            for r in head.get("path") or []]
+    pred = head.get("agreement") or {}
+    agreement = [{
+        "name": state_names.get(st["code"], st["code"]),
+        "a": f"{st['a']['p50']:.1f} ({st['a']['p5']:.0f}-{st['a']['p95']:.0f})",
+        "b": f"{st['b']['p50']:.1f} ({st['b']['p5']:.0f}-{st['b']['p95']:.0f})",
+        "change": f"{st['change']['p50']:+.2f} ({st['change']['p5']:+.2f} to "
+                  f"{st['change']['p95']:+.2f})",
+    } for st in pred.get("states", [])]
     return CompareHeadline(end=str(head["end"]), interval=iv.label, focus=name(focus),
-                           powers=powers, states=states, sentences=sentences, other=other)
+                           powers=powers, states=states, sentences=sentences, other=other,
+                           path=path, path_covers=iv.covers, agreement=agreement,
+                           agreement_power=name(str(pred.get("power", ""))),
+                           agreement_year=str(pred.get("year_of_agenda", "")))
 
 
 # --------------------------------------------------------------------------- facts

@@ -456,3 +456,30 @@ def test_docs_schema_md_is_what_the_models_give():
         for field in kind.model_fields:
             assert f"| `{field}` |" in text
     assert text.count("Example (from") == len(schema_doc.examples())
+
+
+def test_the_flagship_reads_its_answer_at_2030_and_shows_the_path_and_the_votes_everywhere(
+        flagship):
+    """The path to 2035 and the predicted UN agreement are in the terminal, the manifest and
+    the report, with the same numbers."""
+    stdout, _, folder = flagship
+    head = json.loads((folder / "manifest.json").read_text())["compare_headline"]
+    assert head["end"] == "2030-12-31"
+    path = head["path"]
+    assert [p["date"][:4] for p in path] == [str(y) for y in range(2026, 2036)]
+    at_answer = next(p for p in path if p["date"] == head["end"])
+    focus = next(r for r in head["powers"] if r["code"] == head["focus"])
+    assert at_answer["median"] == pytest.approx(focus["p50"])
+    html = (folder / "report.html").read_text()
+    flat = _joined(stdout)
+    from sim.outcomes import fine_points
+
+    for p in path:
+        cell = f"<td>{p['date'][:4]}</td><td class=\"num\">{fine_points(p['median'])}</td>"
+        assert cell in html, cell
+        assert f"{p['date'][:4]} {fine_points(p['median'])} (" in flat
+    pred = head["agreement"]
+    assert pred["power"] == "JPN" and len(pred["states"]) == 5
+    for st in pred["states"]:
+        change = f"{st['change']['p50']:+.2f} ({st['change']['p5']:+.2f} to"
+        assert change in html and change in flat, change
