@@ -1,0 +1,289 @@
+"""The results of ``sim policy``: the Pareto front, the figures, the manifest and the report.
+
+``pareto.csv`` has one row per package no other package found dominates on the objectives
+(within the budget), the best first, and the announced package as the last row (``reference``
+true), each lever's value and each measure with its interval; ``evaluations.csv`` every
+package the search ran. Shares are in percentage points (``_pp``).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import results
+from sim.policy import (
+    ROBUST_QUANTILE,
+    Evaluation,
+    Lever,
+    Problem,
+    State,
+    measures,
+    non_dominated,
+    objective_matrix,
+)
+from sim.scenario import file_digest
+
+#: What each measure column means (percentage points of the power's regional share).
+MEASURES = {
+    "effect": "median effect on the power's regional share at the answer date (over draws and "
+              "replicates)",
+    "robust": f"{round(100 * ROBUST_QUANTILE)}th percentile over draws of the draw's mean effect",
+    "regret": "median over draws of the shortfall from the best package found for that draw",
+    "russia": "median loss of Russia's regional share",
+    "china": "median loss of China's regional share",
+    "rivals": "median loss of Russia's and China's combined regional share",
+}
+
+
+def _pp(x: float) -> str:
+    return f"{100 * x:+.2f}"
+
+
+def regret(per_draw: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """Each package's shortfall from the best per draw ``(n, draws)``."""
+    out: np.ndarray = best[None] - per_draw
+    return out
+
+
+def _frame(problem: Problem, ev: Evaluation, best: np.ndarray) -> pd.DataFrame:
+    """One row per package: levers, cost and every measure (pp) with its interval."""
+    m = measures(ev)
+    names = [n for n, _ in problem.levers]
+    df = pd.DataFrame(ev.x, columns=names)
+    for name, lv in problem.levers:
+        if lv.whole:
+            df[name] = df[name].round().astype(int)
+    df["cost_usd_bn"] = problem.cost(ev.x)
+    for key in ("effect", "robust", "russia", "china", "rivals"):
+        for suffix in ("", "_p5", "_p95"):
+            df[f"{key}{suffix}_pp"] = 100 * m[f"{key}{suffix}"]
+    r = regret(ev.power.mean(axis=2), best)
+    df["regret_pp"] = 100 * np.median(r, axis=1)
+    df["regret_p5_pp"] = 100 * np.quantile(r, 0.05, axis=1)
+    df["regret_p95_pp"] = 100 * np.quantile(r, 0.95, axis=1)
+    return df
+
+
+def describe(problem: Problem, best: np.ndarray, ref: np.ndarray, states: Mapping[str, str]
+             ) -> str:
+    """What the best package does differently from the announced one, in words (the largest
+    changes first, relative to each lever's range)."""
+    changes: list[tuple[float, str]] = []
+    for j, (name, lv) in enumerate(problem.levers):
+        b, a = float(best[j]), float(ref[j])
+        lo, hi = lv.bounds
+        size = abs(b - a) / (hi - lo)
+        text = _change(name, lv, b, a, states)
+        if text is not None:
+            changes.append((size, text))
+    changes.sort(key=lambda c: -c[0])
+    words = [t for _, t in changes[:4]]
+    if not words:
+        return "keeping the announced package"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _change(name: str, lv: Lever, b: float, a: float, states: Mapping[str, str]) -> str | None:
+    if lv.kind == "amount":
+        if abs(b - a) < max(0.25, 0.2 * a):
+            return None
+        verb = "raising" if b > a else "cutting"
+        return f"{verb} {name.replace('_', ' ')} to ${b:.1f}bn (announced ${a:.1f}bn)"
+    if lv.kind == "state":
+        if abs(math.log(max(b, 1e-9) / a)) < math.log(1.25):
+            return None
+        who = states.get(lv.state or "", lv.state or name)
+        return f"giving {who} {'more' if b > a else 'less'} (weight x{b:.2f})"
+    if lv.kind == "period":
+        if round(b) == round(a):
+            return None
+        how = "front-loading" if b < a else "spreading"
+        return f"{how} the money over {round(b)} years (announced {round(a)})"
+    if round(b) == round(a):
+        return None
+    return f"holding {round(b)} leaders' summits after Tokyo (announced {round(a)})"
+
+
+def sentence(problem: Problem, best_row: pd.Series, ref_row: pd.Series, doing: str) -> str:
+    """The result's first sentence."""
+    ref_cost = float(ref_row["cost_usd_bn"])
+    if abs(problem.budget - ref_cost) < 1e-6:
+        head = f"For the same budget (${problem.budget:.1f}bn)"
+    else:
+        head = (f"For a budget of ${problem.budget:.1f}bn (the announced package costs "
+                f"${ref_cost:.1f}bn)")
+    return (f"{head}, the best package found gains {best_row['effect_pp']:+.2f} pp "
+            f"(90% interval {best_row['effect_p5_pp']:+.2f} to {best_row['effect_p95_pp']:+.2f} "
+            f"over posterior draws, covers parameters and noise) against "
+            f"{ref_row['effect_pp']:+.2f} pp for the announced one, by {doing}.")
+
+
+def importance(df: pd.DataFrame, levers: list[str]) -> dict[str, float]:
+    """Spearman's rank correlation of each lever with the effect over every package run."""
+    from scipy.stats import spearmanr
+
+    out = {}
+    for name in levers:
+        if df[name].nunique() < 2:
+            out[name] = 0.0
+            continue
+        rho = spearmanr(df[name], df["effect_pp"]).statistic
+        out[name] = 0.0 if not np.isfinite(rho) else float(rho)
+    return out
+
+
+def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, started: str,
+          settings: dict[str, Any], plots: bool = True, clock: float | None = None
+          ) -> tuple[str, int]:
+    """Write every result file into ``folder``; return the first sentence and the front's
+    size."""
+    ev = state.evaluation()
+    cost = problem.cost(ev.x)
+    feasible = cost <= problem.budget + 1e-6
+    per_draw = ev.power.mean(axis=2)
+    pool = np.vstack([per_draw[feasible], ref.power.mean(axis=2)])
+    best = pool.max(axis=0)
+    names = problem.spec.objectives
+    every = _frame(problem, ev, best)
+    every.insert(0, "generation", state.born)
+    every["within_budget"] = feasible
+    ref_df = _frame(problem, ref, best)
+    f = objective_matrix(measures(ev), cost, names)
+    idx = np.flatnonzero(feasible)
+    front = idx[non_dominated(f[idx])] if len(idx) else idx
+    front_df = every.iloc[front].drop(columns=["generation", "within_budget"])
+    lever_names = [n for n, _ in problem.levers]
+    front_df = front_df.drop_duplicates(subset=lever_names).sort_values("effect_pp",
+                                                                        ascending=False)
+    front_df.insert(0, "package", [f"front-{i + 1}" for i in range(len(front_df))])
+    front_df.insert(1, "reference", False)
+    ref_df.insert(0, "package", "announced")
+    ref_df.insert(1, "reference", True)
+    table = pd.concat([front_df, ref_df], ignore_index=True)
+    table.to_csv(folder / "pareto.csv", index=False, float_format="%.6g")
+    every.to_csv(folder / "evaluations.csv", index=False, float_format="%.6g")
+    sc = problem.scenario
+    states = {c: s.name for c, s in sc.states.items()}
+    best_i = int(np.argmax(front_df["effect_pp"].to_numpy())) if len(front_df) else None
+    best_row = front_df.iloc[best_i] if best_i is not None else ref_df.iloc[0]
+    best_x = best_row[lever_names].to_numpy(dtype=float)
+    text = sentence(problem, best_row, ref_df.iloc[0],
+                    describe(problem, best_x, problem.reference, states))
+    weights = importance(every[every["within_budget"]], lever_names)
+    if plots:
+        from sim import policy_plots
+
+        (folder / "plots").mkdir(exist_ok=True)
+        policy_plots.pareto(table, every, names, folder / "plots" / "pareto.png",
+                            problem.spec.power)
+        policy_plots.parallel(table, problem, folder / "plots" / "parallel.png")
+    post = problem.posterior
+    manifest = {
+        "kind": "policy",
+        "policy_file": str(problem.where),
+        "policy_file_sha256": file_digest(problem.where),
+        "scenario_file": str(problem.scenario_path),
+        "scenario_file_sha256": file_digest(problem.scenario_path),
+        "counterfactual": problem.spec.counterfactual,
+        "power": problem.spec.power,
+        "posterior": {"folder": str(post.folder), "draws_used": len(post.draws),
+                      "replicates_per_draw": problem.replicates},
+        "uncertainties": {k: {"path": u.path, "range": list(u.range)}
+                          for k, u in problem.spec.uncertainties.items()},
+        "budget_usd_bn": problem.budget,
+        "objectives": list(names),
+        "settings": settings,
+        "seed": problem.seed,
+        "search_seed": settings.get("seed"),
+        "answer_round": problem.at,
+        "answer_date": problem.scenario.time.answer.isoformat()
+        if problem.scenario.time.answer else None,
+        "common_random_numbers": "every package, the announced one and the counterfactual run "
+                                 "on the same posterior draws, uncertainty points and streams",
+        "algorithm": "NSGA-II (pymoo), repaired to the budget",
+        "generations_run": state.generation,
+        "packages_evaluated": len(ev.x),
+        "front_size": len(front_df),
+        "sentence": text,
+        "lever_effect_rank_correlation": weights,
+        "measures": MEASURES,
+        "command": results.command_line(),
+        "versions": {**results.versions(), "pymoo": _version("pymoo")},
+        "started": started,
+        "finished": results.now(),
+        "search_seconds": round(state.seconds, 3),
+        "seconds": round(time.perf_counter() - clock, 3) if clock is not None else None,
+    }
+    results.write_json(folder / "manifest.json", manifest)
+    _report(folder, problem, table, text, weights, plots)
+    return text, len(front_df)
+
+
+def _version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
+            weights: dict[str, float], plots: bool) -> None:
+    """``report.md`` and ``report.html``: the sentence, the front, the figures, the levers."""
+    spec = problem.spec
+    cols = ["package", *[n for n, _ in problem.levers], "cost_usd_bn", "effect_pp",
+            "effect_p5_pp", "effect_p95_pp", "robust_pp", "regret_pp", "rivals_pp"]
+    shown = table[cols].copy()
+    order = sorted(weights, key=lambda k: -abs(weights[k]))
+    lines = [f"# {problem.where.stem}: {spec.power}'s package", "", text, "",
+             spec.description.strip(), "",
+             f"Over {len(problem.posterior.draws)} posterior draws x {problem.replicates} "
+             f"replicates ({problem.posterior.folder}), each draw paired with one point of the "
+             f"declared uncertainties ({', '.join(spec.uncertainties) or 'none'}); effects in "
+             "percentage points of the power's regional share at the answer date, paired "
+             "against the counterfactual on the same random numbers. Budget "
+             f"${problem.budget:.2f}bn.", "",
+             "## The Pareto front (the announced package last)", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in shown.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v)
+                                       for v in row) + " |")
+    lines += ["", "## Which levers go with the effect", "",
+              "Spearman's rank correlation of each lever with the effect over every package "
+              "run within the budget (near 0: the lever matters little, or only with others):",
+              ""]
+    lines += [f"- {k}: {weights[k]:+.2f}" for k in order]
+    lines += ["", "## What the measures are", ""]
+    lines += [f"- {k}: {v}" for k, v in MEASURES.items()]
+    if plots:
+        lines += ["", "![Pareto front](plots/pareto.png)", "",
+                  "![Levers of the front](plots/parallel.png)"]
+    (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    body = [f"<h1>{html.escape(problem.where.stem)}: {html.escape(spec.power)}'s package</h1>",
+            f"<p><strong>{html.escape(text)}</strong></p>",
+            f"<p>{html.escape(lines[4])}</p><p>{html.escape(lines[6])}</p>",
+            "<h2>The Pareto front (the announced package last)</h2>",
+            shown.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0)]
+    if plots:
+        body += ['<p><img src="plots/pareto.png" alt="Pareto front" width="900"></p>',
+                 '<p><img src="plots/parallel.png" alt="levers of the front" width="900"></p>']
+    body += ["<h2>Which levers go with the effect</h2><ul>"]
+    body += [f"<li>{html.escape(k)}: {weights[k]:+.2f}</li>" for k in order]
+    body += ["</ul><h2>What the measures are</h2><ul>"]
+    body += [f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in MEASURES.items()]
+    body += ["</ul>"]
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>"
+            f"{html.escape(problem.where.stem)}</title><style>body{{font-family:sans-serif;"
+            "max-width:1100px;margin:2em auto}table{border-collapse:collapse;font-size:85%}"
+            "td,th{padding:2px 6px;border-bottom:1px solid #ddd}</style></head><body>"
+            + "\n".join(body) + "</body></html>\n")
+    (folder / "report.html").write_text(page, encoding="utf-8")
