@@ -179,9 +179,9 @@ class Budget(Closed):
 class Search(Closed):
     """The search's settings (each overridable on the command line)."""
 
-    population: int = Field(default=20, ge=4, le=1000)
-    generations: int = Field(default=12, ge=1, le=1000)
-    draws: int = Field(default=48, ge=1, le=10_000)
+    population: int = Field(default=40, ge=4, le=1000)
+    generations: int = Field(default=30, ge=1, le=1000)
+    draws: int = Field(default=64, ge=1, le=10_000)
     replicates: int = Field(default=4, ge=1, le=10_000)
     seed: int = Field(default=20251220, ge=0)
 
@@ -870,10 +870,14 @@ def run_policy(req: PolicyRequest, progress: Progress | None = None) -> PolicyOu
 
     fix = BudgetRepair(problem.bounds, problem.whole, problem.money, problem.unit,
                        problem.budget)
-    state = search(evaluate, n_obj=len(names), fix=fix,
-                   reference=problem.reference, population=population,
-                   generations=generations, seed=seed, checkpoint=folder / "checkpoint.pkl",
-                   digest=digest, progress=progress, record=record)
+    try:
+        state = search(evaluate, n_obj=len(names), fix=fix,
+                       reference=problem.reference, population=population,
+                       generations=generations, seed=seed, checkpoint=folder / "checkpoint.pkl",
+                       digest=digest, progress=progress, record=record)
+    except KeyboardInterrupt as err:
+        raise type(err)(f"interrupted: the search's finished generations are kept in {folder}; "
+                        "the same command continues it") from None
     ref = problem.evaluate(problem.reference[None])
     if progress is not None:
         progress.start("writing pareto.csv, the figures and the report", 0)

@@ -48,7 +48,7 @@ def pareto(table: pd.DataFrame, every: pd.DataFrame, objectives: Sequence[str], 
         ax.errorbar(front[xcol], front["effect_pp"],
                     yerr=[front["effect_pp"] - front["effect_p5_pp"],
                           front["effect_p95_pp"] - front["effect_pp"]],
-                    fmt="o", color=FRONT, ecolor=FRONT, alpha=0.8, elinewidth=0.6, ms=4,
+                    fmt="o", color=FRONT, ecolor=(0.0, 0.447, 0.698, 0.25), elinewidth=0.6, ms=4,
                     label="Pareto front (90% interval)")
         ax.errorbar(ref[xcol], ref["effect_pp"],
                     yerr=[ref["effect_pp"] - ref["effect_p5_pp"],
