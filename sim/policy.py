@@ -787,9 +787,13 @@ def search(
                                     first_generation(reference, fix.bounds, population, seed),
                                     fix))
     if progress is not None:
-        progress.start(f"searching: {generations} generations of {population} packages"
-                       + (f", continuing after generation {state.generation}"
-                          if state.generation else ""), generations)
+        if state.generation >= generations:
+            what = f"the search is finished ({state.generation} generations): its results"
+        else:
+            what = (f"searching: {generations} generations of {population} packages"
+                    + (f", continuing after generation {state.generation}"
+                       if state.generation else ""))
+        progress.start(what, generations)
         progress.advance(state.generation)
     algorithm = state.algorithm
     while algorithm.has_next():
