@@ -262,6 +262,12 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
               "run within the budget (near 0: the lever matters little, or only with others):",
               ""]
     lines += [f"- {k}: {weights[k]:+.2f}" for k in order]
+    lines += ["", "## The levers and the uncertainties", ""]
+    lines += [f"- lever {n} ({lv.kind}, {lv.bounds[0]:g} to {lv.bounds[1]:g}): {lv.description}"
+              for n, lv in problem.levers]
+    lines += [f"- uncertainty {n} ({', '.join(u.paths)}, uniform on {u.range[0]:g} to "
+              f"{u.range[1]:g}, one point per posterior draw): {u.description}"
+              for n, u in spec.uncertainties.items()]
     lines += ["", "## What the measures are", ""]
     lines += [f"- {k}: {v}" for k, v in MEASURES.items()]
     if plots:
@@ -278,6 +284,9 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
                  '<p><img src="plots/parallel.png" alt="levers of the front" width="900"></p>']
     body += ["<h2>Which levers go with the effect</h2><ul>"]
     body += [f"<li>{html.escape(k)}: {weights[k]:+.2f}</li>" for k in order]
+    body += ["</ul><h2>The levers and the uncertainties</h2><ul>"]
+    body += [f"<li>{html.escape(line[2:])}</li>" for line in lines
+             if line.startswith(("- lever ", "- uncertainty "))]
     body += ["</ul><h2>What the measures are</h2><ul>"]
     body += [f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in MEASURES.items()]
     body += ["</ul>"]

@@ -182,3 +182,16 @@ def test_the_command_line_refuses_a_bad_file_in_one_line_with_status_2(tmp_path:
     assert len(lines) == 1 and "Traceback" not in proc.stderr
     assert lines[0] == f"error: {path}: levers.x.range: required field is missing"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_smaller_budget_keeps_every_front_package_within_it(tmp_path: Path):
+    path = small_file(tmp_path)
+    out = policy.run_policy(policy.PolicyRequest(path, budget=8.0, out=tmp_path / "out",
+                                                 plots=False))
+    table = pd.read_csv(out.folder / "pareto.csv")
+    front = table[~table["reference"]]
+    assert (front["cost_usd_bn"] <= 8.0 + 1e-9).all()
+    ref = table[table["reference"]].iloc[0]
+    assert ref["cost_usd_bn"] > 8.0
+    assert out.sentence.startswith("For a budget of $8.0bn (the announced package costs $21.4bn)")
+    assert "lever summits" in (out.folder / "report.md").read_text(encoding="utf-8")
