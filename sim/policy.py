@@ -27,8 +27,10 @@ Objectives (any subset): ``effect``, the median of the power's regional-share ef
 draws and replicates at the answer date (``time.answer``), with its 5-95% interval; ``robust``,
 the 10th percentile over draws of each draw's mean effect; ``cost``, the money pledged;
 ``russia``, ``china``, ``rivals``: how much the package takes from Russia's, China's or their
-combined share (median). Regret (how far a package falls short, draw by draw, of the best
-package found for that draw) is reported for every package of the result.
+combined share (median); ``regret``, the median over draws of how far a package falls short
+of the best package found for that draw (minimised; during the search measured against every
+package run so far, the current generation's survivors measured again each generation; in the
+result against every package run). Regret is reported for every package of the result.
 
 The search is NSGA-II (pymoo) over the levers, every package repaired to the budget (the
 money levers scaled down together when they exceed it) and its whole-number levers rounded.
@@ -74,7 +76,7 @@ from sim.yamlio import read_yaml
 Code = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,5}$")]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=60)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-Objective = Literal["effect", "robust", "cost", "russia", "china", "rivals"]
+Objective = Literal["effect", "robust", "cost", "russia", "china", "rivals", "regret"]
 #: Objectives to maximise (the others are minimised).
 MAXIMISED = ("effect", "robust", "russia", "china", "rivals")
 #: The percentile over draws that ``robust`` reads.
@@ -758,7 +760,7 @@ def first_generation(reference: np.ndarray, bounds: np.ndarray, population: int,
 
 
 def search(
-    evaluate: Callable[[np.ndarray], np.ndarray],
+    evaluate: Callable[[State, np.ndarray], np.ndarray],
     *,
     n_obj: int,
     fix: BudgetRepair,
@@ -770,10 +772,13 @@ def search(
     digest: str = "",
     progress: Progress | None = None,
     record: Callable[[State, np.ndarray], None] | None = None,
+    refresh: Callable[[State, np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> State:
-    """NSGA-II by ask and tell: ``evaluate(x)`` gives the objectives to minimise ``(n,
-    n_obj)``; the state is saved to ``checkpoint`` after every generation and read back from
-    it (same ``digest``) to continue."""
+    """NSGA-II by ask and tell: ``evaluate(state, x)`` gives the objectives to minimise ``(n,
+    n_obj)`` (``record(state, x)`` is called after it); ``refresh(state, x, f)`` may give the
+    current population's objectives anew before the next generation's survivors are chosen
+    (objectives that depend on every package run so far). The state is saved to ``checkpoint``
+    after every generation and read back from it (same ``digest``) to continue."""
     state = None
     if checkpoint is not None and checkpoint.is_file():
         try:
@@ -800,10 +805,13 @@ def search(
         t0 = time.perf_counter()
         pop = algorithm.ask()
         x = pop.get("X")
-        f = evaluate(x)
+        f = evaluate(state, x)
         if record is not None:
             record(state, x)
         Evaluator().eval(StaticProblem(algorithm.problem, F=f), pop)
+        if refresh is not None and algorithm.pop is not None and len(algorithm.pop):
+            algorithm.pop.set("F", refresh(state, algorithm.pop.get("X"),
+                                           algorithm.pop.get("F")))
         algorithm.tell(infills=pop)
         state.generation += 1
         state.seconds += time.perf_counter() - t0
@@ -857,10 +865,37 @@ def run_policy(req: PolicyRequest, progress: Progress | None = None) -> PolicyOu
     folder.mkdir(parents=True, exist_ok=True)
     names = problem.spec.objectives
 
-    def evaluate(x: np.ndarray) -> np.ndarray:
+    def best_so_far(state: State, ev: Evaluation | None = None) -> np.ndarray:
+        """Per draw, the best mean effect of every package run within the budget."""
+        rows = [np.array(state.power).reshape(-1, problem.draws, problem.replicates)
+                [problem.cost(np.array(state.x)) <= problem.budget + 1e-6]] if state.x else []
+        if ev is not None:
+            rows.append(ev.power[problem.cost(ev.x) <= problem.budget + 1e-6])
+        per = np.concatenate([r.mean(axis=2) for r in rows]) if rows else np.zeros((0, 1))
+        out: np.ndarray = (per.max(axis=0) if len(per)
+                           else np.full(problem.draws, -np.inf))
+        return out
+
+    def evaluate(state: State, x: np.ndarray) -> np.ndarray:
         ev = problem.evaluate(x)
         cache.append(ev)
-        return objective_matrix(measures(ev), problem.cost(x), names)
+        m = measures(ev)
+        if "regret" in names:
+            m["regret"] = np.median(best_so_far(state, ev)[None] - ev.power.mean(axis=2),
+                                    axis=1)
+        return objective_matrix(m, problem.cost(x), names)
+
+    def refresh(state: State, x: np.ndarray, f: np.ndarray) -> np.ndarray:
+        best = best_so_far(state)
+        per = {row.tobytes(): p.mean(axis=1) for row, p in zip(state.x, state.power,
+                                                                strict=True)}
+        out = f.copy()
+        col = names.index("regret")
+        for i, row in enumerate(np.asarray(x, dtype=float)):
+            got = per.get(row.tobytes())
+            if got is not None:
+                out[i, col] = np.median(best - got)
+        return out
 
     cache: list[Evaluation] = []
 
@@ -878,7 +913,8 @@ def run_policy(req: PolicyRequest, progress: Progress | None = None) -> PolicyOu
         state = search(evaluate, n_obj=len(names), fix=fix,
                        reference=problem.reference, population=population,
                        generations=generations, seed=seed, checkpoint=folder / "checkpoint.pkl",
-                       digest=digest, progress=progress, record=record)
+                       digest=digest, progress=progress, record=record,
+                       refresh=refresh if "regret" in names else None)
     except KeyboardInterrupt as err:
         raise type(err)(f"interrupted: the search's finished generations are kept in {folder}; "
                         "the same command continues it") from None

@@ -156,7 +156,9 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
     every.insert(0, "generation", state.born)
     every["within_budget"] = feasible
     ref_df = _frame(problem, ref, best)
-    f = objective_matrix(measures(ev), cost, names)
+    m = measures(ev)
+    m["regret"] = np.median(regret(per_draw, best), axis=1)
+    f = objective_matrix(m, cost, names)
     idx = np.flatnonzero(feasible)
     front = idx[non_dominated(f[idx])] if len(idx) else idx
     front_df = every.iloc[front].drop(columns=["generation", "within_budget"])

@@ -49,7 +49,7 @@ def test_only_the_lever_that_acts_is_bought_with_the_whole_budget():
     the whole budget there."""
     fix = toy_fix()
 
-    def evaluate(x: np.ndarray) -> np.ndarray:
+    def evaluate(state: policy.State, x: np.ndarray) -> np.ndarray:
         return np.stack([-x[:, 0], x.sum(axis=1)], axis=1)  # effect (max), cost (min)
 
     state = policy.search(evaluate, n_obj=2, fix=fix, reference=np.array([0.2, 0.4, 0.4]),
@@ -65,7 +65,7 @@ def test_only_the_lever_that_acts_is_bought_with_the_whole_budget():
 def test_a_whole_number_lever_finds_its_best_value():
     fix = toy_fix(budget=10.0, whole=(True, False, False), high=4.0)
 
-    def evaluate(x: np.ndarray) -> np.ndarray:
+    def evaluate(state: policy.State, x: np.ndarray) -> np.ndarray:
         return ((x[:, 0] - 3.0) ** 2 + 0.01 * x[:, 1])[:, None]
 
     state = policy.search(evaluate, n_obj=1, fix=fix, reference=np.zeros(3), population=8,
@@ -87,7 +87,7 @@ def test_an_interrupted_search_continues_to_the_same_result(tmp_path: Path):
     fix = toy_fix()
     calls = {"n": 0}
 
-    def evaluate(x: np.ndarray) -> np.ndarray:
+    def evaluate(state: policy.State, x: np.ndarray) -> np.ndarray:
         calls["n"] += 1
         if stop_at is not None and calls["n"] == stop_at:
             raise KeyboardInterrupt
@@ -195,3 +195,14 @@ def test_a_smaller_budget_keeps_every_front_package_within_it(tmp_path: Path):
     assert ref["cost_usd_bn"] > 8.0
     assert out.sentence.startswith("For a budget of $8.0bn (the announced package costs $21.4bn)")
     assert "lever summits" in (out.folder / "report.md").read_text(encoding="utf-8")
+
+
+def test_regret_as_an_objective_keeps_the_least_regretted_package(tmp_path: Path):
+    path = small_file(tmp_path, objectives=["effect", "regret"])
+    out = policy.run_policy(policy.PolicyRequest(path, out=tmp_path / "out", plots=False))
+    table = pd.read_csv(out.folder / "pareto.csv")
+    every = pd.read_csv(out.folder / "evaluations.csv")
+    front = table[~table["reference"]]
+    least = every[every["within_budget"]]["regret_pp"].min()
+    assert (every["regret_pp"] >= -1e-9).all()
+    assert front["regret_pp"].min() == pytest.approx(least)
