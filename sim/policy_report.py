@@ -21,6 +21,7 @@ import pandas as pd
 from sim import results
 from sim.policy import (
     ROBUST_QUANTILE,
+    BudgetRepair,
     Evaluation,
     Lever,
     Problem,
@@ -140,6 +141,30 @@ def importance(df: pd.DataFrame, levers: list[str]) -> dict[str, float]:
     return out
 
 
+def probe(problem: Problem, best: np.ndarray) -> pd.DataFrame:
+    """At the best package, each lever moved to its lower and to its upper bound, the others
+    held (the money re-scaled to the budget where it then exceeds it): the effect at each
+    bound, and the swing between them, the largest first."""
+    fix = BudgetRepair(problem.bounds, problem.whole, problem.money, problem.unit,
+                       problem.budget)
+    rows = []
+    for j in range(len(problem.levers)):
+        for bound in problem.bounds[j]:
+            x = best.copy()
+            x[j] = bound
+            rows.append(x)
+    ev = problem.evaluate(fix.apply(np.array(rows)))
+    effect = 100 * measures(ev)["effect"]
+    out = pd.DataFrame({
+        "lever": [n for n, _ in problem.levers],
+        "best": best,
+        "low": problem.bounds[:, 0], "effect_at_low_pp": effect[0::2],
+        "high": problem.bounds[:, 1], "effect_at_high_pp": effect[1::2],
+    })
+    out["swing_pp"] = (out["effect_at_high_pp"] - out["effect_at_low_pp"]).abs()
+    return out.sort_values("swing_pp", ascending=False, ignore_index=True)
+
+
 def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, started: str,
           settings: dict[str, Any], plots: bool = True, clock: float | None = None
           ) -> tuple[str, int]:
@@ -180,6 +205,8 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
     text = sentence(problem, best_row, ref_df.iloc[0],
                     describe(problem, best_x, problem.reference, states))
     weights = importance(every[every["within_budget"]], lever_names)
+    swings = probe(problem, best_x)
+    swings.to_csv(folder / "levers.csv", index=False, float_format="%.6g")
     if plots:
         from sim import policy_plots
 
@@ -216,6 +243,9 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
         "front_size": len(front_df),
         "sentence": text,
         "lever_effect_rank_correlation": weights,
+        "lever_swings_at_best_pp": dict(zip(swings["lever"].astype(str),
+                                            swings["swing_pp"].round(4).astype(float),
+                                            strict=True)),
         "measures": MEASURES,
         "command": results.command_line(),
         "versions": {**results.versions(), "pymoo": _version("pymoo")},
@@ -225,7 +255,7 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
         "seconds": round(time.perf_counter() - clock, 3) if clock is not None else None,
     }
     results.write_json(folder / "manifest.json", manifest)
-    _report(folder, problem, table, text, weights, plots)
+    _report(folder, problem, table, text, weights, swings, plots)
     return text, len(front_df)
 
 
@@ -239,7 +269,7 @@ def _version(name: str) -> str:
 
 
 def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
-            weights: dict[str, float], plots: bool) -> None:
+            weights: dict[str, float], swings: pd.DataFrame, plots: bool) -> None:
     """``report.md`` and ``report.html``: the sentence, the front, the figures, the levers."""
     spec = problem.spec
     cols = ["package", *[n for n, _ in problem.levers], "cost_usd_bn", "effect_pp",
@@ -259,6 +289,15 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
     for row in shown.itertuples(index=False):
         lines.append("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v)
                                        for v in row) + " |")
+    lines += ["", "## Which levers matter at the best package", "",
+              "Each lever moved to its lower and to its upper bound, the others as in the best "
+              "package (the money re-scaled to the budget where it then exceeds it); the "
+              "effect (median, pp) at each bound, the largest swing first:", "",
+              "| lever | best | low | effect at low | high | effect at high | swing |",
+              "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.lever} | {r.best:.3g} | {r.low:g} | {r.effect_at_low_pp:+.2f} | "
+              f"{r.high:g} | {r.effect_at_high_pp:+.2f} | {r.swing_pp:.2f} |"
+              for r in swings.itertuples()]
     lines += ["", "## Which levers go with the effect", "",
               "Spearman's rank correlation of each lever with the effect over every package "
               "run within the budget (near 0: the lever matters little, or only with others):",
@@ -284,6 +323,11 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
     if plots:
         body += ['<p><img src="plots/pareto.png" alt="Pareto front" width="900"></p>',
                  '<p><img src="plots/parallel.png" alt="levers of the front" width="900"></p>']
+    body += ["<h2>Which levers matter at the best package</h2>",
+             "<p>Each lever moved to its lower and to its upper bound, the others as in the "
+             "best package (the money re-scaled to the budget where it then exceeds it); the "
+             "effect (median, pp) at each bound, the largest swing first.</p>",
+             swings.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0)]
     body += ["<h2>Which levers go with the effect</h2><ul>"]
     body += [f"<li>{html.escape(k)}: {weights[k]:+.2f}</li>" for k in order]
     body += ["</ul><h2>The levers and the uncertainties</h2><ul>"]
