@@ -144,7 +144,9 @@ def importance(df: pd.DataFrame, levers: list[str]) -> dict[str, float]:
 def probe(problem: Problem, best: np.ndarray) -> pd.DataFrame:
     """At the best package, each lever moved to its lower and to its upper bound, the others
     held (the money re-scaled to the budget where it then exceeds it): the effect at each
-    bound, and the swing between them, the largest first."""
+    bound, the swing between them, and the most lost against the best package (a lever whose
+    best value lies inside its range, like a period, loses at both bounds); the lever that
+    matters most (the larger of the two) first."""
     fix = BudgetRepair(problem.bounds, problem.whole, problem.money, problem.unit,
                        problem.budget)
     rows = []
@@ -162,7 +164,11 @@ def probe(problem: Problem, best: np.ndarray) -> pd.DataFrame:
         "high": problem.bounds[:, 1], "effect_at_high_pp": effect[1::2],
     })
     out["swing_pp"] = (out["effect_at_high_pp"] - out["effect_at_low_pp"]).abs()
-    return out.sort_values("swing_pp", ascending=False, ignore_index=True)
+    at_best = 100 * float(measures(problem.evaluate(best[None]))["effect"][0])
+    out["largest_loss_pp"] = np.maximum(at_best - out[["effect_at_low_pp",
+                                                       "effect_at_high_pp"]].min(axis=1), 0.0)
+    out["matters_pp"] = out[["swing_pp", "largest_loss_pp"]].max(axis=1)
+    return out.sort_values("matters_pp", ascending=False, ignore_index=True)
 
 
 def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, started: str,
@@ -243,9 +249,9 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
         "front_size": len(front_df),
         "sentence": text,
         "lever_effect_rank_correlation": weights,
-        "lever_swings_at_best_pp": dict(zip(swings["lever"].astype(str),
-                                            swings["swing_pp"].round(4).astype(float),
-                                            strict=True)),
+        "lever_matters_at_best_pp": dict(zip(swings["lever"].astype(str),
+                                             swings["matters_pp"].round(4).astype(float),
+                                             strict=True)),
         "measures": MEASURES,
         "command": results.command_line(),
         "versions": {**results.versions(), "pymoo": _version("pymoo")},
@@ -292,12 +298,13 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
     lines += ["", "## Which levers matter at the best package", "",
               "Each lever moved to its lower and to its upper bound, the others as in the best "
               "package (the money re-scaled to the budget where it then exceeds it); the "
-              "effect (median, pp) at each bound, the largest swing first:", "",
-              "| lever | best | low | effect at low | high | effect at high | swing |",
-              "|---|---|---|---|---|---|---|"]
+              "effect (median, pp) at each bound, the swing between them and the most lost "
+              "against the best package; the lever that matters most first:", "",
+              "| lever | best | low | effect at low | high | effect at high | swing | most lost |",
+              "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r.lever} | {r.best:.3g} | {r.low:g} | {r.effect_at_low_pp:+.2f} | "
-              f"{r.high:g} | {r.effect_at_high_pp:+.2f} | {r.swing_pp:.2f} |"
-              for r in swings.itertuples()]
+              f"{r.high:g} | {r.effect_at_high_pp:+.2f} | {r.swing_pp:.2f} | "
+              f"{r.largest_loss_pp:.2f} |" for r in swings.itertuples()]
     lines += ["", "## Which levers go with the effect", "",
               "Spearman's rank correlation of each lever with the effect over every package "
               "run within the budget (near 0: the lever matters little, or only with others):",
@@ -326,7 +333,8 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
     body += ["<h2>Which levers matter at the best package</h2>",
              "<p>Each lever moved to its lower and to its upper bound, the others as in the "
              "best package (the money re-scaled to the budget where it then exceeds it); the "
-             "effect (median, pp) at each bound, the largest swing first.</p>",
+             "effect (median, pp) at each bound, the swing between them and the most lost "
+             "against the best package; the lever that matters most first.</p>",
              swings.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0)]
     body += ["<h2>Which levers go with the effect</h2><ul>"]
     body += [f"<li>{html.escape(k)}: {weights[k]:+.2f}</li>" for k in order]
