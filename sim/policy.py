@@ -182,7 +182,7 @@ class Search(Closed):
     """The search's settings (each overridable on the command line)."""
 
     population: int = Field(default=40, ge=4, le=1000)
-    generations: int = Field(default=30, ge=1, le=1000)
+    generations: int = Field(default=50, ge=1, le=1000)
     draws: int = Field(default=64, ge=1, le=10_000)
     replicates: int = Field(default=4, ge=1, le=10_000)
     seed: int = Field(default=20251220, ge=0)
