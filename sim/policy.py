@@ -602,6 +602,7 @@ def bind(req: PolicyRequest) -> Problem:
         reference = announced(spec, sc_b)
     except ScenarioError as err:
         raise ScenarioError(where, err.field, err.message) from None
+    check_ranges(spec, where, [(sc_b, registry), (sc_a, load_registry(registry_folder(path_a)))])
     folder = (base / spec.posterior) if spec.posterior is not None else posteriors.SHIPPED
     draws = req.draws if req.draws is not None else s.draws
     post = posteriors.load(folder).thin(draws)
@@ -631,6 +632,27 @@ def bind(req: PolicyRequest) -> Problem:
     except ScenarioError as err:
         raise ScenarioError(where, err.field, err.message) from None
     return problem
+
+
+def check_ranges(spec: PolicyFile, where: Path, scenarios: Sequence[tuple[Scenario, Registry]]
+                 ) -> None:
+    """Refuse an uncertainty whose range goes outside what its fields accept, in either
+    scenario (one line naming the policy file and the uncertainty)."""
+    if not spec.uncertainties:
+        return
+    for sc, registry in scenarios:
+        known = [p for p, _ in values(sc)]
+        cols: dict[str, list[str]] = {}
+        bounds = []
+        for name, u in spec.uncertainties.items():
+            paths = [p for pat in u.paths for p in (expand(pat, known) if "*" in pat
+                                                    else [pat] if pat in known else [])]
+            if paths:
+                cols[f"uncertainties.{name}.range"] = paths
+                bounds.append(u.range)
+        if cols:
+            patch = Patch.bind(sc, cols, where=str(where), registry=registry)
+            patch.check(np.array(bounds, dtype=float).T)
 
 
 def _counterfactual(problem: Problem, sc: Scenario, path: Path) -> np.ndarray:
