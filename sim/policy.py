@@ -630,7 +630,9 @@ def bind(req: PolicyRequest) -> Problem:
             row[~problem.whole] = xs[~problem.whole]
             patch.check(np.concatenate([m(row[None]) for m in makers], axis=1))
     except ScenarioError as err:
-        raise ScenarioError(where, err.field, err.message) from None
+        lever = err.field.split("@", 1)[0]
+        named = f"levers.{lever}.range" if lever in spec.levers else err.field
+        raise ScenarioError(where, named, err.message) from None
     return problem
 
 

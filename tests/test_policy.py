@@ -164,6 +164,8 @@ def test_the_front_dominates_or_equals_the_announced_package(tmp_path: Path):
          "uncertainties.u.path: 'powers.RUS.capacity_trend' is not a numeric value"),
         ({"levers": {"x": {"kind": "state", "state": "KAZ", "range": [2, 1]}}},
          "levers.x.range: low (2) must be below high (1)"),
+        ({"levers": {"x": {"kind": "amount", "instrument": "oda_grants", "range": [-1, 2]}}},
+         "levers.x.range: -1 is outside what powers.JPN.instruments.oda_grants.pledged_usd_bn"),
         ({"uncertainties": {"u": {"path": "powers.CHN.reactivity", "range": [-1, 2]}}},
          "uncertainties.u.range: -1 is outside what powers.CHN.reactivity accepts"),
     ],
