@@ -329,6 +329,7 @@ class Problem:
     powers: list[str]
     reference: np.ndarray
     budget: float
+    counterfactual_path: Path | None = None
     _patches: dict[tuple[float, ...], tuple[Patch, list[Callable[[np.ndarray], np.ndarray]]]] = (
         field(default_factory=dict))
 
@@ -623,6 +624,7 @@ def bind(req: PolicyRequest) -> Problem:
                       "announced" else float(req.budget if req.budget is not None
                                              else spec.budget.usd_bn))
     problem.counterfactual = _counterfactual(problem, sc_a, path_a)
+    problem.counterfactual_path = path_a
     try:  # every lever's bounds and the uncertainties' ranges, checked against the fields
         patch, makers = problem._patch(tuple(reference[problem.whole]))
         for xs in (problem.bounds[:, 0], problem.bounds[:, 1]):

@@ -227,10 +227,14 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
         "policy_file_sha256": file_digest(problem.where),
         "scenario_file": str(problem.scenario_path),
         "scenario_file_sha256": file_digest(problem.scenario_path),
-        "counterfactual": problem.spec.counterfactual,
+        "counterfactual_file": str(problem.counterfactual_path),
+        "counterfactual_file_sha256": file_digest(problem.counterfactual_path)
+        if problem.counterfactual_path is not None else None,
         "power": problem.spec.power,
         "posterior": {"folder": str(post.folder), "draws_used": len(post.draws),
-                      "replicates_per_draw": problem.replicates},
+                      "replicates_per_draw": problem.replicates,
+                      "draws_sha256": file_digest(post.folder / "draws.parquet"),
+                      "quantities": post.applied(problem.scenario)},
         "uncertainties": {k: {"path": u.path, "range": list(u.range)}
                           for k, u in problem.spec.uncertainties.items()},
         "budget_usd_bn": problem.budget,
