@@ -855,7 +855,10 @@ def _save(path: Path, state: State) -> None:
 def settings_digest(problem: Problem, req: PolicyRequest, population: int, generations: int,
                     seed: int) -> str:
     """What decides a search's numbers: the files, the draws, the settings."""
+    cf = problem.counterfactual_path
     data = {"policy": file_digest(problem.where), "scenario": file_digest(problem.scenario_path),
+            "counterfactual": file_digest(cf) if cf is not None else None,
+            "posterior_draws": file_digest(problem.posterior.folder / "draws.parquet"),
             "draws": len(problem.posterior.draws), "replicates": problem.replicates,
             "budget": problem.budget, "population": population, "generations": generations,
             "seed": seed, "posterior": str(problem.posterior.folder)}
