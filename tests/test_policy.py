@@ -210,3 +210,20 @@ def test_regret_as_an_objective_keeps_the_least_regretted_package(tmp_path: Path
     least = every[every["within_budget"]]["regret_pp"].min()
     assert (every["regret_pp"] >= -1e-9).all()
     assert front["regret_pp"].min() == pytest.approx(least)
+
+
+def test_with_one_lever_that_acts_the_model_spends_the_budget_on_it(tmp_path: Path):
+    """Grants alone, $1bn to spend: in the model more grants (a gift, no debt) gain more, so the
+    best package found is the whole budget in grants, and the best package's effect grows
+    from the lever's lower bound to it."""
+    path = small_file(tmp_path, levers={"grants": {"kind": "amount", "instrument": "oda_grants",
+                                                   "range": [0, 3]}},
+                      budget={"usd_bn": 1.0}, uncertainties={}, objectives=["effect"])
+    out = policy.run_policy(policy.PolicyRequest(path, out=tmp_path / "out", plots=False))
+    table = pd.read_csv(out.folder / "pareto.csv")
+    best = table[~table["reference"]].iloc[0]
+    assert best["grants"] == pytest.approx(1.0, abs=1e-9)
+    levers = pd.read_csv(out.folder / "levers.csv")
+    row = levers.iloc[0]
+    assert row["effect_at_high_pp"] == pytest.approx(best["effect_pp"])  # repaired to $1bn
+    assert row["effect_at_low_pp"] < best["effect_pp"]
