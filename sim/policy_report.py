@@ -8,7 +8,6 @@ package the search ran. Shares are in percentage points (``_pp``).
 
 from __future__ import annotations
 
-import html
 import math
 import time
 from collections.abc import Mapping
@@ -223,6 +222,16 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
     post = problem.posterior
     manifest = {
         "kind": "policy",
+        "title": f"{problem.spec.power}'s package within ${problem.budget:.1f}bn: "
+                 f"{problem.where.stem}",
+        "question": text,
+        "headline": _headline(table, problem),
+        "figure_order": [
+            {"stem": "pareto", "caption": "The effect against the other objectives: every "
+             "package run (grey), the Pareto front with its 90% intervals, the announced "
+             "package (star)"},
+            {"stem": "parallel", "caption": "The levers of the Pareto front, each within its "
+             "bounds, coloured by the effect; the announced package dashed"}],
         "policy_file": str(problem.where),
         "policy_file_sha256": file_digest(problem.where),
         "scenario_file": str(problem.scenario_path),
@@ -269,6 +278,24 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
     return text, len(front_df)
 
 
+def _headline(table: pd.DataFrame, problem: Problem) -> list[dict[str, str]]:
+    """The report's headline rows: the best package found and the announced one."""
+    front = table[~table["reference"]]
+    ref = table[table["reference"]].iloc[0]
+    out = []
+    rows = [("best package found", front.iloc[0])] if len(front) else []
+    for label, row in [*rows, ("announced package", ref)]:
+        out.append({"label": f"{label}: effect (median)",
+                    "value": f"{row['effect_pp']:+.2f} pp",
+                    "note": f"90% interval {row['effect_p5_pp']:+.2f} to "
+                            f"{row['effect_p95_pp']:+.2f} (noise and parameters); 10th "
+                            f"percentile over draws {row['robust_pp']:+.2f} pp; regret "
+                            f"{row['regret_pp']:.2f} pp; cost ${row['cost_usd_bn']:.1f}bn"})
+    out.append({"label": "Pareto front", "value": f"{len(front)} packages",
+                "note": f"within ${problem.budget:.1f}bn, on {', '.join(problem.spec.objectives)}"})
+    return out
+
+
 def _version(name: str) -> str:
     from importlib import metadata
 
@@ -280,7 +307,9 @@ def _version(name: str) -> str:
 
 def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
             weights: dict[str, float], swings: pd.DataFrame, plots: bool) -> None:
-    """``report.md`` and ``report.html``: the sentence, the front, the figures, the levers."""
+    """``report.md``, ``about.txt`` (the levers, the uncertainties, the measures) and
+    ``report.html`` (:func:`sim.report.write_report`, from the manifest: ``sim report`` writes
+    the same page again)."""
     spec = problem.spec
     cols = ["package", *[n for n, _ in problem.levers], "cost_usd_bn", "effect_pp",
             "effect_p5_pp", "effect_p95_pp", "robust_pp", "regret_pp", "rivals_pp"]
@@ -326,31 +355,12 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
         lines += ["", "![Pareto front](plots/pareto.png)", "",
                   "![Levers of the front](plots/parallel.png)"]
     (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    body = [f"<h1>{html.escape(problem.where.stem)}: {html.escape(spec.power)}'s package</h1>",
-            f"<p><strong>{html.escape(text)}</strong></p>",
-            f"<p>{html.escape(lines[4])}</p><p>{html.escape(lines[6])}</p>",
-            "<h2>The Pareto front (the announced package last)</h2>",
-            shown.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0)]
-    if plots:
-        body += ['<p><img src="plots/pareto.png" alt="Pareto front" width="900"></p>',
-                 '<p><img src="plots/parallel.png" alt="levers of the front" width="900"></p>']
-    body += ["<h2>Which levers matter at the best package</h2>",
-             "<p>Each lever moved to its lower and to its upper bound, the others as in the "
-             "best package (the money re-scaled to the budget where it then exceeds it); the "
-             "effect (median, pp) at each bound, the swing between them and the most lost "
-             "against the best package; the lever that matters most first.</p>",
-             swings.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0)]
-    body += ["<h2>Which levers go with the effect</h2><ul>"]
-    body += [f"<li>{html.escape(k)}: {weights[k]:+.2f}</li>" for k in order]
-    body += ["</ul><h2>The levers and the uncertainties</h2><ul>"]
-    body += [f"<li>{html.escape(line[2:])}</li>" for line in lines
-             if line.startswith(("- lever ", "- uncertainty "))]
-    body += ["</ul><h2>What the measures are</h2><ul>"]
-    body += [f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in MEASURES.items()]
-    body += ["</ul>"]
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>"
-            f"{html.escape(problem.where.stem)}</title><style>body{{font-family:sans-serif;"
-            "max-width:1100px;margin:2em auto}table{border-collapse:collapse;font-size:85%}"
-            "td,th{padding:2px 6px;border-bottom:1px solid #ddd}</style></head><body>"
-            + "\n".join(body) + "</body></html>\n")
-    (folder / "report.html").write_text(page, encoding="utf-8")
+    about = [line for line in lines if line.startswith(("- lever ", "- uncertainty "))]
+    about += ["", "Which levers go with the effect (Spearman's rank correlation over every "
+              "package run within the budget):", *[f"- {k}: {weights[k]:+.2f}" for k in order],
+              "", "What the measures are (percentage points of the power's regional share):",
+              *[f"- {k}: {v}" for k, v in MEASURES.items()]]
+    (folder / "about.txt").write_text("\n".join(about) + "\n", encoding="utf-8")
+    from sim.report import write_report
+
+    write_report(folder)

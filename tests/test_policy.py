@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -140,9 +141,11 @@ def test_the_front_dominates_or_equals_the_announced_package(tmp_path: Path):
               & (front["cost_usd_bn"] <= ref["cost_usd_bn"] + 1e-9))
     assert covers.any()
     assert out.sentence.startswith("For the same budget")
-    for name in ("manifest.json", "report.html", "report.md", "evaluations.csv",
-                 "plots/pareto.png", "plots/parallel.png"):
+    for name in ("manifest.json", "report.html", "report.md", "evaluations.csv", "levers.csv",
+                 "about.txt", "plots/pareto.png", "plots/parallel.png"):
         assert (out.folder / name).is_file(), name
+    page = (out.folder / "report.html").read_text(encoding="utf-8")
+    assert page.index(html.escape(out.sentence)) < page.index('id="headline"')
     # the same command again continues the finished search: the same front
     again = policy.run_policy(policy.PolicyRequest(path, out=tmp_path / "out", plots=False))
     assert again.folder == out.folder
