@@ -346,7 +346,7 @@ def policy(
     generations: Annotated[Optional[int], typer.Option(help="Generations of the search (default: the file's).", show_default=False)] = None,  # noqa: UP045
     draws: Annotated[Optional[int], typer.Option(help="Posterior draws every package runs over (default: the file's).", show_default=False)] = None,  # noqa: UP045
     replicates: Annotated[Optional[int], typer.Option(help="Replicates per draw (default: the file's).", show_default=False)] = None,  # noqa: UP045
-    seed: Annotated[Optional[int], typer.Option(help="The search's seed (default: the file's).", show_default=False)] = None,  # noqa: UP045
+    seed: Annotated[Optional[int], typer.Option(help="The search's seed, and the uncertainties' points' (default: the file's; the simulation's random numbers are always the scenario's).", show_default=False)] = None,  # noqa: UP045
     out: Annotated[Path, typer.Option(help="Folder under which policy/<file>-<settings>/ is made (a re-run of the same command continues there).")] = Path("results"),
     plots: PlotsOpt = True,
 ) -> None:
