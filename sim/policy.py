@@ -71,6 +71,7 @@ from sim.facts import Registry, load_registry
 from sim.scenario import Scenario, file_digest, registry_folder, to_raw, validate, values
 from sim.scenario import load as load_scenario
 from sim.shipped import locate
+from sim.sweep.spec import Distribution, LogUniform, Triangular, TruncNormal, Uniform
 from sim.yamlio import read_yaml
 
 Code = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,5}$")]
@@ -152,18 +153,49 @@ class Lever(Closed):
 
 
 class Uncertainty(Closed):
-    """An assumption the posterior does not fit: scenario value path(s) and a uniform range."""
+    """An assumption the posterior does not fit: scenario value path(s) and its prior, a
+    uniform ``range`` or a bounded ``distribution`` (as in a sweep file: uniform, loguniform,
+    triangular, truncnormal)."""
 
     path: str | list[str]
-    range: tuple[Finite, Finite]
+    range: tuple[Finite, Finite] | None = None
+    distribution: Distribution | None = None
     description: str = ""
 
     @model_validator(mode="after")
     def _range(self) -> Uncertainty:
-        if not self.range[0] < self.range[1]:
-            raise ValueError(f"range: low ({self.range[0]:g}) must be below high "
-                             f"({self.range[1]:g})")
+        if (self.range is None) == (self.distribution is None):
+            raise ValueError("range: give exactly one of 'range: [low, high]' or "
+                             "'distribution'")
+        if not self.low < self.high:
+            raise ValueError(f"range: low ({self.low:g}) must be below high ({self.high:g})")
         return self
+
+    @property
+    def dist(self) -> Uniform | LogUniform | Triangular | TruncNormal:
+        """The prior (a ``range`` is uniform)."""
+        if self.distribution is not None:
+            return self.distribution
+        assert self.range is not None
+        return Uniform(kind="uniform", low=self.range[0], high=self.range[1])
+
+    @property
+    def low(self) -> float:
+        return float(self.dist.low)
+
+    @property
+    def high(self) -> float:
+        return float(self.dist.high)
+
+    def describe(self) -> str:
+        """The prior in words: ``uniform on 0 to 2``, ``triangular on 0 to 2, mode 0``."""
+        d = self.dist
+        text = f"{d.kind} on {d.low:g} to {d.high:g}"
+        if isinstance(d, Triangular):
+            text += f", mode {d.mode:g}"
+        elif isinstance(d, TruncNormal):
+            text += f", mean {d.mean:g}, sd {d.sd:g}"
+        return text
 
     @property
     def paths(self) -> list[str]:
@@ -575,6 +607,32 @@ def latin(ranges: Sequence[tuple[float, float]], n: int, seed: int) -> np.ndarra
     return out
 
 
+def prior_points(uncertainties: Sequence[Uncertainty], n: int, seed: int) -> np.ndarray:
+    """``n`` points of the uncertainties' priors ``(n, len(uncertainties))``: a Latin
+    hypercube, each column through its prior's quantile function (SALib's)."""
+    from SALib.util import scale_samples
+
+    unit = latin([(0.0, 1.0)] * len(uncertainties), n, seed)
+    if not uncertainties:
+        return unit
+    bounds: list[list[float]] = []
+    dists: list[str] = []
+    for u in uncertainties:
+        d = u.dist
+        if isinstance(d, Triangular):
+            dists.append("triang")
+            bounds.append([d.low, d.high, (d.mode - d.low) / (d.high - d.low)])
+        elif isinstance(d, TruncNormal):
+            dists.append("truncnorm")
+            bounds.append([d.low, d.high, d.mean, d.sd])
+        else:
+            dists.append("logunif" if isinstance(d, LogUniform) else "unif")
+            bounds.append([d.low, d.high])
+    out: np.ndarray = np.asarray(scale_samples(unit.copy(), {
+        "num_vars": len(uncertainties), "bounds": bounds, "dists": dists}), dtype=float)
+    return out
+
+
 def bind(req: PolicyRequest) -> Problem:
     """Read a policy file and bind it: its scenarios, the draws, the counterfactual's run."""
     req.check()
@@ -610,8 +668,8 @@ def bind(req: PolicyRequest) -> Problem:
     posteriors.check_scenario(post, sc_b, path_b)
     seed = sc_b.seed
     replicates = req.replicates if req.replicates is not None else s.replicates
-    uncertain = latin([u.range for u in spec.uncertainties.values()], len(post.draws),
-                      req.seed if req.seed is not None else s.seed)
+    uncertain = prior_points(list(spec.uncertainties.values()), len(post.draws),
+                             req.seed if req.seed is not None else s.seed)
     from sim.params import build
 
     params = build(sc_b)
@@ -653,7 +711,7 @@ def check_ranges(spec: PolicyFile, where: Path, scenarios: Sequence[tuple[Scenar
                                                     else [pat] if pat in known else [])]
             if paths:
                 cols[f"uncertainties.{name}.range"] = paths
-                bounds.append(u.range)
+                bounds.append((u.low, u.high))
         if cols:
             patch = Patch.bind(sc, cols, where=str(where), registry=registry)
             patch.check(np.array(bounds, dtype=float).T)

@@ -244,7 +244,7 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
                       "replicates_per_draw": problem.replicates,
                       "draws_sha256": file_digest(post.folder / "draws.parquet"),
                       "quantities": post.applied(problem.scenario)},
-        "uncertainties": {k: {"path": u.path, "range": list(u.range)}
+        "uncertainties": {k: {"path": u.path, "prior": u.dist.model_dump()}
                           for k, u in problem.spec.uncertainties.items()},
         "budget_usd_bn": problem.budget,
         "objectives": list(names),
@@ -346,8 +346,8 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
     lines += ["", "## The levers and the uncertainties", ""]
     lines += [f"- lever {n} ({lv.kind}, {lv.bounds[0]:g} to {lv.bounds[1]:g}): {lv.description}"
               for n, lv in problem.levers]
-    lines += [f"- uncertainty {n} ({', '.join(u.paths)}, uniform on {u.range[0]:g} to "
-              f"{u.range[1]:g}, one point per posterior draw): {u.description}"
+    lines += [f"- uncertainty {n} ({', '.join(u.paths)}, {u.describe()}, one point per "
+              f"posterior draw): {u.description}"
               for n, u in spec.uncertainties.items()]
     lines += ["", "## What the measures are", ""]
     lines += [f"- {k}: {v}" for k, v in MEASURES.items()]

@@ -230,3 +230,18 @@ def test_with_one_lever_that_acts_the_model_spends_the_budget_on_it(tmp_path: Pa
     row = levers.iloc[0]
     assert row["effect_at_high_pp"] == pytest.approx(best["effect_pp"])  # repaired to $1bn
     assert row["effect_at_low_pp"] < best["effect_pp"]
+
+
+def test_an_uncertainty_carries_its_prior(tmp_path: Path):
+    """A triangular prior with its mode at the low end: the points lie within its bounds, one
+    per draw, with their mean where the prior's is ((low + mode + high) / 3)."""
+    spec = policy.read(small_file(tmp_path))
+    tri = policy.Uncertainty(path="powers.CHN.reactivity",
+                             distribution={"kind": "triangular", "low": 0, "mode": 0, "high": 2})
+    flat = spec.uncertainties["russia_trend"]
+    x = policy.prior_points([flat, tri], 400, seed=1)
+    assert x.shape == (400, 2)
+    assert (x[:, 1] >= 0).all() and (x[:, 1] <= 2).all()
+    assert x[:, 1].mean() == pytest.approx(2 / 3, abs=0.02)
+    assert x[:, 0].mean() == pytest.approx((flat.low + flat.high) / 2, abs=0.001)
+    assert tri.describe() == "triangular on 0 to 2, mode 0"
