@@ -11,7 +11,7 @@ import pytest
 from .conftest import ROOT, run_cli
 
 COMMANDS = ("run", "validate", "facts", "compare", "bench", "sweep", "calibrate", "hindcast",
-            "report", "view", "explore")
+            "report", "view", "explore", "policy")
 
 
 @pytest.fixture(scope="module")
