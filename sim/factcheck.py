@@ -20,14 +20,14 @@ def default_folder() -> Path:
 
 
 def scenario_files(folder: Path) -> list[Path]:
-    """Every scenario YAML under ``folder`` (the registry, sweep files, priors and posteriors
-    excluded)."""
+    """Every scenario YAML under ``folder`` (the registry, sweep and policy files, priors and
+    posteriors excluded)."""
     if not folder.is_dir():
         raise SimError(f"{folder}: not a folder of scenarios")
     return sorted(
         p
         for p in folder.rglob("*.yaml")
-        if not {"facts", "sweeps", "priors", "posteriors"} & set(p.parts)
+        if not {"facts", "sweeps", "policies", "priors", "posteriors"} & set(p.parts)
     )
 
 
