@@ -23,6 +23,14 @@ package and the counterfactual, so that package's effect is exactly the paired e
 ``sim compare`` reports over the same draws (when no ranges are declared), and two packages
 differ only by what they do.
 
+A rival's coercive answer to the package (``coercion``, :class:`Coercion`) is a declared
+uncertainty of its own: in each posterior draw it happens or not (a seeded Bernoulli with the
+declared probability) with its own factor, the same for every package, as an event added to the
+package's scenario (a ``trade`` cut of the rival's own ties, a ``sanctions`` cut of the
+package power's trade ``imposed_by`` the rival, or a ``remittance_shock``), never to the
+counterfactual's (the coercion answers the package). With probability 0 the events keep factor
+1 and every number is as without the entry.
+
 Objectives (any subset): ``effect``, the median of the power's regional-share effect over
 draws and replicates at the answer date (``time.answer``), with its 5-95% interval; ``robust``,
 the 10th percentile over draws of each draw's mean effect; ``cost``, the money pledged;
