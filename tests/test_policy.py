@@ -332,7 +332,8 @@ def test_each_draw_coerces_the_same_way_for_every_package_and_probability():
 
 def test_a_coercion_of_probability_zero_changes_nothing(tmp_path: Path):
     """With probability 0 the search runs exactly as without the entry."""
-    plain = policy.run_policy(policy.PolicyRequest(small_file(tmp_path), out=tmp_path / "a",
+    plain = policy.run_policy(policy.PolicyRequest(small_file(tmp_path, coercion={}),
+                                                   out=tmp_path / "a",
                                                    plots=False))
     (tmp_path / "b").mkdir()
     path = small_file(tmp_path / "b", coercion={"c": {**COERCE, "probability": 0.0}})
