@@ -333,7 +333,10 @@ def _headline(table: pd.DataFrame, problem: Problem) -> list[dict[str, str]]:
                     "note": f"90% interval {row['effect_p5_pp']:+.2f} to "
                             f"{row['effect_p95_pp']:+.2f} (noise and parameters); 10th "
                             f"percentile over draws {row['robust_pp']:+.2f} pp; regret "
-                            f"{row['regret_pp']:.2f} pp; cost ${row['cost_usd_bn']:.1f}bn"})
+                            f"{row['regret_pp']:.2f} pp; cost ${row['cost_usd_bn']:.1f}bn"
+                            + (f"; {row['effect_if_coerced_pp']:+.2f} pp with the declared "
+                               f"coercion in every draw, {row['effect_if_not_coerced_pp']:+.2f} "
+                               "pp in none" if "effect_if_coerced_pp" in row else "")})
     out.append({"label": "Pareto front", "value": f"{len(front)} packages",
                 "note": f"within ${problem.budget:.1f}bn, on {', '.join(problem.spec.objectives)}"})
     return out
@@ -400,7 +403,8 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
               f"{c.probability:g} per posterior draw): {c.description}"
               for n, c in spec.coercion.items()]
     lines += ["", "## What the measures are", ""]
-    lines += [f"- {k}: {v}" for k, v in MEASURES.items()]
+    lines += [f"- {k}: {v}" for k, v in MEASURES.items()
+                if spec.coercion or not k.startswith("effect_if")]
     if plots:
         lines += ["", "![Pareto front](plots/pareto.png)", "",
                   "![Levers of the front](plots/parallel.png)"]
@@ -410,7 +414,8 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
     about += ["", "Which levers go with the effect (Spearman's rank correlation over every "
               "package run within the budget):", *[f"- {k}: {weights[k]:+.2f}" for k in order],
               "", "What the measures are (percentage points of the power's regional share):",
-              *[f"- {k}: {v}" for k, v in MEASURES.items()]]
+              *[f"- {k}: {v}" for k, v in MEASURES.items()
+                if spec.coercion or not k.startswith("effect_if")]]
     (folder / "about.txt").write_text("\n".join(about) + "\n", encoding="utf-8")
     from sim.report import write_report
 
