@@ -23,6 +23,14 @@ package and the counterfactual, so that package's effect is exactly the paired e
 ``sim compare`` reports over the same draws (when no ranges are declared), and two packages
 differ only by what they do.
 
+A rival's coercive answer to the package (``coercion``, :class:`Coercion`) is a declared
+uncertainty of its own: in each posterior draw it happens or not (a seeded Bernoulli with the
+declared probability) with its own factor, the same for every package, as an event added to the
+package's scenario (a ``trade`` cut of the rival's own ties, a ``sanctions`` cut of the
+package power's trade ``imposed_by`` the rival, or a ``remittance_shock``), never to the
+counterfactual's (the coercion answers the package). With probability 0 the events keep factor
+1 and every number is as without the entry.
+
 Objectives (any subset): ``effect``, the median of the power's regional-share effect over
 draws and replicates at the answer date (``time.answer``), with its 5-95% interval; ``robust``,
 the 10th percentile over draws of each draw's mean effect; ``cost``, the money pledged;
@@ -202,6 +210,42 @@ class Uncertainty(Closed):
         return [self.path] if isinstance(self.path, str) else list(self.path)
 
 
+class Coercion(Closed):
+    """A rival's coercive answer to the package, declared as an uncertainty: in each posterior
+    draw it happens with ``probability`` (one draw of a seeded stream, the same for every
+    package), with a factor drawn uniformly on ``factor``, from ``date`` on, for good.
+
+    ``instrument``: ``trade`` (the rival cuts its own trade with the states hit: an embargo, a
+    cut in its purchases of their gas, a closed border; a ``trade`` event on the rival's ties),
+    ``transit`` (the rival cuts the states' trade with the package's power where it runs
+    through the rival's territory: a ``sanctions`` event on the power's ties, ``imposed_by``
+    the rival) or ``remittances`` (a ``remittance_shock`` on the rival's remittances: migrant
+    re-entry bans, work-permit rules). The states hit are ``states`` or the ``favoured`` ones:
+    the given number of states the package gives most money for the size of their economy."""
+
+    by: Code = Field(description="the rival that coerces")
+    instrument: Literal["trade", "transit", "remittances"]
+    states: list[Code] | None = Field(default=None, min_length=1,
+                                      description="the states hit (or give 'favoured')")
+    favoured: int | None = Field(default=None, ge=1,
+                                 description="the states hit: this many the package favours most")
+    factor: tuple[Finite, Finite] = Field(description="[low, high] multiplier on the tie")
+    date: date
+    probability: Finite = Field(ge=0, le=1, description="chance it happens in a draw")
+    source: str | None = Field(default=None, description="registry id of the assumption")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _coercion(self) -> Coercion:
+        if (self.states is None) == (self.favoured is None):
+            raise ValueError("states: give exactly one of 'states: [codes]' or 'favoured: n'")
+        lo, hi = self.factor
+        if not 0 <= lo <= hi <= 1:
+            raise ValueError(f"factor: expected 0 <= low <= high <= 1 (a cut), found "
+                             f"[{lo:g}, {hi:g}]")
+        return self
+
+
 class Budget(Closed):
     """The money a package may pledge: a number ($bn) or ``announced`` (the announced
     package's own cost)."""
@@ -232,6 +276,7 @@ class PolicyFile(Closed):
     budget: Budget = Budget()
     levers: dict[Name, Lever] = Field(min_length=1)
     uncertainties: dict[Name, Uncertainty] = Field(default_factory=dict)
+    coercion: dict[Name, Coercion] = Field(default_factory=dict)
     objectives: list[Objective] = Field(default=["effect", "robust", "cost"], min_length=1)
     search: Search = Search()
 
@@ -362,6 +407,12 @@ class Problem:
     reference: np.ndarray
     budget: float
     counterfactual_path: Path | None = None
+    #: ``(draws, coercions)``: each declared coercion's factor in each draw (1: it does not
+    #: happen there) and the factor it would have if it did
+    coerced: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    coercion_factor: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    #: which factors the coercion events take: ``drawn`` (as declared), ``always``, ``never``
+    coercion_mode: Literal["drawn", "always", "never"] = "drawn"
     _patches: dict[tuple[float, ...], tuple[Patch, list[Callable[[np.ndarray], np.ndarray]]]] = (
         field(default_factory=dict))
 
@@ -396,9 +447,19 @@ class Problem:
     def unit(self) -> np.ndarray:
         return np.array([lv.unit_cost for _, lv in self.levers])
 
-    def evaluate(self, x: np.ndarray, progress: Callable[[int], None] | None = None
-                 ) -> Evaluation:
-        """Run packages ``x`` ``(n, levers)`` over every draw, paired with the counterfactual."""
+    def evaluate(self, x: np.ndarray, progress: Callable[[int], None] | None = None,
+                 coercion: Literal["drawn", "always", "never"] = "drawn") -> Evaluation:
+        """Run packages ``x`` ``(n, levers)`` over every draw, paired with the counterfactual
+        (which no coercion touches: it answers the package); ``coercion``: the declared
+        coercions as drawn, in every draw (``always``) or in none (``never``)."""
+        self.coercion_mode = coercion
+        try:
+            return self._evaluate(x, progress)
+        finally:
+            self.coercion_mode = "drawn"
+
+    def _evaluate(self, x: np.ndarray, progress: Callable[[int], None] | None = None
+                  ) -> Evaluation:
         x = np.atleast_2d(np.asarray(x, dtype=float))
         n, d, r = len(x), self.draws, self.replicates
         shares = np.empty((n, d, r, len(self.powers)))
@@ -436,7 +497,7 @@ class Problem:
         whole = [(name, lv) for name, lv in levers if lv.whole]
         sc = variant(self.scenario, self.spec.power, dict(zip([n for n, _ in whole], key,
                                                               strict=True)),
-                     dict(whole), self.registry, self.where)
+                     dict(whole), self.registry, self.where, self.spec.coercion)
         known = dict(values(sc))
         columns: dict[str, list[str]] = {}
         makers: list[Callable[[np.ndarray], np.ndarray]] = []
@@ -471,12 +532,103 @@ class Problem:
                 taken.update(paths)
                 unc_cols.append(k)
         makers.append(functools.partial(_tiled, block=self.uncertain[:, unc_cols]))
+        for name, hit in coercion_events(self.spec.coercion, self.scenario):
+            for state, ev, path in hit:
+                columns[f"coercion {name}@{state}"] = [f"events.{ev}.{path}"]
+                taken.add(f"events.{ev}.{path}")
+        if self.spec.coercion:
+            makers.append(self._coercion_block)
         post_block, post_cols = posterior_columns(self.posterior, sc, taken)
         columns.update(post_cols)
         makers.append(functools.partial(_tiled, block=post_block))
         patch = Patch.bind(sc, columns, where=str(self.where), registry=self.registry)
         self._patches[key] = (patch, makers)
         return patch, makers
+
+
+    def favoured(self, x: np.ndarray) -> np.ndarray:
+        """Each package's money for each state over the state's GDP ``(n, states)`` (the
+        scenario's order of states): every instrument whose allocation reaches the states,
+        its pledge split by the states' weighted, normalised shares."""
+        known = dict(values(self.scenario))
+        states = list(self.scenario.states)
+        amount = {lv.instrument: j for j, (_, lv) in enumerate(self.levers) if lv.kind == "amount"}
+        weight = {lv.state: j for j, (_, lv) in enumerate(self.levers) if lv.kind == "state"}
+        x = np.atleast_2d(x)
+        w = np.stack([x[:, weight[c]] if c in weight else np.ones(len(x)) for c in states], 1)
+        gdp = np.array([float(known[f"states.{c}.gdp_usd_bn"].value) for c in states])
+        out = np.zeros((len(x), len(states)))
+        base = f"powers.{self.spec.power}.instruments."
+        for inst in self.scenario.powers[self.spec.power].instruments:
+            shares = np.array([float(known[f"{base}{inst}.allocation.shares.{c}"].value)
+                               if f"{base}{inst}.allocation.shares.{c}" in known else 0.0
+                               for c in states])
+            if not shares.any():
+                continue
+            pledge = (x[:, amount[inst]] if inst in amount
+                      else np.full(len(x), float(known[f"{base}{inst}.pledged_usd_bn"].value)))
+            split = w * shares
+            total = split.sum(axis=1, keepdims=True)
+            out += pledge[:, None] * np.divide(split, total, out=np.zeros_like(split),
+                                               where=total > 0)
+        result: np.ndarray = out / gdp
+        return result
+
+    def _coercion_block(self, x: np.ndarray) -> np.ndarray:
+        """Each (package, draw)'s factor on each coercion event ``(n * draws, events)``: the
+        draw's factor on the states the coercion hits in that package, 1 elsewhere."""
+        n, d = len(x), self.draws
+        states = list(self.scenario.states)
+        money = self.favoured(x) if any(c.favoured for c in self.spec.coercion.values()) else None
+        cols = []
+        for k, c in enumerate(self.spec.coercion.values()):
+            if self.coercion_mode == "never":
+                factor = np.ones(d)
+            elif self.coercion_mode == "always":
+                factor = self.coercion_factor[:, k]
+            else:
+                factor = self.coerced[:, k]
+            hit_states = c.states if c.states is not None else states
+            if c.favoured is not None:
+                assert money is not None
+                top = np.argsort(-money, axis=1, kind="stable")[:, : c.favoured]
+                hit = np.zeros((n, len(states)), dtype=bool)
+                np.put_along_axis(hit, top, True, axis=1)
+            else:
+                hit = np.ones((n, len(hit_states)), dtype=bool)
+            for j in range(len(hit_states)):
+                cols.append(np.where(np.repeat(hit[:, j], d), np.tile(factor, n), 1.0))
+        out: np.ndarray = np.stack(cols, axis=1)
+        return out
+
+
+def coercion_events(coercion: dict[str, Coercion], sc: Scenario
+                    ) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """Per declared coercion, its events: ``(state, event name, factor field)`` for each state
+    it may hit (every state of the scenario for ``favoured``)."""
+    out = []
+    for name, c in coercion.items():
+        states = c.states if c.states is not None else list(sc.states)
+        path = "trade" if c.instrument == "transit" else "factor"
+        out.append((name, [(s, f"policy_coercion_{name}_{s}", path) for s in states]))
+    return out
+
+
+def coercion_points(coercion: Sequence[Coercion], n: int, seed: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw and coercion ``(n, coercions)``: the factor applied (1 where the coercion does
+    not happen) and the factor drawn. Each coercion has its own stream of the search's seed,
+    a uniform for whether it happens and one for its factor, so a change of probability moves
+    no factor and no other draw."""
+    applied = np.ones((n, len(coercion)))
+    drawn = np.ones((n, len(coercion)))
+    for k, c in enumerate(coercion):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x636F65, k)))
+        u = rng.random((n, 2))
+        lo, hi = c.factor
+        drawn[:, k] = lo + u[:, 1] * (hi - lo)
+        applied[:, k] = np.where(u[:, 0] < c.probability, drawn[:, k], 1.0)
+    return applied, drawn
 
 
 def _tiled(x: np.ndarray, block: np.ndarray) -> np.ndarray:
@@ -514,10 +666,23 @@ def posterior_columns(post: posteriors.Posterior, sc: Scenario, taken: set[str]
 
 
 def variant(sc: Scenario, power: str, at: dict[str, float], levers: dict[str, Lever],
-            registry: Registry, where: Path) -> Scenario:
+            registry: Registry, where: Path, coercion: dict[str, Coercion] | None = None
+            ) -> Scenario:
     """The scenario with its whole-number levers set: every instrument's period, the summits'
-    schedule (the announced number keeps the announced events)."""
+    schedule (the announced number keeps the announced events); and each declared coercion's
+    events, one per state it may hit, at factor 1 (the draws set them)."""
     raw = copy.deepcopy(to_raw(sc))
+    for name, hits in coercion_events(coercion or {}, sc):
+        c = (coercion or {})[name]
+        for state, ev_name, _ in hits:
+            one = {"value": 1.0, "why": WHY}
+            ev: dict[str, Any] = {"date": c.date.isoformat(), "states": [state]}
+            if c.instrument == "transit":
+                ev.update(type="sanctions", power=power, imposed_by=[c.by], trade=one)
+            else:
+                ev.update(type="trade" if c.instrument == "trade" else "remittance_shock",
+                          power=c.by, factor=one)
+            raw.setdefault("events", {})[ev_name] = ev
     for name, value in at.items():
         lv = levers[name]
         if lv.kind == "period":
@@ -662,6 +827,7 @@ def bind(req: PolicyRequest) -> Problem:
     except ScenarioError as err:
         raise ScenarioError(where, err.field, err.message) from None
     check_ranges(spec, where, [(sc_b, registry), (sc_a, load_registry(registry_folder(path_a)))])
+    check_coercion(spec, where, sc_b, registry)
     folder = (base / spec.posterior) if spec.posterior is not None else posteriors.SHIPPED
     draws = req.draws if req.draws is not None else s.draws
     post = posteriors.load(folder).thin(draws)
@@ -681,6 +847,9 @@ def bind(req: PolicyRequest) -> Problem:
     problem.budget = (float(reference @ unit) if req.budget is None and spec.budget.usd_bn ==
                       "announced" else float(req.budget if req.budget is not None
                                              else spec.budget.usd_bn))
+    problem.coerced, problem.coercion_factor = coercion_points(
+        list(spec.coercion.values()), len(post.draws), req.seed if req.seed is not None
+        else s.seed)
     problem.counterfactual = _counterfactual(problem, sc_a, path_a)
     problem.counterfactual_path = path_a
     try:  # every lever's bounds and the uncertainties' ranges, checked against the fields
@@ -694,6 +863,28 @@ def bind(req: PolicyRequest) -> Problem:
         named = f"levers.{lever}.range" if lever in spec.levers else err.field
         raise ScenarioError(where, named, err.message) from None
     return problem
+
+
+def check_coercion(spec: PolicyFile, where: Path, sc: Scenario, registry: Registry) -> None:
+    """Refuse a coercion whose rival, states, date or source the scenario does not know (one
+    line naming the policy file and the field)."""
+    for name, c in spec.coercion.items():
+        at = f"coercion.{name}"
+        if c.by not in sc.powers or c.by == spec.power:
+            raise ScenarioError(where, f"{at}.by", f"'{c.by}' is not a rival power of "
+                                f"{spec.power} in {sc.name} (it has {', '.join(sc.powers)})")
+        for state in c.states or []:
+            if state not in sc.states:
+                raise ScenarioError(where, f"{at}.states", f"'{state}' is not a state of "
+                                    f"{sc.name} (it has {', '.join(sc.states)})")
+        if c.favoured is not None and c.favoured > len(sc.states):
+            raise ScenarioError(where, f"{at}.favoured", f"expected at most {len(sc.states)} "
+                                f"states, found {c.favoured}")
+        if not sc.time.start <= c.date <= sc.time.end:
+            raise ScenarioError(where, f"{at}.date", f"{c.date} is outside {sc.name}'s "
+                                f"calendar ({sc.time.start} to {sc.time.end})")
+        if c.source is not None and c.source not in registry:
+            raise ScenarioError(where, f"{at}.source", f"'{c.source}' is not in the registry")
 
 
 def check_ranges(spec: PolicyFile, where: Path, scenarios: Sequence[tuple[Scenario, Registry]]

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,9 @@ MEASURES = {
     "russia": "median loss of Russia's regional share",
     "china": "median loss of China's regional share",
     "rivals": "median loss of Russia's and China's combined regional share",
+    "effect_if_coerced": "the effect (median) with every declared coercion happening in every "
+                         "draw, on the same draws and random numbers",
+    "effect_if_not_coerced": "the effect (median) with no declared coercion happening",
 }
 
 
@@ -126,6 +129,39 @@ def sentence(problem: Problem, best_row: pd.Series, ref_row: pd.Series, doing: s
             f"{ref_row['effect_pp']:+.2f} pp for the announced one, by {doing}.")
 
 
+def coerced_columns(problem: Problem, table: pd.DataFrame) -> pd.DataFrame:
+    """The table with each package's effect (median and 5-95% interval, pp) with every declared
+    coercion happening in every draw (``effect_if_coerced``) and in none
+    (``effect_if_not_coerced``), on the same draws and random numbers."""
+    x = table[[n for n, _ in problem.levers]].to_numpy(dtype=float)
+    out = table.copy()
+    modes: tuple[tuple[Literal["always", "never"], str], ...] = (
+        ("always", "effect_if_coerced"), ("never", "effect_if_not_coerced"))
+    for mode, label in modes:
+        m = measures(problem.evaluate(x, coercion=mode))
+        for suffix in ("", "_p5", "_p95"):
+            out[f"{label}{suffix}_pp"] = 100 * m[f"effect{suffix}"]
+    return out
+
+
+def coerced_clause(problem: Problem, table: pd.DataFrame) -> str:
+    """One clause: how the best package and the announced one fare if the rivals coerce."""
+    front = table[~table["reference"]]
+    best = front.iloc[0] if len(front) else table.iloc[-1]
+    ref = table[table["reference"]].iloc[0]
+    who = [problem.scenario.powers[c].name for c in dict.fromkeys(
+        c.by for c in problem.spec.coercion.values())]
+    one = len(who) == 1
+    return (f"; if {' and '.join(who)} coerce{'s' if one else ''} in every draw "
+            f"({', '.join(problem.spec.coercion)}), the best package gains "
+            f"{best['effect_if_coerced_pp']:+.2f} pp ({best['effect_if_coerced_p5_pp']:+.2f} to "
+            f"{best['effect_if_coerced_p95_pp']:+.2f}) and the announced one "
+            f"{ref['effect_if_coerced_pp']:+.2f} pp ({ref['effect_if_coerced_p5_pp']:+.2f} to "
+            f"{ref['effect_if_coerced_p95_pp']:+.2f}), against "
+            f"{best['effect_if_not_coerced_pp']:+.2f} and {ref['effect_if_not_coerced_pp']:+.2f} "
+            f"pp if {'it does' if one else 'they do'} not.")
+
+
 def importance(df: pd.DataFrame, levers: list[str]) -> dict[str, float]:
     """Spearman's rank correlation of each lever with the effect over every package run."""
     from scipy.stats import spearmanr
@@ -200,6 +236,8 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
     ref_df.insert(0, "package", "announced")
     ref_df.insert(1, "reference", True)
     table = pd.concat([front_df, ref_df], ignore_index=True)
+    if problem.spec.coercion:
+        table = coerced_columns(problem, table)
     table.to_csv(folder / "pareto.csv", index=False, float_format="%.6g")
     every.to_csv(folder / "evaluations.csv", index=False, float_format="%.6g")
     sc = problem.scenario
@@ -209,6 +247,8 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
     best_x = best_row[lever_names].to_numpy(dtype=float)
     text = sentence(problem, best_row, ref_df.iloc[0],
                     describe(problem, best_x, problem.reference, states))
+    if problem.spec.coercion:
+        text = text[:-1] + coerced_clause(problem, table)
     weights = importance(every[every["within_budget"]], lever_names)
     swings = probe(problem, best_x)
     swings.to_csv(folder / "levers.csv", index=False, float_format="%.6g")
@@ -246,6 +286,9 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
                       "quantities": post.applied(problem.scenario)},
         "uncertainties": {k: {"path": u.path, "prior": u.dist.model_dump()}
                           for k, u in problem.spec.uncertainties.items()},
+        "coercion": {k: {**c.model_dump(mode="json"),
+                         "draws_coerced": int((problem.coerced[:, i] != 1.0).sum())}
+                     for i, (k, c) in enumerate(problem.spec.coercion.items())},
         "budget_usd_bn": problem.budget,
         "objectives": list(names),
         "settings": settings,
@@ -290,7 +333,10 @@ def _headline(table: pd.DataFrame, problem: Problem) -> list[dict[str, str]]:
                     "note": f"90% interval {row['effect_p5_pp']:+.2f} to "
                             f"{row['effect_p95_pp']:+.2f} (noise and parameters); 10th "
                             f"percentile over draws {row['robust_pp']:+.2f} pp; regret "
-                            f"{row['regret_pp']:.2f} pp; cost ${row['cost_usd_bn']:.1f}bn"})
+                            f"{row['regret_pp']:.2f} pp; cost ${row['cost_usd_bn']:.1f}bn"
+                            + (f"; {row['effect_if_coerced_pp']:+.2f} pp with the declared "
+                               f"coercion in every draw, {row['effect_if_not_coerced_pp']:+.2f} "
+                               "pp in none" if "effect_if_coerced_pp" in row else "")})
     out.append({"label": "Pareto front", "value": f"{len(front)} packages",
                 "note": f"within ${problem.budget:.1f}bn, on {', '.join(problem.spec.objectives)}"})
     return out
@@ -313,6 +359,8 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
     spec = problem.spec
     cols = ["package", *[n for n, _ in problem.levers], "cost_usd_bn", "effect_pp",
             "effect_p5_pp", "effect_p95_pp", "robust_pp", "regret_pp", "rivals_pp"]
+    if spec.coercion:
+        cols += ["effect_if_coerced_pp", "effect_if_not_coerced_pp"]
     shown = table[cols].copy()
     order = sorted(weights, key=lambda k: -abs(weights[k]))
     lines = [f"# {problem.where.stem}: {spec.power}'s package", "", text, "",
@@ -349,17 +397,25 @@ def _report(folder: Path, problem: Problem, table: pd.DataFrame, text: str,
     lines += [f"- uncertainty {n} ({', '.join(u.paths)}, {u.describe()}, one point per "
               f"posterior draw): {u.description}"
               for n, u in spec.uncertainties.items()]
+    lines += [f"- coercion {n} ({c.by}, {c.instrument}, on "
+              f"{', '.join(c.states) if c.states else f'the {c.favoured} states favoured most'}"
+              f", factor {c.factor[0]:g} to {c.factor[1]:g} from {c.date}, probability "
+              f"{c.probability:g} per posterior draw): {c.description}"
+              for n, c in spec.coercion.items()]
     lines += ["", "## What the measures are", ""]
-    lines += [f"- {k}: {v}" for k, v in MEASURES.items()]
+    lines += [f"- {k}: {v}" for k, v in MEASURES.items()
+                if spec.coercion or not k.startswith("effect_if")]
     if plots:
         lines += ["", "![Pareto front](plots/pareto.png)", "",
                   "![Levers of the front](plots/parallel.png)"]
     (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    about = [line for line in lines if line.startswith(("- lever ", "- uncertainty "))]
+    about = [line for line in lines if line.startswith(("- lever ", "- uncertainty ",
+                                                             "- coercion "))]
     about += ["", "Which levers go with the effect (Spearman's rank correlation over every "
               "package run within the budget):", *[f"- {k}: {weights[k]:+.2f}" for k in order],
               "", "What the measures are (percentage points of the power's regional share):",
-              *[f"- {k}: {v}" for k, v in MEASURES.items()]]
+              *[f"- {k}: {v}" for k, v in MEASURES.items()
+                if spec.coercion or not k.startswith("effect_if")]]
     (folder / "about.txt").write_text("\n".join(about) + "\n", encoding="utf-8")
     from sim.report import write_report
 

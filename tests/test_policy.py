@@ -34,6 +34,11 @@ def small_file(tmp_path: Path, **changes: object) -> Path:
     return path
 
 
+#: A rival's coercion as a policy file declares it (tests change one field at a time).
+COERCE = {"by": "RUS", "instrument": "transit", "states": ["KGZ", "TJK"], "factor": [0.5, 0.5],
+          "date": "2027-01-01", "probability": 1.0}
+
+
 # --------------------------------------------------------------------------- the search
 
 
@@ -171,6 +176,20 @@ def test_the_front_dominates_or_equals_the_announced_package(tmp_path: Path):
          "levers.x.range: -1 is outside what powers.JPN.instruments.oda_grants.pledged_usd_bn"),
         ({"uncertainties": {"u": {"path": "powers.CHN.reactivity", "range": [-1, 2]}}},
          "uncertainties.u.range: -1 is outside what powers.CHN.reactivity accepts"),
+        ({"coercion": {"c": {**COERCE, "factor": [0.9, 1.2]}}},
+         "coercion.c.factor: expected 0 <= low <= high <= 1 (a cut), found [0.9, 1.2]"),
+        ({"coercion": {"c": {**COERCE, "favoured": 2}}},
+         "coercion.c.states: give exactly one of 'states: [codes]' or 'favoured: n'"),
+        ({"coercion": {"c": {**COERCE, "by": "JPN"}}},
+         "coercion.c.by: 'JPN' is not a rival power of JPN"),
+        ({"coercion": {"c": {**COERCE, "states": ["KGZ", "XYZ"]}}},
+         "coercion.c.states: 'XYZ' is not a state of"),
+        ({"coercion": {"c": {**COERCE, "probability": 1.5}}}, "coercion.c.probability"),
+        ({"coercion": {"c": {**COERCE, "instrument": "gas"}}}, "coercion.c.instrument"),
+        ({"coercion": {"c": {**COERCE, "date": "2040-01-01"}}},
+         "coercion.c.date: 2040-01-01 is outside"),
+        ({"coercion": {"c": {**COERCE, "source": "no_such_fact"}}},
+         "coercion.c.source: 'no_such_fact' is not in the registry"),
     ],
 )
 def test_a_malformed_policy_file_is_refused_in_one_line(tmp_path: Path, change: dict[str, object],
@@ -245,3 +264,85 @@ def test_an_uncertainty_carries_its_prior(tmp_path: Path):
     assert x[:, 1].mean() == pytest.approx(2 / 3, abs=0.02)
     assert x[:, 0].mean() == pytest.approx((flat.low + flat.high) / 2, abs=0.001)
     assert tri.describe() == "triangular on 0 to 2, mode 0"
+
+
+# --------------------------------------------------------------------------- coercion
+
+
+def coerced_problem(tmp_path: Path, **entry: object) -> policy.Problem:
+    path = small_file(tmp_path, coercion={"c": {**COERCE, **entry}})
+    return policy.bind(policy.PolicyRequest(path, draws=6))
+
+
+def test_a_transit_cut_lowers_the_packages_effect_on_the_same_random_numbers(tmp_path: Path):
+    """Russia cutting the trade it carries between Japan and the states hit: Japan's effect
+    falls in every draw against no coercion on the same draws and streams; the states' trade
+    with Russia is untouched, so Russia loses less to the package."""
+    problem = coerced_problem(tmp_path)
+    x = problem.reference[None]
+    hit, free = problem.evaluate(x), problem.evaluate(x, coercion="never")
+    assert (hit.power.mean(axis=2) < free.power.mean(axis=2)).all()
+    assert hit.russia.mean() > free.russia.mean()
+    np.testing.assert_array_equal(hit.power, problem.evaluate(x, coercion="always").power)
+
+
+def test_a_cut_in_the_rivals_own_ties_costs_the_rival_in_the_model(tmp_path: Path):
+    """An embargo or a remittance cut on the rival's own ties lowers the rival's pull: in the
+    model it takes from Russia's share and adds to the package's effect (no deterrence)."""
+    for instrument in ("trade", "remittances"):
+        problem = coerced_problem(tmp_path, instrument=instrument)
+        x = problem.reference[None]
+        hit, free = problem.evaluate(x), problem.evaluate(x, coercion="never")
+        assert hit.russia.mean() < free.russia.mean(), instrument
+        assert hit.power.mean() > free.power.mean(), instrument
+
+
+def test_the_favoured_states_follow_the_package(tmp_path: Path):
+    """``favoured``: the states the package gives most money for the size of their economy;
+    moving the weights moves the coercion."""
+    problem = coerced_problem(tmp_path, states=None, favoured=1)
+    x = np.vstack([problem.reference, problem.reference])
+    names = [n for n, _ in problem.levers]
+    x[1, names.index("TJK")] = 0.25
+    x[1, names.index("KGZ")] = 0.25
+    x[1, names.index("TKM")] = 3.0
+    money = problem.favoured(x)
+    states = list(problem.scenario.states)
+    assert states[int(np.argmax(money[0]))] == "TJK"
+    assert states[int(np.argmax(money[1]))] == "TKM"
+    block = problem._coercion_block(x)  # (packages x draws, states): 1 off the state hit
+    d = problem.draws
+    assert (block[:d, states.index("TJK")] == 0.5).all()
+    assert (block[:d, states.index("TKM")] == 1.0).all()
+    assert (block[d:, states.index("TKM")] == 0.5).all()
+
+
+def test_each_draw_coerces_the_same_way_for_every_package_and_probability():
+    """The draws of a coercion are a seeded stream: the factor drawn does not move with the
+    probability, and the draws coerced at a lower probability are coerced at a higher one."""
+    low = policy.Coercion.model_validate({**COERCE, "factor": [0.6, 0.9], "probability": 0.3})
+    high = low.model_copy(update={"probability": 0.6})
+    a_low, f_low = policy.coercion_points([low], 200, 11)
+    a_high, f_high = policy.coercion_points([high], 200, 11)
+    np.testing.assert_array_equal(f_low, f_high)
+    assert ((a_low != 1.0) <= (a_high != 1.0)).all()
+    assert 0.2 < (a_low != 1.0).mean() < 0.4
+    assert ((f_low >= 0.6) & (f_low <= 0.9)).all()
+
+
+def test_a_coercion_of_probability_zero_changes_nothing(tmp_path: Path):
+    """With probability 0 the search runs exactly as without the entry."""
+    plain = policy.run_policy(policy.PolicyRequest(small_file(tmp_path, coercion={}),
+                                                   out=tmp_path / "a",
+                                                   plots=False))
+    (tmp_path / "b").mkdir()
+    path = small_file(tmp_path / "b", coercion={"c": {**COERCE, "probability": 0.0}})
+    zero = policy.run_policy(policy.PolicyRequest(path, out=tmp_path / "b" / "out",
+                                                  plots=False))
+    for name in ("evaluations.csv", "pareto.csv"):
+        a = pd.read_csv(plain.folder / name)
+        b = pd.read_csv(zero.folder / name)
+        pd.testing.assert_frame_equal(a, b[a.columns], check_exact=True)
+    table = pd.read_csv(zero.folder / "pareto.csv")
+    assert "effect_if_coerced_pp" in table
+    assert zero.sentence.startswith(plain.sentence[:-1] + "; if Russia coerces")
