@@ -33,7 +33,7 @@ app = typer.Typer(
 
 def _version(asked: bool) -> None:
     if asked:
-        from sim.results import version_line
+        from sim.provenance import version_line
 
         typer.echo(version_line())
         raise typer.Exit()
