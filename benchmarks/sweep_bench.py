@@ -1,6 +1,7 @@
 """Points per second of ``sim sweep`` on each executor, and the executor's per-point overhead.
 
     .venv/bin/python benchmarks/sweep_bench.py [--points 256] [--replicates 100] [--json]
+    .venv/bin/python benchmarks/sweep_bench.py --quick   # a few seconds: checks that it runs
 
 Runs the flagship sweep file's parameters as an LHS design of ``--points`` points on: this
 process (1 worker), 2 local worker processes, and a Dask cluster of 2 single-threaded workers
@@ -34,12 +35,14 @@ def work_per_point(points: int, replicates: int) -> float:
     from sim.sweep.execute import ScenarioTask, make_batches
     from sim.sweep.run import SweepRequest, _from_request
 
-    sweep, _ = _from_request(
+    sweep, _, _ = _from_request(
         SweepRequest(source=SWEEP_FILE, method="lhs", samples=points, replicates=replicates)
     )
     x = design.sample("lhs", sweep.params, points, sweep.seed)
     seeds = design.point_seeds(sweep.seed, points)
-    task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, replicates, sweep.where)
+    # the task as the sweep builds it (sim.sweep.run), counterfactual and cited facts included
+    task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, replicates, sweep.where,
+                        sweep.counterfactual_raw, sweep.sources, sweep.posterior)
     batches = make_batches(np.arange(points), x, seeds, 1, task.work)
     t0 = time.perf_counter()
     for b in batches:
@@ -76,7 +79,12 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=3, help="runs per executor; the fastest is kept")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="8 points x 5 replicates, one run each: shows the benchmark runs (its "
+                         "figures then say little)")
     args = ap.parse_args()
+    if args.quick:
+        args.points, args.replicates, args.repeat = 8, 5, 1
     # the fastest of several runs: the one least disturbed by whatever else the machine does
     work = min(work_per_point(args.points, args.replicates) for _ in range(args.repeat))
     rows = []

@@ -17,6 +17,10 @@ same points. They are timed in turns with the engine's passes, best of three eac
 ratios compare like with like. A calibration-sized batch (points x 10 replicates, each point
 reduced to its mean final alignment) runs in child processes, at a tenth of the size and at
 full size, so that their peak resident sizes show memory bounded by the block, not the batch.
+
+The cost of the figures is the wall time of ``sim run SCENARIO`` over that of ``sim run
+SCENARIO --no-plots``, each the whole command in a fresh process (start, simulation, tables,
+figures, report), run in turns, best of :data:`FIGURE_RUNS` each.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ from __future__ import annotations
 import functools
 import json
 import multiprocessing as mp
+import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -49,6 +56,8 @@ BATCH_PARAMS = ("dynamics.sharpness=0.5:3", "states.*.weights.econ=0.2:1")
 BATCH_REPLICATES = 5
 #: Replicates per point of the calibration-sized batch.
 CALIBRATION_REPLICATES = 10
+#: Runs of ``sim run`` with and without figures, in turns (the fastest of each is kept).
+FIGURE_RUNS = 2
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -154,6 +163,29 @@ def _child(target: Callable[..., None], *args: Any) -> tuple[float, float]:
     return float(seconds), float(rss)
 
 
+def _sim_run(path: Path, out: Path, *options: str) -> float:
+    """Wall time of the command ``sim run path`` (with ``options``) in a fresh process."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p))
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sim", "run", str(path), "--out", str(out), *options],
+                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+    return time.perf_counter() - t0
+
+
+def _figures_cost(path: Path, runs: int) -> dict[str, Any]:
+    """``sim run`` with figures and with ``--no-plots``, in turns: the fastest of each."""
+    with_figures: list[float] = []
+    without: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            with_figures.append(_sim_run(path, Path(tmp) / f"plots-{i}"))
+            without.append(_sim_run(path, Path(tmp) / f"no-plots-{i}", "--no-plots"))
+    return {"runs": runs, "with_figures_s": min(with_figures), "no_plots_s": min(without),
+            "ratio": min(with_figures) / min(without)}
+
+
 def bench(
     path: Path,
     *,
@@ -162,19 +194,24 @@ def bench(
     million: int = 0,
     batch: int = 1000,
     calibration: int = 0,
+    figures: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Measure both paths; returns figures as a dict (see README for their meaning).
 
+    ``figures`` runs of ``sim run`` with figures and as many without time what the figures
+    cost (0 to skip).
+
     Raises:
         SettingError: a replicate count below 1 (``replicates``, ``scaling``) or a negative
-            ``million``.
+            ``million``, ``batch``, ``calibration`` or ``figures``.
     """
     if replicates < 1:
         raise SettingError("replicates", f"expected at least 1, found {replicates}")
     if any(c < 1 for c in scaling):
         raise SettingError("scaling", f"expected positive replicate counts, found {list(scaling)}")
-    for name, count in (("million", million), ("batch", batch), ("calibration", calibration)):
+    for name, count in (("million", million), ("batch", batch), ("calibration", calibration),
+                        ("figures", figures)):
         if count < 0:
             raise SettingError(name, f"expected 0 or more, found {count}")
     say = progress or (lambda _msg: None)
@@ -275,7 +312,30 @@ def bench(
         say(f"summary-only run of {million} replicates in a child process")
         seconds, rss = _child(_million, str(path), million)
         out["million"] = {"replicates": million, "seconds": seconds, "peak_rss_mib": rss}
+    if figures:
+        say(f"sim run with figures and with --no-plots, {figures} of each in turns")
+        out["figures"] = _figures_cost(path, figures)
     return out
+
+
+def headline(b: dict[str, Any]) -> list[str]:
+    """The main figures side by side: the engine against Mesa, the calibration-sized batch
+    against the engine, and what drawing the figures adds to a run."""
+    e = b["ensemble"]["replicate_rounds_per_s"]
+    lines = [f"  engine vs mesa.batch_run      {e:12,.0f} vs "
+             f"{b['mesa_batch_run']['replicate_rounds_per_s']:,.0f} replicate-rounds/s "
+             f"({b['speedup']:.0f}x)"]
+    if b.get("calibration"):
+        c = b["calibration"][-1]
+        lines.append(f"  calibration-sized batch       {c['replicate_rounds_per_s']:12,.0f} "
+                     f"replicate-rounds/s ({c['points']:,} points x {c['replicates']}; "
+                     f"{c['replicate_rounds_per_s'] / e:.2f} of the engine's)")
+    if "figures" in b:
+        f = b["figures"]
+        lines.append(f"  run with figures / --no-plots {f['ratio']:12.2f}x "
+                     f"({f['with_figures_s']:.2f} s vs {f['no_plots_s']:.2f} s, "
+                     f"fastest of {f['runs']} each)")
+    return lines
 
 
 def format_bench(b: dict[str, Any]) -> str:
@@ -291,6 +351,8 @@ def format_bench(b: dict[str, Any]) -> str:
         f"  traced peak {e['traced_peak_mib']:.1f} MiB",
         f"  speed-up: {b['speedup']:.0f}x",
     ]
+    top = [lines[0], *headline(b), "  details:"]
+    lines = top + lines[1:]
     if "batched" in b:
         bb = b["batched"]
         lines.append(

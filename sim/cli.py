@@ -33,7 +33,7 @@ app = typer.Typer(
 
 def _version(asked: bool) -> None:
     if asked:
-        from sim.results import version_line
+        from sim.provenance import version_line
 
         typer.echo(version_line())
         raise typer.Exit()
@@ -290,19 +290,20 @@ def bench(
     scaling: Annotated[str, typer.Option(help="Comma-separated replicate counts for the scaling table ('' to skip).")] = "1000,10000,100000",
     million: Annotated[int, typer.Option(help="Replicates of a summary-only run whose peak memory is measured (0 to skip).")] = 0,
     batch: Annotated[int, typer.Option(help="Points of the batched figures: a sweep of that many points x 5 replicates (0 to skip).")] = 1000,
-    calibration: Annotated[int, typer.Option(help="Points of a calibration-sized batch x 10 replicates, timed with its peak memory (0 to skip).")] = 0,
+    calibration: Annotated[int, typer.Option(help="Points of a calibration-sized batch x 10 replicates, timed with its peak memory (0 to skip).")] = 10000,
+    figures: Annotated[int, typer.Option(help="Runs of 'sim run SCENARIO' with figures and as many with --no-plots, in turns, for the cost of the figures (0 to skip).")] = 2,
     json_: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Time the engine against mesa.batch_run, and the batched path against the engine."""
+    """Time the engine against mesa.batch_run, the batched path against the engine, and the figures' cost."""
     import json
 
     from sim.bench import bench as run_bench
     from sim.bench import format_bench
 
-    figures = run_bench(scenario, replicates=replicates, scaling=_counts(scaling), million=million,
-                        batch=batch, calibration=calibration,
-                        progress=None if json_ else lambda msg: typer.echo(f"... {msg}", err=True))
-    typer.echo(json.dumps(figures, indent=2) if json_ else format_bench(figures))
+    found = run_bench(scenario, replicates=replicates, scaling=_counts(scaling), million=million,
+                      batch=batch, calibration=calibration, figures=figures,
+                      progress=None if json_ else lambda msg: typer.echo(f"... {msg}", err=True))
+    typer.echo(json.dumps(found, indent=2) if json_ else format_bench(found))
 
 
 @app.command()

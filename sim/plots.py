@@ -4,21 +4,16 @@ Every figure is meant to be put in a briefing as it is: a heading that says what
 over which dates, units on the axes, real dates on time axes, a footnote with the scenario and
 the ensemble behind it, and fonts legible on a slide.
 
-Colours: each power has one colour from the Okabe-Ito colour-blind-safe palette, the same in
-every figure of every run. A scenario may name it (``colour:`` on a power); otherwise it is
-chosen from the power's code alone (:func:`palette`), so adding or removing a power elsewhere
-never repaints the others. Nothing here knows about any particular region.
+Colours, names, blocs and event markers are decided in :mod:`sim.look` (re-exported here).
+Nothing here knows about any particular region.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import textwrap
 import typing
-import zlib
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,39 +29,31 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim import outcomes
 from sim.engine import QUANTILES, Summary, Trajectories
+from sim.look import BAND as BAND
+from sim.look import NAME_CHARS as NAME_CHARS
+from sim.look import OKABE_ITO as OKABE_ITO
+from sim.look import PALETTE as PALETTE
+from sim.look import Look as Look
+from sim.look import Marker as Marker
+from sim.look import make_look as make_look
+from sim.look import markers as markers
+from sim.look import palette as palette
 from sim.params import Params
 
 if TYPE_CHECKING:
     from sim.priors import Dimension, Prior
-    from sim.scenario import Scenario
 
-#: The Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"), by name.
-OKABE_ITO = {
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7",
-    "black": "#000000",
-}
-#: Colours a power gets from its code, in a fixed order: the palette without black, which is
-#: kept for text and reference lines (a scenario may still choose it explicitly).
-PALETTE = tuple(OKABE_ITO[k] for k in ("bluish_green", "sky_blue", "vermillion", "yellow", "orange",
-                                       "reddish_purple", "blue"))
 #: Blocs are drawn in shades of grey, darkest first, so they never read as one of the powers;
 #: powers in no bloc ("other") take the lightest.
 BLOC_SHADES = ("#1F1F1F", "#8C8C8C", "#4D4D4D", "#B3B3B3")
 OTHER = "#D0D0D0"
 INK, MUTED = "#222222", "#5A5A5A"
 LO, MID, HI = QUANTILES.index(0.05), QUANTILES.index(0.5), QUANTILES.index(0.95)
-#: The band of replicates every figure shades, and what it covers (:mod:`sim.outcomes`); a
-#: :class:`Look` may carry another (e.g. over draws of the parameters).
-BAND = outcomes.interval().band
 DPI = 150
-#: Longest name a figure shows, and longest label at a line's end (longer: shortened, "...").
-NAME_CHARS = 24
+#: How PNGs are compressed: zlib's fastest level (files about a tenth larger than at its
+#: default, written in less time; the same bytes for the same figure).
+PNG: dict[str, Any] = {"compress_level": 1}
+#: Longest label at a line's end (longer: shortened, "...").
 LABEL_CHARS = 30
 
 #: Slide-legible defaults, applied while a figure is built (never globally).
@@ -88,90 +75,6 @@ RC = {
 
 
 # --------------------------------------------------------------------------- look
-
-
-def palette(codes: Sequence[str], fixed: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A colour for each power code: stable by code, distinct within ``codes``.
-
-    A code's colour is ``PALETTE[crc32(code) % len(PALETTE)]`` unless ``fixed`` names one
-    (an Okabe-Ito name or a hex colour). Where two codes would share a colour, the one later
-    in alphabetical order takes the next free colour, so the result depends on the codes, not
-    on their order in the scenario.
-    """
-    out = {c: OKABE_ITO.get(v, v) for c, v in (fixed or {}).items() if c in codes}
-    out = {c: v for c, v in out.items() if re.fullmatch(r"#[0-9A-Fa-f]{6}", v)}
-    taken = set(out.values())
-    for code in sorted(c for c in codes if c not in out):
-        k = zlib.crc32(code.encode()) % len(PALETTE)
-        for step in range(len(PALETTE)):
-            candidate = PALETTE[(k + step) % len(PALETTE)]
-            if candidate not in taken:
-                break
-        else:  # more powers than colours: reuse, from the code's own slot
-            candidate = PALETTE[k]
-        out[code] = candidate
-        taken.add(candidate)
-    return {c: out[c] for c in codes}
-
-
-@dataclass(frozen=True)
-class Marker:
-    """An event drawn on time axes: its date, its kind (the event's type) and, for a summit,
-    its host (whose colour it takes)."""
-
-    when: date
-    kind: str
-    power: str | None = None
-
-
-@dataclass(frozen=True)
-class Look:
-    """How a scenario's powers and states appear: colours, names, blocs and the events marked
-    on time axes."""
-
-    colours: Mapping[str, str]
-    power_names: Mapping[str, str] = field(default_factory=dict)
-    state_names: Mapping[str, str] = field(default_factory=dict)
-    blocs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    band: str = BAND
-    events: tuple[Marker, ...] = ()
-
-    def power(self, code: str) -> str:
-        """A power's name as figures show it (shortened past :data:`NAME_CHARS`)."""
-        return _short(self.power_names.get(code, code))
-
-    def state(self, code: str) -> str:
-        """A state's name as figures show it (shortened past :data:`NAME_CHARS`)."""
-        return _short(self.state_names.get(code, code))
-
-
-def _short(name: str) -> str:
-    return textwrap.shorten(name, NAME_CHARS, placeholder="...") if len(name) > NAME_CHARS else name
-
-
-def make_look(p: Params, sc: Scenario | None = None, *, band: str = BAND) -> Look:
-    """The look of a scenario; without the scenario, codes stand for names and no blocs.
-
-    ``band`` names the shaded band over replicates and what it covers
-    (:attr:`sim.outcomes.Interval.band`).
-    """
-    if sc is None:
-        return Look(palette(p.powers), band=band)
-    return Look(
-        colours=palette(p.powers, {c: pw.colour for c, pw in sc.powers.items() if pw.colour}),
-        power_names={c: pw.name for c, pw in sc.powers.items()},
-        state_names={c: st.name for c, st in sc.states.items()},
-        blocs={k: tuple(v) for k, v in (sc.blocs or {}).items()},
-        band=band,
-        events=markers(sc, p.dates),
-    )
-
-
-def markers(sc: Scenario, dates: Sequence[date]) -> tuple[Marker, ...]:
-    """The scenario's events within its calendar, as markers (one per date, kind and host)."""
-    out = {Marker(ev.date, ev.type, getattr(ev, "host", None))
-           for ev in sc.events.values() if dates[0] <= ev.date <= dates[-1]}
-    return tuple(sorted(out, key=lambda m: (m.when, m.kind, m.power or "")))
 
 
 def _mark_events(ax: Axes, lk: Look) -> None:
@@ -230,10 +133,41 @@ _FIRST_DAY = float(mdates.date2num(date(1, 1, 2)))
 _LAST_DAY = float(mdates.date2num(date(9999, 12, 30)))
 
 
+class _DateLocator(mdates.AutoDateLocator):
+    """Matplotlib's automatic date ticks, found once per view interval: laying a figure out
+    and drawing it asks for an axis' ticks dozens of times, always for the same dates."""
+
+    def __init__(self, **kw: Any) -> None:
+        mdates.AutoDateLocator.__init__(self, **kw)
+        self._found: dict[tuple[float, float], Any] = {}
+
+    def __call__(self) -> Any:
+        if self.axis is None:
+            return mdates.AutoDateLocator.__call__(self)
+        key = (float(self.axis.get_view_interval()[0]), float(self.axis.get_view_interval()[1]))
+        if key not in self._found:
+            self._found[key] = mdates.AutoDateLocator.__call__(self)
+        return np.array(self._found[key])
+
+
+class _DateFormatter(mdates.ConciseDateFormatter):
+    """Matplotlib's concise date labels (no offset), written once per set of ticks."""
+
+    def __init__(self, locator: mdates.AutoDateLocator) -> None:
+        mdates.ConciseDateFormatter.__init__(self, locator, show_offset=False)
+        self._written: dict[tuple[float, ...], list[str]] = {}
+
+    def format_ticks(self, values: Any) -> list[str]:
+        key = tuple(float(v) for v in values)
+        if key not in self._written:
+            self._written[key] = list(mdates.ConciseDateFormatter.format_ticks(self, values))
+        return list(self._written[key])
+
+
 def _date_axis(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    locator = _DateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    ax.xaxis.set_major_formatter(_DateFormatter(locator))
 
 
 def _pct(ax: Axes, decimals: int = 0) -> None:
@@ -829,6 +763,21 @@ def per_state(s: Summary, p: Params, *, title: str, look: Look | None = None) ->
             for c in p.states}
 
 
+def warm_up() -> None:
+    """Load what the first figure saved in a process would (fonts, the PNG writer), by saving a
+    small one in memory; a process that draws figures for another does it while it waits."""
+    import io
+
+    with _style():
+        fig = Figure(figsize=(2, 1), layout="constrained")
+        ax = fig.subplots()
+        ax.plot(np.array(["2025-01-01", "2030-01-01"], dtype="datetime64[D]"), [0.0, 1.0])
+        _date_axis(ax)
+        _pct(ax)
+        _frame(fig, "warm-up", "warm-up")
+        fig.savefig(io.BytesIO(), format="png", dpi=DPI, facecolor="white")
+
+
 def save(fig: Figure, folder: Path, stem: str, formats: Sequence[str] = ("png",)) -> list[Path]:
     """Save a figure as PNG, and as SVG too if ``formats`` asks; returns the paths written.
 
@@ -843,14 +792,21 @@ def save(fig: Figure, folder: Path, stem: str, formats: Sequence[str] = ("png",)
             if lo < _FIRST_DAY or hi > _LAST_DAY:
                 ax.set_xlim(max(lo, _FIRST_DAY), min(hi, _LAST_DAY))
     with _style():
-        fig.savefig(png, dpi=DPI, facecolor="white")
-        if "svg" not in formats:
-            return [png]
-        svg = folder / f"{stem}.svg"
+        # the layout solved here, at the PNG's resolution, and kept: saving with a layout
+        # engine would first draw the whole figure once more (without rasterising) to solve it
         engine = fig.get_layout_engine()
+        fig.set_dpi(DPI)
+        if engine is not None:
+            engine.execute(fig)
         fig.set_layout_engine("none")
-        fig.savefig(svg, facecolor="white", metadata={"Date": None})
-        fig.set_layout_engine(engine)
+        try:
+            fig.savefig(png, dpi=DPI, facecolor="white", pil_kwargs=PNG)
+            if "svg" not in formats:
+                return [png]
+            svg = folder / f"{stem}.svg"
+            fig.savefig(svg, facecolor="white", metadata={"Date": None})
+        finally:
+            fig.set_layout_engine(engine)
     return [png, svg]
 
 

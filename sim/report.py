@@ -169,7 +169,7 @@ def _scenario_names(raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, s
 
 
 def _colours(manifest: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, str]:
-    from sim.plots import palette
+    from sim.look import palette
 
     powers = [str(c) for c in manifest.get("powers") or raw.get("powers") or []]
     fixed = {str(k): str(v["colour"]) for k, v in (raw.get("powers") or {}).items()

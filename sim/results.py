@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import hashlib
 import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,6 +29,9 @@ from sim import rules
 from sim.engine import Trajectories
 from sim.errors import MachineError, SettingError, SimError
 from sim.params import Params
+from sim.provenance import CHECKOUT as CHECKOUT
+from sim.provenance import source_commit as source_commit
+from sim.provenance import version_line as version_line
 
 LIBRARIES = ("numpy", "mesa", "pandas", "pyarrow", "pydantic", "matplotlib", "typer", "pyyaml")
 
@@ -61,10 +62,6 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-#: The checkout this package is imported from, if it is (the folder above ``sim/``).
-CHECKOUT = Path(__file__).resolve().parent.parent
-
-
 def versions() -> dict[str, str]:
     """Versions of Python, this package and the libraries a result depends on, and the git
     commit of the checkout the package runs from, if it runs from one."""
@@ -78,35 +75,6 @@ def versions() -> dict[str, str]:
     if commit is not None:
         out["git_commit"] = commit
     return out
-
-
-@functools.cache
-def source_commit(root: Path = CHECKOUT) -> str | None:
-    """``root``'s git commit, with ``+ uncommitted changes`` if tracked files differ from it;
-    None if ``root`` is not a git checkout (an installed package) or git cannot say."""
-    if not (root / ".git").exists():
-        return None
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                              timeout=30, check=True).stdout.strip()
-
-    try:
-        sha = git("rev-parse", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{sha} + uncommitted changes" if changed else sha
-
-
-def version_line() -> str:
-    """What ``sim --version`` prints: the package's version, and the commit of a checkout."""
-    try:
-        version = metadata.version("regional-alignment-sim")
-    except metadata.PackageNotFoundError:
-        version = "unknown (not installed)"
-    commit = source_commit()
-    return f"sim {version}" + (f" (git {commit})" if commit else "")
 
 
 def new_run_id() -> str:

@@ -487,8 +487,10 @@ def _write(
                                          sim.summary, sim.final)
     path, sets = Path(str(spec["scenario_file"])), list(spec["overrides"])
     iv = outcomes.interval(parameters=spec.get("posterior") is not None)
-    with results.atomic_folder(folder) as tmp:
+    with results.atomic_folder(folder) as tmp, drawing.stopped_on_error():
         files: dict[str, int] = {}
+        jobs = figures.run_jobs(summary, p, sc, traj) if plots else []
+        drawing.begin(jobs, tmp / "plots")  # helpers draw while this process writes the tables
         _say(progress, "writing the tables" + (" and every replicate's path (alignment.parquet)"
                                                if traj is not None else ""))
         if traj is not None:
@@ -512,13 +514,11 @@ def _write(
         files["hedging.csv"] = len(hedging)
         (tmp / "scenario.yaml").write_text(to_yaml(sc), encoding="utf-8")
         if plots:
-            jobs = figures.run_jobs(summary, p, sc, traj)
             how = (f" on {drawing.workers} processes" if drawing.workers > 1 else "")
             _say(progress, f"drawing {len(jobs)} figures "
                            f"({' and '.join(f.upper() for f in drawing.formats)}){how}",
                  len(jobs))
-            drawing.draw(jobs, tmp / "plots",
-                         done=(lambda _: progress.advance(1)) if progress is not None else None)
+            drawing.finish(done=(lambda _: progress.advance(1)) if progress is not None else None)
         manifest = {
             "kind": "run",
             "scenario": sc.name,

@@ -43,7 +43,7 @@ from sim.quantity import (
 )
 from sim.yamlio import dump_yaml, read_value, read_yaml
 
-#: Names of the Okabe-Ito colour-blind-safe palette (hex values in :data:`sim.plots.OKABE_ITO`).
+#: Names of the Okabe-Ito colour-blind-safe palette (hex values in :data:`sim.look.OKABE_ITO`).
 ColourName = Literal[
     "orange", "sky_blue", "bluish_green", "yellow", "blue", "vermillion", "reddish_purple", "black"
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -283,6 +284,29 @@ def test_version_names_the_package_and_a_checkouts_commit(tmp_path: Path):
     results.source_commit.cache_clear()
     assert results.source_commit(tmp_path) == f"{head} + uncommitted changes"
     results.source_commit.cache_clear()
+
+
+def _imported(*args: str) -> set[str]:
+    """The modules ``python -m sim ARGS`` imports (in its own process, not its helpers')."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print(' '.join(sys.modules), file=sys.stderr))\n"
+            f"sys.argv = ['sim', *{list(args)!r}]\n"
+            "from sim.cli import main\nmain()\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return set(proc.stderr.strip().splitlines()[-1].split())
+
+
+def test_version_and_runs_without_figures_import_only_what_they_use(tmp_path: Path):
+    assert not _imported("--version") & {"numpy", "pyarrow", "pandas", "matplotlib", "sim.engine"}
+    mods = _imported("run", str(TINY), "--replicates", "4", "--no-plots", "--out", str(tmp_path))
+    assert "sim.engine" in mods and "matplotlib" not in mods
+    mods = _imported("run", str(TINY), "--replicates", "4", "--out", str(tmp_path / "plots"))
+    assert "matplotlib" not in mods  # the figures are drawn by helper processes
+    assert len(list((tmp_path / "plots").rglob("*.png"))) == 8
 
 
 def test_a_run_from_a_checkout_records_its_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -88,10 +88,13 @@ def test_compare_refuses_scenarios_of_different_regions(tmp_path: Path):
 def test_bench_prints_both_paths_and_their_ratio():
     proc = run_cli(
         "bench", str(TINY), "--replicates", "5", "--scaling", "10,20",
-        "--batch", "40", "--calibration", "20", "--json",
+        "--batch", "40", "--calibration", "20", "--figures", "1", "--json",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     figures = json.loads(proc.stdout)
+    cost = figures["figures"]  # sim run with figures over sim run --no-plots
+    assert cost["runs"] == 1 and cost["with_figures_s"] > 0 and cost["no_plots_s"] > 0
+    assert cost["ratio"] == pytest.approx(cost["with_figures_s"] / cost["no_plots_s"])
     assert figures["mesa_batch_run"]["replicate_rounds_per_s"] > 0
     assert figures["ensemble"]["replicate_rounds_per_s"] > 0
     assert figures["speedup"] == pytest.approx(
@@ -111,6 +114,12 @@ def test_bench_prints_both_paths_and_their_ratio():
         assert r["of_engine"] == pytest.approx(r["replicate_rounds_per_s"] / engine_rate)
     assert [(r["points"], r["replicates"]) for r in figures["calibration"]] == [(2, 10), (20, 10)]
     assert all(r["peak_rss_mib"] > 0 for r in figures["calibration"])
+    from sim.bench import format_bench
+
+    text = format_bench(figures)  # the main figures first, side by side
+    head = text.splitlines()[1:4]
+    assert [line.split()[0] for line in head] == ["engine", "calibration-sized", "run"], text
+    assert "x (" in head[2] and "fastest of 1 each" in head[2]
 
 
 GRANTS = "powers.PX.instruments.grants.delivery_rate"
