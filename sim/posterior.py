@@ -100,8 +100,9 @@ class Posterior:
 
     def plain(self) -> str:
         """One plain line for a reader: how many draws of how many constants, fitted to what
-        (``the shipped posterior: 200 draws of 6 behavioural constants fitted to the UN votes
-        of 1992-2012``); the constants' names are in the manifest and the report."""
+        (``the shipped posterior: 200 draws of 16 behavioural constants fitted to the UN votes
+        of 1992-2012, and 8 carried from their priors``); the constants' names are in the
+        manifest and the report."""
         years = self.manifest.get("training_years", ["?", "?"])
         n = len(self.model_quantities)
         where = ("the shipped posterior" if self.folder.resolve() == SHIPPED.resolve()
