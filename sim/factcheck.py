@@ -31,6 +31,29 @@ def scenario_files(folder: Path) -> list[Path]:
     )
 
 
+def policy_files(folder: Path) -> list[Path]:
+    """Every policy file under ``folder`` (``policies/``): not scenarios, but their sources
+    and comments cite registry entries too."""
+    return sorted(p for p in folder.rglob("*.yaml") if "policies" in p.parts)
+
+
+def _policy_sources(path: Path) -> list[tuple[str, str]]:
+    """``(entry id, field)`` for each registry entry a policy file names as a source."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []  # sim policy reports a bad file when it is run
+    out: list[tuple[str, str]] = []
+    for section in ("coercion", "uncertainties", "levers"):
+        entries = raw.get(section) if isinstance(raw, dict) else None
+        if isinstance(entries, dict):
+            out += [(str(e["source"]), f"{section}.{name}.source") for name, e in entries.items()
+                    if isinstance(e, dict) and e.get("source")]
+    return out
+
+
 def usage(folder: Path) -> tuple[dict[Path, dict[str, list[str]]], list[str]]:
     """For each registry folder: entry id -> ['scenario: field', ...]; plus load problems."""
     used: dict[Path, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -50,6 +73,9 @@ def usage(folder: Path) -> tuple[dict[Path, dict[str, list[str]]], list[str]]:
         for name, ev in sc.events.items():
             if ev.source is not None:
                 used[registry_dir][ev.source].append(f"{sc.name}: events.{name}.source")
+    for path in policy_files(folder):
+        for key, field in _policy_sources(path):
+            used[registry_folder(path)][key].append(f"policy {path.stem}: {field}")
     return used, problems
 
 
@@ -80,6 +106,8 @@ def citations(
                 continue
             todo += [(v.why, f"{sc.name}: {field}") for field, v in values(sc) if v.why]
             todo.append((path.read_text(), path.name))
+        todo += [(path.read_text(), path.name) for path in policy_files(folder)
+                 if registry_folder(path) == reg_dir]
         todo += [
             (f"{e.why or ''} {e.note or ''}", key)
             for key, e in reg.entries.items()
