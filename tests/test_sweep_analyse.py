@@ -198,3 +198,25 @@ def test_point_counts_per_method():
     assert design.n_points("morris", 10, params) == 50
     assert design.n_points("lhs", 70, params) == 70
     assert design.n_points("grid", 3, params) == 81
+
+
+def test_only_the_asked_outcomes_are_bootstrapped_and_the_indices_do_not_change(tmp_path: Path):
+    params = [uniform(n, -math.pi, math.pi) for n in ("x1", "x2", "x3")]
+    x = design.sample("sobol", params, 256, seed=5)
+    y = run_through_store(tmp_path, params, x, Ishigami.evaluate, workers=1)["y"].to_numpy()
+    outputs = {"reported": y, "other": y}
+    problem, seed = design.problem(params), design.analysis_seed(5)
+    every = analyse.sobol(problem, outputs, seed)
+    asked = analyse.sobol(problem, outputs, seed, intervals=("reported",))
+    for key in ("S1", "ST"):
+        assert asked[key].to_numpy() == pytest.approx(every[key].to_numpy(), abs=1e-12)
+        conf = asked.set_index("outcome")[f"{key}_conf"]
+        assert conf.loc["reported"].notna().all() and conf.loc["reported"].gt(0).all()
+        assert conf.loc["other"].isna().all()
+    xm = design.sample("morris", params, 10, seed=3, morris_levels=4)
+    ym = np.array([float(np.sum(row)) + row[0] * row[1] for row in xm])
+    m = analyse.morris(problem, xm, {"reported": ym, "other": ym}, seed, 4, intervals=["reported"])
+    conf = m.set_index("outcome")["mu_star_conf"]
+    assert conf.loc["reported"].notna().all() and conf.loc["other"].isna().all()
+    assert m.set_index("outcome")["mu_star"].loc["other"].to_numpy() == pytest.approx(
+        m.set_index("outcome")["mu_star"].loc["reported"].to_numpy())

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,21 +41,37 @@ def _constant(y: np.ndarray) -> bool:
     return bool(np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())))
 
 
+#: Resamples for an outcome whose intervals are not asked for: SALib needs some, and its point
+#: estimates do not depend on them; the intervals are then left empty (NaN).
+_NO_INTERVAL_RESAMPLES = 2
+
+
 def _indices(
     names: list[str],
     outputs: dict[str, np.ndarray],
     keys: tuple[str, ...],
     analyse: Any,
     constant_value: float,
+    resamples: int,
+    intervals: Collection[str] | None,
 ) -> pd.DataFrame:
-    """One row per outcome and parameter with ``keys`` from ``analyse(y)`` (a SALib result);
-    an outcome constant over the design gets ``constant_value`` instead."""
+    """One row per outcome and parameter with ``keys`` from ``analyse(y, resamples)`` (a SALib
+    result); an outcome constant over the design gets ``constant_value`` instead.
+
+    The bootstrap is most of SALib's time (a sweep has dozens of default outcomes and reports
+    a few), so only the outcomes in ``intervals`` (every outcome if None) get it; the others
+    get their indices with the ``*_conf`` columns empty.
+    """
     rows = []
     for outcome, y in outputs.items():
+        boot = intervals is None or outcome in intervals
         if _constant(y):
             res: dict[str, Any] = {k: np.full(len(names), constant_value) for k in keys}
         else:
-            res = analyse(np.asarray(y, dtype=float))
+            res = dict(analyse(np.asarray(y, dtype=float),
+                               resamples if boot else _NO_INTERVAL_RESAMPLES))
+        if not boot:
+            res.update({k: np.full(len(names), np.nan) for k in keys if k.endswith("_conf")})
         for j, name in enumerate(names):
             rows.append(
                 {"outcome": outcome, "parameter": name, **{k: float(res[k][j]) for k in keys}}
@@ -63,26 +79,34 @@ def _indices(
     return pd.DataFrame(rows)
 
 
-def sobol(problem: dict[str, Any], outputs: dict[str, np.ndarray], seed: int) -> pd.DataFrame:
+def sobol(
+    problem: dict[str, Any],
+    outputs: dict[str, np.ndarray],
+    seed: int,
+    intervals: Collection[str] | None = None,
+) -> pd.DataFrame:
     """Sobol' indices of each outcome: one row per outcome and parameter.
 
     ``outputs`` maps an outcome to its values in the design's (SALib's) point order. Columns:
     ``outcome, parameter, S1, S1_conf, ST, ST_conf`` (``*_conf``: half-width of the
-    ``CONF_LEVEL`` interval). An outcome constant over the design has no indices (NaN).
+    ``CONF_LEVEL`` interval, bootstrapped for the outcomes in ``intervals``, every one if
+    None, and empty for the rest). An outcome constant over the design has no indices (NaN).
     """
     return _indices(
         problem["names"],
         outputs,
         ("S1", "S1_conf", "ST", "ST_conf"),
-        lambda y: sobol_analyze.analyze(
+        lambda y, resamples: sobol_analyze.analyze(
             problem,
             y,
             calc_second_order=False,
-            num_resamples=SOBOL_RESAMPLES,
+            num_resamples=resamples,
             conf_level=CONF_LEVEL,
             seed=seed,
         ),
         np.nan,
+        SOBOL_RESAMPLES,
+        intervals,
     )
 
 
@@ -92,26 +116,30 @@ def morris(
     outputs: dict[str, np.ndarray],
     seed: int,
     num_levels: int,
+    intervals: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Morris screening of each outcome.
 
-    Columns: ``outcome, parameter, mu, mu_star, mu_star_conf, sigma``. An outcome constant
-    over the design has zero effects.
+    Columns: ``outcome, parameter, mu, mu_star, mu_star_conf, sigma`` (``mu_star_conf``
+    bootstrapped for the outcomes in ``intervals``, every one if None, empty for the rest). An
+    outcome constant over the design has zero effects.
     """
     return _indices(
         problem["names"],
         outputs,
         ("mu", "mu_star", "mu_star_conf", "sigma"),
-        lambda y: morris_analyze.analyze(
+        lambda y, resamples: morris_analyze.analyze(
             problem,
             x,
             y,
-            num_resamples=MORRIS_RESAMPLES,
+            num_resamples=resamples,
             conf_level=CONF_LEVEL,
             num_levels=num_levels,
             seed=seed,
         ),
         0.0,
+        MORRIS_RESAMPLES,
+        intervals,
     )
 
 

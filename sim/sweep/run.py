@@ -692,10 +692,11 @@ def analyse_sweep(
 
     sens = None
     if sweep.method == "sobol":
-        sens = analyse.sobol(sweep.problem, ys, seed)
+        sens = analyse.sobol(sweep.problem, ys, seed, intervals=sweep.report)
         write_csv("sensitivity.csv", sens)
     elif sweep.method == "morris":
-        sens = analyse.morris(sweep.problem, x, ys, seed, sweep.spec.morris_levels)
+        sens = analyse.morris(sweep.problem, x, ys, seed, sweep.spec.morris_levels,
+                              intervals=sweep.report)
         write_csv("sensitivity.csv", sens)
     for name in sweep.report:
         fmt, what = by_name[name].format, _question(by_name[name])
