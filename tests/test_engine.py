@@ -89,3 +89,39 @@ def test_streaming_summary_matches_exact_summary():
     np.testing.assert_allclose(stream.region_mean, exact.region_mean, atol=1e-12)
     # histogram quantiles: within a couple of bins of the exact ones
     np.testing.assert_allclose(stream.align_q, exact.align_q, atol=3 / engine.HIST_BINS + 2e-3)
+
+
+def _dense_quantiles(counts: np.ndarray, bins: int, qs: tuple[float, ...]) -> np.ndarray:
+    """Histogram quantiles by a pass over every bin of every cell (the reference)."""
+    c = counts.reshape(-1, bins)
+    cum = c.cumsum(axis=1)
+    total = cum[:, -1]
+    out = np.empty((len(qs), len(c)))
+    for i, q in enumerate(qs):
+        target = q * total
+        b = np.minimum((cum < target[:, None]).sum(axis=1), bins - 1)
+        before = np.where(b > 0, cum[np.arange(len(c)), np.maximum(b - 1, 0)], 0)
+        inside = c[np.arange(len(c)), b]
+        frac = np.divide(target - before, inside, out=np.zeros(len(c)), where=inside > 0)
+        out[i] = (b + frac) / bins
+    return out
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 10, 50, 5000])  # 10: sparse, then dense
+def test_histogram_quantiles_equal_a_pass_over_every_bin(n: int):
+    rng = np.random.default_rng(n)
+    bins, shape = 64, (7, 3)
+    h = engine._Hist(shape, bins=bins)
+    x = rng.beta(0.5, 2.0, size=(n, *shape))
+    x[:, 0] = 0.0  # a cell all at the edge, ties
+    x[:, 1, 0] = 1.0
+    x[: n // 2, 2] = np.round(x[: n // 2, 2], 1)  # heavy ties
+    if n:
+        h.add(x[: n // 2 + 1])
+        h.add(x[n // 2 + 1 :])
+    qs = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+    got = h.quantiles(qs)
+    assert got.shape == (len(qs), *shape)
+    assert np.array_equal(got.reshape(len(qs), -1), _dense_quantiles(h.counts, bins, qs))
+    if n >= 50:  # and they are the samples' quantiles, to a bin
+        assert np.abs(got[3] - np.quantile(x, 0.5, axis=0)).max() <= 1.0 / bins
