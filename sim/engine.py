@@ -143,9 +143,8 @@ class _Hist:
     def add(self, x: np.ndarray) -> None:
         """Add samples ``x`` of shape ``(n, *shape)``."""
         flat = x.reshape(x.shape[0], self.cells)
-        idx = np.clip((flat * self.bins).astype(np.int64), 0, self.bins - 1)
-        idx += np.arange(self.cells)[None, :] * self.bins
-        idx = idx.ravel()
+        cell_bin = np.clip((flat * self.bins).astype(np.int64), 0, self.bins - 1)
+        idx = (cell_bin + np.arange(self.cells)[None, :] * self.bins).ravel()
         if self._seen is not None and idx.size * (len(self._seen) + 1) < self.counts.size // 8:
             np.add.at(self.counts, idx, 1)
             self._seen.append(idx)
