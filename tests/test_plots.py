@@ -15,10 +15,11 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
 
-from sim import engine, outcomes, plots
-from sim.errors import ScenarioError
-from sim.params import build
-from sim.scenario import load
+from sim.core.errors import ScenarioError
+from sim.model import engine
+from sim.model.params import build
+from sim.outputs import outcomes, plots
+from sim.scenario.schema import load
 from tests.conftest import FLAGSHIP, TINY
 
 OKABE_ITO = set(plots.OKABE_ITO.values())
@@ -100,7 +101,7 @@ def test_colour_keeps_its_old_signature(tiny):
 def test_schema_colour_names_match_the_palette():
     from typing import get_args
 
-    from sim.scenario import ColourName
+    from sim.scenario.schema import ColourName
 
     assert set(get_args(ColourName)) == set(plots.OKABE_ITO)
 
