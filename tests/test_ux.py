@@ -243,9 +243,8 @@ def test_one_run_time_and_the_posterior_s_constants_said_drawn(flagship):
 
 
 def test_compare_figures_have_real_captions(tmp_path: Path):
-    from sim.experiments.compare import CompareRequest, compute
+    from sim.experiments.compare import CompareRequest, compare_jobs, compute
     from sim.outputs import report
-    from sim.outputs.figures import compare_jobs
 
     from .conftest import TINY
 

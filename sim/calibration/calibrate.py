@@ -770,6 +770,7 @@ def write_posterior(
     spec: dict[str, Any], t0: float,
 ) -> pd.DataFrame:
     """Draws, diagnostics, figures, manifest and report into the (partial) folder."""
+    from sim.calibration.figures import posterior_pairs
     from sim.outputs import plots, report
 
     nat = pr.prior.to_natural(post.u)
@@ -802,7 +803,7 @@ def write_posterior(
                           "evaluations": s.evaluations, "log_evidence": s.log_evidence}
                          for s in stages])
     diag.to_csv(folder / "stages.csv", index=False, float_format="%.6g")
-    plots.save(plots.posterior_pairs(nat, pr.prior, title=pr.scenario.title),
+    plots.save(posterior_pairs(nat, pr.prior, title=pr.scenario.title),
                folder / "plots", "posterior_pairs")
     manifest = {
         "kind": "calibration",

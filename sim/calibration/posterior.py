@@ -28,6 +28,7 @@ from sim.calibration import observe, priors
 from sim.core import shipped
 from sim.core.errors import SettingError, SimError
 from sim.outputs.outcomes import NOISE_AND_PARAMETERS
+from sim.runs.draws import draw_seeds as draw_seeds
 from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -213,20 +214,6 @@ def check_scenario(post: Posterior, sc: Scenario, where: Path | str) -> None:
 DRAWS = 200
 #: Replicates per draw by default.
 REPLICATES_PER_DRAW = 10
-
-
-def draw_seeds(root: int, n: int) -> np.ndarray:
-    """Root seed of each draw's block of replicates: ``SeedSequence(root, spawn_key=(crc32(
-    "posterior-draw"), d))``. Two scenarios run with the same root share them, so their
-    replicates are paired within a draw."""
-    from sim.model.rng import name_key
-
-    key = name_key("posterior-draw")
-    return np.array(
-        [np.random.SeedSequence(root, spawn_key=(key, d)).generate_state(1, np.uint64)[0]
-         for d in range(n)],
-        dtype=np.uint64,
-    )
 
 
 def ensemble(

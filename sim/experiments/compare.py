@@ -15,6 +15,7 @@ differences, sign shares, the headline) are :mod:`sim.outputs.outcomes`'.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from sim.model import engine, memory
 from sim.model.engines import Progress, check_counts
 from sim.model.params import Params, build
 from sim.outputs import figures, outcomes, report, results, terminal
+from sim.outputs import look as looks
 from sim.scenario.facts import load_registry
 from sim.scenario.schema import (
     Scenario,
@@ -297,7 +299,7 @@ class Comparison:
             else:
                 title = f"{sc_b.title} against {sc_a.title}"
             if plots:
-                jobs = figures.compare_jobs(self)
+                jobs = compare_jobs(self)
                 if progress is not None:
                     progress.start(f"drawing {len(jobs)} figures", len(jobs))
                 with figures.Drawing(1, formats) as drawing:  # two figures: not worth a helper
@@ -468,3 +470,29 @@ def compare_scenarios(req: CompareRequest, progress: Progress | None = None) -> 
                     write_report=req.write_report, progress=progress)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     return CompareOutcome(folder, c, float(manifest["seconds"]))
+
+
+def compare_jobs(c: Comparison) -> list[figures.Job]:
+    """A comparison's figures: each state's difference at the end, each power's over time."""
+    a, table, region = c.params_a, c.differences, c.region
+    look = looks.make_look(a, c.scenario_a)  # both scenarios' events marked
+    events = sorted(set(look.events) | set(looks.markers(c.scenario_b, a.dates)),
+                    key=lambda m: (m.when, m.kind, m.power or ""))
+    look = dataclasses.replace(look, events=tuple(events))
+    shape = (len(a.states), len(a.powers))
+    final = [table[k].to_numpy().reshape(shape) for k in ("diff_mean", "diff_p5", "diff_p95")]
+    over_time = [region[k].to_numpy().reshape(len(a.dates), len(a.powers))
+                 for k in ("diff_mean", "diff_p5", "diff_p95")]
+    draws = (f" ({len(c.posterior.draws)} posterior draws x "
+             f"{c.replicates // len(c.posterior.draws)})" if c.posterior is not None else "")
+    common: dict[str, Any] = {"a": c.label_a, "b": c.label_b, "look": look,
+                              "interval": c.interval.label,
+                              "note": f"{c.replicates} paired replicates on common random "
+                                      f"numbers{draws}."}
+    return [
+        figures.Job("difference", "difference_final", (a.states, a.powers, *final),
+            {**common, "when": c.end}),
+        figures.Job("regional_share_difference", "difference_paths", (a.dates, *over_time),
+            {**common, "powers": a.powers,
+             "answer": c.end if c.headline.get("path") else None}),
+    ]

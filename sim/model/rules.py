@@ -14,6 +14,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from sim.core.numeric import power as power
+
 TINY = 1e-300
 
 
@@ -40,18 +42,6 @@ def row_max(x: np.ndarray) -> np.ndarray:
     for j in range(1, x.shape[-1]):
         np.maximum(top, x[..., j], out=top)
     return top[..., None]
-
-
-def power(base: float | np.ndarray, exponent: float) -> float | np.ndarray:
-    """``base ** exponent`` with Python's own power, for a number or each number of an array.
-
-    numpy's vectorised power may differ from Python's in the last bit. A scenario's numbers are
-    raised to powers with Python's; so is each parameter set's in a batch (:mod:`sim.runs.batch`),
-    which therefore gives the same bits as its scenario alone.
-    """
-    if isinstance(base, np.ndarray):
-        return np.array([b**exponent for b in base.ravel().tolist()]).reshape(base.shape)
-    return float(base**exponent)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

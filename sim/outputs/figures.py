@@ -15,7 +15,6 @@ with the process that does it: the files are the same bytes, whichever draws the
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import multiprocessing as mp
 import os
@@ -25,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sim.core.children import exit_with_parent
 from sim.core.errors import SettingError
@@ -33,9 +32,6 @@ from sim.model.engine import Summary, Trajectories
 from sim.model.params import Params
 from sim.outputs import look as looks
 from sim.scenario.schema import Scenario
-
-if TYPE_CHECKING:
-    from sim.experiments.compare import Comparison
 
 #: The file formats a figure can be saved in; PNG always (the report embeds it).
 FORMATS = ("png", "svg")
@@ -248,29 +244,3 @@ def run_jobs(s: Summary, p: Params, sc: Scenario, traj: Trajectories | None = No
     jobs += [Job(f"alignment_{c}", "state_composition", (s, p), {**common, "state": c},
                  folder="states") for c in p.states]
     return jobs
-
-
-def compare_jobs(c: Comparison) -> list[Job]:
-    """A comparison's figures: each state's difference at the end, each power's over time."""
-    a, table, region = c.params_a, c.differences, c.region
-    look = looks.make_look(a, c.scenario_a)  # both scenarios' events marked
-    events = sorted(set(look.events) | set(looks.markers(c.scenario_b, a.dates)),
-                    key=lambda m: (m.when, m.kind, m.power or ""))
-    look = dataclasses.replace(look, events=tuple(events))
-    shape = (len(a.states), len(a.powers))
-    final = [table[k].to_numpy().reshape(shape) for k in ("diff_mean", "diff_p5", "diff_p95")]
-    over_time = [region[k].to_numpy().reshape(len(a.dates), len(a.powers))
-                 for k in ("diff_mean", "diff_p5", "diff_p95")]
-    draws = (f" ({len(c.posterior.draws)} posterior draws x "
-             f"{c.replicates // len(c.posterior.draws)})" if c.posterior is not None else "")
-    common: dict[str, Any] = {"a": c.label_a, "b": c.label_b, "look": look,
-                              "interval": c.interval.label,
-                              "note": f"{c.replicates} paired replicates on common random "
-                                      f"numbers{draws}."}
-    return [
-        Job("difference", "difference_final", (a.states, a.powers, *final),
-            {**common, "when": c.end}),
-        Job("regional_share_difference", "difference_paths", (a.dates, *over_time),
-            {**common, "powers": a.powers,
-             "answer": c.end if c.headline.get("path") else None}),
-    ]

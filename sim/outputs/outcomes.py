@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 
 from sim.core.errors import ScenarioError
-from sim.experiments.sweep.spec import Outcome
 from sim.model import rules
 from sim.model.engine import QUANTILES, Summary, Trajectories
 from sim.model.params import Params
+from sim.outputs.outcome_spec import Outcome
 
 #: Interval of paired differences (5th and 95th percentiles over replicates).
 INTERVAL = (0.05, 0.95)

@@ -34,11 +34,23 @@ import numpy as np
 from sim.core.calendar import round_dates
 from sim.core.children import exit_with_parent
 from sim.core.errors import ScenarioError, SettingError, SimError
-from sim.experiments.sweep.spec import BoundParameter
 from sim.outputs import outcomes
 from sim.runs.batch import Block, Patch, empty_registry, simulate_batch
+from sim.runs.draws import draw_seeds
 from sim.scenario.facts import Registry
 from sim.scenario.schema import validate, values
+
+
+class Swept(Protocol):
+    """What a task needs of a swept parameter (:class:`sim.experiments.sweep.spec.BoundParameter`
+    is one): its name, and its paths grouped by factor, one batch column each."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def groups(self) -> list[tuple[float, tuple[str, ...]]]: ...
+
 
 #: A finished batch: ``point`` (int64) and one float64 column per outcome, one row per point.
 Columns = dict[str, np.ndarray]
@@ -149,12 +161,12 @@ class ScenarioTask:
 
     With ``posterior`` draws, every point runs each draw's block of ``replicates`` replicates
     (the draw's values in the fields its quantities set, the point's in the swept ones; the
-    block's root seed is :func:`sim.calibration.posterior.draw_seeds` of the point's seed), and its
+    block's root seed is :func:`sim.runs.draws.draw_seeds` of the point's seed), and its
     outcomes are taken over all draws' replicates: intervals of noise and parameters.
     """
 
     base_raw: dict[str, Any]
-    params: tuple[BoundParameter, ...]
+    params: tuple[Swept, ...]
     measures: tuple[outcomes.Measure, ...]
     replicates: int
     where: str
@@ -232,8 +244,6 @@ class ScenarioTask:
         post = self.posterior
         if post is None:
             return x, batch.seeds
-        from sim.calibration.posterior import draw_seeds
-
         k, d = len(x), len(post)
         rows = np.concatenate([np.repeat(x, d, axis=0), np.tile(post.block(drawn), (k, 1))],
                               axis=1)

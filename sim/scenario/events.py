@@ -50,7 +50,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.core.calendar import add_months, years_between
-from sim.model import rules
+from sim.core.numeric import power
 from sim.scenario.quantity import (
     Code,
     Factor,
@@ -79,7 +79,7 @@ class Timeline:
     more axis, last, over the points (``points``: its length, 1 or the batch's), and an event's
     values may be arrays over the points. An event then indexes the leading axes only, so its
     values apply point by point; a vector over rounds goes through :meth:`per_round` to meet
-    them, and a number is raised to a power with :func:`sim.model.rules.power`. Every event kind is
+    them, and a number is raised to a power with :func:`sim.core.numeric.power`. Every event kind is
     checked this way (a batch must equal its points built one by one, bit for bit).
 
     Attributes:
@@ -150,7 +150,7 @@ class Timeline:
 
     def faded(self, rounds: int) -> float | np.ndarray:
         """Share of a summit's boost left after ``rounds`` rounds: ``(1 - decay) ** rounds``."""
-        return rules.power(1 - self.summit_decay, rounds)
+        return power(1 - self.summit_decay, rounds)
 
     def state(self, code: str) -> int:
         """Index of a state code."""
@@ -416,7 +416,7 @@ class Relation(EventKind):
         age = tl.rounds_before_start(self.date)
         s, p = tl.state(self.state), tl.power(self.power)
         for r in range(r0, tl.rounds + 1):
-            tl.boost[r, s, p] += self.shift.value * rules.power(1.0 - fade, r - r0 + age)
+            tl.boost[r, s, p] += self.shift.value * power(1.0 - fade, r - r0 + age)
 
 
 @event_kind
@@ -511,7 +511,7 @@ class LeaderChange(EventKind):
         for code, shift in self.shifts.items():
             p = tl.power(code)
             for r in range(r0, tl.rounds + 1):
-                tl.boost[r, s, p] += shift.value * rules.power(1.0 - fade, r - r0 + age)
+                tl.boost[r, s, p] += shift.value * power(1.0 - fade, r - r0 + age)
 
 
 @event_kind
