@@ -216,6 +216,81 @@ def _split(w: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class _Points:
+    """How a scenario's numbers become arrays. With ``N`` points (a batch) every array of the
+    leaves and the timeline has the points as its last axis, of length ``N`` where a value it
+    depends on varies (1 elsewhere), so that a value over points meets each array it changes
+    element by element, in the events' code too; ``N`` None: one scenario, no such axis."""
+
+    N: int | None
+
+    @property
+    def axis(self) -> tuple[int, ...]:
+        """The points' axis of a constant."""
+        return () if self.N is None else (1,)
+
+    def width(self, xs: Sequence[Number]) -> tuple[int, ...]:
+        if self.N is None:
+            return ()
+        return (self.N,) if any(isinstance(x, np.ndarray) for x in xs) else (1,)
+
+    def stack(self, xs: Sequence[Number]) -> np.ndarray:
+        """Numbers (or arrays over points) as one array ``(len(xs), *points)``."""
+        if self.N is None:
+            return np.array([float(x) for x in xs])
+        out = np.empty((len(xs), *self.width(xs)))
+        for i, x in enumerate(xs):
+            out[i] = x
+        return out
+
+    def per_state(self, sc: Scenario, fn: Callable[[Any], Number]) -> np.ndarray:
+        return self.stack([fn(sc.states[c]) for c in sc.state_codes])
+
+    def tie(self, sc: Scenario, field_name: str) -> np.ndarray:
+        """``(S, P, *points)``: one field of the states' ties to the powers (0 where none)."""
+        si = {c: i for i, c in enumerate(sc.state_codes)}
+        pi = {c: i for i, c in enumerate(sc.power_codes)}
+        cells: dict[tuple[int, int], Number] = {}
+        for s, st in sc.states.items():
+            for p, tie_ in st.ties.items():
+                v = getattr(tie_, field_name)
+                if v is not None:
+                    cells[si[s], pi[p]] = v.value
+        out = np.zeros((len(sc.states), len(sc.powers), *self.width(list(cells.values()))))
+        for cell, v in cells.items():
+            out[cell] = v
+        return out
+
+    # Derived arrays. A batch's points move in front of the entity axes (after the axis over
+    # rounds), so the rules see the shapes they are written for, with leading axes; the arrays
+    # are C-ordered here, so that every sum runs in the order of a single scenario's.
+    def lead(self, x: np.ndarray, over_rounds: bool = False) -> np.ndarray:
+        if self.N is None:
+            return x
+        return np.ascontiguousarray(np.moveaxis(x, -1, 1 if over_rounds else 0))
+
+    def lead_number(self, x: Number) -> Number:
+        if self.N is None:
+            return x
+        return np.asarray(x, dtype=float).reshape(-1, 1, 1).copy()
+
+
+@dataclass(frozen=True)
+class _Instruments:
+    """Every power's instruments, in order, before the points lead: names, owners, money
+    scheduled ``(R+1, *points)`` each, and their terms."""
+
+    names: list[str]
+    power: np.ndarray
+    amount_cols: list[np.ndarray]
+    delivery: list[Number]
+    value_factor: list[Number]
+    is_loan: list[float]
+    is_gap: list[bool]
+    static: list[np.ndarray]
+
+
 def build(sc: Scenario, rounds: int | None = None) -> Params:
     """Arrays for a scenario; ``rounds`` overrides the number of rounds the calendar gives (at
     most :func:`sim.core.calendar.max_rounds`: a SettingError beyond).
@@ -223,12 +298,43 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     A batch scenario (values holding one number per point) builds into a batch (see the module
     docstring). Its instruments' periods must be numbers: a period moves an end date, which
     changes which rounds carry money (:mod:`sim.runs.batch` builds such points one by one).
+
+    In steps: the calendar (:func:`_dates`), the leaves and the events' timeline
+    (:func:`_timeline`), the peers (:func:`_peers`) and instruments (:func:`_instruments`),
+    then the derived arrays and the utility at the start (:func:`_derived`).
     """
-    N = points_of(sc)
-    S, P = len(sc.states), len(sc.powers)
-    states, powers = sc.state_codes, sc.power_codes
-    si = {c: i for i, c in enumerate(states)}
-    pi = {c: i for i, c in enumerate(powers)}
+    pts = _Points(points_of(sc))
+    dates = _dates(sc, rounds)
+    R = len(dates) - 1
+    years = np.array([years_between(sc.time.start, d) for d in dates]).reshape(-1, *pts.axis)
+    gdp0 = pts.per_state(sc, lambda s: s.gdp_usd_bn.value)
+    growth = pts.per_state(sc, lambda s: s.growth_per_year.value)
+    sec0 = pts.tie(sc, "security")
+    tl = _timeline(sc, pts, dates, gdp0, growth, sec0, years)
+    # (R+1, S): the share of security and binding ties each state weighs (less when neutral)
+    discount = sc.dynamics.neutral_discount.value
+    neutral_factor = np.where(tl.neutral.reshape(R + 1, len(sc.states), *pts.axis),
+                              1.0 - discount, 1.0)
+    trend = pts.stack([sc.powers[p].capacity_trend_per_year.value for p in sc.power_codes])
+    capacity = tl.capacity * (1.0 + trend[None, :]) ** years[:, None]
+    # ties after events: the starting tie, or the level an event set, times later factors
+    trade, remit = pts.tie(sc, "trade_usd_bn"), pts.tie(sc, "remittances_usd_bn")
+    trade_t = np.where(np.isnan(tl.trade_level), trade[None], tl.trade_level)
+    remit_t = np.where(np.isnan(tl.remittance_level), remit[None], tl.remittance_level)
+    econ_ratio = (trade_t * tl.trade + remit_t * tl.remittances) / gdp0[None, :, None]
+    institutions = _institutions(sc, tl.memberships, neutral_factor, pts.axis)
+    params = _derived(
+        sc, pts, dates, tl, _instruments(sc, pts, dates), _peers(sc, pts),
+        gdp0=gdp0, trade=trade, remit=remit, sec0=sec0, debt0=pts.tie(sc, "debt_usd_bn"),
+        prio=pts.tie(sc, "priority"), econ_ratio=econ_ratio, neutral_factor=neutral_factor,
+        capacity=capacity, institutions=institutions,
+    )
+    return params if pts.N is None else _points_fastest(params)
+
+
+def _dates(sc: Scenario, rounds: int | None) -> list[date]:
+    """The round boundaries: the calendar's, or ``rounds`` of them (at most the calendar's
+    last possible round)."""
     t = sc.time
     most = max_rounds(t.start, t.months_per_round)
     if rounds is not None and rounds > most:
@@ -237,63 +343,25 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
             f"expected at most {most:,} rounds of {t.months_per_round} months from {t.start} "
             f"(the calendar ends with the year 9999), found {rounds:,}",
         )
-    dates = round_dates(t.start, t.end, t.months_per_round, rounds)
-    R = len(dates) - 1
-    rpy = 12.0 / t.months_per_round
-    d = sc.dynamics
+    return round_dates(t.start, t.end, t.months_per_round, rounds)
 
-    # Leaves and timeline. In a batch every array here has the points as its last axis, of
-    # length N where a value it depends on varies (1 elsewhere), so that a value over points
-    # meets each array it changes element by element, in the events' code too.
-    B: tuple[int, ...] = () if N is None else (1,)  # the points' axis of a constant
 
-    def width(xs: Sequence[Number]) -> tuple[int, ...]:
-        if N is None:
-            return ()
-        return (N,) if any(isinstance(x, np.ndarray) for x in xs) else (1,)
-
-    def stack(xs: Sequence[Number]) -> np.ndarray:
-        """Numbers (or arrays over points) as one array ``(len(xs), *points)``."""
-        if N is None:
-            return np.array([float(x) for x in xs])
-        out = np.empty((len(xs), *width(xs)))
-        for i, x in enumerate(xs):
-            out[i] = x
-        return out
-
-    def per_state(fn: Callable[[Any], Number]) -> np.ndarray:
-        return stack([fn(sc.states[c]) for c in states])
-
-    years = np.array([years_between(t.start, d) for d in dates]).reshape(-1, *B)
-    gdp0 = per_state(lambda s: s.gdp_usd_bn.value)
-    growth = per_state(lambda s: s.growth_per_year.value)
-
-    def tie(field_name: str) -> np.ndarray:
-        cells: dict[tuple[int, int], Number] = {}
-        for s, st in sc.states.items():
-            for p, tie_ in st.ties.items():
-                v = getattr(tie_, field_name)
-                if v is not None:
-                    cells[si[s], pi[p]] = v.value
-        out = np.zeros((S, P, *width(list(cells.values()))))
-        for cell, v in cells.items():
-            out[cell] = v
-        return out
-
-    trade, remit = tie("trade_usd_bn"), tie("remittances_usd_bn")
-    sec0, debt0, prio = tie("security"), tie("debt_usd_bn"), tie("priority")
-
-    # Timeline: every row at its starting value, then the events' changes (sim.scenario.events).
-    # In a batch its arrays are as wide as the widest of what it starts from and what events set.
+def _timeline(sc: Scenario, pts: _Points, dates: list[date], gdp0: np.ndarray,
+              growth: np.ndarray, sec0: np.ndarray, years: np.ndarray) -> events.Timeline:
+    """Every row at its starting value, then the events' changes (sim.scenario.events). In a
+    batch its arrays are as wide as the widest of what it starts from and what events set."""
+    t, d = sc.time, sc.dynamics
+    R, S, P = len(dates) - 1, len(sc.states), len(sc.powers)
+    states = sc.state_codes
     read = [v.value for _, v in values(sc.events)] + [d.summit_decay.value]
-    Tl = width(read + [x for x in (gdp0, growth, sec0) if x.shape[-1:] != (1,)])
+    Tl = pts.width(read + [x for x in (gdp0, growth, sec0) if x.shape[-1:] != (1,)])
     members = {c: set(sc.states[c].memberships) for c in states}
     neutral0 = np.array([[sc.states[c].neutral for c in states]])
     tl = events.Timeline(
         dates=dates,
         months_per_round=t.months_per_round,
         states=states,
-        powers=powers,
+        powers=sc.power_codes,
         summit_decay=d.summit_decay.value,
         capacity=np.ones((R + 1, P, *Tl)),
         security=np.repeat(np.broadcast_to(sec0, (S, P, *Tl))[None], R + 1, axis=0),
@@ -311,23 +379,19 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         points=Tl,
     )
     events.play(sc.events.values(), tl)
-    gdp = tl.gdp
-    # (R+1, S): the share of security and binding ties each state weighs (less when neutral)
-    discount = d.neutral_discount.value
-    neutral_factor = np.where(tl.neutral.reshape(R + 1, S, *B), 1.0 - discount, 1.0)
-    trend = stack([sc.powers[p].capacity_trend_per_year.value for p in powers])
-    capacity = tl.capacity * (1.0 + trend[None, :]) ** years[:, None]
-    # ties after events: the starting tie, or the level an event set, times later factors
-    trade_t = np.where(np.isnan(tl.trade_level), trade[None], tl.trade_level)
-    remit_t = np.where(np.isnan(tl.remittance_level), remit[None], tl.remittance_level)
-    econ_ratio = (trade_t * tl.trade + remit_t * tl.remittances) / gdp0[None, :, None]
+    return tl
 
-    institutions = _institutions(sc, tl.memberships, neutral_factor, B)
 
+def _peers(sc: Scenario, pts: _Points) -> np.ndarray:
+    """``(S, S, *points)``: how much each state watches each other (the leader's weight, the
+    rest shared evenly), before the rows are normalised."""
+    states = sc.state_codes
+    si = {c: i for i, c in enumerate(states)}
+    S = len(states)
     lw: Number = 0.0
     if sc.peers.leader_weight is not None:
         lw = sc.peers.leader_weight.value
-    peers = np.zeros((S, S, *width([lw])))
+    peers = np.zeros((S, S, *pts.width([lw])))
     if S > 1:
         leader = sc.peers.leader
         for s in states:
@@ -337,16 +401,17 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
                     peers[si[s], si[q]] = lw if q == leader else (1 - lw) / max(len(others) - 1, 1)
                 else:
                     peers[si[s], si[q]] = 1.0 / len(others)
+    return peers
 
-    # instruments
-    names: list[str] = []
-    inst_power: list[int] = []
-    amount_cols: list[np.ndarray] = []
-    delivery: list[Number] = []
-    value_factor: list[Number] = []
-    is_loan: list[float] = []
-    is_gap: list[bool] = []
-    static: list[np.ndarray] = []
+
+def _instruments(sc: Scenario, pts: _Points, dates: list[date]) -> _Instruments:
+    """Each instrument's money per round (its pledge spread evenly over its period), terms and
+    static allocation."""
+    d = sc.dynamics
+    R = len(dates) - 1
+    pi = {c: i for i, c in enumerate(sc.power_codes)}
+    out = _Instruments([], np.zeros(0, dtype=np.intp), [], [], [], [], [], [])
+    inst_power: list[int] = []  # the owners' indices, an array once all are read
     vf: dict[str, Number] = {
         "grant": 1.0,
         "loan": d.grant_element_loan.value,
@@ -356,7 +421,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
     for p, pw in sc.powers.items():
         for name, ins in pw.instruments.items():
             alloc = ins.allocation or pw.allocation
-            names.append(f"{p}.{name}")
+            out.names.append(f"{p}.{name}")
             inst_power.append(pi[p])
             period = ins.period_years.value
             if isinstance(period, np.ndarray):
@@ -365,48 +430,53 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
                     "build each point's scenario on its own"
                 )
             end = ins.start + timedelta(days=period * 365.25)
-            col = np.zeros((R + 1, *width([ins.pledged_usd_bn.value])))
+            col = np.zeros((R + 1, *pts.width([ins.pledged_usd_bn.value])))
             for r in range(1, R + 1):
                 lo, hi = max(dates[r - 1], ins.start), min(dates[r], end)
                 if hi > lo:
                     share = years_between(lo, hi)
                     col[r] = ins.pledged_usd_bn.value * share / period
-            amount_cols.append(col)
-            delivery.append(ins.delivery_rate.value)
-            value_factor.append(vf[ins.kind] if ins.grant_element is None
-                                else ins.grant_element.value)
-            is_loan.append(1.0 if ins.kind == "loan" else 0.0)
-            is_gap.append(alloc.strategy == "gap")
-            static.append(stack(_weights(alloc, sc)))
-    n_inst = len(names)
-    inst_power_a = np.array(inst_power, dtype=np.intp)
+            out.amount_cols.append(col)
+            out.delivery.append(ins.delivery_rate.value)
+            out.value_factor.append(vf[ins.kind] if ins.grant_element is None
+                                    else ins.grant_element.value)
+            out.is_loan.append(1.0 if ins.kind == "loan" else 0.0)
+            out.is_gap.append(alloc.strategy == "gap")
+            out.static.append(pts.stack(_weights(alloc, sc)))
+    return dataclasses.replace(out, power=np.array(inst_power, dtype=np.intp))
+
+
+def _derived(sc: Scenario, pts: _Points, dates: list[date], tl: events.Timeline,
+             ins: _Instruments, peers: np.ndarray, *, gdp0: np.ndarray, trade: np.ndarray,
+             remit: np.ndarray, sec0: np.ndarray, debt0: np.ndarray, prio: np.ndarray,
+             econ_ratio: np.ndarray, neutral_factor: np.ndarray, capacity: np.ndarray,
+             institutions: np.ndarray) -> Params:
+    """The points led, then what the rules derive (the anchor, the region's weights, the
+    instruments' routing, the utility at the start and its fixed terms), into :class:`Params`.
+
+    Longer than most: it ends with the one call that names all of :class:`Params`' fields
+    (about 60 lines); split, the arrays would travel between helpers field by field.
+    """
+    d = sc.dynamics
+    S, P = len(sc.states), len(sc.powers)
+    states, powers = sc.state_codes, sc.power_codes
+    rpy = 12.0 / sc.time.months_per_round
+    lead, lead_number = pts.lead, pts.lead_number
+    n_inst = len(ins.names)
     onehot = np.zeros((n_inst, P))
-    onehot[np.arange(n_inst), inst_power_a] = 1.0
+    onehot[np.arange(n_inst), ins.power] = 1.0
     w_names = ("econ", "security", "institutions", "debt", "hedge", "peers")
-    w = {k: per_state(attrgetter(f"weights.{k}.value")) for k in w_names}
-    pop = per_state(lambda s: s.population_m.value if s.population_m is not None else 0.0)
-    amount = (
-        np.stack(np.broadcast_arrays(*amount_cols), axis=1) if n_inst else np.zeros((R + 1, 0, *B))
-    )
-
-    # Derived arrays. A batch's points now move in front of the entity axes (after the axis
-    # over rounds), so the rules see the shapes they are written for, with leading axes; the
-    # arrays are C-ordered here, so that every sum runs in the order of a single scenario's.
-    def lead(x: np.ndarray, over_rounds: bool = False) -> np.ndarray:
-        if N is None:
-            return x
-        return np.ascontiguousarray(np.moveaxis(x, -1, 1 if over_rounds else 0))
-
-    def lead_number(x: Number) -> Number:
-        if N is None:
-            return x
-        return np.asarray(x, dtype=float).reshape(-1, 1, 1).copy()
+    w = {k: pts.per_state(sc, attrgetter(f"weights.{k}.value")) for k in w_names}
+    pop = pts.per_state(sc, lambda s: s.population_m.value if s.population_m is not None
+                        else 0.0)
+    amount = (np.stack(np.broadcast_arrays(*ins.amount_cols), axis=1) if n_inst
+              else np.zeros((len(dates), 0, *pts.axis)))
 
     gdp0, trade, remit, sec0, debt0, prio, pop, peers = (
         lead(x) for x in (gdp0, trade, remit, sec0, debt0, prio, pop, peers)
     )
     gdp, econ_ratio, neutral_factor, capacity, amount = (
-        lead(x, True) for x in (gdp, econ_ratio, neutral_factor, capacity, amount)
+        lead(x, True) for x in (tl.gdp, econ_ratio, neutral_factor, capacity, amount)
     )
     security, sec_sal, debt_sal, boost = (
         lead(x, True) for x in (tl.security, tl.sec_salience, tl.debt_salience, tl.boost)
@@ -428,12 +498,12 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         total = pop.sum(axis=-1, keepdims=True)
         region_w = np.divide(pop, total, out=np.full(pop.shape, 1.0 / S), where=total > 0)
     else:
-        region_w = np.full((*B, S), 1.0 / S)
+        region_w = np.full((*pts.axis, S), 1.0 / S)
 
-    splits = np.broadcast_arrays(*(_split(lead(c)) for c in static))
-    static_alloc = np.stack(splits, axis=-1) if n_inst else np.zeros((*B, S, 0))
-    delivery_a, value_factor_a = lead(stack(delivery)), lead(stack(value_factor))
-    is_loan_a = np.array(is_loan)
+    splits = np.broadcast_arrays(*(_split(lead(c)) for c in ins.static))
+    static_alloc = np.stack(splits, axis=-1) if n_inst else np.zeros((*pts.axis, S, 0))
+    delivery_a, value_factor_a = lead(pts.stack(ins.delivery)), lead(pts.stack(ins.value_factor))
+    is_loan_a = np.array(ins.is_loan)
     # a loan's value is its grant element; its burden the face less that gift (the present
     # value of the repayments), so terms decide how much a dollar of debt weighs
     burden = onehot * is_loan_a[:, None] * (1.0 - value_factor_a[..., None])
@@ -480,7 +550,7 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         - u0
     )
     repay = 1.0 - rules.power(1.0 - d.loan_repayment_per_year.value, 1.0 / rpy)
-    params = Params(
+    return Params(
         name=sc.name,
         seed=sc.seed,
         states=states,
@@ -501,8 +571,8 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         w_debt=w["debt"],
         w_hedge=w["hedge"],
         kappa=w["peers"],
-        lam=lead(per_state(lambda s: s.inertia.value)),
-        theta=lead(per_state(lambda s: s.stubbornness.value)),
+        lam=lead(pts.per_state(sc, lambda s: s.inertia.value)),
+        theta=lead(pts.per_state(sc, lambda s: s.stubbornness.value)),
         sec_salience=sec_sal,
         debt_salience=debt_sal,
         boost=boost,
@@ -511,17 +581,17 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         peers=peers,
         region_w=region_w,
         capacity=capacity,
-        reactivity=lead(stack([sc.powers[p].reactivity.value for p in powers])),
+        reactivity=lead(pts.stack([sc.powers[p].reactivity.value for p in powers])),
         share0=rules.regional_share(anchor, region_w),
-        instruments=names,
-        inst_power=inst_power_a,
+        instruments=ins.names,
+        inst_power=ins.power,
         onehot=onehot,
         routing=routing,
         amount=amount,
         delivery=delivery_a,
         value_factor=value_factor_a,
         is_loan=is_loan_a,
-        is_gap=np.array(is_gap, dtype=bool),
+        is_gap=np.array(ins.is_gap, dtype=bool),
         static_alloc=static_alloc,
         beta=lead_number(d.sharpness.value),
         sd_utility=lead_number(d.utility_noise_sd.value),
@@ -533,9 +603,8 @@ def build(sc: Scenario, rounds: int | None = None) -> Params:
         u_fixed=u_fixed,
         noise_power_pos=rng.canonical_positions(powers),
         noise_state_pos=rng.canonical_positions(states),
-        points=N,
+        points=pts.N,
     )
-    return params if N is None else _points_fastest(params)
 
 
 def _institutions(
