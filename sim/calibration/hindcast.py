@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import calibrate, datasets, mixture, observe, posterior, rolling
+from sim.calibration.figures import agreement_bands
 from sim.core import shipped
 from sim.core.errors import SimError
 from sim.model import engine
@@ -418,7 +419,7 @@ def write(h: Hindcast, folder: Path) -> None:
             else f"{h.replicates} replicates")
     note = f"{runs} x {h.draws} draws of the vote-count and yearly noise; link: {h.link}."
     for j, power in enumerate(p.powers):
-        fig = plots.agreement_bands(
+        fig = agreement_bands(
             [int(y) for y in obs.years], q[:, :, :, j], obs.agree[:, :, j], states=p.states,
             power=power, until=h.until, world=observe.expit(obs.alpha[:, j]), events=events,
             look=look, title=h.scenario.title, note=note,

@@ -40,6 +40,7 @@ import numpy as np
 
 from sim.calibration import posterior as posteriors
 from sim.core.errors import SimError
+from sim.experiments import live
 from sim.model.abm import DEFAULT_SCENARIO, AlignmentModel, cached_params
 from sim.model.params import Params
 from sim.outputs import outcomes, plots
@@ -352,14 +353,14 @@ def _components() -> list[tuple[Any, int]]:
 
     def region_chart(model: ExploreModel) -> Any:
         ens = model.ensemble
-        fig = plots.live_region(model.params.dates, model.alignment_so_far(), model.params.region_w,
+        fig = live.live_region(model.params.dates, model.alignment_so_far(), model.params.region_w,
                                 powers=model.params.powers, look=model.look, band=ens.region,
                                 counterfactual=ens.counterfactual,
                                 counterfactual_name=model.counterfactual_name)
         return solara.FigureMatplotlib(fig, format="png", dpi=100)
 
     def state_charts(model: ExploreModel) -> Any:
-        fig = plots.live_states(model.params.dates, model.alignment_so_far(),
+        fig = live.live_states(model.params.dates, model.alignment_so_far(),
                                 states=model.params.states, powers=model.params.powers,
                                 look=model.look)
         return solara.FigureMatplotlib(fig, format="png", dpi=100)
