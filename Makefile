@@ -51,7 +51,7 @@ demo: $(STAMP)
 # the flagship answer in README.md and docs/scenarios.md, rewritten from one run of it
 docs-numbers: $(STAMP)
 	$(BIN)/python tools/flagship_numbers.py
-	$(BIN)/python -m sim.schema_doc
+	$(BIN)/python -m sim.scenario.schema_doc
 
 $(CHROMIUM):
 	$(SUDO) apt-get update

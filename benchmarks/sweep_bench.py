@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.sweep.cluster import loopback_cluster
+from sim.experiments.sweep.cluster import loopback_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP_FILE = ROOT / "scenarios" / "sweeps" / "tokyo_drivers.yaml"
@@ -31,16 +31,17 @@ SWEEP_FILE = ROOT / "scenarios" / "sweeps" / "tokyo_drivers.yaml"
 
 def work_per_point(points: int, replicates: int) -> float:
     """Seconds per point of the task alone, in this process."""
-    from sim.sweep import design
-    from sim.sweep.execute import ScenarioTask, make_batches
-    from sim.sweep.run import SweepRequest, _from_request
+    from sim.experiments.sweep import design
+    from sim.experiments.sweep.run import SweepRequest, _from_request
+    from sim.runs.execute import ScenarioTask, make_batches
 
     sweep, _, _ = _from_request(
         SweepRequest(source=SWEEP_FILE, method="lhs", samples=points, replicates=replicates)
     )
     x = design.sample("lhs", sweep.params, points, sweep.seed)
     seeds = design.point_seeds(sweep.seed, points)
-    # the task as the sweep builds it (sim.sweep.run), counterfactual and cited facts included
+    # the task as the sweep builds it (sim.experiments.sweep.run), counterfactual and cited facts
+    # included
     task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, replicates, sweep.where,
                         sweep.counterfactual_raw, sweep.sources, sweep.posterior)
     batches = make_batches(np.arange(points), x, seeds, 1, task.work)
@@ -51,7 +52,7 @@ def work_per_point(points: int, replicates: int) -> float:
 
 
 def timed_sweep(out: Path, points: int, replicates: int, **kw: object) -> dict[str, object]:
-    from sim.sweep import SweepRequest, run_sweep
+    from sim.experiments.sweep import SweepRequest, run_sweep
 
     t0 = time.perf_counter()
     result = run_sweep(

@@ -26,9 +26,9 @@ from matplotlib.figure import Figure
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim import rules  # noqa: E402
-from sim.params import Params, build  # noqa: E402
-from sim.scenario import Scenario, load, to_raw  # noqa: E402
+from sim.model import rules  # noqa: E402
+from sim.model.params import Params, build  # noqa: E402
+from sim.scenario.schema import Scenario, load, to_raw  # noqa: E402
 from tests.test_face_validity import CLAIMS, Ensemble, ensemble  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"

@@ -39,7 +39,8 @@ def __getattr__(name: str) -> Any:
 
 class _Interface(types.ModuleType):
     """A module of the package that is also the Python interface's function of its name:
-    ``sim.run`` is the module ``sim/run.py``, and ``sim.run(...)`` calls :func:`sim.api.run`.
+    ``sim.run`` is the module ``sim/experiments/run.py``, and ``sim.run(...)`` calls
+    :func:`sim.api.run`.
 
     Its signature (what ``inspect.signature``, ``help`` and editors show) is the function's.
     """
@@ -58,10 +59,11 @@ class _Interface(types.ModuleType):
 
 
 def _interface(name: str) -> property:
-    """``sim.<name>``: the module of that name, callable as the interface's function."""
+    """``sim.<name>``: the module ``sim.experiments.<name>``, callable as the interface's
+    function."""
 
     def get(package: types.ModuleType) -> Any:
-        module = importlib.import_module(f"sim.{name}")
+        module = importlib.import_module(f"sim.experiments.{name}")
         if type(module) is types.ModuleType:
             module.__class__ = _Interface
         return module
@@ -69,7 +71,7 @@ def _interface(name: str) -> property:
     def keep(package: types.ModuleType, value: Any) -> None:
         """Importing the module sets it on the package: it is what ``get`` returns anyway."""
 
-    return property(get, keep, doc=f"the module sim.{name}, callable as sim.api.{name}")
+    return property(get, keep, doc=f"the module sim.experiments.{name}, callable as sim.api.{name}")
 
 
 class _Package(types.ModuleType):

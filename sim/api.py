@@ -19,7 +19,7 @@ tables, manifest, report). Nothing is written until ``save`` is called, except b
 :func:`sweep`, whose points are stored as they finish (in a temporary folder unless ``out`` is
 given) so that a long sweep can be resumed.
 
-Errors in the input raise :class:`sim.errors.SimError` with the one-line message the command
+Errors in the input raise :class:`sim.core.errors.SimError` with the one-line message the command
 line prints.
 """
 
@@ -36,14 +36,14 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from sim import outcomes, results, terminal
-from sim import posterior as posteriors
-from sim.compare import CompareRequest, Comparison, compute
-from sim.engines import Engine
-from sim.errors import SimError
-from sim.facts import load_registry
-from sim.run import RunRequest, Simulation, names_of, simulate
-from sim.scenario import Scenario, load
+from sim.calibration import posterior as posteriors
+from sim.core.errors import SimError
+from sim.experiments.compare import CompareRequest, Comparison, compute
+from sim.experiments.run import RunRequest, Simulation, names_of, simulate
+from sim.model.engines import Engine
+from sim.outputs import outcomes, results, terminal
+from sim.scenario.facts import load_registry
+from sim.scenario.schema import Scenario, load
 
 Values = Mapping[str, Any]
 
@@ -138,7 +138,7 @@ class RunResult:
 
     @property
     def headline(self) -> dict[str, Any]:
-        """The headline numbers the report shows (:func:`sim.outcomes.run_headline`)."""
+        """The headline numbers the report shows (:func:`sim.outputs.outcomes.run_headline`)."""
         s = self.simulation
         return outcomes.run_headline(s.summary, s.params, s.scenario.blocs, s.trajectories)
 
@@ -199,7 +199,7 @@ def run(
 
 def _choose(given: Path | str | None, without: bool, scenarios: Sequence[Path | str | None],
             sets: Sequence[str], facts: Path | None) -> Path | None:
-    """The posterior the command line would use (:func:`sim.posterior.choose`)."""
+    """The posterior the command line would use (:func:`sim.calibration.posterior.choose`)."""
     if given is not None or without:
         return posteriors.choose(given, without, [])
     registry = None if facts is None else load_registry(facts)
@@ -220,7 +220,7 @@ class CompareResult:
     @property
     def headline(self) -> dict[str, Any]:
         """What B changes: the focus power, each power's change, who loses, each state
-        (:func:`sim.outcomes.compare_headline`; shares, not percentage points)."""
+        (:func:`sim.outputs.outcomes.compare_headline`; shares, not percentage points)."""
         return self.comparison.headline
 
     @property
@@ -372,7 +372,7 @@ def sweep(
             swept values win where they set a calibrated field. Default: none (a sweep's
             points run the scenario's own constants).
     """
-    from sim.sweep import SweepRequest, run_sweep
+    from sim.experiments.sweep import SweepRequest, run_sweep
 
     expressions = []
     for path, spread in (params or {}).items():

@@ -17,8 +17,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from sim.engines import Engine
-from sim.errors import SettingError, SimError, machine_error
+from sim.core.errors import SettingError, SimError, machine_error
+from sim.model.engines import Engine
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -33,7 +33,7 @@ app = typer.Typer(
 
 def _version(asked: bool) -> None:
     if asked:
-        from sim.provenance import version_line
+        from sim.core.provenance import version_line
 
         typer.echo(version_line())
         raise typer.Exit()
@@ -93,7 +93,7 @@ class Terminated(KeyboardInterrupt):
 
 
 def _status(err: BaseException) -> int:
-    from sim.children import TERMINATED
+    from sim.core.children import TERMINATED
 
     return 143 if isinstance(err, Terminated) or TERMINATED.is_set() else 130
 
@@ -154,7 +154,7 @@ def run(
     resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted run kept in this folder (results/<scenario>/.partial-<run-id>), with its own settings.", show_default=False)] = None,  # noqa: UP045
     posterior: PosteriorOpt = None,
     without_posterior: WithoutPosteriorOpt = False,
-    draws: DrawsOpt = 200,  # sim.posterior.DRAWS
+    draws: DrawsOpt = 200,  # sim.calibration.posterior.DRAWS
     plots: PlotsOpt = True,
     svg: SvgOpt = False,
     facts: FactsOpt = None,
@@ -163,7 +163,7 @@ def run(
 
     Ctrl-C keeps the finished replicates; --resume finishes the run without redoing them.
     """
-    from sim.run import RunRequest, run_scenario
+    from sim.experiments.run import RunRequest, run_scenario
 
     post = None
     if resume is None and scenario is not None and engine == Engine.ENSEMBLE and rounds is None:
@@ -184,7 +184,7 @@ def validate(
     facts: FactsOpt = None,
 ) -> None:
     """Check scenario files against the schema and the facts registry, without running them."""
-    from sim.scenario import check_files
+    from sim.scenario.schema import check_files
 
     typer.echo(check_files(scenario, set_ or [], facts))
 
@@ -200,7 +200,7 @@ def facts(
 
     sim facts ID shows one entry in full; sim facts --grep WORD lists the entries mentioning it.
     """
-    from sim import factcheck
+    from sim.scenario import factcheck
 
     scenarios = scenarios or factcheck.default_folder()
     if entry is not None:
@@ -233,7 +233,7 @@ def compare(
     out: Annotated[Path, typer.Option(help="Folder under which compare/<A>_vs_<B>/<run-id>/ is made.")] = Path("results"),
     posterior: PosteriorOpt = None,
     without_posterior: WithoutPosteriorOpt = False,
-    draws: DrawsOpt = 200,  # sim.posterior.DRAWS
+    draws: DrawsOpt = 200,  # sim.calibration.posterior.DRAWS
     plots: PlotsOpt = True,
     svg: SvgOpt = False,
     facts: FactsOpt = None,
@@ -243,7 +243,7 @@ def compare(
     sim compare A B compares two files; sim compare A --vary path=value compares A with
     itself changed (a what-if against its own base).
     """
-    from sim.compare import CompareRequest, compare_scenarios
+    from sim.experiments.compare import CompareRequest, compare_scenarios
 
     both = [scenario_a] if scenario_b is None else [scenario_a, scenario_b]
     post = None if rounds is not None else _posterior(posterior, without_posterior, both, set_,
@@ -260,11 +260,11 @@ def compare(
 def _posterior(given: Path | None, without: bool, scenarios: list[Path],
                sets: list[str] | None, facts: Path | None = None, *,
                say: bool = True) -> Path | None:
-    """The posterior a run or comparison uses (:func:`sim.posterior.choose`); the shipped one
+    """The posterior a run or comparison uses (:func:`sim.calibration.posterior.choose`); the shipped one
     chosen by default is said on stderr (``say``; a comparison says it in its answer)."""
-    from sim.facts import load_registry
-    from sim.posterior import choose
-    from sim.scenario import load
+    from sim.calibration.posterior import choose
+    from sim.scenario.facts import load_registry
+    from sim.scenario.schema import load
 
     if given is not None or without:
         return choose(given, without, [])
@@ -297,8 +297,8 @@ def bench(
     """Time the engine against mesa.batch_run, the batched path against the engine, and the figures' cost."""
     import json
 
-    from sim.bench import bench as run_bench
-    from sim.bench import format_bench
+    from sim.experiments.bench import bench as run_bench
+    from sim.experiments.bench import format_bench
 
     found = run_bench(scenario, replicates=replicates, scaling=_counts(scaling), million=million,
                       batch=batch, calibration=calibration, figures=figures,
@@ -328,7 +328,7 @@ def sweep(
     draws: Annotated[int, typer.Option(help="Posterior draws per point (spread evenly over the posterior).")] = 20,
 ) -> None:
     """Sweep scenario values (grid, LHS, Sobol', Morris), analyse sensitivity, find boxes (PRIM)."""
-    from sim.sweep import SweepRequest, run_sweep
+    from sim.experiments.sweep import SweepRequest, run_sweep
 
     req = SweepRequest(source=source, resume=resume, params=param or [], method=method, samples=samples,
                        replicates=replicates, seed=seed, common_random_numbers=crn, report=outcome or [],
@@ -352,7 +352,7 @@ def policy(
     plots: PlotsOpt = True,
 ) -> None:
     """Search a power's packages (NSGA-II) for the most robust gain within a budget, over the posterior."""
-    from sim.policy import PolicyRequest, run_policy
+    from sim.experiments.policy import PolicyRequest, run_policy
 
     req = PolicyRequest(file=file, budget=budget, population=population, generations=generations,
                         draws=draws, replicates=replicates, seed=seed, out=out, plots=plots)
@@ -376,8 +376,13 @@ def calibrate(
     out: Annotated[Path, typer.Option(help="Folder under which <scenario>/calibrations/<id>/ is made.")] = Path("results"),
 ) -> None:
     """Fit the behavioural constants to the training years' UN votes: a posterior folder."""
-    from sim.calibrate import DEFAULT_PRIORS, CalibrateRequest, Interrupted, format_summary
-    from sim.calibrate import calibrate as run_calibration
+    from sim.calibration.calibrate import (
+        DEFAULT_PRIORS,
+        CalibrateRequest,
+        Interrupted,
+        format_summary,
+    )
+    from sim.calibration.calibrate import calibrate as run_calibration
 
     if method != "smc":
         raise SimError(f"--method: expected 'smc', found {method!r}")
@@ -413,8 +418,13 @@ def hindcast(
     out: Annotated[Path, typer.Option(help="Folder under which <scenario>/hindcasts/<run-id>/ is made.")] = Path("results"),
 ) -> None:
     """Run a history scenario and score it against UN General Assembly votes (fitted up to --until)."""
-    from sim.hindcast import DEFAULT_SCENARIO, HindcastRequest, format_outcome, run_hindcast
-    from sim.posterior import SHIPPED, posterior_last_year
+    from sim.calibration.hindcast import (
+        DEFAULT_SCENARIO,
+        HindcastRequest,
+        format_outcome,
+        run_hindcast,
+    )
+    from sim.calibration.posterior import SHIPPED, posterior_last_year
 
     if posterior is not None and without_posterior:
         raise SimError("--posterior: not with --without-posterior")
@@ -440,7 +450,7 @@ FolderArg = Annotated[Path, typer.Argument(help="A results folder (run, comparis
 @app.command()
 def report(folder: FolderArg) -> None:
     """Write report.html for a results folder: question, headline, figures, tables, facts."""
-    from sim.report import write_report
+    from sim.outputs.report import write_report
 
     typer.echo(write_report(folder))
 
@@ -448,7 +458,7 @@ def report(folder: FolderArg) -> None:
 @app.command()
 def view(folder: FolderArg) -> None:
     """Open a results folder's report.html in the web browser (writing it first if needed)."""
-    from sim.report import view as view_report
+    from sim.outputs.report import view as view_report
 
     path, opened = view_report(folder)
     typer.echo(path)
@@ -466,7 +476,7 @@ def explore(
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in the web browser.")] = True,
 ) -> None:
     """Explore a scenario in the browser (Mesa's SolaraViz): sliders, step and run, live charts."""
-    from sim.explore import HOST, serve
+    from sim.experiments.explore import HOST, serve
 
     typer.echo(f"explorer: http://{HOST}:{port}/  (Ctrl-C to stop)")
     raise typer.Exit(serve(scenario, counterfactual=counterfactual, posterior=posterior,
@@ -488,9 +498,9 @@ def explain(
     """Why the answer is what it is: each state's terms toward each power at a date, without noise."""
     import datetime as dt
 
-    from sim import explain as ex
-    from sim.posterior import choose
-    from sim.scenario import load, locate
+    from sim.calibration.posterior import choose
+    from sim.experiments import explain as ex
+    from sim.scenario.schema import load, locate
 
     day = None
     if when is not None:
@@ -526,7 +536,7 @@ def main() -> None:
     saying so, exit 1."""
     import signal
 
-    from sim.children import TERMINATED
+    from sim.core.children import TERMINATED
 
     def terminated(signum: int, frame: object) -> None:
         TERMINATED.set()

@@ -114,8 +114,8 @@ def small_disk(tmp_path: Path):
 
 @pytest.fixture
 def tiny_params():
-    from sim.params import build
-    from sim.scenario import load
+    from sim.model.params import build
+    from sim.scenario.schema import load
 
     return build(load(TINY))
 

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.compare import CompareRequest, compute
-from sim.errors import SimError
-from sim.outcomes import fine_points
-from sim.run import RunRequest, run_scenario
+from sim.core.errors import SimError
+from sim.experiments.compare import CompareRequest, compute
+from sim.experiments.run import RunRequest, run_scenario
+from sim.outputs.outcomes import fine_points
 
 from .conftest import ROOT, TINY
 
@@ -92,12 +92,12 @@ def test_sweep_in_memory_keeps_its_folder_as_long_as_its_result(tmp_path: Path):
 
 
 def test_sim_run_is_both_the_module_and_the_function():
-    """`sim.run(...)` calls the interface; `sim.run` is still the module `sim/run.py`, however
-    it is imported (so `from sim import run; run._write` and monkeypatching keep working)."""
-    import sim.run as module
+    """`sim.run(...)` calls the interface; `sim.run` is still the module `sim/experiments/run.py`,
+    however it is reached (so `from sim import run; run._write` and monkeypatching keep working)."""
+    import sim.experiments.run as module
     from sim import run as imported
 
-    assert module is imported is sim.run is sys.modules["sim.run"]
+    assert module is imported is sim.run is sys.modules["sim.experiments.run"]
     assert sim.run.RunRequest is RunRequest and callable(sim.compare) and callable(sim.sweep)
     assert isinstance(sim.run(TINY, replicates=2), sim.RunResult)
 

@@ -17,14 +17,15 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from sim import engine, outcomes, rng
-from sim.batch import Block, Patch, materialise, simulate_batch, with_values
-from sim.errors import ScenarioError, SimError
-from sim.facts import find_registry, load_registry
-from sim.params import Params, build
-from sim.rng import NOISE_CHANNELS, draw_block, noise_stream
-from sim.scenario import Scenario, load, read_raw, validate, values
-from sim.sweep import SweepRequest, run_sweep
+from sim.core.errors import ScenarioError, SimError
+from sim.experiments.sweep import SweepRequest, run_sweep
+from sim.model import engine, rng
+from sim.model.params import Params, build
+from sim.model.rng import NOISE_CHANNELS, draw_block, noise_stream
+from sim.outputs import outcomes
+from sim.runs.batch import Block, Patch, materialise, simulate_batch, with_values
+from sim.scenario.facts import find_registry, load_registry
+from sim.scenario.schema import Scenario, load, read_raw, validate, values
 
 from .conftest import CASES, FLAGSHIP, ROOT, TINY, run_cli
 
@@ -229,7 +230,7 @@ def test_a_registry_entry_at_several_scales_on_common_random_numbers(scenarios):
     """As calibration varies a quantity: every field that uses a registry entry, each scaled
     by its own factor (one column per scale), every point on the same seed, and each point
     reduced to its replicates' mean yearly alignment."""
-    from sim import observe
+    from sim.calibration import observe
 
     sc = scenarios["history"]
     groups: dict[tuple[str, float], list[str]] = {}
@@ -344,10 +345,10 @@ def per_point_outcomes(folder: Path) -> pd.DataFrame:
     """A finished sweep's points recomputed one by one, as sweeps ran before batches: each
     point's scenario validated and built alone, its replicates run and measured; with a
     counterfactual, its own run at the point (the paths it has), subtracted for effects."""
-    from sim.scenario import values
-    from sim.sweep import spec
-    from sim.sweep.run import bind
-    from sim.sweep.store import SweepStore
+    from sim.experiments.sweep import spec
+    from sim.experiments.sweep.run import bind
+    from sim.experiments.sweep.store import SweepStore
+    from sim.scenario.schema import values
 
     sw = spec.read(folder / "sweep.yaml")
     raw = yaml.safe_load((folder / "scenario.yaml").read_text())

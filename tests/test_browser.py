@@ -104,7 +104,7 @@ def scenario_copy(tmp: Path, *, title: str | None = None, blocs: bool = False) -
 
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from sim.run import RunRequest, run_scenario
+    from sim.experiments.run import RunRequest, run_scenario
 
     tmp = tmp_path_factory.mktemp("report")
     path = scenario_copy(tmp, title=HOSTILE, blocs=True)
@@ -161,7 +161,7 @@ def test_report_prints_to_pdf_without_navigation(browser: object, run_folder: Pa
 @contextlib.contextmanager
 def explorer_server(scenario: Path, counterfactual: Path | None = None) -> Iterator[str]:
     """``sim explore``'s server on a free local port; always stopped afterwards."""
-    from sim import explore
+    from sim.experiments import explore
 
     port = explore.free_port()
     env = {**os.environ, **explore.server_env(scenario, counterfactual)}
@@ -273,7 +273,7 @@ def test_explorer_shows_its_charts_and_reacts_to_a_slider(browser: object, tmp_p
 def test_explorer_model_scales_budgets_and_weights(tmp_path: Path):
     import numpy as np
 
-    from sim.explore import ExploreModel
+    from sim.experiments.explore import ExploreModel
 
     path = str(scenario_copy(tmp_path))
     base = ExploreModel(scenario=path)
@@ -290,8 +290,8 @@ def test_explorer_model_scales_budgets_and_weights(tmp_path: Path):
 def test_explorer_model_with_no_change_is_the_mesa_model(tmp_path: Path):
     import numpy as np
 
-    from sim.explore import ExploreModel
-    from sim.model import AlignmentModel
+    from sim.experiments.explore import ExploreModel
+    from sim.model.abm import AlignmentModel
 
     path = str(scenario_copy(tmp_path))
     ex, plain = ExploreModel(scenario=path, budget_PX=1.0), AlignmentModel(scenario=path)
@@ -303,8 +303,8 @@ def test_explorer_model_with_no_change_is_the_mesa_model(tmp_path: Path):
 
 
 def test_explorer_rejects_unknown_or_negative_knobs(tmp_path: Path):
-    from sim.errors import SimError
-    from sim.explore import ExploreModel
+    from sim.core.errors import SimError
+    from sim.experiments.explore import ExploreModel
 
     path = str(scenario_copy(tmp_path))
     with pytest.raises(SimError, match="unknown parameter 'budget_ZZ'"):
@@ -317,7 +317,7 @@ def test_explorer_parameters_are_what_solaraviz_expects(tmp_path: Path):
     from mesa.visualization import Slider
     from mesa.visualization.solara_viz import _check_model_params, split_model_params
 
-    from sim.explore import WEIGHTS, ExploreModel, model_params
+    from sim.experiments.explore import WEIGHTS, ExploreModel, model_params
 
     path = str(scenario_copy(tmp_path))
     params = model_params(path)
@@ -341,7 +341,7 @@ def test_explorer_parameters_are_what_solaraviz_expects(tmp_path: Path):
 
 
 def test_explorer_readout_escapes_scenario_text(tmp_path: Path):
-    from sim.explore import ExploreModel, readout
+    from sim.experiments.explore import ExploreModel, readout
 
     path = scenario_copy(tmp_path)
     path.write_text(path.read_text().replace("name: Power X", 'name: "<i>X</i> & co"'))
@@ -350,7 +350,7 @@ def test_explorer_readout_escapes_scenario_text(tmp_path: Path):
 
 
 def test_explorer_listens_on_localhost_only():
-    from sim.explore import command, server_env
+    from sim.experiments.explore import command, server_env
 
     cmd = command(8765)
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
@@ -362,8 +362,8 @@ def test_the_explorer_gives_the_comparisons_number():
     (the demo's), to the last bit: over the shipped posterior, which both use by default for
     the flagship, and on the scenarios' own constants without it."""
     import sim
-    from sim import shipped
-    from sim.explore import ExploreModel
+    from sim.core import shipped
+    from sim.experiments.explore import ExploreModel
 
     flagship, cf = str(shipped.FLAGSHIP), str(shipped.SCENARIOS / "no_japan.yaml")
     posterior = shipped.SCENARIOS / "posteriors" / "central_asia"
@@ -382,7 +382,7 @@ def test_the_explorer_gives_the_comparisons_number():
 
 
 def test_explorer_readout_without_a_counterfactual_shows_the_ensemble(tmp_path: Path):
-    from sim.explore import ExploreModel, readout
+    from sim.experiments.explore import ExploreModel, readout
 
     model = ExploreModel(scenario=str(scenario_copy(tmp_path)))
     text = readout(model)
@@ -406,7 +406,7 @@ def test_stopping_sim_explore_stops_its_server(how: str, tmp_path: Path):
     import signal
     import sys
 
-    from sim import explore
+    from sim.experiments import explore
 
     scenario = scenario_copy(tmp_path)
     port = explore.free_port()

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import calibrate, priors
-from sim.errors import SimError
+from sim.calibration import calibrate, priors
+from sim.core.errors import SimError
 
 from .conftest import CASES, ROOT, kill_9_leaves_nothing, run_cli, session_processes
 
@@ -111,7 +111,7 @@ def test_simulation_based_calibration_recovers_known_parameters():
 
     from scipy import stats
 
-    from sim import smc
+    from sim.calibration import smc
 
     pri = priors.load(PRIORS)
     names = ["calib_w_security", "observation.sigma"]
@@ -150,7 +150,7 @@ def test_simulation_based_calibration_of_the_vote_mixture():
 
     from scipy import stats
 
-    from sim import mixture, smc
+    from sim.calibration import mixture, smc
 
     pri = priors.load(CASES / "calib" / "priors_mixture.yaml")
     names = ["calib_w_security", "observation.own", "observation.rho", "observation.omega"]
@@ -187,7 +187,7 @@ def test_simulation_based_calibration_of_the_vote_mixture():
 
 
 def test_the_same_posterior_in_one_process_on_workers_and_on_dask(tmp_path):
-    from sim.sweep.cluster import loopback_cluster
+    from sim.experiments.sweep.cluster import loopback_cluster
 
     one = calibrate.calibrate(request(tmp_path / "one", select=("calib_w_security",), workers=1))
     two = calibrate.calibrate(request(tmp_path / "two", select=("calib_w_security",), workers=2))

@@ -10,10 +10,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import sim.run
-from sim import checkpoint, engine, engines, model
-from sim.errors import MachineError, SimError
-from sim.run import RunRequest, run_scenario
+import sim.experiments.run
+from sim.core.errors import MachineError, SimError
+from sim.experiments.run import RunRequest, run_scenario
+from sim.model import abm as model
+from sim.model import engine, engines
+from sim.runs import checkpoint
 
 from .conftest import TINY, run_cli
 
@@ -149,10 +151,10 @@ def test_bad_resume_gets_one_line_and_exit_2(args, expected):
 @pytest.mark.parametrize("worth_saving", [True, False])
 def test_interrupt_while_writing(tmp_path, monkeypatch, worth_saving):
     """Ctrl-C while writing: a simulation worth saving is kept for --resume, a short one is not."""
-    import sim.run
+    import sim.experiments.run
 
     monkeypatch.setattr(checkpoint, "SAVE_AT_END", 0.0 if worth_saving else float("inf"))
-    real_write = sim.run._write
+    real_write = sim.experiments.run._write
 
     def interrupted(*args: object, **kw: object) -> None:
         raise KeyboardInterrupt
@@ -206,7 +208,7 @@ def test_a_full_disk_keeps_the_saved_chunks_and_resume_finishes_the_run(
 
 def test_a_full_disk_before_anything_is_saved_leaves_nothing(monkeypatch, small_disk):
     monkeypatch.setattr(checkpoint, "SAVE_AT_END", float("inf"))  # a short run: not saved
-    real_write = sim.run._write
+    real_write = sim.experiments.run._write
 
     def write_on_a_full_disk(*args: object, **kw: object) -> Path:
         small_disk.fill()

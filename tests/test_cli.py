@@ -37,9 +37,9 @@ def test_bad_scenario_gives_one_line_exit_2_and_writes_nothing(case: Path, tmp_p
 
 @pytest.mark.parametrize("case", BAD, ids=[p.stem for p in BAD])
 def test_every_bad_case_is_caught_by_validate_too(case: Path):
-    """What sim validate checks (sim.scenario.check_files) refuses every bad case alike."""
-    from sim.errors import SimError
-    from sim.scenario import check_files
+    """What sim validate checks (sim.scenario.schema.check_files) refuses every bad case alike."""
+    from sim.core.errors import SimError
+    from sim.scenario.schema import check_files
 
     with pytest.raises(SimError) as err:
         check_files([case])
@@ -266,7 +266,7 @@ def test_facts_shows_one_entry_and_finds_entries_by_word():
 def test_version_names_the_package_and_a_checkouts_commit(tmp_path: Path):
     import subprocess
 
-    from sim import results
+    from sim.outputs import results
 
     proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("sim 0.1.0")
@@ -301,17 +301,18 @@ def _imported(*args: str) -> set[str]:
 
 
 def test_version_and_runs_without_figures_import_only_what_they_use(tmp_path: Path):
-    assert not _imported("--version") & {"numpy", "pyarrow", "pandas", "matplotlib", "sim.engine"}
+    light = {"numpy", "pyarrow", "pandas", "matplotlib", "sim.model.engine"}
+    assert not _imported("--version") & light
     mods = _imported("run", str(TINY), "--replicates", "4", "--no-plots", "--out", str(tmp_path))
-    assert "sim.engine" in mods and "matplotlib" not in mods
+    assert "sim.model.engine" in mods and "matplotlib" not in mods
     mods = _imported("run", str(TINY), "--replicates", "4", "--out", str(tmp_path / "plots"))
     assert "matplotlib" not in mods  # the figures are drawn by helper processes
     assert len(list((tmp_path / "plots").rglob("*.png"))) == 8
 
 
 def test_a_run_from_a_checkout_records_its_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from sim import results
-    from sim.run import RunRequest, run_scenario
+    from sim.experiments.run import RunRequest, run_scenario
+    from sim.outputs import results
 
     monkeypatch.setattr(results, "source_commit", lambda root=None: "abc123")
     folder = run_scenario(RunRequest(TINY, replicates=2, out=tmp_path, plots=False)).folder
@@ -411,9 +412,9 @@ def test_work_that_cannot_fit_is_refused_before_it_starts(args, expect, tmp_path
 
 
 def test_a_summary_that_cannot_fit_is_refused_naming_the_rounds(tmp_path, monkeypatch):
-    from sim import memory
-    from sim.errors import SettingError
-    from sim.run import RunRequest, run_scenario
+    from sim.core.errors import SettingError
+    from sim.experiments.run import RunRequest, run_scenario
+    from sim.model import memory
 
     monkeypatch.setattr(memory, "available", lambda: 10**9)  # a machine with 1 GB left
     with pytest.raises(SettingError) as err:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import CompareRequest, compare_scenarios, paired_run
-from sim.params import build
-from sim.scenario import load
+from sim.experiments.compare import CompareRequest, compare_scenarios, paired_run
+from sim.model.params import build
+from sim.scenario.schema import load
 
 from .conftest import CASES, TINY, run_cli
 
@@ -114,7 +114,7 @@ def test_bench_prints_both_paths_and_their_ratio():
         assert r["of_engine"] == pytest.approx(r["replicate_rounds_per_s"] / engine_rate)
     assert [(r["points"], r["replicates"]) for r in figures["calibration"]] == [(2, 10), (20, 10)]
     assert all(r["peak_rss_mib"] > 0 for r in figures["calibration"])
-    from sim.bench import format_bench
+    from sim.experiments.bench import format_bench
 
     text = format_bench(figures)  # the main figures first, side by side
     head = text.splitlines()[1:4]
@@ -127,7 +127,7 @@ GRANTS = "powers.PX.instruments.grants.delivery_rate"
 
 def test_vary_compares_a_scenario_against_itself_changed(tmp_path: Path):
     """`sim compare A --vary path=value`: B is A with the change; the same numbers as two files."""
-    from sim.compare import compute
+    from sim.experiments.compare import compute
 
     varied = compute(CompareRequest(TINY, sets_b=(f"{GRANTS}=0.9",), replicates=30))
     direct = paired_run(build(load(TINY)), build(load(TINY, [f"{GRANTS}=0.9"])), 30, seed=7)

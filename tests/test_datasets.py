@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim import datasets
-from sim.errors import SimError
+from sim.calibration import datasets
+from sim.core.errors import SimError
 
 
 def test_shipped_tables_load_and_hold_what_their_readme_says():

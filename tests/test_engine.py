@@ -1,4 +1,4 @@
-"""sim.engine: many replicates at once, the same numbers however they are split."""
+"""sim.model.engine: many replicates at once, the same numbers however they are split."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sim import engine
-from sim.params import build
-from sim.scenario import load
+from sim.model import engine
+from sim.model.params import build
+from sim.scenario.schema import load
 
 from .conftest import FLAGSHIP, TINY
 
@@ -80,7 +80,7 @@ def test_engine_is_independent_of_batch_split(tiny_params):
 
 
 def test_streaming_summary_matches_exact_summary():
-    from sim import engine
+    from sim.model import engine
 
     p = build(load(TINY))
     exact = engine.run(p, 400, keep=True).summary

@@ -1,7 +1,7 @@
 """The event kinds leader_change, remittance_shock and sanctions: schema, codes and effects.
 
 Each effect is checked on a timeline of two states (AA, BB) and two powers (PX, PY), quarterly
-from 2026-01-01 (boundary r is 3r months later), built as sim.params.build builds it; and each
+from 2026-01-01 (boundary r is 3r months later), built as sim.model.params.build builds it; and each
 kind is checked through a scenario file (the validator, unknown codes) and the model's inputs.
 """
 
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from sim import events
-from sim.calendar import add_months
-from sim.errors import ScenarioError
-from sim.params import build
-from sim.scenario import load
+from sim.core.calendar import add_months
+from sim.core.errors import ScenarioError
+from sim.model.params import build
+from sim.scenario import events
+from sim.scenario.schema import load
 from tests.conftest import CASES
 
 EVERY = CASES / "every_event.yaml"

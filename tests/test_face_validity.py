@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import engine, outcomes, rules
-from sim.facts import Registry, find_registry, load_registry
-from sim.params import Params, build
-from sim.scenario import Scenario, load
+from sim.model import engine, rules
+from sim.model.params import Params, build
+from sim.outputs import outcomes
+from sim.scenario.facts import Registry, find_registry, load_registry
+from sim.scenario.schema import Scenario, load
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 N_REPLICATES = 400

@@ -20,10 +20,10 @@ from functools import cache
 import numpy as np
 import pytest
 
-from sim.params import build
-from sim.posterior import SHIPPED, ensemble
-from sim.posterior import load as load_posterior
-from sim.scenario import load
+from sim.calibration.posterior import SHIPPED, ensemble
+from sim.calibration.posterior import load as load_posterior
+from sim.model.params import build
+from sim.scenario.schema import load
 from tests.test_face_validity import CLAIMS, SCENARIOS, Ensemble, Verdict, frac, to_answer
 
 DRAWS, REPLICATES, ROOT = 100, 4, 20251220

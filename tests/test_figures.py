@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sim import engine, figures
-from sim.errors import SettingError
-from sim.params import build
-from sim.scenario import load
+from sim.core.errors import SettingError
+from sim.model import engine
+from sim.model.params import build
+from sim.outputs import figures
+from sim.scenario.schema import load
 
 from .conftest import TINY, run_cli
 

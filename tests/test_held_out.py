@@ -32,7 +32,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import datasets
+from sim.calibration import datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 LAST_TRAINING_YEAR = datasets.TRAINING_YEARS[1]

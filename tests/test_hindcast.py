@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import hindcast
-from sim.errors import SimError
+from sim.calibration import hindcast
+from sim.core.errors import SimError
 from tests.conftest import TINY, run_cli
 
 YEARS = range(2026, 2032)

@@ -8,10 +8,10 @@ import re
 import numpy as np
 import pytest
 
-from sim import hindcast, history
-from sim.facts import find_registry, load_registry
-from sim.params import build
-from sim.scenario import load, values
+from sim.calibration import hindcast, history
+from sim.model.params import build
+from sim.scenario.facts import find_registry, load_registry
+from sim.scenario.schema import load, values
 
 from .conftest import ROOT
 
@@ -32,11 +32,12 @@ def registry():
 
 def test_generated_files_match_the_shipped_table():
     for path, text in history.texts().items():
-        assert path.read_text(encoding="utf-8") == text, f"{path}: run python -m sim.history"
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path}: run python -m sim.calibration.history")
 
 
 def test_china_finance_is_every_recorded_commitment_of_2000_2019(scenario):
-    from sim import datasets
+    from sim.calibration import datasets
 
     table = datasets.load_china_finance()
     table = table[(table.year >= 2000) & (table.year <= 2019)]

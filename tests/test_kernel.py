@@ -1,14 +1,15 @@
-"""sim.kernel: one round, the same numbers in any memory layout; its steps are ODD section 3."""
+"""sim.model.kernel: one round, the same numbers in any memory layout; its steps are ODD section
+3."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim import kernel
-from sim.params import build
-from sim.rng import draw_block
-from sim.scenario import load
+from sim.model import kernel
+from sim.model.params import build
+from sim.model.rng import draw_block
+from sim.scenario.schema import load
 
 from .conftest import FLAGSHIP
 
@@ -73,7 +74,7 @@ def test_a_loans_burden_is_its_face_less_its_grant_element() -> None:
 def test_grant_element_only_on_loans() -> None:
     from pathlib import Path
 
-    from sim.errors import ScenarioError
+    from sim.core.errors import ScenarioError
 
     tiny = Path(__file__).parent / "cases" / "tiny.yaml"
     with pytest.raises(ScenarioError, match="grant_element: only a loan has one"):

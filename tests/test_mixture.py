@@ -1,4 +1,5 @@
-"""The vote-mixture link (sim.mixture) and the rolling-origin scores (sim.rolling)."""
+"""The vote-mixture link (sim.calibration.mixture) and the rolling-origin scores
+(sim.calibration.rolling)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import mixture, rolling
-from sim.errors import SimError
-from sim.observe import Observed, expit, logit
+from sim.calibration import mixture, rolling
+from sim.calibration.observe import Observed, expit, logit
+from sim.core.errors import SimError
 
 
 def grid(Y=12, S=3, P=2, *, until_index=7, seed=0, agree=None, n=80):  # noqa: N803

@@ -1,4 +1,4 @@
-"""sim.model: the Mesa model, its agents, mesa.batch_run, and its equality with the engine."""
+"""sim.model.abm: the Mesa model, its agents, mesa.batch_run, and its equality with the engine."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import mesa
 import numpy as np
 import pytest
 
-from sim import engine
-from sim.factcheck import scenario_files
-from sim.model import AlignmentModel, run_replicates
-from sim.params import build
-from sim.scenario import load
+from sim.model import engine
+from sim.model.abm import AlignmentModel, run_replicates
+from sim.model.params import build
+from sim.scenario.factcheck import scenario_files
+from sim.scenario.schema import load
 
 from .conftest import CASES, ROOT, TINY
 

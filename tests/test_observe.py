@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import observe
-from sim.errors import SimError
-from sim.params import round_dates
+from sim.calibration import observe
+from sim.core.errors import SimError
+from sim.model.params import round_dates
 
 STATES = ["AAA", "BBB", "CCC", "DDD"]
 POWERS = ["EAS", "WES", "NOR"]

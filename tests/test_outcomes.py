@@ -7,11 +7,12 @@ from datetime import date
 import numpy as np
 import pytest
 
-from sim import engine, outcomes, terminal
-from sim.engine import Trajectories
-from sim.errors import ScenarioError
-from sim.rng import named_stream
-from sim.sweep.spec import Outcome
+from sim.core.errors import ScenarioError
+from sim.experiments.sweep.spec import Outcome
+from sim.model import engine
+from sim.model.engine import Trajectories
+from sim.model.rng import named_stream
+from sim.outputs import outcomes, terminal
 
 
 def trajectories(p, final: np.ndarray) -> Trajectories:

@@ -1,4 +1,5 @@
-"""sim.params and sim.events: the timeline's arrays, worked by hand for one event of each kind."""
+"""sim.model.params and sim.scenario.events: the timeline's arrays, worked by hand for one event of
+each kind."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from datetime import date
 import numpy as np
 import pytest
 
-from sim import events, rules
-from sim.calendar import max_rounds
-from sim.errors import SettingError
-from sim.params import build
-from sim.scenario import load
+from sim.core.calendar import max_rounds
+from sim.core.errors import SettingError
+from sim.model import rules
+from sim.model.params import build
+from sim.scenario import events
+from sim.scenario.schema import load
 from tests.conftest import CASES, TINY
 
 EVERY = CASES / "every_event.yaml"

@@ -15,10 +15,12 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
 
-from sim import engine, outcomes, plots
-from sim.errors import ScenarioError
-from sim.params import build
-from sim.scenario import load
+from sim.core.errors import ScenarioError
+from sim.experiments import live
+from sim.model import engine
+from sim.model.params import build
+from sim.outputs import outcomes, plots
+from sim.scenario.schema import load
 from tests.conftest import FLAGSHIP, TINY
 
 OKABE_ITO = set(plots.OKABE_ITO.values())
@@ -100,7 +102,7 @@ def test_colour_keeps_its_old_signature(tiny):
 def test_schema_colour_names_match_the_palette():
     from typing import get_args
 
-    from sim.scenario import ColourName
+    from sim.scenario.schema import ColourName
 
     assert set(get_args(ColourName)) == set(plots.OKABE_ITO)
 
@@ -260,11 +262,11 @@ def test_live_figures_span_the_whole_horizon_from_the_first_round(tiny):
     sc, p, res = tiny
     lk = plots.make_look(p, sc)
     a = res.trajectories.alignment[0, :3]
-    fig = plots.live_region(p.dates, a, p.region_w, powers=p.powers, look=lk)
+    fig = live.live_region(p.dates, a, p.region_w, powers=p.powers, look=lk)
     lo, hi = fig.axes[0].get_xlim()
     assert mdates.num2date(lo).date() == p.dates[0] and mdates.num2date(hi).date() == p.dates[-1]
     assert len(fig.axes[0].lines[0].get_xdata()) == 3
-    fig = plots.live_states(p.dates, a[:1], states=p.states, powers=p.powers, look=lk)
+    fig = live.live_states(p.dates, a[:1], states=p.states, powers=p.powers, look=lk)
     assert len(fig.axes) == len(p.states)
 
 

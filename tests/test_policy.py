@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import policy
-from sim.compare import CompareRequest, compute
-from sim.errors import ScenarioError
-from sim.posterior import SHIPPED
+from sim.calibration.posterior import SHIPPED
+from sim.core.errors import ScenarioError
+from sim.experiments import policy
+from sim.experiments.compare import CompareRequest, compute
 
 from .conftest import ROOT, run_cli
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import calibrate, hindcast, posterior
-from sim.errors import SimError
-from sim.scenario import load
+from sim.calibration import calibrate, hindcast, posterior
+from sim.core.errors import SimError
+from sim.scenario.schema import load
 
 from .conftest import CASES, FLAGSHIP, ROOT, TINY
 
@@ -127,7 +127,7 @@ def test_the_hindcast_over_a_posterior(tmp_path, tiny_posterior):
 
 
 def test_a_comparison_over_a_posterior_is_paired_within_each_draw(tmp_path, tiny_posterior):
-    from sim.compare import CompareRequest, compare_scenarios
+    from sim.experiments.compare import CompareRequest, compare_scenarios
 
     calib = CASES / "calib"
     same = compare_scenarios(CompareRequest(calib / "history.yaml", calib / "history.yaml",
@@ -152,7 +152,7 @@ def test_a_comparison_over_a_posterior_is_paired_within_each_draw(tmp_path, tiny
 
 
 def test_a_run_over_a_posterior(tmp_path, tiny_posterior):
-    from sim.run import RunRequest, run_scenario
+    from sim.experiments.run import RunRequest, run_scenario
 
     req = RunRequest(CASES / "calib" / "history.yaml", replicates=2, posterior=tiny_posterior,
                      draws=5, out=tmp_path)

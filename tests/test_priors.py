@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sim import priors
-from sim.errors import SimError
+from sim.calibration import priors
+from sim.core.errors import SimError
 
 from .conftest import CASES, ROOT
 

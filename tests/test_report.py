@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import outcomes, plots, report
-from sim.errors import SimError
-from sim.run import RunRequest, run_scenario
+from sim.core.errors import SimError
+from sim.experiments.run import RunRequest, run_scenario
+from sim.outputs import outcomes, plots, report
 from tests.conftest import CASES, TINY, run_cli
 
 EVIL = "<img src=x onerror=alert(1)> & \"quoted\" <script>alert('x')</script>"
@@ -181,7 +181,7 @@ def test_a_comparison_gets_paired_headlines_and_what_differs(tmp_path: Path):
     (tmp_path / "tiny_b.yaml").write_text(b_text, encoding="utf-8")
     folder = tmp_path / "cmp"
     folder.mkdir()
-    from sim.scenario import load, to_yaml
+    from sim.scenario.schema import load, to_yaml
 
     (folder / "scenario_a.yaml").write_text(to_yaml(load(tmp_path / "tiny.yaml")))
     (folder / "scenario_b.yaml").write_text(to_yaml(load(tmp_path / "tiny_b.yaml")))

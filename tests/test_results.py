@@ -1,4 +1,5 @@
-"""sim.results: atomic folders that never overwrite, and the tidy table of every replicate."""
+"""sim.outputs.results: atomic folders that never overwrite, and the tidy table of every
+replicate."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import pytest
 
 
 def test_existing_results_folder_is_never_overwritten(tmp_path: Path):
-    from sim.errors import SimError
-    from sim.results import atomic_folder
+    from sim.core.errors import SimError
+    from sim.outputs.results import atomic_folder
 
     target = tmp_path / "x"
     target.mkdir()
@@ -20,7 +21,7 @@ def test_existing_results_folder_is_never_overwritten(tmp_path: Path):
 
 
 def test_interrupted_write_leaves_no_folder(tmp_path: Path):
-    from sim.results import atomic_folder
+    from sim.outputs.results import atomic_folder
 
     target = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt), atomic_folder(target) as tmp:
@@ -32,8 +33,8 @@ def test_interrupted_write_leaves_no_folder(tmp_path: Path):
 def test_tidy_table_has_one_row_per_replicate_round_state_and_power(tiny_params):
     import numpy as np
 
-    from sim import engine, rules
-    from sim.results import tidy_table
+    from sim.model import engine, rules
+    from sim.outputs.results import tidy_table
 
     p = tiny_params
     traj = engine.simulate(p, np.array([3, 4, 9]))

@@ -1,14 +1,14 @@
-"""sim.rng: named streams per replicate, block draws equal to each stream, codes not order."""
+"""sim.model.rng: named streams per replicate, block draws equal to each stream, codes not order."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim import engine
-from sim.params import build
-from sim.rng import NOISE, NOISE_CHANNELS, draw_block, noise_stream, replicate_sequence
-from sim.scenario import load
+from sim.model import engine
+from sim.model.params import build
+from sim.model.rng import NOISE, NOISE_CHANNELS, draw_block, noise_stream, replicate_sequence
+from sim.scenario.schema import load
 
 from .conftest import TINY
 
@@ -44,7 +44,7 @@ def test_block_draws_equal_each_replicates_own_stream(seed):
 
 def test_block_draws_fall_back_to_numpys_own_seeding(monkeypatch):
     """If numpy's seeding ever differs from the fast hash, blocks still equal the streams."""
-    from sim import rng
+    from sim.model import rng
 
     assert rng.fast_seeding_agrees()
     monkeypatch.setattr(rng, "fast_seeding_agrees", lambda: False)

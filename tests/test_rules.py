@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim import rules
+from sim.model import rules
 
 
 def simplex(n_states: int, n_powers: int, seed: int) -> np.ndarray:
@@ -103,8 +103,8 @@ def test_reactive_multiplier_answers_rivals_gains_only():
 @pytest.mark.parametrize("case", ["tiny.yaml", "every_event.yaml"])
 def test_fixed_plus_varying_utility_is_the_whole_utility(case):
     """Params.u_fixed + utility_varying == utility - u0, round by round."""
-    from sim.params import build
-    from sim.scenario import load
+    from sim.model.params import build
+    from sim.scenario.schema import load
 
     from .conftest import CASES
 

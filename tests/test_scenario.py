@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import ScenarioError
-from sim.params import build
-from sim.scenario import load, to_yaml, values
+from sim.core.errors import ScenarioError
+from sim.model.params import build
+from sim.scenario.schema import load, to_yaml, values
 
 from .conftest import CASES, FLAGSHIP, TINY
 

@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim import engine, outcomes, rules
-from sim.calendar import round_dates
-from sim.events import TAGS
-from sim.factcheck import check_all, scenario_files
-from sim.facts import PublicSource, SeedSource, find_registry, load_registry
-from sim.params import build
-from sim.scenario import load, to_raw
+from sim.core.calendar import round_dates
+from sim.model import engine, rules
+from sim.model.params import build
+from sim.outputs import outcomes
+from sim.scenario.events import TAGS
+from sim.scenario.factcheck import check_all, scenario_files
+from sim.scenario.facts import PublicSource, SeedSource, find_registry, load_registry
+from sim.scenario.schema import load, to_raw
 
 from .conftest import ROOT, run_cli
 
@@ -80,7 +81,7 @@ def test_facts_check_passes_over_every_shipped_scenario():
 
 def test_every_registry_entry_is_used_or_cited():
     """`sim facts` traces each entry to a field that uses it or a reason that cites it."""
-    from sim.factcheck import listing
+    from sim.scenario.factcheck import listing
 
     text = listing(SCENARIOS)
     assert "not used by any scenario" not in text
@@ -290,7 +291,7 @@ def test_odd_describes_every_event_type_and_rule():
     for tag in TAGS:
         assert f"`{tag}`" in text, tag
     public = [n for n in dir(rules) if not n.startswith("_") and callable(getattr(rules, n))
-              and getattr(getattr(rules, n), "__module__", "") == "sim.rules"]
+              and getattr(getattr(rules, n), "__module__", "") == "sim.model.rules"]
     for name in public:
         assert f"rules.{name}" in text, name
 
@@ -325,8 +326,8 @@ def test_docs_headline_numbers_match_the_code():
 
 
 def test_a_fact_quoting_an_undescribed_text_is_refused(tmp_path: Path):
-    from sim.errors import ScenarioError
-    from sim.facts import load_registry
+    from sim.core.errors import ScenarioError
+    from sim.scenario.facts import load_registry
 
     (tmp_path / "f.yaml").write_text(
         "- {id: a, kind: fact, value: 1, unit: count, year: 2025,\n"

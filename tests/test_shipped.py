@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from sim import shipped
-from sim.errors import ScenarioError
-from sim.scenario import load, locate, registry_folder
+from sim.core import shipped
+from sim.core.errors import ScenarioError
+from sim.scenario.schema import load, locate, registry_folder
 
 from .conftest import CASES, ROOT, run_cli
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import smc
-from sim.priors import Dimension, Prior
+from sim.calibration import smc
+from sim.calibration.priors import Dimension, Prior
 
 
 def normal_prior(d: int) -> Prior:

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pytest
 from SALib.test_functions import Ishigami
 
-from sim.sweep import analyse, design
-from sim.sweep.execute import FunctionTask, execute
-from sim.sweep.spec import BoundParameter, LogUniform, Triangular, TruncNormal, Uniform
-from sim.sweep.store import SweepStore, parquet_bytes
+from sim.experiments.sweep import analyse, design
+from sim.experiments.sweep.spec import BoundParameter, LogUniform, Triangular, TruncNormal, Uniform
+from sim.experiments.sweep.store import SweepStore, parquet_bytes
+from sim.runs.execute import FunctionTask, execute
 
 
 def uniform(name: str, low: float, high: float, levels: int | None = None) -> BoundParameter:

@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import engine, rules
-from sim.compare import paired_run
-from sim.errors import ScenarioError
-from sim.params import build
-from sim.scenario import load
-from sim.sweep import SweepRequest, run_sweep
-from sim.sweep.spec import parse
+from sim.core.errors import ScenarioError
+from sim.experiments.compare import paired_run
+from sim.experiments.sweep import SweepRequest, run_sweep
+from sim.experiments.sweep.spec import parse
+from sim.model import engine, rules
+from sim.model.params import build
+from sim.scenario.schema import load
 
 from .conftest import CASES, TINY, run_cli
 

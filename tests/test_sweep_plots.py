@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.sweep import plots
+from sim.experiments.sweep import plots
 
 
 def test_sweep_figures_show_shares_in_percent_and_effects_in_points():

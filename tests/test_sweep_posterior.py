@@ -10,13 +10,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from sim import outcomes
-from sim import posterior as posteriors
-from sim.errors import SettingError, SimError
-from sim.params import build
-from sim.scenario import load
-from sim.sweep import SweepRequest, execute, run_sweep
-from sim.sweep.store import SweepStore
+from sim.calibration import posterior as posteriors
+from sim.core.errors import SettingError, SimError
+from sim.experiments.sweep import SweepRequest, run_sweep
+from sim.experiments.sweep.store import SweepStore
+from sim.model.params import build
+from sim.outputs import outcomes
+from sim.runs import execute
+from sim.scenario.schema import load
 
 from .conftest import FLAGSHIP, TINY
 
@@ -34,7 +35,8 @@ def sweep(out: Path, progress=None, **kw) -> tuple[pd.DataFrame, Path]:
 
 def test_each_point_pools_the_draws_a_run_over_the_posterior_would(tmp_path: Path):
     """Point i at sharpness s equals the scenario set to s run over the same draws with the
-    point's seed (:func:`sim.posterior.ensemble`, the code path of sim run and compare)."""
+    point's seed (:func:`sim.calibration.posterior.ensemble`, the code path of sim run and
+    compare)."""
     table, folder = sweep(tmp_path)
     design = pq.read_table(folder / "design.parquet").to_pandas()
     post = posteriors.load(posteriors.SHIPPED).thin(DRAWS)

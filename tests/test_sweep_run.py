@@ -17,10 +17,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from sim.errors import MachineError
-from sim.sweep import SweepRequest, execute, run_sweep
-from sim.sweep.cluster import loopback_cluster
-from sim.sweep.store import SweepStore
+from sim.core.errors import MachineError
+from sim.experiments.sweep import SweepRequest, run_sweep
+from sim.experiments.sweep.cluster import loopback_cluster
+from sim.experiments.sweep.store import SweepStore
+from sim.runs import execute
 
 from .conftest import ROOT, TINY, kill_9_leaves_nothing, run_cli, session_processes
 

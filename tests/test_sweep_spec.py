@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import ScenarioError, SimError
-from sim.sweep import SweepRequest, run_sweep
-from sim.sweep.spec import parse_condition, parse_param
+from sim.core.errors import ScenarioError, SimError
+from sim.experiments.sweep import SweepRequest, run_sweep
+from sim.experiments.sweep.spec import parse_condition, parse_param
 
 from .conftest import TINY, run_cli
 
@@ -219,9 +219,9 @@ def test_workers_and_scheduler_together_are_refused(tmp_path: Path):
 def test_setting_a_point_leaves_the_base_scenario_untouched():
     import copy
 
-    from sim.batch import materialise, with_values
-    from sim.scenario import load
-    from sim.sweep.spec import Parameter, bind_parameter
+    from sim.experiments.sweep.spec import Parameter, bind_parameter
+    from sim.runs.batch import materialise, with_values
+    from sim.scenario.schema import load
 
     base = materialise(load(TINY))
     before = copy.deepcopy(base)

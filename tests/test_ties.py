@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.errors import ScenarioError
-from sim.facts import load_registry
-from sim.params import build
-from sim.scenario import (
+from sim.core.errors import ScenarioError
+from sim.model.params import build
+from sim.scenario.facts import load_registry
+from sim.scenario.schema import (
     BINDING_KINDS,
     ORGANISATION_KINDS,
     Scenario,

@@ -112,8 +112,8 @@ def test_the_callable_modules_show_their_function_s_signature_and_a_true_docstri
 
 def test_ctrl_c_in_a_resumed_sweep_s_last_stage_says_how_to_resume(tmp_path: Path,
                                                                     monkeypatch):
-    from sim.sweep import SweepRequest, run_sweep
-    from sim.sweep import run as sweep_run
+    from sim.experiments.sweep import SweepRequest, run_sweep
+    from sim.experiments.sweep import run as sweep_run
 
     from .conftest import TINY
 
@@ -201,8 +201,8 @@ def test_readme_and_docs_say_what_the_flagship_command_prints(flagship):
 
 
 def test_the_headline_is_the_median_with_levels_interval_and_mean_everywhere(flagship):
-    from sim import outcomes
-    from sim.report import write_report
+    from sim.outputs import outcomes
+    from sim.outputs.report import write_report
 
     stdout, _, folder = flagship
     head = json.loads((folder / "manifest.json").read_text())["compare_headline"]
@@ -243,9 +243,8 @@ def test_one_run_time_and_the_posterior_s_constants_said_drawn(flagship):
 
 
 def test_compare_figures_have_real_captions(tmp_path: Path):
-    from sim import report
-    from sim.compare import CompareRequest, compute
-    from sim.figures import compare_jobs
+    from sim.experiments.compare import CompareRequest, compare_jobs, compute
+    from sim.outputs import report
 
     from .conftest import TINY
 
@@ -256,7 +255,7 @@ def test_compare_figures_have_real_captions(tmp_path: Path):
 
 def test_who_gains_and_who_loses_is_always_true_also_when_the_focus_power_loses():
     """A cut that hurts Russia: Russia leads and is among the losers; the gainers are named."""
-    from sim import terminal
+    from sim.outputs import terminal
 
     def row(code: str, median: float) -> dict:
         return {"code": code, "mean": median, "p50": median, "p5": median - 0.001,
@@ -275,8 +274,8 @@ def test_who_gains_and_who_loses_is_always_true_also_when_the_focus_power_loses(
 
 
 def test_a_varied_value_says_what_it_was_and_small_effects_show_their_digits(tmp_path: Path):
-    from sim.outcomes import fine_points
-    from sim.scenario import load
+    from sim.outputs.outcomes import fine_points
+    from sim.scenario.schema import load
 
     before = load("tokyo_initiative").states["KAZ"].weights.debt
     proc = run_cli("compare", "tokyo_initiative", "--vary", "states.KAZ.weights.debt=4",
@@ -298,8 +297,8 @@ def test_a_varied_value_says_what_it_was_and_small_effects_show_their_digits(tmp
 
 
 def test_the_explorer_says_what_its_band_covers_and_what_mesa_s_controls_do():
-    from sim import shipped
-    from sim.explore import SLIDER_CSS, ExploreModel, readout
+    from sim.core import shipped
+    from sim.experiments.explore import SLIDER_CSS, ExploreModel, readout
 
     posterior = shipped.SCENARIOS / "posteriors" / "central_asia"
     model = ExploreModel(scenario_file=str(shipped.FLAGSHIP), posterior=posterior, draws=4)
@@ -312,7 +311,7 @@ def test_the_explorer_says_what_its_band_covers_and_what_mesa_s_controls_do():
 
 def test_a_sweep_gives_the_response_per_level_in_one_unit_and_one_date_convention(
         tmp_path: Path):
-    from sim.sweep import SweepRequest, run_sweep
+    from sim.experiments.sweep import SweepRequest, run_sweep
 
     from .conftest import TINY
 
@@ -336,7 +335,7 @@ def test_a_sweep_gives_the_response_per_level_in_one_unit_and_one_date_conventio
 def test_response_axes_label_ticks_apart():
     from matplotlib.figure import Figure
 
-    from sim.sweep.plots import _unit_axis
+    from sim.experiments.sweep.plots import _unit_axis
 
     for unit, low, high in (("percent", 0.07, 0.0735), ("points", 0.001, 0.0025)):
         fig = Figure()
@@ -349,8 +348,8 @@ def test_response_axes_label_ticks_apart():
 
 
 def test_hindcast_compares_the_model_with_the_baselines_in_words():
-    from sim.hindcast import _against_baselines
-    from sim.observe import Score
+    from sim.calibration.hindcast import _against_baselines
+    from sim.calibration.observe import Score
 
     line = _against_baselines([Score("model", 33, -71.5, 0.08, 270),
                                Score("offset from the world (baseline)", 26, -83.0, 0.10, 270),
@@ -365,7 +364,7 @@ def test_calibrate_says_what_contraction_means_and_how_to_use_the_posterior(tmp_
 
     import pandas as pd
 
-    from sim.calibrate import format_summary
+    from sim.calibration.calibrate import format_summary
 
     summary = pd.DataFrame({"quantity": ["w_peers"], "post_median": [1.2], "post_p5": [0.8],
                             "post_p95": [1.6], "prior": ["lognormal(0, 0.5)"],
@@ -445,12 +444,12 @@ def test_ctrl_c_or_sigterm_to_a_big_run_s_group_gives_one_line_and_keeps_its_rep
 
 
 def test_docs_schema_md_is_what_the_models_give():
-    from sim import schema_doc
-    from sim.events import KINDS
+    from sim.scenario import schema_doc
+    from sim.scenario.events import KINDS
 
     text = schema_doc.render()
     assert (ROOT / "docs" / "schema.md").read_text(encoding="utf-8") == text, (
-        "docs/schema.md is out of step with the models: python -m sim.schema_doc")
+        "docs/schema.md is out of step with the models: python -m sim.scenario.schema_doc")
     for tag, kind in KINDS.items():
         assert f"### `type: {tag}`" in text
         for field in kind.model_fields:
@@ -472,7 +471,7 @@ def test_the_flagship_reads_its_answer_at_2030_and_shows_the_path_and_the_votes_
     assert at_answer["median"] == pytest.approx(focus["p50"])
     html = (folder / "report.html").read_text()
     flat = _joined(stdout)
-    from sim.outcomes import fine_points
+    from sim.outputs.outcomes import fine_points
 
     for p in path:
         cell = f"<td>{p['date'][:4]}</td><td class=\"num\">{fine_points(p['median'])}</td>"

@@ -17,7 +17,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim import posterior  # noqa: E402
+from sim.calibration import posterior  # noqa: E402
 
 DOC = ROOT / "docs" / "calibration.md"
 RIDGE = 0.4

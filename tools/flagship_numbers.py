@@ -4,7 +4,8 @@
     .venv/bin/python tools/flagship_numbers.py --check  (exit 1 if either is out of date)
 
 The text between ``<!-- flagship -->`` and ``<!-- /flagship -->`` in each file is the
-sentence ``sim compare no_japan tokyo_initiative`` leads with (:func:`sim.terminal.headline`),
+sentence ``sim compare no_japan tokyo_initiative`` leads with
+(:func:`sim.outputs.terminal.headline`),
 from one comparison at the shipped settings, and the same change at the registry's constants
 (noise only), which the comparison computes beside it. ``make docs-numbers`` runs this;
 tests/test_ux.py checks that the files say what the command prints.
@@ -26,7 +27,7 @@ BLOCK = re.compile(r"(<!-- flagship -->)(.*?)(<!-- /flagship -->)", re.S)
 def block() -> str:
     """The flagship answer's lines, as the command line prints them, for the documents."""
     import sim
-    from sim import outcomes, terminal
+    from sim.outputs import outcomes, terminal
 
     c = sim.compare("no_japan", "tokyo_initiative").comparison
     names = c.names

@@ -16,7 +16,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "calibration.md"
 KEPT = ROOT / "docs" / "rolling"
-#: the baseline the model has to beat (sim.rolling.TO_BEAT), and the short names of the columns
+#: the baseline the model has to beat (sim.calibration.rolling.TO_BEAT), and the short names of the
+#: columns
 TO_BEAT = "recent offset (2 years)"
 MIXTURE = "vote mixture link"
 WORLD = "world + AR(1) offset, no model"

@@ -1,0 +1,3 @@
+"""Questions put to the model: runs, comparisons, sweeps, policy search, explanations, the
+explorer. Imports sim.calibration and below.
+"""

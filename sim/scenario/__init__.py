@@ -1,0 +1,3 @@
+"""Scenarios as described: the YAML schema, the facts registry, events and units. Imports only
+sim.core.
+"""
