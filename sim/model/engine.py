@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import importlib.util
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.core.errors import SimError
 from sim.model import kernel, rules
 from sim.model.params import Params
 from sim.model.rng import draw_block
@@ -62,13 +65,78 @@ def keep_freed_memory() -> bool:
         return False
 
 
+#: The environment variable that chooses the backend: ``auto`` (the default), ``numba`` or
+#: ``numpy``.
+BACKEND_VARIABLE = "SIM_ENGINE_BACKEND"
+BACKENDS = ("auto", "numba", "numpy")
+#: ``auto`` compiles from a call of this many replicate-rounds (points x replicates x rounds):
+#: below it numpy is done before numba would have loaded (about a second, once a process).
+COMPILED_FROM = 1_000_000
+
+
+def asked_backend() -> str:
+    """The backend :data:`BACKEND_VARIABLE` asks for.
+
+    Raises:
+        SimError: a value not in :data:`BACKENDS`, or ``numba`` where numba is missing.
+    """
+    asked = os.environ.get(BACKEND_VARIABLE, "auto").strip().lower() or "auto"
+    if asked not in BACKENDS:
+        raise SimError(f"environment variable {BACKEND_VARIABLE}: expected one of "
+                       f"{', '.join(BACKENDS)}, found {os.environ.get(BACKEND_VARIABLE)!r}")
+    if asked == "numba" and not numba_installed():
+        raise SimError(f"environment variable {BACKEND_VARIABLE}: numba was asked for, but it "
+                       "is not installed (pip install numba, or set it to numpy or auto)")
+    return asked
+
+
+@functools.cache
+def numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def compiled_fits(p: Params) -> bool:
+    """Whether the compiled path plays this scenario with numpy's own operations in numpy's
+    order, hence the same numbers bit for bit: states and powers up to :data:`rules.UNROLL`
+    (beyond it numpy sums rows and peers pairwise or through BLAS)."""
+    return len(p.states) <= rules.UNROLL and len(p.powers) <= rules.UNROLL
+
+
+def backend(p: Params, work: int) -> str:
+    """The path that plays ``work`` replicate-rounds of ``p``: ``"numba"`` or ``"numpy"``.
+
+    ``auto`` compiles where numba is installed, its noise and libm's are numpy's on this
+    machine (:func:`sim.model.compiled.agrees`), the scenario fits (:func:`compiled_fits`),
+    and the call is large enough to pay for loading it (:data:`COMPILED_FROM`) or it is
+    loaded already; the two paths then give the same numbers, so the choice changes only the
+    time. ``numba`` compiles wherever the scenario fits (agreeing with numpy to rounding if
+    this machine's numpy and libm differ); ``numpy`` never does.
+    """
+    asked = asked_backend()
+    if asked == "numpy" or not numba_installed() or not compiled_fits(p):
+        return "numpy"
+    loaded = "sim.model.compiled" in sys.modules
+    if asked == "auto" and work < COMPILED_FROM and not loaded:
+        return "numpy"
+    from sim.model import compiled
+
+    if asked == "numba" or compiled.agrees():
+        return "numba"
+    return "numpy"
+
+
 def simulate(p: Params, replicates: np.ndarray, seed: int | None = None) -> Trajectories:
     """Run the given replicates (indices) of a scenario at once; returns full trajectories."""
     keep_freed_memory()
     seed = p.seed if seed is None else seed
     reps = np.asarray(replicates, dtype=np.int64)
-    z = draw_block(seed, reps, p.rounds, len(p.powers), len(p.states))
-    out = _run(p, z, (len(reps),), TRAJECTORIES)
+    if backend(p, reps.size * p.rounds) == "numba":
+        from sim.model import compiled
+
+        out = compiled.simulate(p, seed, reps, np.zeros(reps.size, np.int64), TRAJECTORIES)
+    else:
+        z = draw_block(seed, reps, p.rounds, len(p.powers), len(p.states))
+        out = _run(p, z, (len(reps),), TRAJECTORIES)
     return Trajectories(reps, out["alignment"], out["debt"], out["delivered"])
 
 
@@ -98,17 +166,29 @@ def simulate_points(
     n, k = len(seeds), len(reps)
     if p.points is not None and p.points != n:
         raise ValueError(f"{n} seeds for a batch of {p.points} points")
+    if backend(p, n * k * p.rounds) == "numba":
+        from sim.model import compiled
+
+        _check_keep(keep)
+        point = np.tile(np.arange(n, dtype=np.int64), k) if p.points is not None else (
+            np.zeros(n * k, np.int64))
+        flat = compiled.simulate(p, np.tile(seeds, k), np.repeat(reps, n), point, tuple(keep))
+        return {name: v.reshape(k, n, *v.shape[1:]) for name, v in flat.items()}
     z = draw_block(np.tile(seeds, k), np.repeat(reps, n), p.rounds, len(p.powers), len(p.states))
     return _run(p, z.reshape(k, n, *z.shape[1:]), (k, n), keep)
+
+
+def _check_keep(keep: Sequence[str]) -> None:
+    unknown = set(keep) - set(TRAJECTORIES)
+    if unknown:
+        raise ValueError(f"cannot record {sorted(unknown)}; expected some of {TRAJECTORIES}")
 
 
 def _run(
     p: Params, z: np.ndarray, lead: tuple[int, ...], keep: Sequence[str]
 ) -> dict[str, np.ndarray]:
     """Play every round from the anchor on draws ``z`` ``(*lead, round, ...)``; record ``keep``."""
-    unknown = set(keep) - set(TRAJECTORIES)
-    if unknown:
-        raise ValueError(f"cannot record {sorted(unknown)}; expected some of {TRAJECTORIES}")
+    _check_keep(keep)
     R = p.rounds
     state = kernel.initial_state(p, lead)
     shape = (*lead, R + 1, len(p.states), len(p.powers))

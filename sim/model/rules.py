@@ -144,12 +144,19 @@ def delivery_factor(z: np.ndarray, sd: float | np.ndarray) -> np.ndarray:
 def by_power(flows: np.ndarray, routing: np.ndarray) -> np.ndarray:
     """Route instrument flows ``(..., state, instrument)`` to ``(..., state, k·power)``.
 
-    ``routing`` ``(instrument, k·power)`` holds, for each of ``k`` measures, the instrument's
-    weight in its own power's column (e.g. 1 for money delivered, the value factor for
-    value, 1 for loans only): one matrix product sums every measure at once.
+    ``routing`` ``(..., instrument, k·power)`` holds, for each of ``k`` measures, the
+    instrument's weight in its own power's column (e.g. 1 for money delivered, the value factor
+    for value, 1 for loans only). The instruments are added one by one in their order (not
+    through a matrix product, whose order of summation is the BLAS library's), so the
+    compiled engine adds them the same way to the same bits.
     """
-    out: np.ndarray = flows @ routing
-    return out
+    n = flows.shape[-1]
+    if n == 0:
+        return np.zeros((*flows.shape[:-1], routing.shape[-1]))
+    total: np.ndarray = flows[..., 0:1] * routing[..., 0:1, :]
+    for i in range(1, n):
+        total = total + flows[..., i : i + 1] * routing[..., i : i + 1, :]
+    return total
 
 
 def smooth(stock: np.ndarray, inflow: np.ndarray, memory: float | np.ndarray) -> np.ndarray:
