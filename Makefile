@@ -63,9 +63,12 @@ check: $(STAMP) $(STAMP313)
 	$(BIN)/mypy sim
 	$(BIN313)/mypy sim
 
+# the engine's two paths give the same numbers (tests/test_compiled.py compares them on both
+# interpreters); the whole suite then runs on the compiled path on one and on numpy's on the
+# other, so every test of the engine's numbers holds on each
 test: check $(CHROMIUM)
-	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
-	$(BIN313)/python -m pytest $(PYTEST_PARALLEL)
+	SIM_ENGINE_BACKEND=numba $(BIN)/python -m pytest $(PYTEST_PARALLEL)
+	SIM_ENGINE_BACKEND=numpy $(BIN313)/python -m pytest $(PYTEST_PARALLEL)
 
 clean:
 	rm -rf $(VENV) $(VENV313)

@@ -116,10 +116,18 @@ def test_bench_prints_both_paths_and_their_ratio():
     assert all(r["peak_rss_mib"] > 0 for r in figures["calibration"])
     from sim.experiments.bench import format_bench
 
+    paths = figures["paths"]  # the compiled path on every core and on one, and numpy's
+    assert list(paths) == ["compiled", "compiled, one thread", "numpy"]
+    for r in paths.values():
+        assert r["of_numpy"] == pytest.approx(paths["numpy"]["seconds"] / r["seconds"])
+    assert figures["ensemble"]["seconds"] == min(r["seconds"] for r in paths.values())
+    assert figures["summary_only_small"]["replicates"] == 10
     text = format_bench(figures)  # the main figures first, side by side
-    head = text.splitlines()[1:4]
-    assert [line.split()[0] for line in head] == ["engine", "calibration-sized", "run"], text
-    assert "x (" in head[2] and "fastest of 1 each" in head[2]
+    head = text.splitlines()[1:7]
+    assert [line.split()[0] for line in head] == [
+        "engine", "compiled", "compiled,", "calibration-sized", "summary-only,", "run"], text
+    assert "x numpy" not in head[1] and "x)" in head[1]
+    assert "x (" in head[5] and "fastest of 1 each" in head[5]
 
 
 GRANTS = "powers.PX.instruments.grants.delivery_rate"

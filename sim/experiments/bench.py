@@ -25,6 +25,7 @@ figures, report), run in turns, best of :data:`FIGURE_RUNS` each.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import multiprocessing as mp
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ BATCH_REPLICATES = 5
 CALIBRATION_REPLICATES = 10
 #: Runs of ``sim run`` with and without figures, in turns (the fastest of each is kept).
 FIGURE_RUNS = 2
+#: Replicates of the small summary-only run (its fixed cost).
+SMALL = 10
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -85,7 +88,18 @@ def _batch_run(path: Path, p: Params, replicates: int) -> None:
     )
 
 
-def _million(path: str, replicates: int, queue: Any) -> None:
+def _as_parent(backend: str) -> None:
+    """In a child process timed for a figure: the backend the engine's figure used, on every
+    core as in a command's own process (a sweep's workers would run one thread each)."""
+    os.environ[engine.BACKEND_VARIABLE] = "numba" if backend.startswith("compiled") else "numpy"
+    if engine.numba_installed():
+        from sim.model import compiled
+
+        compiled.EVERY_CORE_IN_CHILDREN = True
+
+
+def _million(path: str, replicates: int, backend: str, queue: Any) -> None:
+    _as_parent(backend)
     p = build(load(Path(path)))
     t = _timed(lambda: engine.run(p, replicates, keep=False))
     queue.put((t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
@@ -128,8 +142,9 @@ def _final(block: Block) -> np.ndarray:
     return np.asarray(block.alignment[:, :, -1])
 
 
-def _calibration(path: str, points: int, queue: Any) -> None:
+def _calibration(path: str, points: int, backend: str, queue: Any) -> None:
     """A calibration-sized batch in a child process: seconds and peak resident size."""
+    _as_parent(backend)
     from sim.experiments.sweep import design, spec
 
     sc = load(Path(path))
@@ -186,50 +201,57 @@ def _figures_cost(path: Path, runs: int) -> dict[str, Any]:
             "ratio": min(with_figures) / min(without)}
 
 
-def bench(
-    path: Path,
-    *,
-    replicates: int = 1000,
-    scaling: tuple[int, ...] = (),
-    million: int = 0,
-    batch: int = 1000,
-    calibration: int = 0,
-    figures: int = 0,
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """Measure both paths; returns figures as a dict (see README for their meaning).
+@contextlib.contextmanager
+def _backend(name: str, threads: int | None = None) -> Iterator[None]:
+    """Run the block on one engine backend (and, compiled, on ``threads`` threads)."""
+    before = os.environ.get(engine.BACKEND_VARIABLE)
+    os.environ[engine.BACKEND_VARIABLE] = name
+    count = None
+    if threads is not None:
+        import numba
 
-    ``figures`` runs of ``sim run`` with figures and as many without time what the figures
-    cost (0 to skip).
+        count = numba.get_num_threads()
+        numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if count is not None:
+            import numba
 
-    Raises:
-        SettingError: a replicate count below 1 (``replicates``, ``scaling``) or a negative
-            ``million``, ``batch``, ``calibration`` or ``figures``.
-    """
-    if replicates < 1:
-        raise SettingError("replicates", f"expected at least 1, found {replicates}")
-    if any(c < 1 for c in scaling):
-        raise SettingError("scaling", f"expected positive replicate counts, found {list(scaling)}")
-    for name, count in (("million", million), ("batch", batch), ("calibration", calibration),
-                        ("figures", figures)):
-        if count < 0:
-            raise SettingError(name, f"expected 0 or more, found {count}")
-    say = progress or (lambda _msg: None)
-    engine.keep_freed_memory()  # the same allocator settings for both paths
-    p = build(load(path))
-    work = replicates * p.rounds
-    say(f"mesa.batch_run: {replicates} replicates x {p.rounds} rounds")
-    t_mesa = _timed(lambda: _batch_run(path, p, replicates))
-    say("ensemble engine, same work")
-    engine.trajectories(p, min(replicates, 64))  # warm-up (imports, caches)
-    # best of three: the engine's run is short, so one pass is at the mercy of other load;
-    # the batched figures take their turns between the engine's passes
-    engine_times: list[float] = []
-    sweep_times: list[float] = []
-    batch_times: list[float] = []
+            numba.set_num_threads(count)
+        if before is None:
+            os.environ.pop(engine.BACKEND_VARIABLE, None)
+        else:
+            os.environ[engine.BACKEND_VARIABLE] = before
+
+
+def _paths() -> dict[str, tuple[str, int | None]]:
+    """The engine's paths to time: compiled on every core and on one, and numpy."""
+    if not engine.numba_installed():
+        return {"numpy": ("numpy", None)}
+    import numba
+
+    return {"compiled": ("numba", numba.config.NUMBA_NUM_THREADS),
+            "compiled, one thread": ("numba", 1), "numpy": ("numpy", None)}
+
+
+def _engine_and_batched(
+    path: Path, p: Params, replicates: int, batch: int, say: Callable[[str], None]
+) -> tuple[dict[str, float], float, float]:
+    """Best of three of each engine path, and of the batched figures timed in turns with them
+    (the engine's run is short, so one pass is at the mercy of other load): seconds of each
+    path, of the sweep and of ``simulate_batch`` (``inf`` when ``batch`` is 0)."""
+    paths = _paths()
+    for name, threads in paths.values():  # warm-up: imports, compiled code, caches
+        with _backend(name, threads):
+            engine.trajectories(p, min(replicates, 64))
+    times: dict[str, list[float]] = {k: [] for k in paths}
+    sweep_times, batch_times = [float("inf")], [float("inf")]
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(3):
-            engine_times.append(_timed(lambda: engine.trajectories(p, replicates)))
+            for key, (name, threads) in paths.items():
+                with _backend(name, threads):
+                    times[key].append(_timed(lambda: engine.trajectories(p, replicates)))
             if not batch:
                 continue
             if i == 0:
@@ -241,76 +263,110 @@ def bench(
             t0 = time.perf_counter()
             simulate_batch(patch, x, BATCH_REPLICATES, seeds, reduce=_final)
             batch_times.append(time.perf_counter() - t0)
-    t_engine = min(engine_times)
-    say("peak memory (traced pass)")
-    mem_mesa = _traced_peak_mib(lambda: _batch_run(path, p, min(replicates, 200)))
-    mem_engine = _traced_peak_mib(lambda: engine.trajectories(p, replicates))
-    out: dict[str, Any] = {
-        "scenario": str(path),
-        "replicates": replicates,
-        "rounds": p.rounds,
-        "mesa_batch_run": {
-            "seconds": t_mesa,
-            "replicate_rounds_per_s": work / t_mesa,
-            "traced_peak_mib": mem_mesa,
-            "traced_on_replicates": min(replicates, 200),
-        },
-        "ensemble": {
-            "seconds": t_engine,
-            "replicate_rounds_per_s": work / t_engine,
-            "traced_peak_mib": mem_engine,
-        },
-        "speedup": t_mesa / t_engine,
-    }
-    if batch:
-        batch_work = batch * BATCH_REPLICATES * p.rounds
-        engine_rate = work / t_engine
-        out["batched"] = {
-            "points": batch,
-            "replicates": BATCH_REPLICATES,
-            "parameters": list(BATCH_PARAMS),
-            **{
-                name: {
-                    "seconds": t,
-                    "replicate_rounds_per_s": batch_work / t,
-                    "of_engine": batch_work / t / engine_rate,
-                }
-                for name, t in (("sweep", min(sweep_times)), ("simulate_batch", min(batch_times)))
-            },
-        }
-    if calibration:
-        rows = []
-        for n in sorted({max(1, calibration // 10), calibration}):
-            say(f"calibration-sized batch: {n} points x {CALIBRATION_REPLICATES} replicates")
-            seconds, rss = _child(_calibration, str(path), n)
-            rows.append(
-                {
-                    "points": n,
-                    "replicates": CALIBRATION_REPLICATES,
-                    "seconds": seconds,
-                    "replicate_rounds_per_s": n * CALIBRATION_REPLICATES * p.rounds / seconds,
-                    "peak_rss_mib": rss,
-                }
-            )
-        out["calibration"] = rows
+    return {k: min(v) for k, v in times.items()}, min(sweep_times), min(batch_times)
+
+
+def _rate(seconds: float, work: int, **more: Any) -> dict[str, Any]:
+    return {"seconds": seconds, "replicate_rounds_per_s": work / seconds, **more}
+
+
+def _calibration_rows(path: Path, p: Params, calibration: int, backend: str,
+                      say: Callable[[str], None]) -> list[dict[str, Any]]:
+    rows = []
+    for n in sorted({max(1, calibration // 10), calibration}):
+        say(f"calibration-sized batch: {n} points x {CALIBRATION_REPLICATES} replicates")
+        seconds, rss = _child(_calibration, str(path), n, backend)
+        rows.append({"points": n, "replicates": CALIBRATION_REPLICATES,
+                     **_rate(seconds, n * CALIBRATION_REPLICATES * p.rounds),
+                     "peak_rss_mib": rss})
+    return rows
+
+
+def _scaling_rows(path: Path, p: Params, scaling: tuple[int, ...],
+                  say: Callable[[str], None]) -> list[dict[str, Any]]:
     rows = []
     for n in scaling:
         for rounds in (p.rounds, 2 * p.rounds):
             say(f"scaling: {n} replicates x {rounds} rounds")
             q = p if rounds == p.rounds else build(load(path), rounds)
             t = _timed(functools.partial(engine.run, q, n, keep=False))
-            rows.append(
-                {
-                    "replicates": n,
-                    "rounds": rounds,
-                    "seconds": t,
-                    "replicate_rounds_per_s": n * rounds / t,
-                }
-            )
-    out["scaling"] = rows
+            rows.append({"replicates": n, "rounds": rounds, **_rate(t, n * rounds)})
+    return rows
+
+
+def _small_summary(p: Params) -> float:
+    """Seconds of a summary-only run of :data:`SMALL` replicates (best of five)."""
+    return min(_timed(lambda: engine.run(p, SMALL, keep=False)) for _ in range(5))
+
+
+def _checked(replicates: int, scaling: tuple[int, ...], counts: dict[str, int]) -> None:
+    if replicates < 1:
+        raise SettingError("replicates", f"expected at least 1, found {replicates}")
+    if any(c < 1 for c in scaling):
+        raise SettingError("scaling", f"expected positive replicate counts, found {list(scaling)}")
+    for name, count in counts.items():
+        if count < 0:
+            raise SettingError(name, f"expected 0 or more, found {count}")
+
+
+def bench(
+    path: Path,
+    *,
+    replicates: int = 1000,
+    scaling: tuple[int, ...] = (),
+    million: int = 0,
+    batch: int = 1000,
+    calibration: int = 0,
+    figures: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Measure every path; returns figures as a dict (see README for their meaning).
+
+    ``figures`` runs of ``sim run`` with figures and as many without time what the figures
+    cost (0 to skip).
+
+    Raises:
+        SettingError: a replicate count below 1 (``replicates``, ``scaling``) or a negative
+            ``million``, ``batch``, ``calibration`` or ``figures``.
+    """
+    _checked(replicates, scaling, {"million": million, "batch": batch,
+                                   "calibration": calibration, "figures": figures})
+    say = progress or (lambda _msg: None)
+    engine.keep_freed_memory()  # the same allocator settings for every path
+    p = build(load(path))
+    work = replicates * p.rounds
+    say(f"mesa.batch_run: {replicates} replicates x {p.rounds} rounds")
+    t_mesa = _timed(lambda: _batch_run(path, p, replicates))
+    say("ensemble engine, same work, on each of its paths")
+    paths, t_sweep, t_batch = _engine_and_batched(path, p, replicates, batch, say)
+    t_engine = min(paths.values())
+    say("peak memory (traced pass)")
+    traced = min(replicates, 200)
+    out: dict[str, Any] = {
+        "scenario": str(path), "replicates": replicates, "rounds": p.rounds,
+        "mesa_batch_run": _rate(t_mesa, work, traced_on_replicates=traced, traced_peak_mib=(
+            _traced_peak_mib(lambda: _batch_run(path, p, traced)))),
+        "ensemble": _rate(t_engine, work, path=min(paths, key=paths.__getitem__),
+                          traced_peak_mib=_traced_peak_mib(
+                              lambda: engine.trajectories(p, replicates))),
+        "paths": {k: _rate(t, work, of_numpy=paths["numpy"] / t) for k, t in paths.items()},
+        "speedup": t_mesa / t_engine,
+        "summary_only_small": {"replicates": SMALL, "seconds": _small_summary(p)},
+    }
+    if batch:
+        batch_work = batch * BATCH_REPLICATES * p.rounds
+        out["batched"] = {
+            "points": batch, "replicates": BATCH_REPLICATES, "parameters": list(BATCH_PARAMS),
+            **{name: _rate(t, batch_work, of_engine=t_engine / t * batch_work / work)
+               for name, t in (("sweep", t_sweep), ("simulate_batch", t_batch))},
+        }
+    if calibration:
+        out["calibration"] = _calibration_rows(path, p, calibration, out["ensemble"]["path"],
+                                               say)
+    out["scaling"] = _scaling_rows(path, p, scaling, say)
     if million:
         say(f"summary-only run of {million} replicates in a child process")
-        seconds, rss = _child(_million, str(path), million)
+        seconds, rss = _child(_million, str(path), million, out["ensemble"]["path"])
         out["million"] = {"replicates": million, "seconds": seconds, "peak_rss_mib": rss}
     if figures:
         say(f"sim run with figures and with --no-plots, {figures} of each in turns")
@@ -319,17 +375,26 @@ def bench(
 
 
 def headline(b: dict[str, Any]) -> list[str]:
-    """The main figures side by side: the engine against Mesa, the calibration-sized batch
-    against the engine, and what drawing the figures adds to a run."""
+    """The main figures side by side: the engine against Mesa and against its numpy path, the
+    calibration-sized batch against the engine, and what drawing the figures adds to a run."""
     e = b["ensemble"]["replicate_rounds_per_s"]
     lines = [f"  engine vs mesa.batch_run      {e:12,.0f} vs "
              f"{b['mesa_batch_run']['replicate_rounds_per_s']:,.0f} replicate-rounds/s "
-             f"({b['speedup']:.0f}x)"]
+             f"({b['speedup']:.0f}x; {b['ensemble']['path']} path)"]
+    for name, r in b.get("paths", {}).items():
+        if name != "numpy":
+            lines.append(f"  {name + ' vs numpy path':<29} {r['replicate_rounds_per_s']:12,.0f}"
+                         f" vs {b['paths']['numpy']['replicate_rounds_per_s']:,.0f} "
+                         f"replicate-rounds/s ({r['of_numpy']:.2f}x)")
     if b.get("calibration"):
         c = b["calibration"][-1]
         lines.append(f"  calibration-sized batch       {c['replicate_rounds_per_s']:12,.0f} "
                      f"replicate-rounds/s ({c['points']:,} points x {c['replicates']}; "
                      f"{c['replicate_rounds_per_s'] / e:.2f} of the engine's)")
+    if "summary_only_small" in b:
+        s = b["summary_only_small"]
+        lines.append(f"  summary-only, {s['replicates']} replicates    "
+                     f"{s['seconds'] * 1e3:12.1f} ms")
     if "figures" in b:
         f = b["figures"]
         lines.append(f"  run with figures / --no-plots {f['ratio']:12.2f}x "
@@ -350,6 +415,9 @@ def format_bench(b: dict[str, Any]) -> str:
         f"{e['replicate_rounds_per_s']:12,.0f} replicate-rounds/s"
         f"  traced peak {e['traced_peak_mib']:.1f} MiB",
         f"  speed-up: {b['speedup']:.0f}x",
+        *(f"    {name + ' path':<22} {r['seconds']:8.3f} s  {r['replicate_rounds_per_s']:12,.0f}"
+          f" replicate-rounds/s  {r['of_numpy']:.2f}x numpy's"
+          for name, r in b.get("paths", {}).items()),
     ]
     top = [lines[0], *headline(b), "  details:"]
     lines = top + lines[1:]

@@ -427,6 +427,8 @@ def arrays(p: Params) -> tuple[Any, ...]:
 
 #: Below this many replicates a block runs on one thread (starting the threads costs more).
 PARALLEL_FROM = 64
+#: Set in a child process that stands for a command's own (``sim bench``'s timed children).
+EVERY_CORE_IN_CHILDREN = False
 
 
 def threaded() -> bool:
@@ -435,9 +437,8 @@ def threaded() -> bool:
     Elsewhere (a worker process of a sweep, a thread of a server) the caller already runs
     work side by side, and numba's default thread pool must not be entered twice at once.
     """
-    return (
-        threading.current_thread() is threading.main_thread()
-        and multiprocessing.parent_process() is None
+    return threading.current_thread() is threading.main_thread() and (
+        multiprocessing.parent_process() is None or EVERY_CORE_IN_CHILDREN
     )
 
 
