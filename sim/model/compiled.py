@@ -95,21 +95,30 @@ def _step(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64
     return (x >> rot) | (x << ((-rot) & _S64M)), out_hi, out_lo  # rotate right by top 6 bits
 
 
-@numba.njit(**_JIT)  # type: ignore[untyped-decorator]
+@numba.njit(inline="always", **_JIT)  # type: ignore[untyped-decorator]
 def _normal(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64
             ) -> tuple[float, np.uint64, np.uint64]:
     """One standard normal, as numpy's ``random_standard_normal`` draws it; returns it and
-    the bit generator's new state words (see :func:`_step`)."""
+    the bit generator's new state words (see :func:`_step`). The layers' quick accept (99%
+    of draws) is inlined where it is called; the rest is :func:`_normal_rest`."""
+    r, hi, lo = _step(hi, lo, inc_hi, inc_lo)
+    idx = np.intp(r & _MASK8)
+    r = r >> _S8
+    rabs = (r >> _S1) & _MASK52
+    x = float(np.int64(rabs)) * _WI[idx]  # below 2**52: a signed conversion is exact
+    if r & _ONE:
+        x = -x
+    if rabs < _KI[idx]:
+        return x, hi, lo
+    return _normal_rest(idx, rabs, x, hi, lo, inc_hi, inc_lo)
+
+
+@numba.njit(**_JIT)  # type: ignore[untyped-decorator]
+def _normal_rest(idx: int, rabs: np.uint64, x: float, hi: np.uint64, lo: np.uint64,
+                 inc_hi: np.uint64, inc_lo: np.uint64) -> tuple[float, np.uint64, np.uint64]:
+    """A draw the layers did not accept at once: the base layer's tail, a wedge's test, or,
+    rejected, a new draw from the start (numpy's loop)."""
     while True:
-        r, hi, lo = _step(hi, lo, inc_hi, inc_lo)
-        idx = np.intp(r & _MASK8)
-        r = r >> _S8
-        rabs = (r >> _S1) & _MASK52
-        x = float(np.int64(rabs)) * _WI[idx]  # below 2**52: a signed conversion is exact
-        if r & _ONE:
-            x = -x
-        if rabs < _KI[idx]:
-            return x, hi, lo
         if idx == 0:
             while True:
                 u, hi, lo = _step(hi, lo, inc_hi, inc_lo)
@@ -118,12 +127,20 @@ def _normal(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64
                 yy = -np.log1p(-(float(u >> _S11) * _TO_DOUBLE))
                 if yy + yy > xx * xx:
                     return (-(_NOR_R + xx) if (rabs >> _S8) & _ONE else _NOR_R + xx), hi, lo
-        else:
-            u, hi, lo = _step(hi, lo, inc_hi, inc_lo)
-            if (_FI[idx - 1] - _FI[idx]) * (float(u >> _S11) * _TO_DOUBLE) + _FI[idx] < np.exp(
-                -0.5 * x * x
-            ):
-                return x, hi, lo
+        u, hi, lo = _step(hi, lo, inc_hi, inc_lo)
+        if (_FI[idx - 1] - _FI[idx]) * (float(u >> _S11) * _TO_DOUBLE) + _FI[idx] < np.exp(
+            -0.5 * x * x
+        ):
+            return x, hi, lo
+        r, hi, lo = _step(hi, lo, inc_hi, inc_lo)  # rejected: numpy draws again
+        idx = np.intp(r & _MASK8)
+        r = r >> _S8
+        rabs = (r >> _S1) & _MASK52
+        x = float(np.int64(rabs)) * _WI[idx]
+        if r & _ONE:
+            x = -x
+        if rabs < _KI[idx]:
+            return x, hi, lo
 
 
 @numba.njit(**_JIT)  # type: ignore[untyped-decorator]
