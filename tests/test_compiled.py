@@ -7,6 +7,7 @@ The numpy path stands alone where numba is missing (a run with numba hidden chec
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,7 @@ def test_one_root_seed_for_every_replicate():
 
 
 def test_a_changed_algorithm_is_noticed_and_numpy_kept(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(engine.BACKEND_VARIABLE, "auto")
     compiled.agrees.cache_clear()
     monkeypatch.setattr(compiled, "normals", lambda *a: np.zeros((4, 20_000)))
     try:
@@ -194,7 +196,8 @@ print(t.alignment[:, -1].sum().hex())
 
 def test_without_numba_the_engine_runs_on_numpy_alone(on_numpy):
     reps = engine.COMPILED_FROM // 40 + 1  # large enough that auto would compile
-    out = subprocess.run([sys.executable, "-c", HIDDEN, str(FLAGSHIP), str(reps)],
+    env = {k: v for k, v in os.environ.items() if k != engine.BACKEND_VARIABLE}
+    out = subprocess.run([sys.executable, "-c", HIDDEN, str(FLAGSHIP), str(reps)], env=env,
                          capture_output=True, text=True, check=False, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr
     p = build(load(FLAGSHIP))
@@ -205,8 +208,6 @@ def test_without_numba_the_engine_runs_on_numpy_alone(on_numpy):
 
 
 def test_the_command_line_names_a_bad_backend_in_one_line(tmp_path: Path):
-    import os
-
     env = dict(os.environ, SIM_ENGINE_BACKEND="gpu", PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-m", "sim", "run", str(TINY), "--no-plots",
                           "--out", str(tmp_path)], capture_output=True, text=True,

@@ -110,11 +110,12 @@ def _normal(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64
         x = -x
     if rabs < _KI[idx]:
         return x, hi, lo
-    return _normal_rest(idx, rabs, x, hi, lo, inc_hi, inc_lo)
+    rest: tuple[float, np.uint64, np.uint64] = _normal_rest(idx, rabs, x, hi, lo, inc_hi, inc_lo)
+    return rest
 
 
 @numba.njit(**_JIT)  # type: ignore[untyped-decorator]
-def _normal_rest(idx: int, rabs: np.uint64, x: float, hi: np.uint64, lo: np.uint64,
+def _normal_rest(idx: np.intp, rabs: np.uint64, x: float, hi: np.uint64, lo: np.uint64,
                  inc_hi: np.uint64, inc_lo: np.uint64) -> tuple[float, np.uint64, np.uint64]:
     """A draw the layers did not accept at once: the base layer's tail, a wedge's test, or,
     rejected, a new draw from the start (numpy's loop)."""

@@ -36,8 +36,9 @@ from sim.scenario.schema import Scenario
 #: The file formats a figure can be saved in; PNG always (the report embeds it).
 FORMATS = ("png", "svg")
 #: What the helpers' server imports once, for every helper: the figure code and what saving a
-#: PNG loads on first use.
-PRELOAD = ["sim.outputs.plots", "matplotlib.backends.backend_agg", "PIL.PngImagePlugin"]
+#: PNG loads on first use, with Ctrl-C ignored meanwhile (the command handles it).
+PRELOAD = ["sim.core.ignore_interrupts", "sim.outputs.plots", "matplotlib.backends.backend_agg",
+           "PIL.PngImagePlugin", "sim.core.restore_interrupts"]
 
 
 def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
