@@ -383,7 +383,7 @@ def headline(b: dict[str, Any]) -> list[str]:
              f"({b['speedup']:.0f}x; {b['ensemble']['path']} path)"]
     for name, r in b.get("paths", {}).items():
         if name != "numpy":
-            lines.append(f"  {name + ' vs numpy path':<29} {r['replicate_rounds_per_s']:12,.0f}"
+            lines.append(f"  {name + ' vs numpy':<29} {r['replicate_rounds_per_s']:12,.0f}"
                          f" vs {b['paths']['numpy']['replicate_rounds_per_s']:,.0f} "
                          f"replicate-rounds/s ({r['of_numpy']:.2f}x)")
     if b.get("calibration"):
@@ -415,7 +415,7 @@ def format_bench(b: dict[str, Any]) -> str:
         f"{e['replicate_rounds_per_s']:12,.0f} replicate-rounds/s"
         f"  traced peak {e['traced_peak_mib']:.1f} MiB",
         f"  speed-up: {b['speedup']:.0f}x",
-        *(f"    {name + ' path':<22} {r['seconds']:8.3f} s  {r['replicate_rounds_per_s']:12,.0f}"
+        *(f"    {name + ' path':<26} {r['seconds']:8.3f} s  {r['replicate_rounds_per_s']:12,.0f}"
           f" replicate-rounds/s  {r['of_numpy']:.2f}x numpy's"
           for name, r in b.get("paths", {}).items()),
     ]
