@@ -601,34 +601,30 @@ class CalibrateOutcome:
     seconds: float
 
 
+class _Told:
+    """Tells a calibration's progress: each step by name, and how far tempering has gone."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.done = 0  # thousandths of the way from the prior (phi = 0) to the posterior (phi = 1)
+
+    def __call__(self, what: str, phi: float | None = None) -> None:
+        if self.progress is None:
+            return
+        self.progress.start(what, 1000)
+        if phi is not None and int(phi * 1000) > self.done:
+            self.progress.advance(int(phi * 1000) - self.done)
+            self.done = int(phi * 1000)
+
+
 def calibrate(
     req: CalibrateRequest, progress: Progress | None = None
 ) -> CalibrateOutcome:
     """Screen, sample and write a posterior folder (see the module docstring)."""
     t0 = time.perf_counter()
-    done = 0  # thousandths of the way from the prior (phi = 0) to the posterior (phi = 1)
-
-    def say(what: str, phi: float | None = None) -> None:
-        nonlocal done
-        if progress is None:
-            return
-        progress.start(what, 1000)
-        if phi is not None and int(phi * 1000) > done:
-            progress.advance(int(phi * 1000) - done)
-            done = int(phi * 1000)
+    say = _Told(progress)
     if req.resume is not None:
-        folder = req.resume
-        spec_path = folder / SPEC
-        if not spec_path.is_file():
-            raise SimError(f"{folder}: --resume: expected a calibration's {SPEC}, found none")
-        spec = json.loads(spec_path.read_text(encoding="utf-8"))
-        req = CalibrateRequest(
-            priors=_located(spec["priors"]), until=spec["until"], draws=spec["draws"],
-            replicates=spec["replicates"], seed=spec["seed"],
-            select=tuple(q for q in spec["calibrated"] if q not in LINK_QUANTITIES),
-            moves=spec["moves"], target_ess=spec["target_ess"], out=req.out,
-            resume=req.resume, workers=req.workers, scheduler=req.scheduler,
-        )
+        req, spec = _resumed(req)
     _check(req)
     pri = priors.load(req.priors)
     until = req.until if req.until is not None else pri.spec.until
@@ -636,49 +632,106 @@ def calibrate(
     seed = req.seed if req.seed is not None else sc0.seed
     full = problem(pri, pri.prior, until=until, replicates=req.replicates, seed=seed)
     if req.resume is None:
-        if req.select:
-            unknown = [n for n in req.select if n not in full.model_quantities]
-            if unknown:
-                raise SimError(f"select: '{unknown[0]}' is not a model quantity of "
-                               f"{req.priors}; expected one of {', '.join(full.model_quantities)}")
-            chosen, table = list(req.select), None
-        else:
-            say(f"screening {len(full.model_quantities)} quantities (Morris)")
-            table = screen(full, seed)
-            chosen = list(table.quantity[: pri.spec.select])
-        flag = None
-        if pri.spec.flagship is not None:
-            say("screening them on the flagship answer (Morris)")
-            in_history = set(full.model_quantities)
-            cand = [*full.prior.subset(full.model_quantities).dims, *pri.carried.dims]
-            flag = flagship_screen(pri, cand, in_history, seed)
-            if not req.select:  # every candidate the answer depends on is fitted
-                moves = flag[flag.moves_answer & flag.in_history].quantity
-                chosen += [q for q in full.model_quantities if q in set(moves)
-                           and q not in chosen]
-        calibrated = [*chosen, *(q for q in LINK_QUANTITIES if q in full.prior.names)]
-        run_id = results.new_run_id()
-        folder = req.out / sc0.name / "calibrations" / f"{PARTIAL}{run_id}"
-        folder.mkdir(parents=True)
-        if table is not None:
-            table.assign(selected=table.quantity.isin(chosen)).to_csv(
-                folder / "screen.csv", index=False, float_format="%.6g")
-        if flag is not None:
-            flag.assign(calibrated=flag.quantity.isin(chosen),
-                        carried=flag.quantity.isin(pri.carried.names)).to_csv(
-                folder / FLAGSHIP_SCREEN, index=False, float_format="%.6g")
-        spec = {
-            "run_id": run_id, "priors": _shown(req.priors), "until": until, "draws": req.draws,
-            "replicates": req.replicates, "seed": seed, "moves": req.moves,
-            "target_ess": req.target_ess, "calibrated": calibrated,
-            "patterns": (None if pri.spec.patterns is None
-                         else pri.spec.patterns.model_dump()),
-            "started": results.now(), "command": results.command_line(),
-        }
-        results.write_json(folder / SPEC, spec)
+        folder, spec = _begin(req, pri, full, sc0.name, until, seed, say)
+    else:
+        folder = req.resume
     calibrated = list(spec["calibrated"])
     pr = problem(pri, pri.prior.subset(calibrated), until=until, replicates=req.replicates,
                  seed=seed)
+    post = _sample(req, pri, pr, calibrated, until, seed, folder, say)
+    final = folder.parent / str(spec["run_id"])
+    summary = write_posterior(folder, pr, post, load_stages(folder), spec, t0)
+    folder.rename(final)
+    return CalibrateOutcome(final, summary, time.perf_counter() - t0)
+
+
+def _resumed(req: CalibrateRequest) -> tuple[CalibrateRequest, dict[str, Any]]:
+    """The request an interrupted calibration was started with, read from its folder's spec
+    (the workers, scheduler and ``out`` of this one), and that spec."""
+    assert req.resume is not None
+    folder = req.resume
+    spec_path = folder / SPEC
+    if not spec_path.is_file():
+        raise SimError(f"{folder}: --resume: expected a calibration's {SPEC}, found none")
+    spec: dict[str, Any] = json.loads(spec_path.read_text(encoding="utf-8"))
+    req = CalibrateRequest(
+        priors=_located(spec["priors"]), until=spec["until"], draws=spec["draws"],
+        replicates=spec["replicates"], seed=spec["seed"],
+        select=tuple(q for q in spec["calibrated"] if q not in LINK_QUANTITIES),
+        moves=spec["moves"], target_ess=spec["target_ess"], out=req.out,
+        resume=req.resume, workers=req.workers, scheduler=req.scheduler,
+    )
+    return req, spec
+
+
+def _chosen(
+    req: CalibrateRequest, pri: priors.Priors, full: Problem, seed: int, say: _Told
+) -> tuple[list[str], pd.DataFrame | None, pd.DataFrame | None]:
+    """The model quantities to calibrate (those asked for, or those the screens find the votes
+    inform and the flagship answer depends on), with the screen's and the flagship screen's
+    tables where they ran."""
+    if req.select:
+        unknown = [n for n in req.select if n not in full.model_quantities]
+        if unknown:
+            raise SimError(f"select: '{unknown[0]}' is not a model quantity of "
+                           f"{req.priors}; expected one of {', '.join(full.model_quantities)}")
+        chosen, table = list(req.select), None
+    else:
+        say(f"screening {len(full.model_quantities)} quantities (Morris)")
+        table = screen(full, seed)
+        chosen = list(table.quantity[: pri.spec.select])
+    flag = None
+    if pri.spec.flagship is not None:
+        say("screening them on the flagship answer (Morris)")
+        in_history = set(full.model_quantities)
+        cand = [*full.prior.subset(full.model_quantities).dims, *pri.carried.dims]
+        flag = flagship_screen(pri, cand, in_history, seed)
+        if not req.select:  # every candidate the answer depends on is fitted
+            moves = flag[flag.moves_answer & flag.in_history].quantity
+            chosen += [q for q in full.model_quantities if q in set(moves)
+                       and q not in chosen]
+    return chosen, table, flag
+
+
+def _begin(
+    req: CalibrateRequest, pri: priors.Priors, full: Problem, scenario: str, until: int,
+    seed: int, say: _Told,
+) -> tuple[Path, dict[str, Any]]:
+    """A new calibration's partial folder, with the screens' tables and the spec it runs by."""
+    chosen, table, flag = _chosen(req, pri, full, seed, say)
+    calibrated = [*chosen, *(q for q in LINK_QUANTITIES if q in full.prior.names)]
+    run_id = results.new_run_id()
+    folder = req.out / scenario / "calibrations" / f"{PARTIAL}{run_id}"
+    folder.mkdir(parents=True)
+    if table is not None:
+        table.assign(selected=table.quantity.isin(chosen)).to_csv(
+            folder / "screen.csv", index=False, float_format="%.6g")
+    if flag is not None:
+        flag.assign(calibrated=flag.quantity.isin(chosen),
+                    carried=flag.quantity.isin(pri.carried.names)).to_csv(
+            folder / FLAGSHIP_SCREEN, index=False, float_format="%.6g")
+    spec = {
+        "run_id": run_id, "priors": _shown(req.priors), "until": until, "draws": req.draws,
+        "replicates": req.replicates, "seed": seed, "moves": req.moves,
+        "target_ess": req.target_ess, "calibrated": calibrated,
+        "patterns": (None if pri.spec.patterns is None
+                     else pri.spec.patterns.model_dump()),
+        "started": results.now(), "command": results.command_line(),
+    }
+    results.write_json(folder / SPEC, spec)
+    return folder, spec
+
+
+def _sample(
+    req: CalibrateRequest, pri: priors.Priors, pr: Problem, calibrated: list[str], until: int,
+    seed: int, folder: Path, say: _Told,
+) -> smc.Population:
+    """The posterior by sequential Monte Carlo, from the folder's last saved stage, each stage
+    saved as it finishes.
+
+    Raises:
+        Interrupted: Ctrl-C, once the finished stages are saved.
+    """
     stages = load_stages(folder)
     last = stages[-1] if stages else None
 
@@ -700,10 +753,7 @@ def calibrate(
         done = len(load_stages(folder))
         raise Interrupted(f"interrupted: {done} stages are saved in {folder}; finish with "
                           f"sim calibrate --resume {folder}") from None
-    final = folder.parent / str(spec["run_id"])
-    summary = write_posterior(folder, pr, post, load_stages(folder), spec, t0)
-    folder.rename(final)
-    return CalibrateOutcome(final, summary, time.perf_counter() - t0)
+    return post
 
 
 def _located(shown: str) -> Path:
@@ -774,29 +824,12 @@ def write_posterior(
     from sim.outputs import plots, report
 
     nat = pr.prior.to_natural(post.u)
-    draws = pd.DataFrame(nat, columns=pr.prior.names)
-    carried = pr.carried
-    if carried.dims:  # the constants the votes cannot inform: a prior draw in every row
-        gen = named_stream(int(spec["seed"]), "carried-from-prior")
-        extra = carried.to_natural(carried.sample(gen, len(draws)))
-        for j, name in enumerate(carried.names):
-            draws[name] = extra[:, j]
-    draws.insert(0, "draw", np.arange(len(draws)))
-    draws["loglik"] = post.loglik
+    draws = _draws_table(pr, post, nat, int(spec["seed"]))
     results.write_parquet(pa.Table.from_pandas(draws, preserve_index=False),
                           folder / "draws.parquet")
     summary = summary_table(pr, post)
-    if carried.dims:
-        rows = []
-        for d in carried.dims:
-            lo, hi = _prior_interval(d)
-            col = draws[d.name].to_numpy(dtype=float)
-            q = np.quantile(col, [0.05, 0.5, 0.95])
-            rows.append({"quantity": d.name, "prior": priors.describe(d) + " (carried: "
-                         "no vote informs it)", "prior_median": d.median, "prior_p5": lo,
-                         "prior_p95": hi, "post_median": q[1], "post_p5": q[0],
-                         "post_p95": q[2], "contraction": 0.0})
-        summary = pd.concat([summary, pd.DataFrame(rows)], ignore_index=True)
+    if pr.carried.dims:
+        summary = pd.concat([summary, _carried_rows(pr.carried, draws)], ignore_index=True)
     summary.to_csv(folder / "posterior.csv", index=False, float_format="%.6g")
     diag = pd.DataFrame([{"stage": s.stage, "phi": s.phi, "ess": s.ess,
                           "acceptance": s.acceptance, "proposal_scale": s.scale,
@@ -805,7 +838,50 @@ def write_posterior(
     diag.to_csv(folder / "stages.csv", index=False, float_format="%.6g")
     plots.save(posterior_pairs(nat, pr.prior, title=pr.scenario.title),
                folder / "plots", "posterior_pairs")
-    manifest = {
+    results.write_json(folder / "manifest.json",
+                       _manifest(pr, post, stages, spec, len(draws), summary, t0))
+    report.write_report(folder, label=str(spec["run_id"]))
+    return summary
+
+
+def _draws_table(
+    pr: Problem, post: smc.Population, nat: np.ndarray, seed: int
+) -> pd.DataFrame:
+    """``draw``, every calibrated and carried quantity, and ``loglik``: one row per particle."""
+    draws = pd.DataFrame(nat, columns=pr.prior.names)
+    carried = pr.carried
+    if carried.dims:  # the constants the votes cannot inform: a prior draw in every row
+        gen = named_stream(seed, "carried-from-prior")
+        extra = carried.to_natural(carried.sample(gen, len(draws)))
+        for j, name in enumerate(carried.names):
+            draws[name] = extra[:, j]
+    draws.insert(0, "draw", np.arange(len(draws)))
+    draws["loglik"] = post.loglik
+    return draws
+
+
+def _carried_rows(carried: priors.Prior, draws: pd.DataFrame) -> pd.DataFrame:
+    """The summary's rows of the carried quantities: their prior draws, with no contraction."""
+    rows = []
+    for d in carried.dims:
+        lo, hi = _prior_interval(d)
+        col = draws[d.name].to_numpy(dtype=float)
+        q = np.quantile(col, [0.05, 0.5, 0.95])
+        rows.append({"quantity": d.name, "prior": priors.describe(d) + " (carried: "
+                     "no vote informs it)", "prior_median": d.median, "prior_p5": lo,
+                     "prior_p95": hi, "post_median": q[1], "post_p5": q[0],
+                     "post_p95": q[2], "contraction": 0.0})
+    return pd.DataFrame(rows)
+
+
+def _manifest(
+    pr: Problem, post: smc.Population, stages: list[smc.Population], spec: dict[str, Any],
+    draws: int, summary: pd.DataFrame, t0: float,
+) -> dict[str, Any]:
+    """A posterior folder's ``manifest.json``: what was calibrated, on which data, how, and the
+    headline of each quantity."""
+    carried = pr.carried
+    return {
         "kind": "calibration",
         "scenario": pr.scenario.name,
         "title": f"Calibration of {pr.scenario.title}",
@@ -826,7 +902,7 @@ def write_posterior(
                          "parameters calibrated with the rest") if pr.link.mixture else
                         "observation model with the link's offsets and slope integrated out")
                        + f"; {pr.replicates} replicates on common random numbers per draw"),
-        "draws": len(draws),
+        "draws": draws,
         "stages": len(stages) - 1,
         "evaluations": int(post.evaluations),
         "final_ess_before_resampling": post.ess,
@@ -845,9 +921,6 @@ def write_posterior(
         "finished": results.now(),
         "seconds": round(time.perf_counter() - t0, 3),
     }
-    results.write_json(folder / "manifest.json", manifest)
-    report.write_report(folder, label=str(spec["run_id"]))
-    return summary
 
 
 def structure(sc: Scenario) -> dict[str, Any]:

@@ -168,23 +168,7 @@ def simulate(
     _check(req)
     sc = load(req.scenario, req.sets)
     p = build(sc)
-    agreement = datasets.load_agreement(req.agreement)
-    world = datasets.load_world(req.world)
-    years = observe.calendar_years(p.dates)
-    if req.until < years[0] or req.until >= years[-1]:
-        raise SimError(
-            f"until: expected a year from {years[0]} to {years[-1] - 1} (the scenario's "
-            f"calendar), found {req.until}"
-        )
-    last_data = int(agreement["year"].max())
-    if req.until > last_data:
-        raise SimError(
-            f"until: {req.agreement} has observations up to {last_data}, found {req.until}"
-        )
-    obs = observe.observed(
-        agreement, world, years=years, states=p.states, powers=p.powers, until=req.until,
-        source=str(req.agreement), world_source=str(req.world),
-    )
+    years, obs = _observed(req, p)
     bloc = observe.bloc_index(p.powers, sc.blocs)
     M = mixture.powers_matrix(datasets.load_powers(req.powers), years, p.powers,
                               source=str(req.powers))
@@ -192,30 +176,16 @@ def simulate(
     post, units, fm, fv, n, seed = _units(req, sc, p, years, M, progress)
     link = post.link if post is not None else observe.Link(req.link, req.offsets)
     gen = named_stream(seed, "observation")
-    # the vote mixture: the posterior's parameters per draw, or fitted on the training years
-    if post is not None and link.mixture:
-        theta = mixture.theta_of(post.draws)
-    else:
-        theta, _ = mixture.fit(obs, fm if fm.ndim == 3 else fm.mean(axis=0),
-                               fv if fv.ndim == 3 else fv.mean(axis=0), W)
-    mean, var = mixture.predictive_moments(obs, fm, fv, W, theta)
-    mix_draws = mixture.sample(mean, var, gen, max(1, (req.draws * 100) // len(mean.reshape(
-        -1, *mean.shape[-3:]))))
+    theta, mix_draws = _mixture_forecast(req, obs, post, link, fm, fv, W, gen)
     # the covariate link (the posterior's if it was fitted with one, else power/state offsets)
     cov_link = link if not link.mixture else observe.Link("power", "state")
     fit, cov_draws = _offsets_forecast(post, units, obs, cov_link, bloc, gen, req.draws)
-    # the world's agenda with an AR(1) offset and no model at all (own way = 1)
-    world_theta, _ = mixture.fit(obs, fm if fm.ndim == 3 else fm.mean(axis=0),
-                                 np.zeros(obs.agree.shape), W, fixed={"own": 1.0})
-    wm, wv = mixture.predictive_moments(obs, np.zeros(obs.agree.shape), np.zeros(
-        obs.agree.shape), W, world_theta)
     mix_name = "vote mixture link"
     cov_name = f"offsets link ({cov_link.covariate} covariate, {cov_link.offsets} offsets)"
     forecasts = [
         rolling.Forecast(mix_name, mix_draws, len(mixture.NAMES)),
         rolling.Forecast(cov_name, cov_draws, fit.mean.shape[-1] + 2),
-        rolling.from_normal("world + AR(1) offset, no model", wm, np.sqrt(wv), gen,
-                            len(mixture.NAMES) - 1),
+        _world_forecast(obs, fm, W, gen),
         *rolling.baselines(obs, gen),
     ]
     chosen = forecasts[0] if link.mixture else forecasts[1]
@@ -242,6 +212,59 @@ def simulate(
                                ("powers", req.powers))
         },
     )
+
+
+def _observed(req: HindcastRequest, p: Params) -> tuple[list[int], observe.Observed]:
+    """The scenario's calendar years and the observed votes on its grid, ``until`` checked
+    against both."""
+    agreement = datasets.load_agreement(req.agreement)
+    world = datasets.load_world(req.world)
+    years = observe.calendar_years(p.dates)
+    if req.until < years[0] or req.until >= years[-1]:
+        raise SimError(
+            f"until: expected a year from {years[0]} to {years[-1] - 1} (the scenario's "
+            f"calendar), found {req.until}"
+        )
+    last_data = int(agreement["year"].max())
+    if req.until > last_data:
+        raise SimError(
+            f"until: {req.agreement} has observations up to {last_data}, found {req.until}"
+        )
+    obs = observe.observed(
+        agreement, world, years=years, states=p.states, powers=p.powers, until=req.until,
+        source=str(req.agreement), world_source=str(req.world),
+    )
+    return years, obs
+
+
+def _mixture_forecast(
+    req: HindcastRequest, obs: observe.Observed, post: posterior.Posterior | None,
+    link: observe.Link, fm: np.ndarray, fv: np.ndarray, world: np.ndarray,
+    gen: np.random.Generator,
+) -> tuple[mixture.Theta, np.ndarray]:
+    """The vote mixture's parameters (the posterior's per draw, or fitted on the training
+    years) and its predictive draws of every cell."""
+    if post is not None and link.mixture:
+        theta = mixture.theta_of(post.draws)
+    else:
+        theta, _ = mixture.fit(obs, fm if fm.ndim == 3 else fm.mean(axis=0),
+                               fv if fv.ndim == 3 else fv.mean(axis=0), world)
+    mean, var = mixture.predictive_moments(obs, fm, fv, world, theta)
+    mix_draws = mixture.sample(mean, var, gen, max(1, (req.draws * 100) // len(mean.reshape(
+        -1, *mean.shape[-3:]))))
+    return theta, mix_draws
+
+
+def _world_forecast(
+    obs: observe.Observed, fm: np.ndarray, world: np.ndarray, gen: np.random.Generator
+) -> rolling.Forecast:
+    """The world's agenda with an AR(1) offset and no model at all (own way = 1)."""
+    world_theta, _ = mixture.fit(obs, fm if fm.ndim == 3 else fm.mean(axis=0),
+                                 np.zeros(obs.agree.shape), world, fixed={"own": 1.0})
+    wm, wv = mixture.predictive_moments(obs, np.zeros(obs.agree.shape), np.zeros(
+        obs.agree.shape), world, world_theta)
+    return rolling.from_normal("world + AR(1) offset, no model", wm, np.sqrt(wv), gen,
+                               len(mixture.NAMES) - 1)
 
 
 def predicted_table(obs: observe.Observed, q: np.ndarray, mean: np.ndarray) -> pd.DataFrame:

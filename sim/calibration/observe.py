@@ -130,10 +130,38 @@ def observed(
             table does not cover, or no training observation at all.
     """
     st, pw = list(states), list(powers)
+    _check_codes(agreement, world, st, pw, source, world_source)
+    yi = {int(y): i for i, y in enumerate(years)}
+    w_year = [int(v) for v in world["year"].to_numpy()]
+    w_power = [str(v) for v in world["power"].to_numpy()]
+    _check_world_years(w_year, w_power, years, pw, world_source)
+    agree, n = _agreement_grid(agreement, yi, len(years), st, pw)
+    alpha, rollcalls = _world_grid(world, w_year, w_power, yi, len(years), pw)
+    training = np.array([int(y) <= until for y in years])
+    seen = ~np.isnan(agree)
+    if not (seen & training[:, None, None]).any():
+        raise SimError(f"{source}: year: no observation in the training years up to {until}")
+    return Observed(
+        years=np.array([int(y) for y in years]),
+        states=tuple(st),
+        powers=tuple(pw),
+        agree=agree,
+        n=n,
+        alpha=alpha,
+        n_expected=_expected_votes(seen, n, rollcalls),
+        training=training,
+    )
+
+
+def _check_codes(
+    agreement: pd.DataFrame, world: pd.DataFrame, states: list[str], powers: list[str],
+    source: str, world_source: str,
+) -> None:
+    """Refuse a state or power code in the tables that the scenario lacks."""
     for col, known, table, where in (
-        ("state", st, agreement, source),
-        ("power", pw, agreement, source),
-        ("power", pw, world, world_source),
+        ("state", states, agreement, source),
+        ("power", powers, agreement, source),
+        ("power", powers, world, world_source),
     ):
         unknown = sorted(set(table[col]) - set(known))
         if unknown:
@@ -141,20 +169,30 @@ def observed(
                 f"{where}: {col}: unknown {col} code '{unknown[0]}'; the scenario has "
                 f"{', '.join(known)}"
             )
-    Y, S, P = len(years), len(st), len(pw)
-    yi = {int(y): i for i, y in enumerate(years)}
-    w_year = [int(v) for v in world["year"].to_numpy()]
-    w_power = [str(v) for v in world["power"].to_numpy()]
+
+
+def _check_world_years(
+    w_year: list[int], w_power: list[str], years: Sequence[int], powers: list[str],
+    world_source: str,
+) -> None:
+    """Refuse a world table without the world's agreement with every power in every year."""
     have = set(zip(w_year, w_power, strict=True))
     for y in years:
-        for p in pw:
+        for p in powers:
             if (int(y), p) not in have:
                 raise SimError(
                     f"{world_source}: year: no world agreement with {p} in {y}; the table "
                     f"covers {min(w_year)}-{max(w_year)}"
                 )
-    agree = np.full((Y, S, P), np.nan)
-    n = np.zeros((Y, S, P))
+
+
+def _agreement_grid(
+    agreement: pd.DataFrame, yi: dict[int, int], n_years: int, states: list[str],
+    powers: list[str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Observed agreement and its vote count ``(Y, S, P)`` (NaN and 0 where none)."""
+    agree = np.full((n_years, len(states), len(powers)), np.nan)
+    n = np.zeros((n_years, len(states), len(powers)))
     for year, state, power, votes, share in zip(
         agreement["year"].to_numpy(),
         agreement["state"].to_numpy(),
@@ -165,10 +203,19 @@ def observed(
     ):
         t = yi.get(int(year))
         if t is not None:
-            agree[t, st.index(str(state)), pw.index(str(power))] = share
-            n[t, st.index(str(state)), pw.index(str(power))] = votes
-    alpha = np.empty((Y, P))
-    rollcalls = np.empty((Y, P))
+            agree[t, states.index(str(state)), powers.index(str(power))] = share
+            n[t, states.index(str(state)), powers.index(str(power))] = votes
+    return agree, n
+
+
+def _world_grid(
+    world: pd.DataFrame, w_year: list[int], w_power: list[str], yi: dict[int, int],
+    n_years: int, powers: list[str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The logit of the world's median agreement with each power, and the power's roll calls,
+    ``(Y, P)``."""
+    alpha = np.empty((n_years, len(powers)))
+    rollcalls = np.empty((n_years, len(powers)))
     for year, power, calls, median in zip(
         w_year,
         w_power,
@@ -178,30 +225,23 @@ def observed(
     ):
         t = yi.get(year)
         if t is not None:
-            alpha[t, pw.index(power)] = logit(np.array(median))
-            rollcalls[t, pw.index(power)] = calls
-    training = np.array([int(y) <= until for y in years])
-    seen = ~np.isnan(agree)
-    if not (seen & training[:, None, None]).any():
-        raise SimError(f"{source}: year: no observation in the training years up to {until}")
+            alpha[t, powers.index(power)] = logit(np.array(median))
+            rollcalls[t, powers.index(power)] = calls
+    return alpha, rollcalls
+
+
+def _expected_votes(seen: np.ndarray, n: np.ndarray, rollcalls: np.ndarray) -> np.ndarray:
+    """Votes each cell's observation rests on ``(Y, S, P)``: the observed count where there is
+    one, else the power's roll calls that year times the state's average participation."""
     # average participation of each state: votes cast over the power's roll calls
     ratio = np.where(seen, n / rollcalls[:, None, :], np.nan)
     counted = seen.sum(axis=(0, 2))
     part = np.where(seen, ratio, 0.0).sum(axis=(0, 2)) / np.maximum(counted, 1)
     part = np.where(counted > 0, part, np.nanmean(ratio))
-    n_expected = np.where(
+    out: np.ndarray = np.where(
         seen, n, np.maximum(1.0, np.round(part[None, :, None] * rollcalls[:, None, :]))
     )
-    return Observed(
-        years=np.array([int(y) for y in years]),
-        states=tuple(st),
-        powers=tuple(pw),
-        agree=agree,
-        n=n,
-        alpha=alpha,
-        n_expected=n_expected,
-        training=training,
-    )
+    return out
 
 
 # --------------------------------------------------------------------------- model side

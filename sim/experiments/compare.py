@@ -257,47 +257,15 @@ class Comparison:
 
         ``progress`` is told what is being written.
         """
-        sc_a, sc_b, a = self.scenario_a, self.scenario_b, self.params_a
-        table, region, iv = self.differences, self.region, self.interval
-        path_a, path_b = self.files
         with (
             machine_failures(folder.parent, lambda: "nothing was written"),
             results.atomic_folder(folder) as tmp,
         ):
             if progress is not None:
                 progress.start("writing the tables", 0)
-            results.write_share_csv(table, tmp / "differences.csv")
-            results.write_share_csv(region, tmp / "region_differences.csv")
-            if "agreement" in self.headline:
-                from sim.experiments import agreement
-
-                agreement.table(self.headline["agreement"]).to_csv(
-                    tmp / "agreement.csv", index=False, float_format="%.4g")
-            post, n = self.posterior, self.replicates
-            extra: dict[str, object] = {"covers": iv.covers}
-            if self.noise is not None and post is not None:
-                t0n = outcomes.differences_table(self.noise, a)
-                r0n = outcomes.region_differences_table(self.noise, a)
-                results.write_share_csv(t0n, tmp / "differences_noise_only.csv")
-                results.write_share_csv(r0n, tmp / "region_differences_noise_only.csv")
-                extra.update(
-                    posterior={"folder": str(post.folder), "draws_used": len(post.draws),
-                               "replicates_per_draw": n // len(post.draws),
-                               "quantities": post.model_quantities,
-                               "carried_from_priors": post.carried,
-                               "patterns": post.manifest.get("patterns"),
-                               "training_years": post.manifest.get("training_years")},
-                    compare_headline_noise_only=outcomes.compare_headline(
-                        r0n, t0n, outcomes.interval(), self.end,
-                        at_round=outcomes.answer_round(sc_a.time.answer, a.dates)),
-                    noise_only_replicates=len(self.noise.final),
-                )
-            (tmp / "scenario_a.yaml").write_text(to_yaml(sc_a), encoding="utf-8")
-            (tmp / "scenario_b.yaml").write_text(to_yaml(sc_b), encoding="utf-8")
-            if sc_a.name == sc_b.name:
-                title = f"{sc_b.title}: {self.label_b} against {self.label_a}"
-            else:
-                title = f"{sc_b.title} against {sc_a.title}"
+            extra = self._write_tables(tmp)
+            (tmp / "scenario_a.yaml").write_text(to_yaml(self.scenario_a), encoding="utf-8")
+            (tmp / "scenario_b.yaml").write_text(to_yaml(self.scenario_b), encoding="utf-8")
             if plots:
                 jobs = compare_jobs(self)
                 if progress is not None:
@@ -305,52 +273,96 @@ class Comparison:
                 with figures.Drawing(1, formats) as drawing:  # two figures: not worth a helper
                     drawing.draw(jobs, tmp / "plots", done=(lambda _: progress.advance(1))
                                  if progress is not None else None)
-            results.write_json(tmp / "manifest.json", {
-                "kind": "compare",
-                "scenario_a": sc_a.name,
-                "scenario_b": sc_b.name,
-                "label_a": self.label_a,
-                "label_b": self.label_b,
-                "title": title,
-                "question": f"What does {self.label_b} change against {self.label_a}? "
-                            f"{sc_b.question}",
-                "scenario_a_file": str(path_a),
-                "scenario_b_file": str(path_b),
-                "scenario_a_file_sha256": file_digest(path_a),
-                "scenario_b_file_sha256": file_digest(path_b),
-                "scenario_a_facts_registry": str(self.registries[0]),
-                "scenario_b_facts_registry": str(self.registries[1]),
-                "resolved_a_sha256": scenario_digest(sc_a),
-                "resolved_b_sha256": scenario_digest(sc_b),
-                "overrides": list(self.sets),
-                "overrides_a": list(self.sets_a),
-                "overrides_b": list(self.sets_b),
-                "seed": self.seed,
-                "replicates": self.replicates,
-                "rounds": a.rounds,
-                "dates": [d.isoformat() for d in a.dates],
-                "common_random_numbers": (
-                    "same root seed: one stream per replicate, laid out by sorted codes"
-                ),
-                "interval": iv.to_json(),
-                "compare_headline": self.headline,
-                **extra,
-                "states": a.states,
-                "powers": a.powers,
-                "rows": {"differences.csv": len(table), "region_differences.csv": len(region)},
-                "command": results.command_line(),
-                "versions": results.versions(),
-                "started": self.started,
-                "finished": results.now(),
-                "simulation_seconds": round(self.seconds, 3),
-                "seconds": round(time.perf_counter() - self.clock if self.clock is not None
-                                 else self.seconds, 3),
-            })
+            results.write_json(tmp / "manifest.json", self._manifest(extra))
             if write_report:
                 if progress is not None:
                     progress.start("writing report.html", 0)
                 report.write_report(tmp, label=folder.name)
         return folder
+
+    def _write_tables(self, tmp: Path) -> dict[str, object]:
+        """Write the differences (and, over a posterior, the noise-only ones); return what the
+        manifest says of the interval and the posterior."""
+        a, iv = self.params_a, self.interval
+        results.write_share_csv(self.differences, tmp / "differences.csv")
+        results.write_share_csv(self.region, tmp / "region_differences.csv")
+        if "agreement" in self.headline:
+            from sim.experiments import agreement
+
+            agreement.table(self.headline["agreement"]).to_csv(
+                tmp / "agreement.csv", index=False, float_format="%.4g")
+        post, n = self.posterior, self.replicates
+        extra: dict[str, object] = {"covers": iv.covers}
+        if self.noise is not None and post is not None:
+            t0n = outcomes.differences_table(self.noise, a)
+            r0n = outcomes.region_differences_table(self.noise, a)
+            results.write_share_csv(t0n, tmp / "differences_noise_only.csv")
+            results.write_share_csv(r0n, tmp / "region_differences_noise_only.csv")
+            extra.update(
+                posterior={"folder": str(post.folder), "draws_used": len(post.draws),
+                           "replicates_per_draw": n // len(post.draws),
+                           "quantities": post.model_quantities,
+                           "carried_from_priors": post.carried,
+                           "patterns": post.manifest.get("patterns"),
+                           "training_years": post.manifest.get("training_years")},
+                compare_headline_noise_only=outcomes.compare_headline(
+                    r0n, t0n, outcomes.interval(), self.end,
+                    at_round=outcomes.answer_round(self.scenario_a.time.answer, a.dates)),
+                noise_only_replicates=len(self.noise.final),
+            )
+        return extra
+
+    def _manifest(self, extra: dict[str, object]) -> dict[str, object]:
+        """The comparison's ``manifest.json``: the two scenarios, the settings, the headline
+        and ``extra`` (from :meth:`_write_tables`)."""
+        sc_a, sc_b, a = self.scenario_a, self.scenario_b, self.params_a
+        path_a, path_b = self.files
+        if sc_a.name == sc_b.name:
+            title = f"{sc_b.title}: {self.label_b} against {self.label_a}"
+        else:
+            title = f"{sc_b.title} against {sc_a.title}"
+        return {
+            "kind": "compare",
+            "scenario_a": sc_a.name,
+            "scenario_b": sc_b.name,
+            "label_a": self.label_a,
+            "label_b": self.label_b,
+            "title": title,
+            "question": f"What does {self.label_b} change against {self.label_a}? "
+                        f"{sc_b.question}",
+            "scenario_a_file": str(path_a),
+            "scenario_b_file": str(path_b),
+            "scenario_a_file_sha256": file_digest(path_a),
+            "scenario_b_file_sha256": file_digest(path_b),
+            "scenario_a_facts_registry": str(self.registries[0]),
+            "scenario_b_facts_registry": str(self.registries[1]),
+            "resolved_a_sha256": scenario_digest(sc_a),
+            "resolved_b_sha256": scenario_digest(sc_b),
+            "overrides": list(self.sets),
+            "overrides_a": list(self.sets_a),
+            "overrides_b": list(self.sets_b),
+            "seed": self.seed,
+            "replicates": self.replicates,
+            "rounds": a.rounds,
+            "dates": [d.isoformat() for d in a.dates],
+            "common_random_numbers": (
+                "same root seed: one stream per replicate, laid out by sorted codes"
+            ),
+            "interval": self.interval.to_json(),
+            "compare_headline": self.headline,
+            **extra,
+            "states": a.states,
+            "powers": a.powers,
+            "rows": {"differences.csv": len(self.differences),
+                     "region_differences.csv": len(self.region)},
+            "command": results.command_line(),
+            "versions": results.versions(),
+            "started": self.started,
+            "finished": results.now(),
+            "simulation_seconds": round(self.seconds, 3),
+            "seconds": round(time.perf_counter() - self.clock if self.clock is not None
+                             else self.seconds, 3),
+        }
 
 
 @dataclass(frozen=True)

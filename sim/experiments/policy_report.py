@@ -212,36 +212,12 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
     """Write every result file into ``folder``; return the first sentence and the front's
     size."""
     ev = state.evaluation()
-    cost = problem.cost(ev.x)
-    feasible = cost <= problem.budget + 1e-6
-    per_draw = ev.power.mean(axis=2)
-    pool = np.vstack([per_draw[feasible], ref.power.mean(axis=2)])
-    best = pool.max(axis=0)
-    names = problem.spec.objectives
-    every = _frame(problem, ev, best)
-    every.insert(0, "generation", state.born)
-    every["within_budget"] = feasible
-    ref_df = _frame(problem, ref, best)
-    m = measures(ev)
-    m["regret"] = np.median(regret(per_draw, best), axis=1)
-    f = objective_matrix(m, cost, names)
-    idx = np.flatnonzero(feasible)
-    front = idx[non_dominated(f[idx])] if len(idx) else idx
-    front_df = every.iloc[front].drop(columns=["generation", "within_budget"])
-    lever_names = [n for n, _ in problem.levers]
-    front_df = front_df.drop_duplicates(subset=lever_names).sort_values("effect_pp",
-                                                                        ascending=False)
-    front_df.insert(0, "package", [f"front-{i + 1}" for i in range(len(front_df))])
-    front_df.insert(1, "reference", False)
-    ref_df.insert(0, "package", "announced")
-    ref_df.insert(1, "reference", True)
-    table = pd.concat([front_df, ref_df], ignore_index=True)
-    if problem.spec.coercion:
-        table = coerced_columns(problem, table)
+    every, front_df, ref_df, table = _tables(problem, state, ev, ref)
     table.to_csv(folder / "pareto.csv", index=False, float_format="%.6g")
     every.to_csv(folder / "evaluations.csv", index=False, float_format="%.6g")
     sc = problem.scenario
     states = {c: s.name for c, s in sc.states.items()}
+    lever_names = [n for n, _ in problem.levers]
     best_i = int(np.argmax(front_df["effect_pp"].to_numpy())) if len(front_df) else None
     best_row = front_df.iloc[best_i] if best_i is not None else ref_df.iloc[0]
     best_x = best_row[lever_names].to_numpy(dtype=float)
@@ -256,11 +232,60 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
         from sim.experiments import policy_plots
 
         (folder / "plots").mkdir(exist_ok=True)
-        policy_plots.pareto(table, every, names, folder / "plots" / "pareto.png",
+        policy_plots.pareto(table, every, problem.spec.objectives, folder / "plots" / "pareto.png",
                             problem.spec.power)
         policy_plots.parallel(table, problem, folder / "plots" / "parallel.png")
+    manifest = _manifest(problem, state, ev, table, front=len(front_df), text=text,
+                         weights=weights, swings=swings, started=started, settings=settings,
+                         clock=clock)
+    results.write_json(folder / "manifest.json", manifest)
+    _report(folder, problem, table, text, weights, swings, plots)
+    return text, len(front_df)
+
+
+def _tables(
+    problem: Problem, state: State, ev: Evaluation, ref: Evaluation
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every package run (with its generation and whether it is within the budget), the Pareto
+    front (the best first), the announced package, and the front with the announced package
+    last (``pareto.csv``)."""
+    cost = problem.cost(ev.x)
+    feasible = cost <= problem.budget + 1e-6
+    per_draw = ev.power.mean(axis=2)
+    pool = np.vstack([per_draw[feasible], ref.power.mean(axis=2)])
+    best = pool.max(axis=0)
+    every = _frame(problem, ev, best)
+    every.insert(0, "generation", state.born)
+    every["within_budget"] = feasible
+    ref_df = _frame(problem, ref, best)
+    m = measures(ev)
+    m["regret"] = np.median(regret(per_draw, best), axis=1)
+    f = objective_matrix(m, cost, problem.spec.objectives)
+    idx = np.flatnonzero(feasible)
+    front = idx[non_dominated(f[idx])] if len(idx) else idx
+    front_df = every.iloc[front].drop(columns=["generation", "within_budget"])
+    lever_names = [n for n, _ in problem.levers]
+    front_df = front_df.drop_duplicates(subset=lever_names).sort_values("effect_pp",
+                                                                        ascending=False)
+    front_df.insert(0, "package", [f"front-{i + 1}" for i in range(len(front_df))])
+    front_df.insert(1, "reference", False)
+    ref_df.insert(0, "package", "announced")
+    ref_df.insert(1, "reference", True)
+    table = pd.concat([front_df, ref_df], ignore_index=True)
+    if problem.spec.coercion:
+        table = coerced_columns(problem, table)
+    return every, front_df, ref_df, table
+
+
+def _manifest(
+    problem: Problem, state: State, ev: Evaluation, table: pd.DataFrame, *, front: int,
+    text: str, weights: dict[str, float], swings: pd.DataFrame, started: str,
+    settings: dict[str, Any], clock: float | None,
+) -> dict[str, Any]:
+    """The search's ``manifest.json``: the question and its answer, the files, the posterior and
+    uncertainties it ran over, the search and what the levers do."""
     post = problem.posterior
-    manifest = {
+    return {
         "kind": "policy",
         "title": f"{problem.spec.power}'s package within ${problem.budget:.1f}bn: "
                  f"{problem.where.stem}",
@@ -290,7 +315,7 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
                          "draws_coerced": int((problem.coerced[:, i] != 1.0).sum())}
                      for i, (k, c) in enumerate(problem.spec.coercion.items())},
         "budget_usd_bn": problem.budget,
-        "objectives": list(names),
+        "objectives": list(problem.spec.objectives),
         "settings": settings,
         "seed": problem.seed,
         "search_seed": settings.get("seed"),
@@ -302,7 +327,7 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
         "algorithm": "NSGA-II (pymoo), repaired to the budget",
         "generations_run": state.generation,
         "packages_evaluated": len(ev.x),
-        "front_size": len(front_df),
+        "front_size": front,
         "sentence": text,
         "lever_effect_rank_correlation": weights,
         "lever_matters_at_best_pp": dict(zip(swings["lever"].astype(str),
@@ -316,9 +341,6 @@ def write(folder: Path, problem: Problem, state: State, ref: Evaluation, *, star
         "search_seconds": round(state.seconds, 3),
         "seconds": round(time.perf_counter() - clock, 3) if clock is not None else None,
     }
-    results.write_json(folder / "manifest.json", manifest)
-    _report(folder, problem, table, text, weights, swings, plots)
-    return text, len(front_df)
 
 
 def _headline(table: pd.DataFrame, problem: Problem) -> list[dict[str, str]]:

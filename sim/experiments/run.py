@@ -475,35 +475,14 @@ def _write(
     progress: Progress | None,
 ) -> Path:
     """Write the results folder atomically; returns it."""
-    sc, p, spec, traj, summary, final = (sim.scenario, sim.params, sim.spec, sim.trajectories,
-                                         sim.summary, sim.final)
-    path, sets = Path(str(spec["scenario_file"])), list(spec["overrides"])
-    iv = outcomes.interval(parameters=spec.get("posterior") is not None)
+    sc, p, traj, summary = sim.scenario, sim.params, sim.trajectories, sim.summary
+    iv = outcomes.interval(parameters=sim.spec.get("posterior") is not None)
     with results.atomic_folder(folder) as tmp, drawing.stopped_on_error():
-        files: dict[str, int] = {}
         jobs = figures.run_jobs(summary, p, sc, traj) if plots else []
         drawing.begin(jobs, tmp / "plots")  # helpers draw while this process writes the tables
         _say(progress, "writing the tables" + (" and every replicate's path (alignment.parquet)"
                                                if traj is not None else ""))
-        if traj is not None:
-            table = results.tidy_table(traj, p, sc.name)
-            results.write_parquet(table, tmp / "alignment.parquet")
-            files["alignment.parquet"] = table.num_rows
-        by_round = outcomes.by_round_table(summary, p)
-        results.write_parquet(
-            pa.Table.from_pandas(by_round, preserve_index=False),
-            tmp / "summary_by_round.parquet",
-        )
-        files["summary_by_round.parquet"] = len(by_round)
-        for name, df in (
-            ("summary.csv", final),
-            ("region.csv", outcomes.region_table(summary, p)),
-        ):
-            results.write_share_csv(df, tmp / name)
-            files[name] = len(df)
-        hedging = outcomes.hedging_table(summary, p)  # an index from 0 to 1, not a share
-        hedging.to_csv(tmp / "hedging.csv", index=False, float_format="%.6g")
-        files["hedging.csv"] = len(hedging)
+        files = _write_tables(tmp, sim)
         (tmp / "scenario.yaml").write_text(to_yaml(sc), encoding="utf-8")
         if plots:
             how = (f" on {drawing.workers} processes" if drawing.workers > 1 else "")
@@ -511,47 +490,84 @@ def _write(
                            f"({' and '.join(f.upper() for f in drawing.formats)}){how}",
                  len(jobs))
             drawing.finish(done=(lambda _: progress.advance(1)) if progress is not None else None)
-        manifest = {
-            "kind": "run",
-            "scenario": sc.name,
-            "title": sc.title,
-            "question": sc.question,
-            "scenario_file": str(path),
-            "scenario_file_sha256": spec["scenario_file_sha256"],
-            "facts_registry": spec.get("facts_registry"),
-            "resolved_scenario_sha256": scenario_digest(sc),
-            "overrides": sets,
-            "seed": spec["seed"],
-            "replicates": spec["replicates"],
-            "rounds": p.rounds,
-            "dates": [d.isoformat() for d in p.dates],
-            "engine": spec["engine"],
-            "trajectories_kept": traj is not None,
-            "quantile_method": summary.method,
-            "states": p.states,
-            "powers": p.powers,
-            "interval": iv.to_json(),
-            "run_headline": outcomes.run_headline(summary, p, sc.blocs, traj),
-            "parameters": parameters(sc),
-            "derived": {
-                "anchor": p.anchor.round(10).tolist(),
-                "peers": p.peers.round(10).tolist(),
-                "instruments": p.instruments,
-            },
-            "rows": files,
-            "figure_formats": list(drawing.formats) if plots else [],
-            "chunk": spec["chunk"],
-            "command": spec["command"],
-            "resumed": spec.get("resumed", []),
-            "covers": iv.covers,
-            "posterior": spec.get("posterior"),
-            "versions": results.versions(),
-            "started": spec["started"],
-            "finished": results.now(),
-            "seconds": round(time.perf_counter() - sim.clock, 3),
-        }
+        manifest = _manifest(sim, iv, files, list(drawing.formats) if plots else [])
         results.write_json(tmp / "manifest.json", manifest)
         if write_report:
             _say(progress, "writing report.html")
             report.write_report(tmp, label=folder.name)
     return folder
+
+
+def _write_tables(tmp: Path, sim: Simulation) -> dict[str, int]:
+    """Write every replicate's path (if kept), the summaries by round and at the end, the region
+    and hedging tables; return each file's rows."""
+    sc, p, traj, summary = sim.scenario, sim.params, sim.trajectories, sim.summary
+    files: dict[str, int] = {}
+    if traj is not None:
+        table = results.tidy_table(traj, p, sc.name)
+        results.write_parquet(table, tmp / "alignment.parquet")
+        files["alignment.parquet"] = table.num_rows
+    by_round = outcomes.by_round_table(summary, p)
+    results.write_parquet(
+        pa.Table.from_pandas(by_round, preserve_index=False),
+        tmp / "summary_by_round.parquet",
+    )
+    files["summary_by_round.parquet"] = len(by_round)
+    for name, df in (
+        ("summary.csv", sim.final),
+        ("region.csv", outcomes.region_table(summary, p)),
+    ):
+        results.write_share_csv(df, tmp / name)
+        files[name] = len(df)
+    hedging = outcomes.hedging_table(summary, p)  # an index from 0 to 1, not a share
+    hedging.to_csv(tmp / "hedging.csv", index=False, float_format="%.6g")
+    files["hedging.csv"] = len(hedging)
+    return files
+
+
+def _manifest(
+    sim: Simulation, iv: outcomes.Interval, files: dict[str, int], formats: list[str]
+) -> dict[str, Any]:
+    """The run's ``manifest.json``: the scenario, the settings, the headline, the files' rows
+    and the figures' ``formats``."""
+    sc, p, spec, traj, summary = (sim.scenario, sim.params, sim.spec, sim.trajectories,
+                                  sim.summary)
+    return {
+        "kind": "run",
+        "scenario": sc.name,
+        "title": sc.title,
+        "question": sc.question,
+        "scenario_file": str(Path(str(spec["scenario_file"]))),
+        "scenario_file_sha256": spec["scenario_file_sha256"],
+        "facts_registry": spec.get("facts_registry"),
+        "resolved_scenario_sha256": scenario_digest(sc),
+        "overrides": list(spec["overrides"]),
+        "seed": spec["seed"],
+        "replicates": spec["replicates"],
+        "rounds": p.rounds,
+        "dates": [d.isoformat() for d in p.dates],
+        "engine": spec["engine"],
+        "trajectories_kept": traj is not None,
+        "quantile_method": summary.method,
+        "states": p.states,
+        "powers": p.powers,
+        "interval": iv.to_json(),
+        "run_headline": outcomes.run_headline(summary, p, sc.blocs, traj),
+        "parameters": parameters(sc),
+        "derived": {
+            "anchor": p.anchor.round(10).tolist(),
+            "peers": p.peers.round(10).tolist(),
+            "instruments": p.instruments,
+        },
+        "rows": files,
+        "figure_formats": formats,
+        "chunk": spec["chunk"],
+        "command": spec["command"],
+        "resumed": spec.get("resumed", []),
+        "covers": iv.covers,
+        "posterior": spec.get("posterior"),
+        "versions": results.versions(),
+        "started": spec["started"],
+        "finished": results.now(),
+        "seconds": round(time.perf_counter() - sim.clock, 3),
+    }

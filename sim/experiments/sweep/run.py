@@ -208,12 +208,7 @@ def bind(
         extra = cited(counterfactual, counterfactual_registry or registry)
         sources = Registry(folder=sources.folder, entries={**extra.entries, **sources.entries},
                            files={**extra.files, **sources.files})
-    try:
-        mat = validate(base_raw, sources, "the sweep's copy of the scenario")
-    except ScenarioError as err:  # the scenario itself validated: a bug, not the input
-        raise AssertionError(f"materialised scenario does not validate: {err}") from None
-    if [v.value for _, v in values(mat)] != [v.value for _, v in values(sc)]:
-        raise AssertionError("materialised scenario differs from the scenario")
+    mat = _materialised(base_raw, sources, sc)
     params = tuple(
         spec.bind_parameter(name, p, base_raw, mat, where, cli=cli, source=sc, registry=registry,
                             sources=sources)
@@ -221,14 +216,7 @@ def bind(
     )
     cf_raw = None
     if counterfactual is not None:
-        cf_raw = materialise(counterfactual)
-        cf = build(validate(cf_raw, sources, "the sweep's copy of the counterfactual"))
-        p_sc = build(mat)
-        if (cf.states, cf.powers, cf.dates) != (p_sc.states, p_sc.powers, p_sc.dates):
-            named = "--counterfactual" if cli else "counterfactual"
-            raise ScenarioError(where, named, f"'{counterfactual.name}' must have the states, "
-                                "powers (in the same order) and calendar of the scenario, to "
-                                "be paired with it replicate by replicate")
+        cf_raw = _paired_counterfactual(counterfactual, sources, mat, where, cli)
     clash = overlap({p.name: p.paths for p in params})
     if clash is not None:
         _, second, message = clash
@@ -236,13 +224,7 @@ def bind(
         raise ScenarioError(*field, message)
     p0 = build(mat)
     effects = counterfactual is not None
-    wanted = dict(outcomes.default_outcomes(p0.states, p0.powers, effects)) if defaults else {}
-    for name, o in sw.outcomes.items():
-        if name in wanted and wanted[name] != o:
-            raise ScenarioError(
-                where, f"outcomes.{name}", "is a default outcome's name; choose another"
-            )
-        wanted[name] = o
+    wanted = _wanted(sw, p0.states, p0.powers, effects, defaults, where)
     measures = tuple(outcomes.resolve(wanted, p0, where, end=mat.time.end))
     spec.check_names(sw, [m.name for m in measures], where)
     method = sw.method_or_default
@@ -266,6 +248,50 @@ def bind(
         counterfactual=counterfactual,
         counterfactual_raw=cf_raw,
     )
+
+
+def _materialised(base_raw: dict[str, Any], sources: Registry, sc: Scenario) -> Scenario:
+    """The sweep's copy of the scenario, every value a number, validated again (and checked
+    to hold the scenario's values)."""
+    try:
+        mat = validate(base_raw, sources, "the sweep's copy of the scenario")
+    except ScenarioError as err:  # the scenario itself validated: a bug, not the input
+        raise AssertionError(f"materialised scenario does not validate: {err}") from None
+    if [v.value for _, v in values(mat)] != [v.value for _, v in values(sc)]:
+        raise AssertionError("materialised scenario differs from the scenario")
+    return mat
+
+
+def _paired_counterfactual(
+    counterfactual: Scenario, sources: Registry, mat: Scenario, where: Path | str, cli: bool
+) -> dict[str, Any]:
+    """The sweep's copy of the counterfactual, once it is checked to have the scenario's
+    states, powers and calendar (to be paired with it replicate by replicate)."""
+    cf_raw = materialise(counterfactual)
+    cf = build(validate(cf_raw, sources, "the sweep's copy of the counterfactual"))
+    p_sc = build(mat)
+    if (cf.states, cf.powers, cf.dates) != (p_sc.states, p_sc.powers, p_sc.dates):
+        named = "--counterfactual" if cli else "counterfactual"
+        raise ScenarioError(where, named, f"'{counterfactual.name}' must have the states, "
+                            "powers (in the same order) and calendar of the scenario, to "
+                            "be paired with it replicate by replicate")
+    return cf_raw
+
+
+def _wanted(
+    sw: spec.SweepFile, states: list[str], powers: list[str], effects: bool,
+    defaults: bool, where: Path | str,
+) -> dict[str, spec.Outcome]:
+    """The outcomes a sweep measures: the default ones (if ``defaults``) and the sweep file's,
+    which may not reuse a default's name for another outcome."""
+    wanted = dict(outcomes.default_outcomes(states, powers, effects)) if defaults else {}
+    for name, o in sw.outcomes.items():
+        if name in wanted and wanted[name] != o:
+            raise ScenarioError(
+                where, f"outcomes.{name}", "is a default outcome's name; choose another"
+            )
+        wanted[name] = o
+    return wanted
 
 
 def resolved_spec(s: Sweep) -> dict[str, Any]:
@@ -427,7 +453,31 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
     }
     for j, p in enumerate(sweep.params):
         cols[p.name] = pa.array(x[:, j], pa.float64())
-    manifest = {
+    manifest = _manifest(req, sweep, scenario_path, cf_path, len(x), started)
+    folder = req.out / sweep.scenario.name / "sweeps" / results.new_run_id()
+    with machine_failures(folder.parent, lambda: "nothing was written"):
+        store = SweepStore.create(
+            folder,
+            {
+                "sweep.yaml": dump_yaml(resolved_spec(sweep)).encode("utf-8"),
+                "scenario.yaml": dump_yaml(sweep.base_raw).encode("utf-8"),
+                **({} if sweep.counterfactual_raw is None else {
+                    "counterfactual.yaml": dump_yaml(sweep.counterfactual_raw).encode("utf-8")}),
+                "design.parquet": parquet_bytes(pa.table(cols)),
+                "manifest.json": json_bytes(manifest),
+                **({SOURCES: sources_bytes(sweep.sources)} if sweep.sources.entries else {}),
+                **({} if sweep.posterior is None else {
+                    POSTERIOR: json.dumps(sweep.posterior.to_json(), indent=1).encode("utf-8")}),
+            },
+        )
+    return _run(store, sweep, req, progress)
+
+
+def _manifest(req: SweepRequest, sweep: Sweep, scenario_path: Path, cf_path: Path | None,
+              points: int, started: str) -> dict[str, Any]:
+    """A new sweep's ``manifest.json`` (status ``running``, no run yet): the scenario, the
+    design, its seeds, the parameters and the outcomes."""
+    return {
         "kind": "sweep",
         "status": "running",
         "scenario": sweep.scenario.name,
@@ -448,7 +498,7 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
         "sweep_file": str(req.source) if req.source and req.source != scenario_path else None,
         "method": sweep.method,
         "samples": sweep.samples,
-        "points": len(x),
+        "points": points,
         "replicates": sweep.replicates,
         **_posterior_record(sweep),
         "seed": sweep.seed,
@@ -476,23 +526,6 @@ def run_sweep(req: SweepRequest, progress: Progress | None = None) -> SweepOutco
         "versions": {**results.versions(), **_versions()},
         "started": started,
     }
-    folder = req.out / sweep.scenario.name / "sweeps" / results.new_run_id()
-    with machine_failures(folder.parent, lambda: "nothing was written"):
-        store = SweepStore.create(
-            folder,
-            {
-                "sweep.yaml": dump_yaml(resolved_spec(sweep)).encode("utf-8"),
-                "scenario.yaml": dump_yaml(sweep.base_raw).encode("utf-8"),
-                **({} if sweep.counterfactual_raw is None else {
-                    "counterfactual.yaml": dump_yaml(sweep.counterfactual_raw).encode("utf-8")}),
-                "design.parquet": parquet_bytes(pa.table(cols)),
-                "manifest.json": json_bytes(manifest),
-                **({SOURCES: sources_bytes(sweep.sources)} if sweep.sources.entries else {}),
-                **({} if sweep.posterior is None else {
-                    POSTERIOR: json.dumps(sweep.posterior.to_json(), indent=1).encode("utf-8")}),
-            },
-        )
-    return _run(store, sweep, req, progress)
 
 
 def _resume(req: SweepRequest, progress: Progress | None) -> SweepOutcome:
@@ -555,60 +588,10 @@ def _run(
         total = len(d)
         done = store.done_points()
         todo = np.setdiff1d(d["point"].to_numpy(), done)
-        execution = None
+        execution: Execution | None = None
         task: ScenarioTask | None = None
         if len(todo):
-            manifest = store.read_manifest()
-            run_info: dict[str, Any] = {
-                "started": results.now(),
-                "points_before": len(done),
-                "command": results.command_line(),
-                "finished": None,
-            }
-            manifest["runs"].append(run_info)
-            store.write_manifest(manifest)
-            finished = len(done)
-            if progress:
-                progress(finished, total)
-            task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, sweep.replicates,
-                                sweep.where, sweep.counterfactual_raw, sweep.sources,
-                                sweep.posterior)
-            idx = todo.astype(np.int64)
-            values_ = d.set_index("point").loc[idx, [p.name for p in sweep.params]].to_numpy(float)
-            seeds = d.set_index("point").loc[idx, "seed"].to_numpy(np.uint64)
-
-            def on_done(columns: dict[str, np.ndarray]) -> None:
-                nonlocal finished
-                store.write_chunk(columns)
-                finished += len(columns["point"])
-                if progress:
-                    progress(finished, total)
-
-            try:
-                execution = execute(
-                    task,
-                    idx,
-                    values_,
-                    seeds,
-                    workers=req.workers,
-                    scheduler=req.scheduler,
-                    on_done=on_done,
-                )
-            except KeyboardInterrupt:
-                raise Interrupted(store.folder, len(store.done_points()), total) from None
-            seconds = time.perf_counter() - t0
-            run_info.update(
-                finished=results.now(),
-                points_run=len(todo),
-                seconds=round(seconds, 3),
-                points_per_second=round(len(todo) / seconds, 3),
-                executor=execution.executor,
-                slots=execution.slots,
-                batched=task.patch.structural is None,
-            )
-            if task.patch.structural is not None:
-                run_info["note"] = task.patch.structural
-            store.write_manifest(manifest)
+            execution, task = _run_points(store, sweep, req, d, todo, len(done), t0, progress)
         try:  # the last stage: every point is saved, and a resume redoes only this
             table = _table(store, d, sweep)
             report, files, order = analyse_sweep(store, sweep, table)
@@ -628,6 +611,71 @@ def _run(
     return SweepOutcome(
         store.folder, total, len(todo), time.perf_counter() - t0, execution, report, files, note
     )
+
+
+def _run_points(
+    store: SweepStore, sweep: Sweep, req: SweepRequest, d: pd.DataFrame, todo: np.ndarray,
+    done: int, t0: float, progress: Progress | None,
+) -> tuple[Execution, ScenarioTask]:
+    """Run the points not yet saved (``todo``; ``done`` are), saving each chunk of outcomes as
+    it finishes, with the run recorded in the manifest as it starts and ends.
+
+    Raises:
+        Interrupted: Ctrl-C, once the finished points are saved.
+    """
+    total = len(d)
+    manifest = store.read_manifest()
+    run_info: dict[str, Any] = {
+        "started": results.now(),
+        "points_before": done,
+        "command": results.command_line(),
+        "finished": None,
+    }
+    manifest["runs"].append(run_info)
+    store.write_manifest(manifest)
+    finished = done
+    if progress:
+        progress(finished, total)
+    task = ScenarioTask(sweep.base_raw, sweep.params, sweep.measures, sweep.replicates,
+                        sweep.where, sweep.counterfactual_raw, sweep.sources,
+                        sweep.posterior)
+    idx = todo.astype(np.int64)
+    values_ = d.set_index("point").loc[idx, [p.name for p in sweep.params]].to_numpy(float)
+    seeds = d.set_index("point").loc[idx, "seed"].to_numpy(np.uint64)
+
+    def on_done(columns: dict[str, np.ndarray]) -> None:
+        nonlocal finished
+        store.write_chunk(columns)
+        finished += len(columns["point"])
+        if progress:
+            progress(finished, total)
+
+    try:
+        execution = execute(
+            task,
+            idx,
+            values_,
+            seeds,
+            workers=req.workers,
+            scheduler=req.scheduler,
+            on_done=on_done,
+        )
+    except KeyboardInterrupt:
+        raise Interrupted(store.folder, len(store.done_points()), total) from None
+    seconds = time.perf_counter() - t0
+    run_info.update(
+        finished=results.now(),
+        points_run=len(todo),
+        seconds=round(seconds, 3),
+        points_per_second=round(len(todo) / seconds, 3),
+        executor=execution.executor,
+        slots=execution.slots,
+        batched=task.patch.structural is None,
+    )
+    if task.patch.structural is not None:
+        run_info["note"] = task.patch.structural
+    store.write_manifest(manifest)
+    return execution, task
 
 
 def _table(store: SweepStore, d: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
@@ -660,6 +708,27 @@ def _versions() -> dict[str, str]:
 # --------------------------------------------------------------------------- analysis
 
 
+class _Written:
+    """The files an analysis writes into a sweep's folder, and its figures in order with their
+    captions."""
+
+    def __init__(self, store: SweepStore) -> None:
+        self.store = store
+        self.files: list[str] = []
+        self.order: list[dict[str, str]] = []
+
+    def csv(self, name: str, df: pd.DataFrame) -> None:
+        """Write a table."""
+        self.store.write_file(name, df.to_csv(index=False, float_format="%.6g").encode("utf-8"))
+        self.files.append(name)
+
+    def figure(self, fig: Any, stem: str, caption: str) -> None:
+        """Save a figure under ``plots/``, next in the report's order."""
+        path = plots.save(fig, self.store.folder / "plots", stem)
+        self.files.append(f"plots/{path.name}")
+        self.order.append({"stem": stem, "caption": caption})
+
+
 def analyse_sweep(
     store: SweepStore, sweep: Sweep, table: pd.DataFrame
 ) -> tuple[str, list[str], list[dict[str, str]]]:
@@ -675,11 +744,8 @@ def analyse_sweep(
     x = t[names].to_numpy(float)
     ys = {m.name: t[m.name].to_numpy(float) for m in sweep.measures}
     by_name = {m.name: m for m in sweep.measures}
-    label = {m.name: m.label for m in sweep.measures}
-    stat = {m.name: m.stat for m in sweep.measures}
     seed = design.analysis_seed(sweep.seed)
-    files: list[str] = []
-    order: list[dict[str, str]] = []
+    out = _Written(store)
     lines = [
         f"sweep of {sweep.scenario.name}: {sweep.method}, {len(names)} parameters, {len(t)} points "
         + (f"x {sweep.replicates} replicates" if sweep.posterior is None else
@@ -688,88 +754,96 @@ def analyse_sweep(
         + (f"; outcomes marked effect are against {sweep.counterfactual.name}, paired"
            if sweep.counterfactual is not None else "")
     ]
-
-    def write_csv(name: str, df: pd.DataFrame) -> None:
-        store.write_file(name, df.to_csv(index=False, float_format="%.6g").encode("utf-8"))
-        files.append(name)
-
-    def figure(fig: Any, stem: str, caption: str) -> None:
-        path = plots.save(fig, store.folder / "plots", stem)
-        files.append(f"plots/{path.name}")
-        order.append({"stem": stem, "caption": caption})
-
     sens = None
     if sweep.method == "sobol":
         sens = analyse.sobol(sweep.problem, ys, seed, intervals=sweep.report)
-        write_csv("sensitivity.csv", sens)
+        out.csv("sensitivity.csv", sens)
     elif sweep.method == "morris":
         sens = analyse.morris(sweep.problem, x, ys, seed, sweep.spec.morris_levels,
                               intervals=sweep.report)
-        write_csv("sensitivity.csv", sens)
+        out.csv("sensitivity.csv", sens)
     for name in sweep.report:
-        fmt, what = by_name[name].format, _question(by_name[name])
-        if sweep.method == "sobol" and sens is not None:
-            lines.append(analyse.format_sobol(sens, name, label[name], ys[name], fmt))
-            if not sens[sens["outcome"] == name]["ST"].isna().all():
-                figure(plots.sobol_bars(sens, name, f"Which inputs decide {what}?"),
+        lines.append(_outcome(out, sweep, t, names, sens, by_name[name], ys[name]))
+    if sweep.spec.discover is not None:
+        lines.append(_discovery(out, sweep.spec.discover, t[names], ys, by_name))
+    text = "\n\n".join(lines)
+    store.write_file("report.txt", (text + "\n").encode("utf-8"))
+    out.files.append("report.txt")
+    return text, out.files, out.order
+
+
+def _outcome(
+    out: _Written, sweep: Sweep, t: pd.DataFrame, names: list[str], sens: pd.DataFrame | None,
+    m: outcomes.Measure, y: np.ndarray,
+) -> str:
+    """A reported outcome's paragraph (its indices or range, and its response to the
+    parameters), drawing its figures: the indices, then the response."""
+    name, fmt, what = m.name, m.format, _question(m)
+    if sweep.method == "sobol" and sens is not None:
+        line = analyse.format_sobol(sens, name, m.label, y, fmt)
+        if not sens[sens["outcome"] == name]["ST"].isna().all():
+            out.figure(plots.sobol_bars(sens, name, f"Which inputs decide {what}?"),
                        f"sobol_{name}",
                        f"Which inputs decide {what}? First-order (S1) and total (ST) Sobol' "
                        f"indices of {name}, with 95% bootstrap intervals: ST is the share of "
                        "its variance over the design that the input accounts for, alone or "
                        "with others.")
-        elif sweep.method == "morris" and sens is not None:
-            lines.append(analyse.format_morris(sens, name, label[name], ys[name], fmt,
-                                               by_name[name].format_change))
-            figure(plots.morris_plot(sens, name, f"Which inputs matter for {what}?"),
+    elif sweep.method == "morris" and sens is not None:
+        line = analyse.format_morris(sens, name, m.label, y, fmt, m.format_change)
+        out.figure(plots.morris_plot(sens, name, f"Which inputs matter for {what}?"),
                    f"morris_{name}",
                    f"Which inputs matter for {what}? Morris screening of {name}: mean absolute "
                    "elementary effect (mu*) against its spread (sigma).")
-        else:
-            lines.append(analyse.format_range(name, label[name], ys[name], fmt))
-        if sweep.method == "grid" or len(names) == 1:
-            response = analyse.format_response(t, names, name, fmt)
-            if response:
-                lines[-1] += "\n" + response
-        if len(names) == 1:
-            band = stat[name] in ("mean", "median")
-            iv = outcomes.interval(parameters=sweep.posterior is not None).band
-            figure(plots.response(t, names[0], name, f"How {what} responds to {names[0]}",
-                                  band=band, band_label=iv, unit=by_name[name].unit),
+    else:
+        line = analyse.format_range(name, m.label, y, fmt)
+    if sweep.method == "grid" or len(names) == 1:
+        response = analyse.format_response(t, names, name, fmt)
+        if response:
+            line += "\n" + response
+    if len(names) == 1:
+        band = m.stat in ("mean", "median")
+        iv = outcomes.interval(parameters=sweep.posterior is not None).band
+        out.figure(plots.response(t, names[0], name, f"How {what} responds to {names[0]}",
+                                  band=band, band_label=iv, unit=m.unit),
                    f"response_{name}",
-                   f"How {what} responds to {names[0]}: {label[name]}"
+                   f"How {what} responds to {names[0]}: {m.label}"
                    + (f", with the {iv} of replicates." if band else "."))
-        elif len(names) == 2:
-            figure(plots.heatmap(t, names[0], names[1], name,
+    elif len(names) == 2:
+        out.figure(plots.heatmap(t, names[0], names[1], name,
                                  f"How {what} responds to {names[0]} and {names[1]}",
-                                 unit=by_name[name].unit),
+                                 unit=m.unit),
                    f"heatmap_{name}",
-                   f"How {what} responds to {names[0]} and {names[1]}: {label[name]}.")
-    if sweep.spec.discover is not None:
-        disc = sweep.spec.discover
-        y = ys[disc.outcome]
-        holds = y > disc.above if disc.above is not None else y < disc.below
-        found = analyse.discover(t[names], holds, disc.describe(), disc.density)
-        write_csv("prim_trajectory.csv", found.trajectory)
-        write_csv("prim_box.csv", found.box)
-        m = by_name[disc.outcome]
-        limit = disc.above if disc.above is not None else disc.below
-        shown = (f"{disc.outcome} {'>' if disc.above is not None else '<'} "
-                 f"{m.format(float(limit or 0.0))}")
-        lines.append(analyse.format_discovery(found, shown))
-        if found.chosen is not None:
-            side, value = ("above", disc.above) if disc.above is not None else ("below",
-                                                                               disc.below)
-            where = f"Where is {_question(m)} {side} {m.format(float(value or 0.0))}?"
-            figure(plots.prim_box(found), "prim_box",
+                   f"How {what} responds to {names[0]} and {names[1]}: {m.label}.")
+    return line
+
+
+def _discovery(
+    out: _Written, disc: spec.Discover, inputs: pd.DataFrame, ys: dict[str, np.ndarray],
+    by_name: dict[str, outcomes.Measure],
+) -> str:
+    """Scenario discovery's paragraph: the box of the inputs PRIM finds where the outcome
+    crosses its limit, with its tables and figures."""
+    y = ys[disc.outcome]
+    holds = y > disc.above if disc.above is not None else y < disc.below
+    found = analyse.discover(inputs, holds, disc.describe(), disc.density)
+    out.csv("prim_trajectory.csv", found.trajectory)
+    out.csv("prim_box.csv", found.box)
+    m = by_name[disc.outcome]
+    limit = disc.above if disc.above is not None else disc.below
+    shown = (f"{disc.outcome} {'>' if disc.above is not None else '<'} "
+             f"{m.format(float(limit or 0.0))}")
+    line = analyse.format_discovery(found, shown)
+    if found.chosen is not None:
+        side, value = ("above", disc.above) if disc.above is not None else ("below",
+                                                                           disc.below)
+        where = f"Where is {_question(m)} {side} {m.format(float(value or 0.0))}?"
+        out.figure(plots.prim_box(found), "prim_box",
                    f"{where} The box of the input space PRIM finds: each input's limits "
                    "within its design range (restricted inputs in colour).")
-            figure(plots.prim_tradeoff(found), "prim_tradeoff",
+        out.figure(plots.prim_tradeoff(found), "prim_tradeoff",
                    f"{where} PRIM's peeling trajectory: density against coverage of the "
                    "boxes it tried, the reported one circled.")
-    text = "\n\n".join(lines)
-    store.write_file("report.txt", (text + "\n").encode("utf-8"))
-    files.append("report.txt")
-    return text, files, order
+    return line
 
 
 def _question(m: outcomes.Measure) -> str:
