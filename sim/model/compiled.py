@@ -38,7 +38,8 @@ from numba.extending import intrinsic
 from numba.np.random import _constants as ziggurat
 
 from sim.model.params import Params
-from sim.model.rng import NOISE_CHANNELS, pcg64_states
+from sim.model.rng import NOISE_CHANNELS, noise_stream, pcg64_states
+from sim.model.rules import TINY
 
 _KI = np.ascontiguousarray(ziggurat.ki_double, dtype=np.uint64)
 _WI = np.ascontiguousarray(ziggurat.wi_double, dtype=np.float64)
@@ -48,14 +49,12 @@ _NOR_INV_R = float(ziggurat.ziggurat_nor_inv_r)
 
 # numba types a Python int as int64 and mixes it with uint64 into float64: every constant
 # of the bit arithmetic is a uint64 of its own
-_M32 = np.uint64(0xFFFFFFFF)
-_S32, _S58, _S64M = np.uint64(32), np.uint64(58), np.uint64(63)
+_S58, _S64M = np.uint64(58), np.uint64(63)
 _S1, _S8, _S11 = np.uint64(1), np.uint64(8), np.uint64(11)
 _MULT = 0x2360ED051FC65DA44385DF649FCCF645  # PCG64's multiplier (numpy's, 128 bits)
 _MASK8, _MASK52 = np.uint64(0xFF), np.uint64(0x000FFFFFFFFFFFFF)
 _ONE = np.uint64(1)
 _TO_DOUBLE = 1.0 / 9007199254740992.0
-TINY = 1e-300
 
 _JIT: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -96,11 +95,10 @@ def _step(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64
 
 
 @numba.njit(inline="always", **_JIT)  # type: ignore[untyped-decorator]
-def _normal(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64
-            ) -> tuple[float, np.uint64, np.uint64]:
-    """One standard normal, as numpy's ``random_standard_normal`` draws it; returns it and
-    the bit generator's new state words (see :func:`_step`). The layers' quick accept (99%
-    of draws) is inlined where it is called; the rest is :func:`_normal_rest`."""
+def _layer(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64
+           ) -> tuple[float, np.intp, np.uint64, np.uint64, np.uint64]:
+    """One 64-bit draw read as numpy's ziggurat reads it: a layer ``idx`` (8 bits), a sign,
+    52 bits ``rabs`` and the point ``x`` they give; returns those and the new state words."""
     r, hi, lo = _step(hi, lo, inc_hi, inc_lo)
     idx = np.intp(r & _MASK8)
     r = r >> _S8
@@ -108,6 +106,16 @@ def _normal(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64
     x = float(np.int64(rabs)) * _WI[idx]  # below 2**52: a signed conversion is exact
     if r & _ONE:
         x = -x
+    return x, idx, rabs, hi, lo
+
+
+@numba.njit(inline="always", **_JIT)  # type: ignore[untyped-decorator]
+def _normal(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64
+            ) -> tuple[float, np.uint64, np.uint64]:
+    """One standard normal, as numpy's ``random_standard_normal`` draws it; returns it and
+    the bit generator's new state words (see :func:`_step`). The layers' quick accept (99%
+    of draws) is inlined where it is called; the rest is :func:`_normal_rest`."""
+    x, idx, rabs, hi, lo = _layer(hi, lo, inc_hi, inc_lo)
     if rabs < _KI[idx]:
         return x, hi, lo
     rest: tuple[float, np.uint64, np.uint64] = _normal_rest(idx, rabs, x, hi, lo, inc_hi, inc_lo)
@@ -133,13 +141,7 @@ def _normal_rest(idx: np.intp, rabs: np.uint64, x: float, hi: np.uint64, lo: np.
             -0.5 * x * x
         ):
             return x, hi, lo
-        r, hi, lo = _step(hi, lo, inc_hi, inc_lo)  # rejected: numpy draws again
-        idx = np.intp(r & _MASK8)
-        r = r >> _S8
-        rabs = (r >> _S1) & _MASK52
-        x = float(np.int64(rabs)) * _WI[idx]
-        if r & _ONE:
-            x = -x
+        x, idx, rabs, hi, lo = _layer(hi, lo, inc_hi, inc_lo)  # rejected: numpy draws again
         if rabs < _KI[idx]:
             return x, hi, lo
 
@@ -193,8 +195,6 @@ def agrees() -> bool:
     array are the C library's one value at a time (numpy may use its own vectorised ones on
     some processors; then the paths agree only to rounding).
     """
-    from sim.model.rng import noise_stream
-
     reps = np.array([0, 1, 7, 4097])
     count = 20_000
     ours = normals(20251220, reps, count)
