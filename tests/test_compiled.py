@@ -180,6 +180,33 @@ def test_a_bad_backend_and_a_missing_numba_are_one_line_errors(monkeypatch: pyte
     assert engine.backend(p, 10**9) == "numpy"
 
 
+EXPECTED = """
+import sys
+from sim.model import engine
+from sim.model.params import build
+from sim.scenario.schema import load
+from sim.runs.batch import Patch, simulate_batch
+import numpy as np
+p = build(load(sys.argv[1]))
+engine.simulate(p, range(3))
+engine.expect(p, engine.COMPILED_FROM - 1)
+small = "sim.model.compiled" in sys.modules
+patch = Patch.bind(load(sys.argv[1]), {"beta": "dynamics.sharpness"})
+x = np.linspace(1.0, 2.0, 250)[:, None]  # 250 points x 100 replicates x 40 rounds: a job of 1M
+simulate_batch(patch, x, 100, np.arange(250, dtype=np.uint64), chunk=512)
+print(small, "sim.model.compiled" in sys.modules, engine.backend(p, 1))
+"""
+
+
+def test_a_large_job_compiles_all_its_calls_and_a_small_one_none():
+    env = {k: v for k, v in os.environ.items() if k != engine.BACKEND_VARIABLE}
+    out = subprocess.run([sys.executable, "-c", EXPECTED, str(FLAGSHIP)], env=env,
+                         capture_output=True, text=True, check=False, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    # blocks of 512 point-replicates are far below a million each, yet the job compiles
+    assert out.stdout.split() == ["False", "True", "numba" if compiled.agrees() else "numpy"]
+
+
 HIDDEN = """
 import sys
 sys.modules["numba"] = None  # as if it were not installed

@@ -74,6 +74,7 @@ def paired_run(
 ) -> outcomes.Paired:
     """Run both scenarios replicate by replicate on the same streams; keep the differences
     (the alignment at round boundary ``at``, the regional shares at every one)."""
+    engine.expect(a, 2 * replicates * a.rounds)
     parts = []
     for reps in engine.chunks(replicates, chunk):
         parts.append(outcomes.paired(engine.simulate(a, reps, seed), engine.simulate(b, reps, seed),

@@ -69,8 +69,9 @@ def keep_freed_memory() -> bool:
 #: ``numpy``.
 BACKEND_VARIABLE = "SIM_ENGINE_BACKEND"
 BACKENDS = ("auto", "numba", "numpy")
-#: ``auto`` compiles from a call of this many replicate-rounds (points x replicates x rounds):
-#: below it numpy is done before numba would have loaded (about a second, once a process).
+#: ``auto`` compiles for a job (a run, a comparison, a batch of parameter sets) of this many
+#: replicate-rounds (points x replicates x rounds) in a process: below it numpy is done
+#: before numba would have loaded (about a second, once a process).
 COMPILED_FROM = 1_000_000
 
 
@@ -107,10 +108,10 @@ def backend(p: Params, work: int) -> str:
 
     ``auto`` compiles where numba is installed, its noise and libm's are numpy's on this
     machine (:func:`sim.model.compiled.agrees`), the scenario fits (:func:`compiled_fits`),
-    and the call is large enough to pay for loading it (:data:`COMPILED_FROM`) or it is
-    loaded already; the two paths then give the same numbers, so the choice changes only the
-    time. ``numba`` compiles wherever the scenario fits (agreeing with numpy to rounding if
-    this machine's numpy and libm differ); ``numpy`` never does.
+    and the work is large enough to pay for loading it (:data:`COMPILED_FROM`) or it is
+    loaded already (:func:`expect`); the two paths then give the same numbers, so the choice
+    changes only the time. ``numba`` compiles wherever the scenario fits (agreeing with numpy
+    to rounding if this machine's numpy and libm differ); ``numpy`` never does.
     """
     asked = asked_backend()
     if asked == "numpy" or not numba_installed() or not compiled_fits(p):
@@ -123,6 +124,13 @@ def backend(p: Params, work: int) -> str:
     if asked == "numba" or compiled.agrees():
         return "numba"
     return "numpy"
+
+
+def expect(p: Params, work: int) -> None:
+    """A job is about to play ``work`` replicate-rounds of ``p`` in this process, in calls
+    (chunks, blocks) of any size: if the job is large enough for ``auto`` to compile, the
+    compiled path is loaded now, so that every call of the job runs on it."""
+    backend(p, work)
 
 
 def simulate(p: Params, replicates: np.ndarray, seed: int | None = None) -> Trajectories:
@@ -400,6 +408,7 @@ def trajectories(
     progress: Callable[[int], None] | None = None,
 ) -> Trajectories:
     """Full trajectories of replicates ``0 .. replicates - 1``, simulated in chunks."""
+    expect(p, replicates * p.rounds)
     parts = []
     for reps in chunks(replicates, chunk):
         parts.append(simulate(p, reps, seed))
@@ -433,6 +442,7 @@ def run(
     if keep:
         full = trajectories(p, replicates, seed, chunk=chunk, progress=progress)
         return EnsembleResult(exact_summary(full, p), full)
+    expect(p, replicates * p.rounds)
     stream = StreamingSummary(p)
     for reps in chunks(replicates, chunk):
         stream.add(simulate(p, reps, seed))

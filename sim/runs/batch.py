@@ -465,6 +465,8 @@ def simulate_batch(
             parts = [(rows, build(patched(skeleton, patch.columns, arr[rows])))]
         else:
             parts = [(rows[i : i + 1], build(patch.scenario_at(arr[i]))) for i in range(len(rows))]
+        if lo == 0:
+            engine.expect(parts[0][1], n * replicates * parts[0][1].rounds)
         for pts, p in parts:
             per = _replicates(p, pts, seeds_a[pts], replicates, chunk, reduce, keep)
             result = summarise(per) if summarise is not None else np.swapaxes(per, 0, 1)

@@ -198,6 +198,8 @@ def simulate(
             _write_npz(folder / STATE, {**stream.state(), "chunks_done": np.array(upto)})
         unsaved, first_unsaved = [], upto
 
+    if how is engines.Engine.ENSEMBLE:
+        engine.expect(p, max(0, n - done * size) * p.rounds)
     last = time.monotonic()
     with _held_sigint() as stop_asked:
         for ci in range(done, total):
