@@ -22,7 +22,7 @@ def bench(
     figures: Annotated[int, typer.Option(help="Runs of 'sim run SCENARIO' with figures and as many with --no-plots, in turns, for the cost of the figures (0 to skip).")] = 2,
     json_: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Time the engine against mesa.batch_run, the batched path against the engine, and the figures' cost."""
+    """Time the engine on each path (compiled, numpy) against mesa.batch_run, the batched path against the engine, and the figures' cost."""
     import json
 
     from sim.experiments.bench import bench as run_bench

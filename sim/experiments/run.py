@@ -257,6 +257,13 @@ def new_spec(sc: Scenario, req: RunRequest, path: Path, registry: Path) -> dict[
     }
 
 
+def _engine_ready(p: Params, spec: dict[str, Any], saved: int) -> None:
+    """Load the engine's path for the replicates still to run before the run's folder is
+    made, so that the folder's existence means the simulation is under way."""
+    if spec["engine"] == Engine.ENSEMBLE:
+        engine.expect(p, (int(spec["replicates"]) - saved) * p.rounds)
+
+
 def simulate(req: RunRequest, progress: Progress | None = None) -> Simulation:
     """Validate and simulate a scenario in memory (nothing is written; see
     :meth:`Simulation.save`). The numbers are those :func:`run_scenario` writes.
@@ -331,8 +338,10 @@ def _run(req: RunRequest, drawing: figures.Drawing, progress: Progress | None) -
         spec["resumed"] = [*spec.get("resumed", []), {"at": results.now(),
                                                       "command": results.command_line()}]
         what = f"resuming {spec['scenario']}: {saved:,} of {total:,} replicates saved"
+        _engine_ready(p, spec, saved)
     else:
         sc, p, spec = _prepare(req)
+        _engine_ready(p, spec, 0)
         with machine_failures(out / sc.name, lambda: "nothing was written"):
             partial = checkpoint.create(out / sc.name, spec["run_id"], spec)
         what = f"running {sc.name}: {spec['replicates']} replicates"
